@@ -1,0 +1,1 @@
+"""The wizard on screen: Textual steps that edit an Answers draft."""

@@ -1,0 +1,21 @@
+"""One family of errors that carry a message for the person and a hint on what to do."""
+
+
+class WizardError(Exception):
+    """A failure the person can act on: what went wrong, and how to put it right."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}: {self.hint}" if self.hint else self.message
+
+
+class UsageError(WizardError):
+    """Bad input on the command line or in a file: the person must change what they gave."""
+
+    exit_code = 2
