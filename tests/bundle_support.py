@@ -1,0 +1,64 @@
+"""Build answers and render contexts for bundle tests, from a few choices and dotted overrides."""
+
+from typing import Any
+
+from wizard.answers import Answers, parse_answers
+from wizard.bundle.context import RenderContext
+from wizard.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
+from wizard.secret_store import Secrets
+from wizard.units import GIB
+
+
+def answers_for(
+    homeserver: str = "synapse",
+    database: str | None = None,
+    proxy: str = "nginx",
+    server_name: str = "example.com",
+    **sets: Any,
+) -> Answers:
+    """Return validated answers; ``sets`` take dotted keys written with __, e.g. calls__turn=True."""
+    data: dict[str, Any] = {
+        "homeserver": {"kind": homeserver},
+        "domain": {"server_name": server_name},
+        "proxy": {"kind": proxy, "acme_email": "admin@example.com"},
+    }
+    if database:
+        data["database"] = {"kind": database}
+    for dotted, value in sets.items():
+        *parents, leaf = dotted.split("__")
+        node = data
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    answers, _ = parse_answers(data)
+    return answers
+
+
+def facts_with(ram_gib: float = 4, cores: int = 2, disk_gib: float = 80) -> HostFacts:
+    """Return the facts of a machine with the given RAM, cores and free disk."""
+    return HostFacts(
+        source="manual",
+        cpu=CpuFacts(logical=cores, physical=cores, arch="x86_64"),
+        memory=MemoryFacts(total=int(ram_gib * GIB)),
+        disk=DiskFacts(total=int(disk_gib * GIB), free=int(disk_gib * GIB), kind=DiskKind.SSD),
+    )
+
+
+FIXED_SECRETS = Secrets(
+    database_password="dbpassDBPASS0123456789",
+    registration_shared_secret="regsecretREGSECRET0123456789",
+    macaroon_secret_key="macaroonMACAROON0123456789",
+    form_secret="formFORM0123456789",
+    turn_shared_secret="turnTURN0123456789",
+    metrics_password="metricsMETRICS0123456789",
+    grafana_admin_password="grafanaGRAFANA0123456789",
+    signing_key_id="a_TeSt",
+    signing_key_seed="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+)
+
+
+def context_for(answers: Answers | None = None, facts: HostFacts | None = None) -> RenderContext:
+    """Return a render context with fixed secrets, for deterministic tests."""
+    return RenderContext(
+        answers=answers or answers_for(), facts=facts or facts_with(), secrets=FIXED_SECRETS
+    )

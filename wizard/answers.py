@@ -1,0 +1,593 @@
+"""Answers: every choice of a deployment, validated the way the Matrix spec and each program do."""
+
+import ipaddress
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from wizard import validators
+from wizard.errors import UsageError
+
+
+class Homeserver(StrEnum):
+    """The homeserver programs the wizard deploys."""
+
+    SYNAPSE = "synapse"
+    DENDRITE = "dendrite"
+    CONDUIT = "conduit"
+
+
+class Tier(StrEnum):
+    """The hardware tier the bundle is tuned for."""
+
+    MINIMUM = "minimum"
+    RECOMMENDED = "recommended"
+    PRODUCTION = "production"
+
+
+class Delegation(StrEnum):
+    """How other servers find the homeserver host from the server_name."""
+
+    WELL_KNOWN = "well-known"
+    SRV = "srv"
+    NONE = "none"
+
+
+class DatabaseKind(StrEnum):
+    """Where the homeserver keeps its data; rocksdb is Conduit's built-in store."""
+
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+    ROCKSDB = "rocksdb"
+
+
+class ProxyKind(StrEnum):
+    """The reverse proxy in front of the homeserver."""
+
+    NGINX = "nginx"
+    CADDY = "caddy"
+    TRAEFIK = "traefik"
+
+
+class TlsMode(StrEnum):
+    """Where certificates come from: ACME, files already on the host, or another proxy."""
+
+    ACME = "acme"
+    FILES = "files"
+    EXTERNAL = "external"
+
+
+class RegistrationMode(StrEnum):
+    """Who may create an account."""
+
+    CLOSED = "closed"
+    TOKEN = "token"
+    OPEN = "open"
+
+
+class EncryptionDefault(StrEnum):
+    """Which new rooms are end-to-end encrypted by default (Synapse's room types)."""
+
+    ALL = "all"
+    INVITE = "invite"
+    OFF = "off"
+
+
+class RateLimits(StrEnum):
+    """How hard the homeserver pushes back on logins, registrations and messages."""
+
+    STRICT = "strict"
+    NORMAL = "normal"
+    RELAXED = "relaxed"
+
+
+class Deployment(StrEnum):
+    """How the bundle runs on the host."""
+
+    COMPOSE = "compose"
+    NATIVE = "native"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+def _notice(info: ValidationInfo, text: str) -> None:
+    """Record a change made to what the person wrote, when the caller collects notices."""
+    if isinstance(info.context, dict):
+        info.context.setdefault("notices", []).append(text)
+
+
+class HomeserverSection(_Section):
+    """Which homeserver, tuned for which tier, with how many Synapse workers."""
+
+    kind: Homeserver = Field(description="synapse, dendrite or conduit")
+    tier: Tier = Field(Tier.RECOMMENDED, description="the hardware tier the bundle is tuned for")
+    workers: int = Field(0, ge=0, le=16, description="Synapse generic workers (needs PostgreSQL)")
+    report_stats: bool = Field(False, description="send anonymous usage statistics to matrix.org")
+
+
+class DomainSection(_Section):
+    """The server_name in user IDs, the host that serves the homeserver, and delegation."""
+
+    server_name: str = Field(description="ends every user ID, @you:server_name; cannot change")
+    homeserver_host: str = Field(description="the host clients and servers connect to")
+    delegation: Delegation = Field(Delegation.WELL_KNOWN)
+    element_host: str | None = Field(None, description="optional host for Element Web")
+
+    @field_validator("server_name", mode="before")
+    @classmethod
+    def _server_name(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        name, notes = validators.normalise_server_name(value)
+        for note in notes:
+            _notice(info, f"domain.server_name: {note}")
+        return name
+
+    @field_validator("homeserver_host", "element_host", mode="before")
+    @classmethod
+    def _host(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        name, notes = validators.to_ascii_hostname(value)
+        for note in notes:
+            _notice(info, f"domain.{info.field_name}: {note}")
+        return validators.check_dns_name(name)
+
+
+class DatabaseSection(_Section):
+    """The database; with no host the bundle runs its own PostgreSQL beside the homeserver."""
+
+    kind: DatabaseKind
+    host: str | None = Field(None, description="an external PostgreSQL host; none = bundled")
+    port: int = Field(5432, ge=1, le=65535)
+    name: str = Field("matrix", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str = Field("matrix", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    accept_sqlite_in_production: bool = Field(
+        False, description="run Synapse on SQLite at the production tier anyway"
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_dns_name(value.lower())
+
+
+class ProxySection(_Section):
+    """The reverse proxy, where its certificates come from, and the federation port."""
+
+    kind: ProxyKind = ProxyKind.NGINX
+    tls: TlsMode = TlsMode.ACME
+    acme_email: str | None = None
+    cert_path: str | None = None
+    key_path: str | None = None
+    federation_port: Literal[443, 8448] = Field(
+        8448, description="8448, or 443 when delegation points servers there"
+    )
+
+    @field_validator("acme_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_email(value)
+
+    @field_validator("cert_path", "key_path")
+    @classmethod
+    def _path(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_absolute_path(value)
+
+
+class S3Section(_Section):
+    """An S3-compatible bucket for media; the secret key lives in the secrets file."""
+
+    bucket: str
+    endpoint: str = "https://s3.amazonaws.com"
+    region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{2,32}$")
+    access_key_id: str = Field(pattern=r"^[A-Za-z0-9/+=_-]{4,128}$")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        return validators.check_bucket(value)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        return validators.check_url(value)
+
+
+class MediaSection(_Section):
+    """Where uploads are kept and how large one may be."""
+
+    backend: Literal["local", "s3"] = "local"
+    path: str = "/var/lib/matrix-wizard/media"
+    max_upload_mb: int = Field(50, ge=1, le=4096)
+    s3: S3Section | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return validators.check_absolute_path(value)
+
+
+class CallsSection(_Section):
+    """TURN for voice and video calls through NAT."""
+
+    turn: bool = False
+    turn_host: str | None = None
+    relay_min_port: int = Field(49152, ge=1024, le=65535)
+    relay_max_port: int = Field(49407, ge=1024, le=65535)
+
+    @field_validator("turn_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_dns_name(value.lower())
+
+
+class RegistrationSection(_Section):
+    """Who may sign up."""
+
+    mode: RegistrationMode = RegistrationMode.CLOSED
+
+
+class EncryptionSection(_Section):
+    """End-to-end encryption for new rooms."""
+
+    by_default: EncryptionDefault = EncryptionDefault.ALL
+
+
+class RateLimitSection(_Section):
+    """Limits on logins, registrations, messages and federation."""
+
+    preset: RateLimits = RateLimits.NORMAL
+
+
+class BackupSection(_Section):
+    """Nightly database dumps and media copies, with retention."""
+
+    enabled: bool = True
+    path: str = "/var/backups/matrix-wizard"
+    keep_days: int = Field(14, ge=1, le=3650)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        return validators.check_absolute_path(value)
+
+
+class FirewallSection(_Section):
+    """A host firewall opening exactly the ports in use."""
+
+    enabled: bool = True
+    ssh_port: int = Field(22, ge=1, le=65535)
+
+
+class MonitoringSection(_Section):
+    """Prometheus scraping the homeserver, and Grafana over it."""
+
+    prometheus: bool = False
+    grafana: bool = False
+
+
+class PortsSection(_Section):
+    """The ports everything listens on; change them behind another proxy or to stage a test."""
+
+    http: int = Field(80, ge=1, le=65535)
+    https: int = Field(443, ge=1, le=65535)
+    federation: int = Field(8448, ge=1, le=65535)
+    homeserver: int = Field(8008, ge=1, le=65535)
+    metrics: int = Field(9000, ge=1, le=65535)
+    postgres: int = Field(5432, ge=1, le=65535)
+    turn: int = Field(3478, ge=1, le=65535)
+    turns: int = Field(5349, ge=1, le=65535)
+    prometheus: int = Field(9090, ge=1, le=65535)
+    grafana: int = Field(3000, ge=1, le=65535)
+
+
+class DeploymentSection(_Section):
+    """How the bundle runs, and the prefix under which every absolute path lives."""
+
+    kind: Deployment = Deployment.COMPOSE
+    install_dir: str = "/opt/matrix-wizard"
+    data_dir: str = "/var/lib/matrix-wizard"
+    prefix: str = ""
+    ports: PortsSection = Field(default_factory=PortsSection)
+
+    @field_validator("install_dir", "data_dir")
+    @classmethod
+    def _dirs(cls, value: str) -> str:
+        return validators.check_absolute_path(value)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value and validators.check_absolute_path(value)
+
+
+DEFAULT_DATABASE = {
+    Homeserver.SYNAPSE: DatabaseKind.POSTGRESQL,
+    Homeserver.DENDRITE: DatabaseKind.POSTGRESQL,
+    Homeserver.CONDUIT: DatabaseKind.ROCKSDB,
+}
+SUPPORTED_DATABASES = {
+    Homeserver.SYNAPSE: (DatabaseKind.POSTGRESQL, DatabaseKind.SQLITE),
+    Homeserver.DENDRITE: (DatabaseKind.POSTGRESQL, DatabaseKind.SQLITE),
+    Homeserver.CONDUIT: (DatabaseKind.ROCKSDB, DatabaseKind.SQLITE),
+}
+
+
+class Answers(_Section):
+    """Every choice of one deployment; no secrets, replayable with `generate --answers`."""
+
+    version: Literal[1] = 1
+    homeserver: HomeserverSection
+    domain: DomainSection
+    database: DatabaseSection
+    proxy: ProxySection = Field(default_factory=ProxySection)
+    media: MediaSection = Field(default_factory=MediaSection)
+    calls: CallsSection = Field(default_factory=CallsSection)
+    registration: RegistrationSection = Field(default_factory=RegistrationSection)
+    encryption: EncryptionSection = Field(default_factory=EncryptionSection)
+    rate_limits: RateLimitSection = Field(default_factory=RateLimitSection)
+    backups: BackupSection = Field(default_factory=BackupSection)
+    firewall: FirewallSection = Field(default_factory=FirewallSection)
+    monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
+    deployment: DeploymentSection = Field(default_factory=DeploymentSection)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_defaults(cls, data: Any) -> Any:
+        """Fill the choices that follow from others: hosts from server_name, database from kind."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        kind = (data.get("homeserver") or {}).get("kind")
+        domain = data.get("domain")
+        if isinstance(domain, dict) and isinstance(domain.get("server_name"), str):
+            domain = dict(domain)
+            try:
+                name, _ = validators.normalise_server_name(domain["server_name"])
+            except ValueError:
+                name = None
+            if name and not domain.get("homeserver_host"):
+                host = validators.server_name_host(name)
+                domain["homeserver_host"] = host if _is_ip(host) else f"matrix.{host}"
+            data["domain"] = domain
+            proxy = data.get("proxy")
+            proxy = dict(proxy) if isinstance(proxy, dict) else {}
+            if proxy.get("tls", TlsMode.ACME.value) == TlsMode.ACME.value and name:
+                proxy.setdefault("acme_email", f"admin@{validators.server_name_host(name)}")
+                data["proxy"] = proxy
+            calls = data.get("calls")
+            if (
+                isinstance(calls, dict)
+                and calls.get("turn")
+                and not calls.get("turn_host")
+                and name
+            ):
+                data["calls"] = {**calls, "turn_host": f"turn.{validators.server_name_host(name)}"}
+        database = data.get("database")
+        if isinstance(kind, str) and kind in Homeserver._value2member_map_:
+            hs = Homeserver(kind)
+            database = dict(database) if isinstance(database, dict) else {}
+            database.setdefault("kind", DEFAULT_DATABASE[hs].value)
+            database.setdefault("name", hs.value)
+            database.setdefault("user", hs.value)
+            data["database"] = database
+        return data
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class Problem(BaseModel):
+    """One thing wrong in an answers file: where, and what to do."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class AnswersError(UsageError):
+    """An answers file with one or more problems, each with its path."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+def combination_problems(answers: Answers) -> list[Problem]:
+    """Return the choices that do not go together, each with the reason."""
+    problems: list[Problem] = []
+    hs = answers.homeserver.kind
+    db = answers.database.kind
+    if db not in SUPPORTED_DATABASES[hs]:
+        if hs is Homeserver.CONDUIT and db is DatabaseKind.POSTGRESQL:
+            reason = "Conduit has no PostgreSQL support: it keeps its data in its built-in store"
+            fix = "use rocksdb (recommended) or sqlite"
+        else:
+            reason = f"{hs.value} cannot use {db.value}"
+            fix = "use " + " or ".join(k.value for k in SUPPORTED_DATABASES[hs])
+        problems.append(Problem(path="database.kind", message=f"{reason}; {fix}"))
+    if answers.homeserver.workers and (
+        hs is not Homeserver.SYNAPSE or db is not DatabaseKind.POSTGRESQL
+    ):
+        problems.append(
+            Problem(
+                path="homeserver.workers",
+                message="workers are a Synapse feature and need PostgreSQL; "
+                "set workers to 0 or use Synapse with postgresql",
+            )
+        )
+    if (
+        hs is Homeserver.SYNAPSE
+        and db is DatabaseKind.SQLITE
+        and answers.homeserver.tier is Tier.PRODUCTION
+        and not answers.database.accept_sqlite_in_production
+    ):
+        problems.append(
+            Problem(
+                path="database.kind",
+                message="SQLite is for trying Synapse out and becomes extremely slow in "
+                "production; use postgresql, or set database.accept_sqlite_in_production: true",
+            )
+        )
+    if answers.database.host and db is not DatabaseKind.POSTGRESQL:
+        problems.append(
+            Problem(path="database.host", message="a database host only applies to postgresql")
+        )
+    proxy = answers.proxy
+    if proxy.tls is TlsMode.ACME and not proxy.acme_email:
+        problems.append(
+            Problem(
+                path="proxy.acme_email",
+                message="ACME needs an e-mail address for expiry notices, such as "
+                "admin@example.com (or choose tls: files or external)",
+            )
+        )
+    if proxy.tls is TlsMode.FILES and not (proxy.cert_path and proxy.key_path):
+        problems.append(
+            Problem(
+                path="proxy.cert_path",
+                message="tls: files needs both cert_path and key_path (absolute paths on the host)",
+            )
+        )
+    if proxy.federation_port == 443 and answers.domain.delegation is Delegation.NONE:
+        server_host = validators.server_name_host(answers.domain.server_name)
+        if ":" not in answers.domain.server_name or server_host != answers.domain.homeserver_host:
+            problems.append(
+                Problem(
+                    path="proxy.federation_port",
+                    message="without delegation other servers connect to port 8448; "
+                    "use delegation well-known or srv to federate on 443",
+                )
+            )
+    if answers.media.backend == "s3" and answers.media.s3 is None:
+        problems.append(
+            Problem(path="media.s3", message="media backend s3 needs bucket and access_key_id")
+        )
+    if answers.calls.relay_min_port > answers.calls.relay_max_port:
+        problems.append(
+            Problem(
+                path="calls.relay_min_port", message="relay_min_port must not exceed relay_max_port"
+            )
+        )
+    if answers.monitoring.grafana and not answers.monitoring.prometheus:
+        problems.append(
+            Problem(
+                path="monitoring.grafana",
+                message="Grafana shows Prometheus data: turn on prometheus too",
+            )
+        )
+    ports = answers.deployment.ports.model_dump()
+    seen: dict[int, str] = {}
+    for name, port in ports.items():
+        if port in seen:
+            problems.append(
+                Problem(
+                    path=f"deployment.ports.{name}",
+                    message=f"port {port} is already taken by deployment.ports.{seen[port]}",
+                )
+            )
+        seen.setdefault(port, name)
+    return problems
+
+
+def warnings(answers: Answers) -> list[str]:
+    """Return the choices that are allowed but unwise, in the overview's words."""
+    found: list[str] = []
+    hs = answers.homeserver.kind
+    if hs is Homeserver.SYNAPSE and answers.database.kind is DatabaseKind.SQLITE:
+        found.append("Synapse on SQLite is for trying out only: it becomes extremely slow in use")
+    if hs is Homeserver.DENDRITE:
+        found.append("Dendrite is in maintenance mode: it receives security fixes only")
+    if hs is Homeserver.CONDUIT:
+        found.append("Conduit is beta software")
+    if answers.registration.mode is RegistrationMode.OPEN:
+        found.append("open registration invites spam accounts; prefer registration by token")
+    if answers.domain.delegation is Delegation.SRV:
+        found.append("with SRV delegation the certificate must also cover the server_name")
+    if answers.encryption.by_default is EncryptionDefault.OFF:
+        found.append("new rooms will not be end-to-end encrypted by default")
+    return found
+
+
+def _problems_from(error: ValidationError) -> list[Problem]:
+    problems = []
+    paths = {".".join(str(part) for part in item["loc"]) for item in error.errors()}
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        if path == "domain.homeserver_host" and "domain.server_name" in paths:
+            continue  # it follows from the server_name, whose own problem is reported
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "is not a known setting; check its spelling (matrix-wizard schema lists all)"
+        elif item["type"] == "missing":
+            message = "is required"
+        problems.append(Problem(path=path, message=message))
+    return problems
+
+
+def parse_answers(data: object) -> tuple[Answers, list[str]]:
+    """Validate answers data and return the model with notes on what was normalised."""
+    if not isinstance(data, dict):
+        raise AnswersError([Problem(path="", message="an answers file must be a YAML mapping")])
+    context: dict[str, list[str]] = {"notices": []}
+    try:
+        answers = Answers.model_validate(data, context=context)
+    except ValidationError as error:
+        raise AnswersError(_problems_from(error)) from None
+    problems = combination_problems(answers)
+    if problems:
+        raise AnswersError(problems)
+    return answers, context["notices"]
+
+
+def load_answers_file(path: Path) -> tuple[Answers, list[str]]:
+    """Read and validate an answers.yaml, reporting every problem at once."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(
+            f"cannot read answers file {path}: {error.strerror}",
+            "give the path of an answers.yaml (matrix-wizard answers writes one)",
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise UsageError(
+            f"{path} is not valid YAML{where}", "fix the syntax and try again"
+        ) from None
+    return parse_answers(data)
+
+
+def dump_answers(answers: Answers) -> str:
+    """Return answers as YAML with every default filled in, in the model's order."""
+    header = "# matrix-wizard answers: replay with `matrix-wizard generate --answers FILE`\n"
+    body = yaml.safe_dump(answers.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return header + body
+
+
+def answers_schema() -> dict[str, Any]:
+    """Return the JSON Schema of the answers file."""
+    return Answers.model_json_schema()

@@ -1,0 +1,77 @@
+"""Secrets: created once with `secrets`, kept in one 0600 file in the bundle, reused on re-runs."""
+
+import base64
+import secrets
+import string
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from wizard.errors import WizardError
+
+SECRETS_FILE = "secrets.yaml"
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def _token(length: int = 48) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _seed() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _key_id() -> str:
+    return "a_" + "".join(secrets.choice(_ALPHABET) for _ in range(4))
+
+
+class Secrets(BaseModel):
+    """Every secret a bundle needs; each is made when first missing and never changed after."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_password: str = Field(default_factory=_token)
+    registration_shared_secret: str = Field(default_factory=_token)
+    macaroon_secret_key: str = Field(default_factory=_token)
+    form_secret: str = Field(default_factory=_token)
+    turn_shared_secret: str = Field(default_factory=_token)
+    metrics_password: str = Field(default_factory=_token)
+    grafana_admin_password: str = Field(default_factory=_token)
+    signing_key_id: str = Field(default_factory=_key_id, pattern=r"^a_[A-Za-z0-9]{4}$")
+    signing_key_seed: str = Field(default_factory=_seed, description="base64 of 32 random bytes")
+    s3_secret_access_key: str = ""
+
+    def values(self) -> list[str]:
+        """Return every non-empty secret value, to keep them out of anything shown."""
+        return [value for value in self.model_dump().values() if value]
+
+
+def secrets_text(store: Secrets) -> str:
+    """Return the secrets file's text."""
+    header = "# matrix-wizard secrets: keep this file private (mode 0600); never share it\n"
+    return header + yaml.safe_dump(store.model_dump(), sort_keys=True)
+
+
+def load_secrets(bundle_dir: Path) -> Secrets:
+    """Return the bundle's secrets, creating any that are missing; nothing is written here."""
+    path = bundle_dir / SECRETS_FILE
+    if not path.exists():
+        return Secrets()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return Secrets.model_validate(data)
+    except (OSError, yaml.YAMLError, ValidationError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is not a valid secrets file"
+        raise WizardError(
+            f"cannot read {path}: {reason}",
+            "restore it from a backup, or move it away to make new secrets "
+            "(the homeserver's signing key and passwords then change)",
+        ) from None
+
+
+def redact(text: str, store: Secrets) -> str:
+    """Return text with every secret value replaced by a marker."""
+    for value in sorted(store.values(), key=len, reverse=True):
+        text = text.replace(value, "<secret>")
+    return text
