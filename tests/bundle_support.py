@@ -16,7 +16,7 @@ def answers_for(
     server_name: str = "example.com",
     **sets: Any,
 ) -> Answers:
-    """Return validated answers; ``sets`` take dotted keys written with __, e.g. calls__turn=True."""
+    """Return validated answers; ``sets`` are dotted keys spelt with __, e.g. calls__turn=True."""
     data: dict[str, Any] = {
         "homeserver": {"kind": homeserver},
         "domain": {"server_name": server_name},
