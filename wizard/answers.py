@@ -352,7 +352,8 @@ class Answers(_Section):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        kind = (data.get("homeserver") or {}).get("kind")
+        homeserver = data.get("homeserver")
+        kind = homeserver.get("kind") if isinstance(homeserver, dict) else None
         domain = data.get("domain")
         if isinstance(domain, dict) and isinstance(domain.get("server_name"), str):
             domain = dict(domain)
@@ -380,7 +381,9 @@ class Answers(_Section):
         database = data.get("database")
         if isinstance(kind, str) and kind in Homeserver._value2member_map_:
             hs = Homeserver(kind)
-            database = dict(database) if isinstance(database, dict) else {}
+            if database is not None and not isinstance(database, dict):
+                return data  # the section's own validation reports the bad value
+            database = dict(database or {})
             database.setdefault("kind", DEFAULT_DATABASE[hs].value)
             database.setdefault("name", hs.value)
             database.setdefault("user", hs.value)

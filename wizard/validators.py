@@ -78,8 +78,7 @@ def normalise_server_name(text: str) -> tuple[str, list[str]]:
             raise ValueError(f"{raw!r} is not a valid IPv4 address") from None
         return raw, []
     ascii_host, notes = to_ascii_hostname(host)
-    check_dns_name(ascii_host)
-    return ascii_host + (f":{port}" if colon else ""), notes
+    return check_dns_name(ascii_host) + (f":{port}" if colon else ""), notes
 
 
 def server_name_host(server_name: str) -> str:

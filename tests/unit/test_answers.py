@@ -1,0 +1,176 @@
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.bundle_support import answers_for
+from wizard.answers import (
+    Answers,
+    AnswersError,
+    DatabaseKind,
+    dump_answers,
+    parse_answers,
+    warnings,
+)
+
+
+def base(**sections: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "homeserver": {"kind": "synapse"},
+        "domain": {"server_name": "example.com"},
+    }
+    data.update(sections)
+    return data
+
+
+def problems_of(data: object) -> list[str]:
+    with pytest.raises(AnswersError) as caught:
+        parse_answers(data)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def test_defaults_follow_from_the_homeserver_and_server_name() -> None:
+    answers, notes = parse_answers(base())
+    assert notes == []
+    assert answers.domain.homeserver_host == "matrix.example.com"
+    assert answers.database.kind is DatabaseKind.POSTGRESQL
+    assert answers.database.name == "synapse"
+    assert answers.proxy.acme_email == "admin@example.com"
+    assert answers.registration.mode.value == "closed"
+    assert answers.encryption.by_default.value == "all"
+
+
+def test_conduit_defaults_to_its_built_in_store() -> None:
+    answers, _ = parse_answers(base(homeserver={"kind": "conduit"}))
+    assert answers.database.kind is DatabaseKind.ROCKSDB
+
+
+def test_turn_host_follows_from_server_name_when_turn_is_on() -> None:
+    answers, _ = parse_answers(base(calls={"turn": True}))
+    assert answers.calls.turn_host == "turn.example.com"
+
+
+def test_notices_tell_what_was_changed() -> None:
+    _, notes = parse_answers(base(domain={"server_name": "Bücher.Example"}))
+    assert notes == [
+        "domain.server_name: 'Bücher.Example' was written in lower case as 'bücher.example'",
+        "domain.server_name: 'bücher.example' is written in its ASCII form 'xn--bcher-kva.example'",
+    ]
+
+
+def test_every_field_problem_is_reported_at_once_with_its_path() -> None:
+    problems = problems_of(
+        base(
+            homeserver={"kind": "synapse", "tier": "huge"},
+            domain={"server_name": "bad name"},
+            media={"max_upload_mb": 0},
+            colour="blue",
+        )
+    )
+    paths = [problem.split(":")[0] for problem in problems]
+    assert paths == ["homeserver.tier", "domain.server_name", "media.max_upload_mb", "colour"]
+    assert "check its spelling" in problems[-1]
+
+
+def test_conduit_with_postgresql_is_refused_with_the_reason() -> None:
+    problems = problems_of(base(homeserver={"kind": "conduit"}, database={"kind": "postgresql"}))
+    assert problems == [
+        "database.kind: Conduit has no PostgreSQL support: it keeps its data in its built-in "
+        "store; use rocksdb (recommended) or sqlite"
+    ]
+
+
+def test_workers_need_postgresql() -> None:
+    problems = problems_of(
+        base(homeserver={"kind": "synapse", "workers": 2}, database={"kind": "sqlite"})
+    )
+    assert problems[0].startswith("homeserver.workers: ")
+
+
+def test_sqlite_for_synapse_is_a_warning_and_refused_for_production_unless_accepted() -> None:
+    trying = answers_for(database="sqlite")
+    assert any("trying out" in warning for warning in warnings(trying))
+    problems = problems_of(
+        base(homeserver={"kind": "synapse", "tier": "production"}, database={"kind": "sqlite"})
+    )
+    assert problems[0].startswith("database.kind: SQLite is for trying Synapse out")
+    accepted = answers_for(
+        database="sqlite", homeserver__tier="production", database__accept_sqlite_in_production=True
+    )
+    assert accepted.database.kind is DatabaseKind.SQLITE
+
+
+@pytest.mark.parametrize(
+    ("sections", "path"),
+    [
+        ({"proxy": {"tls": "files"}}, "proxy.cert_path"),
+        (
+            {
+                "proxy": {"federation_port": 443},
+                "domain": {"server_name": "example.com", "delegation": "none"},
+            },
+            "proxy.federation_port",
+        ),
+        ({"monitoring": {"grafana": True}}, "monitoring.grafana"),
+        ({"media": {"backend": "s3"}}, "media.s3"),
+        (
+            {"calls": {"turn": True, "relay_min_port": 60000, "relay_max_port": 50000}},
+            "calls.relay_min_port",
+        ),
+        ({"deployment": {"ports": {"https": 8008}}}, "deployment.ports.homeserver"),
+        ({"database": {"kind": "sqlite", "host": "db.example.com"}}, "database.host"),
+    ],
+)
+def test_choices_that_do_not_go_together(sections: dict[str, Any], path: str) -> None:
+    problems = problems_of(base(**sections))
+    assert any(problem.startswith(f"{path}: ") for problem in problems), problems
+
+
+def test_answers_file_round_trips_with_every_default() -> None:
+    answers = answers_for(homeserver="dendrite", proxy="caddy", calls__turn=True)
+    text = dump_answers(answers)
+    again, _ = parse_answers(yaml.safe_load(text))
+    assert again == answers
+    assert dump_answers(again) == text
+
+
+def test_not_a_mapping() -> None:
+    assert problems_of(["a", "list"]) == ["an answers file must be a YAML mapping"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+section_names = st.sampled_from(
+    ["homeserver", "domain", "database", "proxy", "media", "calls", "registration", "deployment"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(section_names, json_values, max_size=6))
+def test_any_input_gives_answers_or_a_clear_error(data: dict[str, Any]) -> None:
+    try:
+        answers, _ = parse_answers(data)
+    except AnswersError as error:
+        assert error.problems
+        assert all(problem.message for problem in error.problems)
+    else:
+        assert isinstance(answers, Answers)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_server_name_is_accepted_normalised_or_refused_clearly(name: str) -> None:
+    try:
+        answers, _ = parse_answers(base(domain={"server_name": name}))
+    except AnswersError as error:
+        assert error.problems[0].path.startswith("domain")
+    else:
+        assert answers.domain.server_name == answers.domain.server_name.lower()
+        assert answers.domain.server_name.isascii()
