@@ -413,7 +413,12 @@ class AnswersError(UsageError):
     """An answers file with one or more problems, each with its path."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        super().__init__(
+            f"the answers have {count}",
+            "fix each and try again",
+            details=[str(problem) for problem in problems],
+        )
         self.problems = problems
 
 

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -104,6 +105,59 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from wizard.answers import answers_schema
+
+    _print_json(answers_schema())
+    return 0
+
+
+def _apply_setting(data: dict[str, object], setting: str) -> None:
+    """Set one ``section.key=value`` in answers data; the value is read as YAML (true, 8448)."""
+    import yaml
+
+    path, equals, raw = setting.partition("=")
+    keys = path.split(".")
+    if not equals or not all(keys):
+        raise UsageError(
+            f"--set {setting!r} is not section.key=value",
+            "for example --set calls.turn=true or --set proxy.acme_email=me@example.com",
+        )
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        value = raw
+    node = data
+    for key in keys[:-1]:
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            raise UsageError(f"--set {setting!r}: {key} is not a section", "check the path")
+        node = child
+    node[keys[-1]] = value
+
+
+def _cmd_answers(args: argparse.Namespace) -> int:
+    from wizard.answers import dump_answers, parse_answers, warnings
+
+    data: dict[str, object] = {
+        "homeserver": {"kind": args.homeserver},
+        "domain": {"server_name": args.server_name},
+    }
+    if args.database:
+        data["database"] = {"kind": args.database}
+    if args.proxy:
+        data["proxy"] = {"kind": args.proxy}
+    for setting in args.set:
+        _apply_setting(data, setting)
+    answers, notices = parse_answers(data)
+    for line in notices:
+        print(f"note: {line}", file=sys.stderr)
+    for line in warnings(answers):
+        print(f"warning: {line}", file=sys.stderr)
+    sys.stdout.write(dump_answers(answers))
+    return 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -170,6 +224,33 @@ def build_parser() -> argparse.ArgumentParser:
     hardware.add_argument("tier", choices=("minimum", "recommended", "production"))
     hardware.add_argument("--json", action="store_true", help="print one JSON object")
     hardware.set_defaults(handler=_cmd_hardware)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of answers.yaml")
+    schema.set_defaults(handler=_cmd_schema)
+
+    answers = commands.add_parser(
+        "answers", help="print a complete answers file, every default filled in"
+    )
+    answers.add_argument("--homeserver", required=True, choices=HOMESERVERS)
+    answers.add_argument(
+        "--server-name",
+        required=True,
+        help="the domain in user IDs, such as example.com (cannot change later)",
+    )
+    answers.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql", "rocksdb"),
+        help="default: postgresql, or rocksdb (built-in) for conduit",
+    )
+    answers.add_argument("--proxy", choices=("nginx", "caddy", "traefik"), help="default: nginx")
+    answers.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="set any answer, such as calls.turn=true (repeatable)",
+    )
+    answers.set_defaults(handler=_cmd_answers)
     return parser
 
 
@@ -189,3 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("matrix-wizard: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (as with `| head`): stop quietly, as other commands do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

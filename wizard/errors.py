@@ -6,13 +6,15 @@ class WizardError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", details: list[str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.details = details or []
 
     def __str__(self) -> str:
-        return f"{self.message}: {self.hint}" if self.hint else self.message
+        head = f"{self.message}: {self.hint}" if self.hint else self.message
+        return "\n".join([head, *(f"  {line}" for line in self.details)])
 
 
 class UsageError(WizardError):
