@@ -1,4 +1,4 @@
-"""Check a written bundle with the real programs that will read it, on a copy with paths redirected."""
+"""Check a written bundle with the real programs that read it, on a copy with paths redirected."""
 
 import importlib.util
 import os
