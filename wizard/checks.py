@@ -92,9 +92,7 @@ def check_synapse(work: Workspace) -> CheckResult:
         database.setdefault("args", {})["database"] = str(work.scratch / "homeserver.db")
     config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
     ok, output = run_program([python, "-m", "synapse.config", "-c", str(config_path)], work.scratch)
-    return CheckResult(
-        relative, "synapse.config", "passed" if ok else "failed", last_lines(output)
-    )
+    return CheckResult(relative, "synapse.config", "passed" if ok else "failed", last_lines(output))
 
 
 def check_prometheus(work: Workspace) -> CheckResult:
@@ -115,9 +113,7 @@ def check_compose(work: Workspace) -> CheckResult:
         return CheckResult(
             relative, "docker-compose", "not-checked", "docker-compose is not installed"
         )
-    ok, output = run_program(
-        [compose, "-f", str(work.path(relative)), "config", "-q"], work.bundle
-    )
+    ok, output = run_program([compose, "-f", str(work.path(relative)), "config", "-q"], work.bundle)
     return CheckResult(relative, "docker-compose", "passed" if ok else "failed", last_lines(output))
 
 
