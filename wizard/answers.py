@@ -109,6 +109,13 @@ def _notice(info: ValidationInfo, text: str) -> None:
         info.context.setdefault("notices", []).append(text)
 
 
+class MachineSection(_Section):
+    """The machine the bundle is tuned for; left empty, the tier's own figures are used."""
+
+    cores: int | None = Field(None, ge=1, le=1024)
+    ram_mb: int | None = Field(None, ge=128, le=16 * 1024 * 1024)
+
+
 class HomeserverSection(_Section):
     """Which homeserver, tuned for which tier, with how many Synapse workers."""
 
@@ -344,6 +351,7 @@ class Answers(_Section):
     firewall: FirewallSection = Field(default_factory=FirewallSection)
     monitoring: MonitoringSection = Field(default_factory=MonitoringSection)
     deployment: DeploymentSection = Field(default_factory=DeploymentSection)
+    machine: MachineSection = Field(default_factory=MachineSection)
 
     @model_validator(mode="before")
     @classmethod
