@@ -71,7 +71,7 @@ def test_plan_for_one_homeserver() -> None:
         (["plan", "--cpus", "two", "--ram", "4G", "--disk", "60G"], "whole number"),
         (["plan", "--profile", "no-such-machine"], "no-such-machine"),
         (["plan", "--cpus", "2"], "--ram"),
-        (["detect", "--data-path", "/proc/1/root/nonexistent"], "--data-path"),
+        (["detect", "--data-path", "/etc/hostname/data"], "--data-path"),
         (
             [
                 "answers",
