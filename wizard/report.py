@@ -158,7 +158,7 @@ def _rights_text(facts: HostFacts) -> str:
     if system.passwordless_sudo:
         return "sudo without a password"
     if system.is_root is None and system.passwordless_sudo is None:
-        return unknown_fact(facts, "system.is_root", "system")
+        return unknown_fact(facts, "system.is_root", "rights")
     return "neither root nor sudo without a password"
 
 

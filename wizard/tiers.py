@@ -293,8 +293,8 @@ def _check_ram(facts: HostFacts, needed: int) -> Requirement:
             found=found_text,
             met=True,
             at_edge=True,
-            note=f"within {RAM_TOLERANCE:.0%} under {needed_text}, as a plan sold with "
-            f"{needed_text} reports; it fits, with little to spare",
+            note=f"less than {needed_text} but within {RAM_TOLERANCE:.0%}, as a plan sold with "
+            f"{needed_text} shows; it fits with little to spare",
         )
     return Requirement(
         name="ram",
@@ -426,7 +426,8 @@ def _check_tier(facts: HostFacts, homeserver: Homeserver, tier: Tier) -> TierChe
 
 def _shortfall(requirements: list[Requirement]) -> str:
     return "; ".join(
-        f"{LABELS[requirement.name]} {requirement.needed} (found {requirement.found})"
+        f"{LABELS[requirement.name]} {requirement.needed} "
+        + (f"(found {requirement.found})" if requirement.known else "(could not be read)")
         for requirement in requirements
     )
 
@@ -554,7 +555,7 @@ def _reasons(fit_: Fit, facts: HostFacts) -> list[str]:
     ]
     if status.maintenance_only:
         reasons.append("ranked one tier lower: maintenance mode means no new features")
-    reasons.extend(f"watch the {warning}" for warning in fit_.warnings)
+    reasons.extend(f"warning: {warning}" for warning in fit_.warnings)
     if fit_.next_tier is None and fit_.tier == "recommended":
         reasons.append(fit_.next_step)
     return reasons
