@@ -42,11 +42,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
             )
         facts = load_profile(args.profile)
     else:
-        missing = [
-            flag
-            for flag, value in (("--cpus", args.cpus), ("--ram", args.ram), ("--disk", args.disk))
-            if value is None
-        ]
+        missing = [flag for flag, value in (("--cpus", args.cpus), ("--ram", args.ram),
+                                            ("--disk", args.disk)) if value is None]
         if missing:
             raise UsageError(
                 f"describe the machine: {', '.join(missing)} missing",
@@ -134,16 +131,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     detect = commands.add_parser("detect", help="this machine's facts and how each homeserver fits")
-    detect.add_argument(
-        "--data-path",
-        default="/var/lib",
-        help="where the homeserver will keep its data (default: /var/lib)",
-    )
-    detect.add_argument(
-        "--measure-disk",
-        action="store_true",
-        help="time random reads to tell SSD from HDD on virtual disks (~2 s)",
-    )
+    detect.add_argument("--data-path", default="/var/lib",
+                        help="where the homeserver will keep its data (default: /var/lib)")
+    detect.add_argument("--measure-disk", action="store_true",
+                        help="time random reads to tell SSD from HDD on virtual disks (~2 s)")
     detect.add_argument("--homeserver", choices=HOMESERVERS, help="fit only this homeserver")
     detect.add_argument("--json", action="store_true", help="print one JSON object")
     detect.set_defaults(handler=_cmd_detect)
