@@ -209,10 +209,17 @@ def tier_name(text: str) -> Tier:
     raise UsageError(f"unknown tier {text!r}", f"choose one of: {', '.join(TIERS)}")
 
 
-def _no_production_tier(homeserver: Homeserver) -> str:
+def _undefined_tier(homeserver: Homeserver, tier: Tier) -> tuple[str, str]:
+    """Say that the overview has no such tier for a homeserver, and what to plan instead."""
+    tables = load_tiers()
+    highest = [other for other in TIERS if tables.hardware(homeserver, other) is not None][-1]
+    others = " or ".join(
+        DISPLAY_NAMES[other] for other in HOMESERVERS if tables.hardware(other, tier) is not None
+    )
     return (
-        f"the overview defines no production tier for {DISPLAY_NAMES[homeserver]}: "
-        "recommended is the highest it has"
+        f"the overview defines no {tier} tier for {DISPLAY_NAMES[homeserver]}: "
+        f"{highest} is the highest it has",
+        f"plan {homeserver} at the {highest} tier, or {others} at {tier}",
     )
 
 
@@ -403,7 +410,7 @@ def _check_tier(facts: HostFacts, homeserver: Homeserver, tier: Tier) -> TierChe
             defined=False,
             met=False,
             requirements=[],
-            note=_no_production_tier(homeserver),
+            note=" - ".join(_undefined_tier(homeserver, tier)),
         )
     requirements = [
         _check_ram(facts, hardware.ram),
@@ -441,7 +448,7 @@ def fit(facts: HostFacts, homeserver: str) -> Fit:
         if not check.met:
             break
         reached = check.tier
-    above = TIERS.index(reached) + 1 if reached != "below-minimum" else 0
+    above = tier_rank(reached)
     warnings: list[str] = []
     if reached != "below-minimum":
         warnings = [
@@ -467,7 +474,7 @@ def fit(facts: HostFacts, homeserver: str) -> Fit:
             checks=checks,
             next_tier=None,
             missing=[],
-            next_step=f"{following.note}; for a production tier, plan Synapse or Dendrite",
+            next_step=following.note,
             warnings=warnings,
         )
     missing = [
@@ -688,10 +695,7 @@ def hardware_for(homeserver: str, tier: str) -> HardwareNeed:
     tables = load_tiers()
     hardware = tables.hardware(name, wanted)
     if hardware is None:
-        raise UsageError(
-            _no_production_tier(name),
-            f"plan {name} at the recommended tier, or Synapse or Dendrite at {wanted}",
-        )
+        raise UsageError(*_undefined_tier(name, wanted))
     support = tables.databases.homeservers[name]
     database = hardware.database or (
         f"PostgreSQL: {support.postgresql.lower()}; SQLite: {support.sqlite.lower()}"
