@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
 from wizard.errors import UsageError, WizardError
@@ -356,6 +358,29 @@ def test_a_machine_at_a_tier_reaches_it_and_sees_what_comes_next(
     else:
         assert result.next_tier is None
         assert result.missing == []
+
+
+@given(
+    ram=st.integers(1, 32 * GIB),
+    cores=st.integers(1, 32),
+    free=st.integers(1, TIB),
+    kind=st.sampled_from(list(DiskKind)),
+    more=st.sampled_from(["ram", "cores", "free", "ssd"]),
+)
+def test_any_machine_fits_by_the_rules_and_more_never_fits_lower(
+    ram: int, cores: int, free: int, kind: DiskKind, more: str
+) -> None:
+    facts = machine(ram, cores, free, kind)
+    bigger = machine(
+        ram * 2 if more == "ram" else ram,
+        cores * 2 if more == "cores" else cores,
+        free * 2 if more == "free" else free,
+        DiskKind.SSD if more == "ssd" else kind,
+    )
+    for name in HOMESERVERS:
+        result = fit(facts, name)
+        assert result.tier == expected_tier(name, facts)
+        assert tier_rank(fit(bigger, name).tier) >= tier_rank(result.tier)
 
 
 def test_ram_within_the_tolerance_is_met_at_the_edge_like_a_4gb_vps() -> None:
