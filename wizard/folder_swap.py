@@ -71,7 +71,7 @@ def stale_staging_dirs(out_dir: Path) -> list[Path]:
     prefix = staging_prefix(out_dir)
     try:
         entries = list(os.scandir(out_dir.parent))
-    except FileNotFoundError:
+    except OSError:
         return []
     return sorted(
         Path(entry.path)

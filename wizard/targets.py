@@ -235,8 +235,8 @@ _COUNTED = (
     ((Action.KEEP, Action.KEEP_EDITED, Action.KEEP_OBSOLETE), "to keep", "kept"),
     (
         (Action.CONFLICT,),
-        "edited by hand, to get a .new beside",
-        "edited by hand, got a .new beside",
+        "edited by hand (the new version to go beside as .new)",
+        "edited by hand (the new version put beside as .new)",
     ),
     ((Action.REMOVE,), "to remove", "removed"),
 )
@@ -282,13 +282,21 @@ def _notice(file: PlannedFile, previous: Path) -> str:
 
 def _resolve_out_dir(out_dir: Path) -> Path:
     """Return out_dir as an absolute path with links resolved, or raise if it is not a folder."""
-    target = Path(os.path.abspath(out_dir)).resolve()
+    try:
+        target = Path(os.path.abspath(out_dir)).resolve()
+        is_file = target.exists() and not target.is_dir()
+    except (OSError, RuntimeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "it is a loop of links"
+        raise WizardError(
+            f"cannot reach {out_dir}: {reason}",
+            "check the folders leading to it (their permissions and links), or choose another",
+        ) from None
     if target.parent == target:
         raise WizardError(
             f"cannot write the bundle to {target}",
             "choose a folder below the root, such as /opt/matrix-wizard",
         )
-    if target.exists() and not target.is_dir():
+    if is_file:
         raise WizardError(
             f"cannot write the bundle to {target}: it is a file, not a folder",
             "choose another folder, or move that file away",

@@ -246,6 +246,21 @@ def test_permission_denied_creating_parents_leaves_nothing(shared_dir: Path) -> 
     assert list(shared_dir.iterdir()) == []
 
 
+def test_a_folder_the_user_cannot_enter_is_reported(shared_dir: Path) -> None:
+    closed = shared_dir / "closed"
+    closed.mkdir(mode=0o700)
+    outcome = write_as_nobody(public_bundle("one"), closed / "bundle")
+    assert outcome["error"] == f"cannot reach {closed / 'bundle'}: Permission denied", outcome
+    assert list(closed.iterdir()) == []
+
+
+def test_a_link_loop_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(WizardError) as caught:
+        write_bundle(bundle("one"), tmp_path / "loop")
+    assert "loop of links" in caught.value.message
+
+
 # Paths that are not folders -----------------------------------------------------------------
 
 
