@@ -26,7 +26,7 @@ class StrandedFolder(WizardError):
 def _renameat2() -> Renameat2 | None:
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):
         return None
     function.argtypes = (
         ctypes.c_int,
