@@ -5,10 +5,14 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.errors import UsageError, WizardError
 from wizard.facts import DiskKind, HostFacts
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
 
@@ -158,6 +162,74 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tuned_facts(answers: "Answers") -> HostFacts | None:
+    """Return the machine the answers say the bundle is tuned for, if they name one."""
+    from wizard.facts import CpuFacts, MemoryFacts
+    from wizard.units import MIB
+
+    machine = answers.machine
+    if machine.cores is None and machine.ram_mb is None:
+        return None
+    return HostFacts(
+        source="manual",
+        cpu=CpuFacts(logical=machine.cores),
+        memory=MemoryFacts(total=None if machine.ram_mb is None else machine.ram_mb * MIB),
+    )
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from functools import partial
+    from pathlib import Path
+
+    from wizard import targets
+    from wizard.answers import load_answers_file, parse_answers, warnings
+    from wizard.bundle.render import render
+    from wizard.secret_store import load_secrets, redact
+
+    answers, notices = load_answers_file(Path(args.answers))
+    if args.prefix is not None:
+        data = answers.model_dump(mode="json")
+        data["deployment"]["prefix"] = args.prefix
+        answers, _ = parse_answers(data)
+    for line in notices:
+        print(f"note: {line}", file=sys.stderr)
+    for line in warnings(answers):
+        print(f"warning: {line}", file=sys.stderr)
+    out_dir = Path(args.out)
+    secrets = load_secrets(out_dir)
+    bundle = render(answers, _tuned_facts(answers), secrets)
+    if args.dry_run:
+        plan = targets.plan_write(bundle, out_dir, redact=partial(redact, store=secrets))
+        print(targets.describe_plan(plan))
+        return 0
+    result = targets.write_bundle(bundle, out_dir)
+    print(targets.describe_result(result))
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wizard.checks import check_bundle
+
+    bundle_dir = Path(args.bundle)
+    if not bundle_dir.is_dir():
+        raise UsageError(
+            f"{bundle_dir} is not a bundle folder", "give the folder matrix-wizard generate wrote"
+        )
+    results = check_bundle(bundle_dir)
+    if args.json:
+        _print_json([result.as_json() for result in results])
+    else:
+        width = max((len(result.file) for result in results), default=0)
+        for result in results:
+            print(f"{result.file:<{width}}  {result.status:<11}  {result.checker}")
+            if result.status != "passed" and result.detail:
+                for line in result.detail.splitlines():
+                    print(f"    {line}")
+    return 1 if any(result.status == "failed" for result in results) else 0
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -251,6 +323,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="set any answer, such as calls.turn=true (repeatable)",
     )
     answers.set_defaults(handler=_cmd_answers)
+
+    generate = commands.add_parser("generate", help="write the bundle for an answers file")
+    generate.add_argument("--answers", required=True, help="the answers.yaml to build from")
+    generate.add_argument("--out", required=True, help="the bundle folder to write")
+    generate.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what would be created, changed and kept; write nothing",
+    )
+    generate.add_argument("--prefix", help="put every absolute path under this folder (staging)")
+    generate.set_defaults(handler=_cmd_generate)
+
+    check = commands.add_parser("check", help="check a bundle with the real programs installed")
+    check.add_argument("bundle", help="the bundle folder")
+    check.add_argument("--json", action="store_true", help="print a JSON list of results")
+    check.set_defaults(handler=_cmd_check)
     return parser
 
 
