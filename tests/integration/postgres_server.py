@@ -1,6 +1,7 @@
 """A real PostgreSQL server on loopback in a temporary folder, as a pytest fixture.
 
-Use it from a test module with ``from tests.integration.postgres_server import postgres_server``
+Use it from a test module with
+``from tests.integration.postgres_server import postgres_server_fixture  # noqa: F401``
 (the import registers the fixture) and ask for ``postgres_server: PostgresServer``.
 """
 
@@ -239,7 +240,7 @@ def start_postgres() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@pytest.fixture(name="postgres_server", scope="session")
+def postgres_server_fixture() -> Iterator[PostgresServer]:
     """Yield a PostgreSQL server shared by the session; tests use their own database names."""
     yield from start_postgres()

@@ -1,6 +1,7 @@
 """The rendered PostgreSQL files against a real PostgreSQL server on loopback."""
 
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -8,7 +9,7 @@ from tests.bundle_support import FIXED_SECRETS, answers_for, facts_with
 from tests.integration.postgres_server import (
     PostgresServer,
     as_postgres_user,
-    postgres_server,  # noqa: F401  (registers the fixture)
+    postgres_server_fixture,  # noqa: F401  (registers the fixture)
 )
 from wizard.bundle import postgres
 from wizard.bundle.context import RenderContext
@@ -21,7 +22,7 @@ _UNIT_BYTES = {"8kB": 8192, "kB": 1024, "MB": 1024**2}
 
 
 def _context(
-    name: str, password: str = "s3cret", homeserver: str = "synapse", **sets: object
+    name: str, password: str = "s3cret", homeserver: str = "synapse", **sets: Any
 ) -> RenderContext:
     answers = answers_for(
         homeserver,
