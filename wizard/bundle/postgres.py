@@ -5,6 +5,7 @@ from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
+from wizard.units import MIB
 
 INIT_SQL = "postgres/init.sql"
 POSTGRESQL_CONF = "postgres/postgresql.conf"
@@ -63,7 +64,7 @@ def postgresql_conf(ctx: RenderContext) -> str:
     tuned = tuning(ctx)
     lines = [
         "# PostgreSQL settings written by matrix-wizard for the homeserver beside it:",
-        f"# {tuned.postgres_ram // 2**20} MiB of the host's {tuned.ram // 2**20} MiB RAM "
+        f"# {tuned.postgres_ram // MIB} MiB of the host's {tuned.ram // MIB} MiB RAM "
         "are PostgreSQL's share.",
     ]
     for key, value in postgres_settings(ctx).items():

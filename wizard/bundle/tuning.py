@@ -7,6 +7,9 @@ from wizard.answers import Homeserver, Tier
 from wizard.bundle.context import RenderContext
 from wizard.units import GIB, MIB
 
+# Numbers in brackets below are sections of the homeserver facts reference
+# (homeserver-facts.md), which cites the upstream documentation for each rule.
+
 # RAM of each tier, from the hardware tables of homeservers-overview.md (Conduit has no
 # production column there: it falls back to recommended).
 TIER_RAM: dict[Homeserver, dict[Tier, int]] = {
@@ -107,12 +110,13 @@ def compute_tuning(
     # event_cache_size defaults to 10K (x 1024) events, also scaled by the cache factor (1.4).
     event_cache = int(_clamp(per_process_gib * 5, 5, 50)) * 1024
 
-    # Synapse's example pool is cp_min 5 / cp_max 10 per process (1.3); fewer on under 2 GiB.
+    # Synapse's example pool is cp_min 5 / cp_max 10 per process (1.3): 5 below 2 GiB, else
+    # 5 per core from 10 up to 20.
     cp_max = 5 if ram < 2 * GIB else int(_clamp(5 * cores, 10, 20))
     cp_min = max(1, cp_max // 2)
 
-    # Dendrite's default pool is 90 open / 5 idle connections, its cache 1 GB (2.1); its
-    # components share the pool, so it keeps at least 20.
+    # Dendrite's default pool is 90 open / 5 idle connections, its cache 1 GB (2.1); at least
+    # 20 open so its many components are not starved.
     dendrite_open = int(_clamp(10 + ram / GIB * 10, 20, 90))
     dendrite_idle = int(_clamp(dendrite_open // 10, 2, 10))
     dendrite_cache = _mib(homeserver_ram / 4, 64, 4096)
