@@ -10,6 +10,7 @@ from wizard.answers import Answers
 from wizard.bundle import conduit
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle
+from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
 from wizard.known_keys import check_conduit_file
 from wizard.units import MIB
@@ -118,11 +119,15 @@ def test_upload_limit_beyond_what_conduit_can_hold_is_refused() -> None:
     assert "4095" in caught.value.hint
 
 
-def test_cache_follows_ram() -> None:
+def test_cache_follows_ram_and_is_the_tuned_value() -> None:
     answers = answers_for("conduit")
-    assert conduit.cache_capacity_mb(context_for(answers, facts_with(ram_gib=0.25))) == 64.0
-    assert conduit.cache_capacity_mb(context_for(answers, facts_with(ram_gib=4))) == 512.0
-    assert conduit.cache_capacity_mb(context_for(answers, facts_with(ram_gib=64))) == 1024.0
+    sizes = [
+        conduit.cache_capacity_mb(context_for(answers, facts_with(ram_gib=ram)))
+        for ram in (0.25, 4, 64)
+    ]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+    large = context_for(answers, facts_with(ram_gib=64))
+    assert parsed(large)["global"]["db_cache_capacity_mb"] == tuning(large).conduit_db_cache_mb
 
 
 def s3_answers() -> Answers:

@@ -17,7 +17,7 @@ import tomli_w
 from wizard.answers import DatabaseKind, Homeserver, RegistrationMode
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
-from wizard.bundle.sizing import planned_ram
+from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
 from wizard.units import MIB
 
@@ -49,8 +49,8 @@ def registration_token(ctx: RenderContext) -> str:
 
 
 def cache_capacity_mb(ctx: RenderContext) -> float:
-    """Return db_cache_capacity_mb: an eighth of the RAM, between 64 and 1024 MB."""
-    return float(min(max(planned_ram(ctx) // 8 // MIB, 64), 1024))
+    """Return db_cache_capacity_mb from the tuning."""
+    return float(tuning(ctx).conduit_db_cache_mb)
 
 
 def max_request_size(ctx: RenderContext) -> int:

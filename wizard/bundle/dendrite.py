@@ -12,9 +12,9 @@ import yaml
 from wizard.answers import Homeserver, RateLimits, RegistrationMode
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File
-from wizard.bundle.sizing import planned_ram
+from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
-from wizard.units import GIB, MIB
+from wizard.units import GIB
 
 CONFIG_FILE = "dendrite/dendrite.yaml"
 KEY_FILE = "dendrite/matrix_key.pem"
@@ -96,26 +96,19 @@ def start_flags(ctx: RenderContext) -> list[str]:
 
 
 def connection_pool(ctx: RenderContext) -> tuple[int, int]:
-    """Return (max_open_conns, max_idle_conns), well under PostgreSQL's 100 connections."""
-    ram = planned_ram(ctx)
-    if ram < 1 * GIB:
-        return 10, 2
-    if ram < 2 * GIB:
-        return 20, 5
-    if ram < 8 * GIB:
-        return 40, 10
-    return 60, 10
+    """Return (max_open_conns, max_idle_conns) from the tuning, under PostgreSQL's connections."""
+    tuned = tuning(ctx)
+    return tuned.dendrite_max_open_conns, tuned.dendrite_max_idle_conns
 
 
 def cache_size(ctx: RenderContext) -> str:
-    """Return global.cache.max_size_estimated: an eighth of the RAM, 64 MiB to 1 GiB."""
-    size = min(max(planned_ram(ctx) // 8, 64 * MIB), 1 * GIB)
-    return f"{size // MIB}mb"
+    """Return global.cache.max_size_estimated from the tuning."""
+    return f"{tuning(ctx).dendrite_cache_mb}mb"
 
 
 def search_enabled(ctx: RenderContext) -> bool:
     """Return whether to keep a full-text search index: not on machines under 1 GiB of RAM."""
-    return planned_ram(ctx) >= 1 * GIB
+    return tuning(ctx).ram >= 1 * GIB
 
 
 def render(ctx: RenderContext) -> Bundle:

@@ -5,32 +5,11 @@ from dataclasses import dataclass
 
 from wizard.answers import Homeserver, Tier
 from wizard.bundle.context import RenderContext
+from wizard.tiers import Hardware, load_tiers
 from wizard.units import GIB, MIB
 
 # Numbers in brackets below are sections of the homeserver facts reference
 # (homeserver-facts.md), which cites the upstream documentation for each rule.
-
-# RAM of each tier, from the hardware tables of homeservers-overview.md (Conduit has no
-# production column there: it falls back to recommended).
-TIER_RAM: dict[Homeserver, dict[Tier, int]] = {
-    Homeserver.SYNAPSE: {
-        Tier.MINIMUM: 1 * GIB,
-        Tier.RECOMMENDED: 4 * GIB,
-        Tier.PRODUCTION: 8 * GIB,
-    },
-    Homeserver.DENDRITE: {
-        Tier.MINIMUM: 512 * MIB,
-        Tier.RECOMMENDED: 2 * GIB,
-        Tier.PRODUCTION: 4 * GIB,
-    },
-    Homeserver.CONDUIT: {Tier.MINIMUM: 256 * MIB, Tier.RECOMMENDED: 1 * GIB},
-}
-# CPU cores of each tier, from the same tables.
-TIER_CORES: dict[Homeserver, dict[Tier, int]] = {
-    Homeserver.SYNAPSE: {Tier.MINIMUM: 1, Tier.RECOMMENDED: 2, Tier.PRODUCTION: 4},
-    Homeserver.DENDRITE: {Tier.MINIMUM: 1, Tier.RECOMMENDED: 2, Tier.PRODUCTION: 2},
-    Homeserver.CONDUIT: {Tier.MINIMUM: 1, Tier.RECOMMENDED: 1},
-}
 
 # Share of the host's RAM given to a PostgreSQL beside the homeserver: Synapse's caches are the
 # main consumer (facts 1.4, 7.1); Dendrite is lighter and asks for headroom for PostgreSQL (7.1).
@@ -77,16 +56,24 @@ class Tuning:
     conduit_db_cache_mb: int  # db_cache_capacity_mb
 
 
+def _tier_hardware(homeserver: Homeserver, tier: Tier) -> Hardware:
+    """Return a tier's row of the overview's tables; Conduit's missing production is recommended."""
+    tables = load_tiers()
+    hardware = tables.hardware(homeserver.value, tier.value)
+    if hardware is None:
+        hardware = tables.hardware(homeserver.value, Tier.RECOMMENDED.value)
+    assert hardware is not None, "every homeserver has a recommended tier"
+    return hardware
+
+
 def tier_ram(homeserver: Homeserver, tier: Tier) -> int:
     """Return the RAM of a tier from the overview's tables."""
-    table = TIER_RAM[homeserver]
-    return table.get(tier, table[Tier.RECOMMENDED])
+    return _tier_hardware(homeserver, tier).ram
 
 
 def tier_cores(homeserver: Homeserver, tier: Tier) -> int:
     """Return the CPU cores of a tier from the overview's tables."""
-    table = TIER_CORES[homeserver]
-    return table.get(tier, table[Tier.RECOMMENDED])
+    return _tier_hardware(homeserver, tier).cores
 
 
 def compute_tuning(
