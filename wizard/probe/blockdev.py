@@ -116,8 +116,8 @@ def judge_disk(snapshot: Snapshot, disk: str, hypervisor: str | None) -> tuple[D
         return DiskKind.UNKNOWN, f"virtual disk {disk} reports rotational=1: {MEASURE_HINT}"
     if rotational and hypervisor is not None:
         return DiskKind.UNKNOWN, (
-            f"{disk} in a {hypervisor} VM reports rotational=1, which virtual disks report "
-            f"whatever is below: {MEASURE_HINT}"
+            f"{disk} in a virtual machine ({hypervisor}) reports rotational=1, which virtual "
+            f"disks report whatever is below: {MEASURE_HINT}"
         )
     if rotational:
         return DiskKind.HDD, f"rotational=1 on {disk}"
