@@ -10,6 +10,7 @@ import time
 
 from wizard.facts import DiskKind
 from wizard.probe.parsers import find_mount, parse_mountinfo
+from wizard.probe.snapshot import os_error_reason
 from wizard.units import MIB, format_size
 
 TEST_FILE_SIZE = 256 * MIB
@@ -109,7 +110,7 @@ def _open_for_reading(name: str) -> tuple[int, str]:
     try:
         return os.open(name, os.O_RDONLY | os.O_DIRECT), ""
     except OSError as error:
-        refusal = (error.strerror or str(error)).lower()
+        refusal = os_error_reason(error)
     fd = os.open(name, os.O_RDONLY)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
@@ -126,7 +127,7 @@ def _measure_file(path: str, size: int, reads: int, seconds: float) -> tuple[Dis
     try:
         fd, name = tempfile.mkstemp(prefix=TEST_FILE_PREFIX, dir=path)
     except OSError as error:
-        reason = (error.strerror or str(error)).lower()
+        reason = os_error_reason(error)
         return DiskKind.UNKNOWN, f"a test file cannot be created in {path}: {reason}"
     try:
         try:
@@ -141,7 +142,7 @@ def _measure_file(path: str, size: int, reads: int, seconds: float) -> tuple[Dis
         kind, reason = _classify(latencies, f"a test file in {path}", buffered=bool(fallback))
         return kind, f"{reason} ({fallback})" if fallback else reason
     except OSError as error:
-        reason = (error.strerror or str(error)).lower()
+        reason = os_error_reason(error)
         return DiskKind.UNKNOWN, f"timing reads in {path} failed: {reason}"
     finally:
         os.unlink(name)

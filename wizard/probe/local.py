@@ -22,6 +22,7 @@ from wizard.probe.snapshot import (
     PROGRAMS,
     SBIN_DIRS,
     SUDO_COMMAND,
+    os_error_reason,
     which_command,
 )
 from wizard.probe.sockdiag import listening_tcp_table
@@ -122,7 +123,7 @@ def locate_data_path(data_path: str) -> tuple[str, str]:
             ) from None
         except OSError as error:
             raise UsageError(
-                f"data path {data_path} cannot be read: {(error.strerror or '').lower()}",
+                f"data path {data_path} cannot be read: {os_error_reason(error)}",
                 _DATA_PATH_HINT,
             ) from None
         break

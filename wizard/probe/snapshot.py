@@ -64,6 +64,11 @@ class Snapshot(Protocol):
         ...
 
 
+def os_error_reason(error: OSError) -> str:
+    """Return an OS error as a short lowercase reason, such as "permission denied"."""
+    return (error.strerror or str(error)).lower()
+
+
 def read_or_reason(snapshot: Snapshot, path: str) -> tuple[str | None, str]:
     """Return (text, "") for a readable file, or (None, why it could not be read)."""
     try:
@@ -71,7 +76,7 @@ def read_or_reason(snapshot: Snapshot, path: str) -> tuple[str | None, str]:
     except FileNotFoundError:
         return None, f"{path} does not exist"
     except OSError as error:
-        return None, f"{path}: {(error.strerror or str(error)).lower()}"
+        return None, f"{path}: {os_error_reason(error)}"
 
 
 @dataclass
