@@ -127,7 +127,7 @@ def test_cache_follows_ram_and_is_the_tuned_value() -> None:
     ]
     assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
     large = context_for(answers, facts_with(ram_gib=64))
-    assert parsed(large)["global"]["db_cache_capacity_mb"] == tuning(large).conduit_db_cache_mb
+    assert settings_of(large)["db_cache_capacity_mb"] == tuning(large).conduit_db_cache_mb
 
 
 def s3_answers() -> Answers:
