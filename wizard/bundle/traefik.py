@@ -104,9 +104,9 @@ def _entry_point_names(ctx: RenderContext) -> dict[int, str]:
     return names
 
 
-def _matrix_entry_point(address: int, ctx: RenderContext) -> dict[str, Any]:
+def _matrix_entry_point(port: int, ctx: RenderContext) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "address": f":{address}",
+        "address": f":{port}",
         "http": {
             "encodedCharacters": dict(ENCODED_CHARACTERS),
             "aliasHeadersStrategy": ALIAS_HEADERS_STRATEGY,
