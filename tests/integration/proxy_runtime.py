@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psutil
+
 READY_TIMEOUT = 20.0
 
 
@@ -142,6 +144,19 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> Non
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listened on {port}: {log.read_text(errors='replace')[-2000:]}")
+
+
+def listening(pid: int) -> set[tuple[int, str]]:
+    """Return (port, protocol) of every TCP listener and bound UDP socket of a process tree."""
+    process = psutil.Process(pid)
+    found = set()
+    for member in (process, *process.children(recursive=True)):
+        for connection in member.net_connections(kind="inet"):
+            if connection.type == socket.SOCK_STREAM and connection.status == psutil.CONN_LISTEN:
+                found.add((connection.laddr.port, "tcp"))
+            elif connection.type == socket.SOCK_DGRAM:
+                found.add((connection.laddr.port, "udp"))
+    return found
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from tests.integration.proxy_runtime import (
     READY_TIMEOUT,
     Seen,
     free_port,
+    listening,
     recording_upstream,
     running,
     self_signed,
@@ -249,6 +250,7 @@ def test_nginx_runs_the_rendered_config(tmp_path: Path) -> None:
     with recording_upstream(ctx.ports.homeserver) as seen, running(command, log) as process:
         wait_for_port(ctx.ports.https, process, log)
         _assert_behaviour(ctx, seen, over_limit={413})
+        assert listening(process.pid) == set(proxy.public_ports(ctx))
         redirect = send(ctx.ports.http, "matrix.example.com", "/_matrix/x", tls=False)
         assert redirect.status == 301
 
@@ -276,6 +278,7 @@ def test_caddy_runs_the_rendered_caddyfile(tmp_path: Path) -> None:
         wait_for_port(ctx.ports.https, process, log)
         # Caddy 2.6 cuts the body off at the limit and answers 502; later releases answer 413.
         _assert_behaviour(ctx, seen, over_limit={413, 502})
+        assert listening(process.pid) == set(proxy.public_ports(ctx))
 
 
 @contextmanager
@@ -316,6 +319,7 @@ def test_traefik_runs_the_rendered_config(tmp_path: Path) -> None:
             wait_for_port(ctx.ports.https, process, log)
             _wait_for_routes(ctx, log)
             _assert_behaviour(ctx, seen, over_limit={413})
+            assert listening(process.pid) == set(proxy.public_ports(ctx))
 
 
 def _wait_for_routes(ctx: RenderContext, log: Path) -> None:
