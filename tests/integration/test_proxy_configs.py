@@ -1,0 +1,335 @@
+"""The rendered proxy files, checked and run by the real nginx, Caddy and Traefik on loopback."""
+
+import functools
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.bundle_support import answers_for, context_for
+from tests.conftest import require_program
+from tests.integration.proxy_runtime import (
+    READY_TIMEOUT,
+    Seen,
+    free_port,
+    listening,
+    recording_upstream,
+    running,
+    self_signed,
+    send,
+    wait_for_port,
+)
+from wizard.bundle import caddy, discovery, nginx, proxy, traefik
+from wizard.bundle.context import RenderContext
+from wizard.proxy_checks import caddy_validate, check_traefik, find_traefik, nginx_test
+from wizard.units import MIB
+
+pytestmark = pytest.mark.integration
+
+HOSTS = ["matrix.example.com", "example.com"]
+TLS_MODES = ["acme", "files", "external"]
+# A room ID, a slash, a hash, a question mark, a percent, a semicolon and a backslash, encoded.
+ENCODED_PATH = (
+    "/_matrix/client/v3/rooms/%21room%3Aexample.com/state/m.room.name/a%2Fb%23c%3Fd%25e%3Bf%5Cg"
+)
+NOT_ROUTED = ("/_synapse/admin/v1/users", "/_synapse/metrics", "/metrics", "/_dendrite/x", "/")
+
+
+def _traefik_program() -> str:
+    return find_traefik() or require_program("traefik")
+
+
+def _write_bundle(tmp_path: Path, proxy_kind: str, tls: str, **sets: Any) -> RenderContext:
+    """Render the proxy and discovery files natively into tmp_path/install, as on a host."""
+    if tls == "files":
+        cert, key = self_signed(tmp_path, HOSTS)
+        sets |= {"proxy__cert_path": str(cert), "proxy__key_path": str(key)}
+    answers = answers_for(
+        proxy=proxy_kind,
+        proxy__tls=tls,
+        deployment__kind="native",
+        deployment__install_dir=str(tmp_path / "install"),
+        deployment__data_dir=str(tmp_path / "data"),
+        **sets,
+    )
+    ctx = context_for(answers)
+    for renderer in (proxy.render, discovery.render):
+        for relative, file in renderer(ctx).items():
+            target = Path(ctx.install_dir) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.text, encoding="utf-8")
+    return ctx
+
+
+def _installed(ctx: RenderContext, relative: str) -> Path:
+    return Path(ctx.install_dir) / relative
+
+
+# --- nginx -t --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", TLS_MODES)
+@pytest.mark.parametrize("delegation", ["well-known", "srv"])
+def test_nginx_accepts_the_rendered_config(tmp_path: Path, tls: str, delegation: str) -> None:
+    program = require_program("nginx")
+    prefix = {}
+    if tls == "acme":  # certbot's files, under a staging prefix so nothing outside tmp is used
+        prefix = {"deployment__prefix": str(tmp_path / "root")}
+    ctx = _write_bundle(tmp_path, "nginx", tls, domain__delegation=delegation, **prefix)
+    if tls == "acme":
+        live = Path(nginx.letsencrypt_host_dir(ctx)) / "live" / nginx.certificate_name(ctx)
+        live.mkdir(parents=True)
+        cert, key = self_signed(live, nginx.certbot_domains(ctx))
+        cert.rename(live / "fullchain.pem")
+        key.rename(live / "privkey.pem")
+    ok, message = nginx_test(_installed(ctx, nginx.BUNDLE_PATH), program)
+    assert ok, message
+    assert "test is successful" in message
+    assert "stood in" not in message  # the real certificate files were read
+
+
+@pytest.mark.parametrize("homeserver", ["dendrite", "conduit"])
+def test_nginx_accepts_the_config_for_other_homeservers_under_compose(
+    tmp_path: Path, homeserver: str
+) -> None:
+    program = require_program("nginx")
+    require_program("openssl")
+    ctx = context_for(answers_for(homeserver=homeserver))
+    conf = tmp_path / "matrix.conf"
+    conf.write_text(nginx.render(ctx)[nginx.BUNDLE_PATH].text, encoding="utf-8")
+    ok, message = nginx_test(conf, program)
+    assert ok, message
+    assert "pointed at 127.0.0.1" in message  # compose service names resolve only in compose
+    assert "stood in" in message  # certbot has not run here
+
+
+def test_nginx_rejects_a_broken_config(tmp_path: Path) -> None:
+    program = require_program("nginx")
+    ctx = _write_bundle(tmp_path, "nginx", "external")
+    conf = _installed(ctx, nginx.BUNDLE_PATH)
+    broken = conf.read_text().replace("proxy_pass http://matrix_homeserver;", "proxy_pass;", 1)
+    conf.write_text(broken)
+    ok, message = nginx_test(conf, program)
+    assert not ok
+    assert str(conf) in message
+
+
+# --- caddy validate --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tls", TLS_MODES)
+@pytest.mark.parametrize("delegation", ["well-known", "srv"])
+def test_caddy_accepts_the_rendered_caddyfile(tmp_path: Path, tls: str, delegation: str) -> None:
+    program = require_program("caddy")
+    ctx = _write_bundle(tmp_path, "caddy", tls, domain__delegation=delegation)
+    ok, message = caddy_validate(_installed(ctx, caddy.BUNDLE_PATH), program)
+    assert ok, message
+    assert "Valid configuration" in message
+    assert "stood in" not in message
+
+
+def test_caddy_rejects_a_broken_caddyfile(tmp_path: Path) -> None:
+    program = require_program("caddy")
+    ctx = _write_bundle(tmp_path, "caddy", "acme")
+    path = _installed(ctx, caddy.BUNDLE_PATH)
+    path.write_text(path.read_text().replace("\t\treverse_proxy ", "\t\treverse_proxi ", 1))
+    ok, message = caddy_validate(path, program)
+    assert not ok
+    assert "reverse_proxi" in message
+
+
+# --- Traefik, started and read back through its API -----------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tls", TLS_MODES)
+@pytest.mark.parametrize("delegation", ["well-known", "srv"])
+def test_traefik_loads_every_router_enabled(tmp_path: Path, tls: str, delegation: str) -> None:
+    ctx = _write_bundle(tmp_path, "traefik", tls, domain__delegation=delegation)
+    problems = check_traefik(
+        _installed(ctx, traefik.STATIC_PATH),
+        _installed(ctx, traefik.DYNAMIC_PATH),
+        _traefik_program(),
+    )
+    assert problems == []
+
+
+@pytest.mark.slow
+def test_traefik_check_reports_a_broken_rule(tmp_path: Path) -> None:
+    ctx = _write_bundle(tmp_path, "traefik", "files")
+    dynamic = _installed(ctx, traefik.DYNAMIC_PATH)
+    data = yaml.safe_load(dynamic.read_text())
+    data["http"]["routers"]["homeserver-matrix"]["rule"] = "Host(`matrix.example.com`) && Path("
+    dynamic.write_text(yaml.safe_dump(data))
+    problems = check_traefik(_installed(ctx, traefik.STATIC_PATH), dynamic, _traefik_program())
+    assert any("homeserver-matrix" in problem and "disabled" in problem for problem in problems)
+
+
+@pytest.mark.slow
+def test_traefik_check_reports_a_middleware_it_cannot_load(tmp_path: Path) -> None:
+    ctx = _write_bundle(tmp_path, "traefik", "external")
+    dynamic = _installed(ctx, traefik.DYNAMIC_PATH)
+    data = yaml.safe_load(dynamic.read_text())
+    data["http"]["routers"]["homeserver-matrix"]["middlewares"] = ["no-such-middleware"]
+    dynamic.write_text(yaml.safe_dump(data))
+    problems = check_traefik(_installed(ctx, traefik.STATIC_PATH), dynamic, _traefik_program())
+    assert any("no-such-middleware" in problem for problem in problems)
+
+
+# --- the proxies running: encoded paths, 404s, well-known and the body limit -----------------
+
+
+def _ports_for_run() -> dict[str, int]:
+    return {
+        "deployment__ports__http": free_port(),
+        "deployment__ports__https": free_port(),
+        "deployment__ports__federation": free_port(),
+        "deployment__ports__homeserver": free_port(),
+        "media__max_upload_mb": 1,
+    }
+
+
+def _assert_behaviour(ctx: RenderContext, seen: list[Seen], over_limit: set[int]) -> None:
+    https, federation = ctx.ports.https, ctx.ports.federation
+    reply = send(https, "matrix.example.com", ENCODED_PATH)
+    assert reply.status == 200
+    assert seen[-1].path == ENCODED_PATH  # reached the homeserver byte for byte
+    assert send(federation, "matrix.example.com", "/_matrix/federation/v1/version").status == 200
+    for path in NOT_ROUTED:
+        before = len(seen)
+        assert send(https, "matrix.example.com", path).status == 404, path
+        assert len(seen) == before, path
+    client = send(https, "example.com", "/.well-known/matrix/client")
+    assert client.status == 200
+    assert client.headers["content-type"].startswith("application/json")
+    assert client.headers["access-control-allow-origin"] == "*"
+    documents = discovery.wellknown_documents(ctx)
+    assert json.loads(client.body) == documents["client"]
+    server = send(https, "example.com", "/.well-known/matrix/server")
+    assert json.loads(server.body) == documents["server"]
+    assert send(https, "example.com", "/_synapse/admin/v1/users").status == 404
+    limit = ctx.upload_limit_bytes
+    upload = "/_matrix/media/v3/upload"
+    assert send(https, "matrix.example.com", upload, body=b"x" * limit).status == 200
+    assert seen[-1] == Seen(upload, limit)
+    before = len(seen)
+    too_big = send(https, "matrix.example.com", upload, body=b"x" * (limit + MIB))
+    assert too_big.status in over_limit
+    assert all(request.body_bytes <= limit for request in seen[before:])
+
+
+@pytest.mark.slow
+def test_nginx_runs_the_rendered_config(tmp_path: Path) -> None:
+    program = require_program("nginx")
+    ctx = _write_bundle(tmp_path, "nginx", "files", **_ports_for_run())
+    site = _installed(ctx, nginx.BUNDLE_PATH).read_text()
+    site = re.sub(r"listen (\d+)", r"listen 127.0.0.1:\1", site)
+    site = re.sub(r"\n\s*listen \[::\][^\n]*", "", site)
+    loopback = tmp_path / "loopback.conf"
+    loopback.write_text(site)
+    main = tmp_path / "nginx.conf"
+    temp_paths = "".join(
+        f"    {name}_temp_path {tmp_path / name};\n"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    main.write_text(
+        f"daemon off;\nuser root;\npid {tmp_path / 'nginx.pid'};\n"
+        f"error_log {tmp_path / 'error.log'};\n"
+        f"events {{}}\nhttp {{\n    access_log off;\n{temp_paths}    include {loopback};\n}}\n"
+    )
+    log = tmp_path / "nginx.out"
+    command = [program, "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"), "-c", str(main)]
+    with recording_upstream(ctx.ports.homeserver) as seen, running(command, log) as process:
+        wait_for_port(ctx.ports.https, process, log)
+        _assert_behaviour(ctx, seen, over_limit={413})
+        assert listening(process.pid) == set(proxy.public_ports(ctx))
+        redirect = send(ctx.ports.http, "matrix.example.com", "/_matrix/x", tls=False)
+        assert redirect.status == 301
+
+
+@pytest.mark.slow
+def test_caddy_runs_the_rendered_caddyfile(tmp_path: Path) -> None:
+    program = require_program("caddy")
+    ctx = _write_bundle(tmp_path, "caddy", "files", **_ports_for_run())
+    text = caddy.render_caddyfile(ctx, admin="off").replace(
+        "\tadmin off\n", "\tadmin off\n\tdefault_bind 127.0.0.1\n"
+    )
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(text)
+    environment = {
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "d"),
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+    }
+    command = [program, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
+    log = tmp_path / "caddy.out"
+    with (
+        recording_upstream(ctx.ports.homeserver) as seen,
+        running(command, log, environment) as process,
+    ):
+        wait_for_port(ctx.ports.https, process, log)
+        # Caddy 2.6 cuts the body off at the limit and answers 502; later releases answer 413.
+        _assert_behaviour(ctx, seen, over_limit={413, 502})
+        assert listening(process.pid) == set(proxy.public_ports(ctx))
+
+
+@contextmanager
+def _static_server(directory: Path) -> Iterator[int]:
+    port = free_port()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.slow
+def test_traefik_runs_the_rendered_config(tmp_path: Path) -> None:
+    program = _traefik_program()
+    ctx = _write_bundle(tmp_path, "traefik", "files", **_ports_for_run())
+    static = yaml.safe_load(_installed(ctx, traefik.STATIC_PATH).read_text())
+    dynamic = yaml.safe_load(_installed(ctx, traefik.DYNAMIC_PATH).read_text())
+    for entry in static["entryPoints"].values():
+        entry["address"] = "127.0.0.1" + entry["address"]
+    dynamic_copy = tmp_path / "dynamic.yml"
+    static["providers"]["file"] = {"filename": str(dynamic_copy)}
+    static_copy = tmp_path / "traefik.yml"
+    static_copy.write_text(yaml.safe_dump(static))
+    log = tmp_path / "traefik.out"
+    with _static_server(Path(ctx.install_dir) / "well-known") as wellknown_port:
+        servers = dynamic["http"]["services"]["wellknown"]["loadBalancer"]["servers"]
+        assert servers == [{"url": traefik.wellknown_url(ctx)}]
+        servers[0]["url"] = f"http://127.0.0.1:{wellknown_port}"
+        dynamic_copy.write_text(yaml.safe_dump(dynamic))
+        command = [program, f"--configFile={static_copy}"]
+        with recording_upstream(ctx.ports.homeserver) as seen, running(command, log) as process:
+            wait_for_port(ctx.ports.https, process, log)
+            _wait_for_routes(ctx, log)
+            _assert_behaviour(ctx, seen, over_limit={413})
+            assert listening(process.pid) == set(proxy.public_ports(ctx))
+
+
+def _wait_for_routes(ctx: RenderContext, log: Path) -> None:
+    """Wait until Traefik has loaded the file provider's routes (it listens before that)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if send(ctx.ports.https, "example.com", "/.well-known/matrix/client").status == 200:
+                return
+        except OSError:  # TLS is refused until the routes and certificates are loaded
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"Traefik never routed well-known: {log.read_text()[-2000:]}")

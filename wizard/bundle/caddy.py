@@ -1,0 +1,138 @@
+"""caddy/Caddyfile: automatic or given TLS, the Matrix routes, /.well-known/matrix, 404 else."""
+
+from wizard.answers import TlsMode
+from wizard.bundle import config_values as check
+from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
+from wizard.bundle.model import Bundle, File
+from wizard.bundle.proxy_sites import (
+    CORS_HEADERS,
+    Mount,
+    Site,
+    body_limit_bytes,
+    sites,
+    tls_terminated_here,
+)
+from wizard.bundle.templates import fill
+
+TEMPLATE = "Caddyfile"
+BUNDLE_PATH = "caddy/Caddyfile"
+CONTAINER_CONFIG_PATH = "/etc/caddy/Caddyfile"
+CONTAINER_DATA_DIR = "/data"
+
+# The admin API stays on loopback: `caddy reload` and the packaged service need it, and a
+# container's loopback is its own. Tests that run several Caddys at once pass admin="off".
+DEFAULT_ADMIN = "localhost:2019"
+
+
+def data_host_dir(ctx: RenderContext) -> str:
+    """Return where Caddy keeps its certificates and ACME account on the host under compose."""
+    return f"{ctx.data_dir}/caddy"
+
+
+def container_mounts(ctx: RenderContext) -> list[Mount]:
+    """Return what the Caddy container mounts; it writes only its certificate store."""
+    mounts = [
+        Mount(f"{ctx.install_dir}/{BUNDLE_PATH}", CONTAINER_CONFIG_PATH),
+        Mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR),
+        Mount(data_host_dir(ctx), CONTAINER_DATA_DIR, read_only=False),
+    ]
+    proxy = ctx.answers.proxy
+    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        mounts.extend(Mount(path, path) for path in (proxy.cert_path, proxy.key_path))
+    return mounts
+
+
+def _global_options(ctx: RenderContext, admin: str) -> str:
+    proxy = ctx.answers.proxy
+    lines = [f"admin {admin}"]
+    if proxy.tls is TlsMode.ACME and proxy.acme_email:
+        lines.append(f"email {check.email(proxy.acme_email)}")
+    lines.append(f"http_port {check.port(ctx.ports.http)}")
+    if tls_terminated_here(ctx):
+        lines.append(f"https_port {check.port(ctx.ports.https)}")
+    else:
+        lines.append("auto_https off")
+    return "".join(f"\t{line}\n" for line in lines)
+
+
+def _addresses(ctx: RenderContext, site: Site) -> str:
+    host = check.host(site.host)
+    if not tls_terminated_here(ctx):
+        return f"http://{host}"
+    return ", ".join(
+        host if port == ctx.ports.https else f"{host}:{check.port(port)}" for port in site.ports
+    )
+
+
+def _tls(ctx: RenderContext) -> str:
+    proxy = ctx.answers.proxy
+    if not tls_terminated_here(ctx):
+        return ""
+    files = ""
+    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        files = " ".join(check.quoted(check.path(p)) for p in (proxy.cert_path, proxy.key_path))
+        files += " "
+    return fill(TEMPLATE, "tls", certificate_files=files)
+
+
+def _matrix(ctx: RenderContext, site: Site) -> str:
+    if not site.matrix_prefixes:
+        return ""
+    return fill(
+        TEMPLATE,
+        "matrix",
+        paths=" ".join(check.path(prefix) + "*" for prefix in site.matrix_prefixes),
+        body_limit=body_limit_bytes(ctx),
+        reverse_proxy=fill(
+            TEMPLATE,
+            "reverse_proxy" if tls_terminated_here(ctx) else "reverse_proxy_behind_proxy",
+            upstream=check.upstream(ctx.homeserver_upstream),
+        ),
+    )
+
+
+def _wellknown(ctx: RenderContext, site: Site) -> str:
+    if not site.serves_wellknown:
+        return ""
+    headers = "".join(
+        fill(TEMPLATE, "header", name=name, value=check.quoted(value))
+        for name, value in CORS_HEADERS.items()
+    )
+    return fill(
+        TEMPLATE,
+        "wellknown",
+        wellknown_dir=check.quoted(check.path(ctx.wellknown_dir) + "/matrix"),
+        cors_headers=headers,
+    )
+
+
+def _site(ctx: RenderContext, site: Site) -> str:
+    return fill(
+        TEMPLATE,
+        "site",
+        host=check.host(site.host),
+        purpose=site.purpose,
+        addresses=_addresses(ctx, site),
+        tls=_tls(ctx),
+        matrix=_matrix(ctx, site),
+        wellknown=_wellknown(ctx, site),
+    )
+
+
+def render_caddyfile(ctx: RenderContext, admin: str = DEFAULT_ADMIN) -> str:
+    """Return the text of caddy/Caddyfile; `admin` is where Caddy's admin API listens."""
+    if admin != "off":
+        check.upstream(admin)
+    text = fill(
+        TEMPLATE,
+        "file",
+        homeserver_host=check.host(ctx.homeserver_host),
+        global_options=_global_options(ctx, admin),
+        sites="".join(_site(ctx, site) for site in sites(ctx)),
+    )
+    return text.rstrip("\n") + "\n"
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return caddy/Caddyfile."""
+    return {BUNDLE_PATH: File(render_caddyfile(ctx))}

@@ -1,0 +1,190 @@
+"""nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
+
+from wizard.answers import ProxyKind, TlsMode
+from wizard.bundle import config_values as check
+from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
+from wizard.bundle.model import Bundle, File
+from wizard.bundle.proxy_sites import (
+    CORS_HEADERS,
+    Mount,
+    Site,
+    body_limit_bytes,
+    site_hosts,
+    sites,
+    tls_terminated_here,
+)
+from wizard.bundle.templates import fill
+from wizard.units import MIB
+
+TEMPLATE = "nginx-matrix.conf"
+BUNDLE_PATH = "nginx/matrix.conf"
+LETSENCRYPT_DIR = "/etc/letsencrypt"
+CONTAINER_ACME_WEBROOT = "/var/www/acme"
+CONTAINER_CONFIG_PATH = "/etc/nginx/conf.d/default.conf"
+
+
+def certbot_needed(ctx: RenderContext) -> bool:
+    """Return whether certbot must obtain the certificate nginx uses."""
+    return ctx.answers.proxy.kind is ProxyKind.NGINX and ctx.answers.proxy.tls is TlsMode.ACME
+
+
+def certbot_domains(ctx: RenderContext) -> list[str]:
+    """Return the names one certificate must cover, the homeserver host first."""
+    return site_hosts(ctx)
+
+
+def certificate_name(ctx: RenderContext) -> str:
+    """Return certbot's --cert-name: the folder under live/ that holds the certificate."""
+    return ctx.homeserver_host
+
+
+def letsencrypt_host_dir(ctx: RenderContext) -> str:
+    """Return certbot's configuration folder on the host (its --config-dir)."""
+    return ctx.host_path(LETSENCRYPT_DIR)
+
+
+def acme_webroot_host_dir(ctx: RenderContext) -> str:
+    """Return the folder on the host where certbot --webroot writes its challenge files."""
+    return f"{ctx.data_dir}/acme-webroot"
+
+
+def _letsencrypt_dir(ctx: RenderContext) -> str:
+    return LETSENCRYPT_DIR if ctx.compose else letsencrypt_host_dir(ctx)
+
+
+def _acme_webroot(ctx: RenderContext) -> str:
+    return CONTAINER_ACME_WEBROOT if ctx.compose else acme_webroot_host_dir(ctx)
+
+
+def certificate_files(ctx: RenderContext) -> tuple[str, str] | None:
+    """Return the certificate and key as nginx reads them, or None when TLS ends elsewhere."""
+    proxy = ctx.answers.proxy
+    if proxy.tls is TlsMode.ACME:
+        live = f"{_letsencrypt_dir(ctx)}/live/{certificate_name(ctx)}"
+        return f"{live}/fullchain.pem", f"{live}/privkey.pem"
+    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        return proxy.cert_path, proxy.key_path
+    return None
+
+
+def container_mounts(ctx: RenderContext) -> list[Mount]:
+    """Return what the nginx container mounts, all read-only."""
+    mounts = [
+        Mount(f"{ctx.install_dir}/{BUNDLE_PATH}", CONTAINER_CONFIG_PATH),
+        Mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR),
+    ]
+    if ctx.answers.proxy.tls is TlsMode.ACME:
+        mounts.append(Mount(letsencrypt_host_dir(ctx), LETSENCRYPT_DIR))
+        mounts.append(Mount(acme_webroot_host_dir(ctx), CONTAINER_ACME_WEBROOT))
+    files = certificate_files(ctx)
+    if ctx.answers.proxy.tls is TlsMode.FILES and files:
+        mounts.extend(Mount(path, path) for path in files)
+    return mounts
+
+
+def _size(limit: int) -> str:
+    """Return a body size as nginx writes it: whole mebibytes as NM, otherwise bytes."""
+    return f"{limit // MIB}M" if limit % MIB == 0 else str(limit)
+
+
+def _listen(ctx: RenderContext, port: int, secure: bool) -> str:
+    options = " ssl http2" if secure else ""
+    port = check.port(port)
+    lines = [f"    listen {port}{options};"]
+    if not ctx.compose:  # a container may have no IPv6; Docker forwards IPv6 to it anyway
+        lines.append(f"    listen [::]:{port}{options};")
+    return "\n".join(lines)
+
+
+def _tls(ctx: RenderContext) -> str:
+    files = certificate_files(ctx)
+    if files is None:
+        return ""
+    certificate, key = files
+    return fill(
+        TEMPLATE,
+        "tls",
+        certificate=check.quoted(check.path(certificate)),
+        certificate_key=check.quoted(check.path(key)),
+    )
+
+
+def _locations(ctx: RenderContext, site: Site) -> str:
+    here = tls_terminated_here(ctx)
+    parts = [
+        fill(
+            TEMPLATE,
+            "matrix_location",
+            prefix=check.quoted(check.path(prefix)),
+            forwarded_for="$remote_addr" if here else "$proxy_add_x_forwarded_for",
+            forwarded_proto="$scheme" if here else "https",
+            body_limit=_size(body_limit_bytes(ctx)),
+        )
+        for prefix in site.matrix_prefixes
+    ]
+    if site.serves_wellknown:
+        headers = "".join(
+            fill(TEMPLATE, "cors_header", name=name, value=check.quoted(value))
+            for name, value in CORS_HEADERS.items()
+        )
+        parts.append(
+            fill(
+                TEMPLATE,
+                "wellknown_location",
+                wellknown_dir=check.quoted(check.path(ctx.wellknown_dir) + "/matrix/"),
+                cors_headers=headers,
+            )
+        )
+    return "".join(parts)
+
+
+def _site_server(ctx: RenderContext, site: Site) -> str:
+    host = check.host(site.host)
+    return fill(
+        TEMPLATE,
+        "site_server",
+        host=host,
+        purpose=site.purpose,
+        listen="\n".join(_listen(ctx, port, tls_terminated_here(ctx)) for port in site.ports),
+        server_name=host,
+        tls=_tls(ctx),
+        locations=_locations(ctx, site),
+    )
+
+
+def _redirect_server(ctx: RenderContext) -> str:
+    acme = ctx.answers.proxy.tls is TlsMode.ACME
+    challenge = ""
+    if acme:
+        challenge = fill(
+            TEMPLATE, "acme_challenge", webroot=check.quoted(check.path(_acme_webroot(ctx)))
+        )
+    https = check.port(ctx.ports.https)
+    return fill(
+        TEMPLATE,
+        "redirect_server",
+        acme_note=" and answers certbot's challenges" if acme else "",
+        listen=_listen(ctx, ctx.ports.http, secure=False),
+        server_names=" ".join(check.host(host) for host in site_hosts(ctx)),
+        acme_challenge=challenge,
+        https_port_suffix="" if https == 443 else f":{https}",
+    )
+
+
+def render_config(ctx: RenderContext) -> str:
+    """Return the text of nginx/matrix.conf."""
+    servers = [_redirect_server(ctx)] if tls_terminated_here(ctx) else []
+    servers.extend(_site_server(ctx, site) for site in sites(ctx))
+    text = fill(
+        TEMPLATE,
+        "file",
+        homeserver_host=check.host(ctx.homeserver_host),
+        upstream=check.upstream(ctx.homeserver_upstream),
+        servers="".join(servers),
+    )
+    return text.rstrip("\n") + "\n"
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return nginx/matrix.conf."""
+    return {BUNDLE_PATH: File(render_config(ctx))}

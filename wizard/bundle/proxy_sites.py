@@ -1,0 +1,126 @@
+"""The sites every proxy serves, worked out once so nginx, Caddy and Traefik agree."""
+
+from dataclasses import dataclass
+
+from wizard.answers import Delegation, Homeserver, TlsMode
+from wizard.bundle.context import RenderContext
+from wizard.bundle.discovery import delegation_applies, wellknown_documents, wellknown_host
+from wizard.errors import WizardError
+
+MATRIX_PREFIX = "/_matrix/"
+SYNAPSE_CLIENT_PREFIX = "/_synapse/client/"
+WELLKNOWN_PREFIX = "/.well-known/matrix/"
+
+# Headers the Matrix spec recommends on /.well-known/matrix/client (client-server API, CORS).
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
+}
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path the proxy's container sees at another path, read-only unless it writes there."""
+
+    host: str
+    container: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True)
+class Site:
+    """One public host name: the ports it answers on and what it serves there."""
+
+    host: str
+    ports: tuple[int, ...]
+    matrix_prefixes: tuple[str, ...]
+    serves_wellknown: bool
+
+    @property
+    def purpose(self) -> str:
+        """Return what the site serves, for a comment above it."""
+        served = []
+        if self.matrix_prefixes:
+            served.append("the Matrix APIs")
+        if self.serves_wellknown:
+            served.append("/.well-known/matrix")
+        return " and ".join(served)
+
+
+def tls_terminated_here(ctx: RenderContext) -> bool:
+    """Return whether the proxy holds the certificates (else TLS ends at another proxy)."""
+    return ctx.answers.proxy.tls is not TlsMode.EXTERNAL
+
+
+def federation_on_own_port(ctx: RenderContext) -> bool:
+    """Return whether federation has a listener of its own (8448) beside the HTTPS port."""
+    return tls_terminated_here(ctx) and ctx.federation_port != ctx.ports.https
+
+
+def matrix_prefixes(ctx: RenderContext) -> tuple[str, ...]:
+    """Return the only paths routed to the homeserver; everything else answers 404."""
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        return (MATRIX_PREFIX, SYNAPSE_CLIENT_PREFIX)
+    return (MATRIX_PREFIX,)
+
+
+def federation_host(ctx: RenderContext) -> str:
+    """Return the host name other servers send (TLS SNI and Host) when they connect.
+
+    With well-known delegation they connect to the delegated homeserver host; with SRV, no
+    delegation, an explicit port or an IP they keep the server_name's host.
+    """
+    delegated = ctx.answers.domain.delegation is Delegation.WELL_KNOWN and delegation_applies(ctx)
+    return ctx.homeserver_host if delegated else ctx.server_name_host
+
+
+def _ports(ctx: RenderContext, federation: bool) -> tuple[int, ...]:
+    if not tls_terminated_here(ctx):
+        return (ctx.ports.http,)
+    if federation and federation_on_own_port(ctx):
+        return (ctx.ports.https, ctx.federation_port)
+    return (ctx.ports.https,)
+
+
+def sites(ctx: RenderContext) -> list[Site]:
+    """Return the homeserver's site, then the server_name's site when it is another host."""
+    federating = federation_host(ctx)
+    wellknown_at = wellknown_host(ctx) if wellknown_documents(ctx) else None
+    found = [
+        Site(
+            host=ctx.homeserver_host,
+            ports=_ports(ctx, federating == ctx.homeserver_host),
+            matrix_prefixes=matrix_prefixes(ctx),
+            serves_wellknown=wellknown_at == ctx.homeserver_host,
+        )
+    ]
+    other = ctx.server_name_host
+    if other != ctx.homeserver_host and (wellknown_at == other or federating == other):
+        found.append(
+            Site(
+                host=other,
+                ports=_ports(ctx, federating == other),
+                matrix_prefixes=(MATRIX_PREFIX,) if federating == other else (),
+                serves_wellknown=wellknown_at == other,
+            )
+        )
+    return found
+
+
+def site_hosts(ctx: RenderContext) -> list[str]:
+    """Return every host name the proxy answers for, the homeserver's first."""
+    return [site.host for site in sites(ctx)]
+
+
+def body_limit_bytes(ctx: RenderContext) -> int:
+    """Return the proxy's request body limit, refusing one below the homeserver's upload limit."""
+    limit = ctx.proxy_body_limit_bytes
+    if limit < ctx.upload_limit_bytes:
+        raise WizardError(
+            f"impossible to generate the proxy configuration: its body limit ({limit} bytes) "
+            f"is below the homeserver's upload limit ({ctx.upload_limit_bytes} bytes)",
+            "uploads between the two sizes would fail at the proxy; the proxy limit must be "
+            "at least the upload limit",
+        )
+    return limit

@@ -1,0 +1,250 @@
+"""traefik/traefik.yml and traefik/dynamic.yml: entry points, Matrix routers and well-known."""
+
+from typing import Any
+
+import yaml
+
+from wizard.answers import TlsMode
+from wizard.bundle import config_values as check
+from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
+from wizard.bundle.model import Bundle, File
+from wizard.bundle.proxy_sites import (
+    CORS_HEADERS,
+    WELLKNOWN_PREFIX,
+    Mount,
+    Site,
+    body_limit_bytes,
+    federation_on_own_port,
+    sites,
+    tls_terminated_here,
+)
+
+STATIC_PATH = "traefik/traefik.yml"
+DYNAMIC_PATH = "traefik/dynamic.yml"
+CONTAINER_DIR = "/etc/traefik"
+CONTAINER_ACME_DIR = "/etc/traefik/acme"
+CERT_RESOLVER = "letsencrypt"
+
+WEB, WEBSECURE, FEDERATION = "web", "websecure", "federation"
+HOMESERVER_SERVICE = "homeserver"
+BODY_LIMIT_MIDDLEWARE = "matrix-body-limit"
+WELLKNOWN_HEADERS_MIDDLEWARE = "wellknown-headers"
+WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
+
+# Traefik cannot serve files: a small static web server serves the well-known folder as its
+# document root (so /matrix/server), and Traefik strips /.well-known before passing requests on.
+WELLKNOWN_URL = f"http://{WELLKNOWN_SERVICE}:80"
+NATIVE_WELLKNOWN_PORT = 8090
+
+# Matrix IDs and aliases put %2F, %23, %3F, %25, %3B and %5C in paths; Traefik's newer releases
+# reject them unless allowed, and the homeserver must see them unchanged. NUL stays rejected.
+ENCODED_CHARACTERS = {
+    "allowEncodedSlash": True,
+    "allowEncodedBackSlash": True,
+    "allowEncodedHash": True,
+    "allowEncodedQuestionMark": True,
+    "allowEncodedPercent": True,
+    "allowEncodedSemicolon": True,
+    "allowEncodedNullCharacter": False,
+}
+# Drop headers whose names alias another (X_Forwarded_For for X-Forwarded-For), as nginx does.
+ALIAS_HEADERS_STRATEGY = "delete"
+# Traefik 3 stops reading a request after 60 s by default, cutting off slow large uploads.
+READ_TIMEOUT = "600s"
+PRIVATE_RANGES = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+]
+
+
+def wellknown_url(ctx: RenderContext) -> str:
+    """Return where Traefik reaches the static server of the well-known folder."""
+    if ctx.compose:
+        return WELLKNOWN_URL
+    return f"http://127.0.0.1:{NATIVE_WELLKNOWN_PORT}"
+
+
+def dynamic_config_path(ctx: RenderContext) -> str:
+    """Return dynamic.yml as Traefik sees it."""
+    return f"{CONTAINER_DIR}/dynamic.yml" if ctx.compose else f"{ctx.install_dir}/{DYNAMIC_PATH}"
+
+
+def acme_host_dir(ctx: RenderContext) -> str:
+    """Return the host folder holding Traefik's ACME account and certificates (acme.json)."""
+    return f"{ctx.data_dir}/traefik"
+
+
+def _acme_storage(ctx: RenderContext) -> str:
+    return f"{CONTAINER_ACME_DIR if ctx.compose else acme_host_dir(ctx)}/acme.json"
+
+
+def container_mounts(ctx: RenderContext) -> list[Mount]:
+    """Return what the Traefik container mounts; it writes only its ACME store."""
+    mounts = [
+        Mount(f"{ctx.install_dir}/{STATIC_PATH}", f"{CONTAINER_DIR}/traefik.yml"),
+        Mount(f"{ctx.install_dir}/{DYNAMIC_PATH}", f"{CONTAINER_DIR}/dynamic.yml"),
+        Mount(acme_host_dir(ctx), CONTAINER_ACME_DIR, read_only=False),
+    ]
+    proxy = ctx.answers.proxy
+    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        mounts.extend(Mount(path, path) for path in (proxy.cert_path, proxy.key_path))
+    return mounts
+
+
+def _entry_point_names(ctx: RenderContext) -> dict[int, str]:
+    if not tls_terminated_here(ctx):
+        return {ctx.ports.http: WEB}
+    names = {ctx.ports.https: WEBSECURE}
+    if federation_on_own_port(ctx):
+        names[ctx.federation_port] = FEDERATION
+    return names
+
+
+def _matrix_entry_point(port: int, ctx: RenderContext) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "address": f":{port}",
+        "http": {
+            "encodedCharacters": dict(ENCODED_CHARACTERS),
+            "aliasHeadersStrategy": ALIAS_HEADERS_STRATEGY,
+        },
+        "transport": {"respondingTimeouts": {"readTimeout": READ_TIMEOUT}},
+    }
+    if not tls_terminated_here(ctx):
+        # TLS ends at another proxy: keep the X-Forwarded-* it sends from private addresses.
+        entry["forwardedHeaders"] = {"trustedIPs": list(PRIVATE_RANGES)}
+    return entry
+
+
+def static_config(ctx: RenderContext) -> dict[str, Any]:
+    """Return traefik.yml as data."""
+    names = _entry_point_names(ctx)
+    entry_points: dict[str, Any] = {}
+    if tls_terminated_here(ctx):
+        entry_points[WEB] = {
+            "address": f":{ctx.ports.http}",
+            "http": {
+                "redirections": {"entryPoint": {"to": WEBSECURE, "scheme": "https"}},
+                "aliasHeadersStrategy": ALIAS_HEADERS_STRATEGY,
+            },
+        }
+    for port, name in names.items():
+        entry_points[name] = _matrix_entry_point(port, ctx)
+    config: dict[str, Any] = {
+        "global": {"checkNewVersion": False, "sendAnonymousUsage": False},
+        "log": {"level": "INFO", "noColor": True},
+        "entryPoints": entry_points,
+        "providers": {"file": {"filename": dynamic_config_path(ctx), "watch": True}},
+    }
+    proxy = ctx.answers.proxy
+    if proxy.tls is TlsMode.ACME:
+        config["certificatesResolvers"] = {
+            CERT_RESOLVER: {
+                "acme": {
+                    "email": proxy.acme_email,
+                    "storage": _acme_storage(ctx),
+                    "httpChallenge": {"entryPoint": WEB},
+                }
+            }
+        }
+    return config
+
+
+def _router_tls(ctx: RenderContext) -> dict[str, Any] | None:
+    tls = ctx.answers.proxy.tls
+    if tls is TlsMode.ACME:
+        return {"certResolver": CERT_RESOLVER}
+    if tls is TlsMode.FILES:
+        return {}
+    return None
+
+
+def _rule(host: str, prefixes: tuple[str, ...]) -> str:
+    paths = " || ".join(f"PathPrefix(`{check.path(prefix)}`)" for prefix in prefixes)
+    return f"Host(`{check.host(host)}`) && ({paths})"
+
+
+def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
+    names = _entry_point_names(ctx)
+    tls = _router_tls(ctx)
+    routers: dict[str, Any] = {}
+    if site.matrix_prefixes:
+        routers[f"{role}-matrix"] = {
+            "rule": _rule(site.host, site.matrix_prefixes),
+            "entryPoints": [names[port] for port in site.ports],
+            "middlewares": [BODY_LIMIT_MIDDLEWARE],
+            "service": HOMESERVER_SERVICE,
+        }
+    if site.serves_wellknown:
+        main_port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+        routers[f"{role}-wellknown"] = {
+            "rule": _rule(site.host, (WELLKNOWN_PREFIX,)),
+            "entryPoints": [names[main_port]],
+            "middlewares": [WELLKNOWN_HEADERS_MIDDLEWARE, WELLKNOWN_STRIP_MIDDLEWARE],
+            "service": WELLKNOWN_SERVICE,
+        }
+    if tls is not None:
+        for router in routers.values():
+            router["tls"] = dict(tls)
+    return routers
+
+
+def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
+    """Return dynamic.yml as data: routers, middlewares, services and TLS options."""
+    routers: dict[str, Any] = {}
+    for role, site in zip(("homeserver", "server-name"), sites(ctx), strict=False):
+        routers |= _routers(ctx, role, site)
+    middlewares: dict[str, Any] = {
+        BODY_LIMIT_MIDDLEWARE: {"buffering": {"maxRequestBodyBytes": body_limit_bytes(ctx)}}
+    }
+    services: dict[str, Any] = {
+        HOMESERVER_SERVICE: {
+            "loadBalancer": {
+                "servers": [{"url": f"http://{ctx.homeserver_upstream}"}],
+                "passHostHeader": True,
+            }
+        }
+    }
+    if any(site.serves_wellknown for site in sites(ctx)):
+        headers = {"Content-Type": "application/json", **CORS_HEADERS}
+        middlewares[WELLKNOWN_HEADERS_MIDDLEWARE] = {"headers": {"customResponseHeaders": headers}}
+        middlewares[WELLKNOWN_STRIP_MIDDLEWARE] = {"stripPrefix": {"prefixes": ["/.well-known"]}}
+        services[WELLKNOWN_SERVICE] = {"loadBalancer": {"servers": [{"url": wellknown_url(ctx)}]}}
+    config: dict[str, Any] = {
+        "http": {"routers": routers, "middlewares": middlewares, "services": services}
+    }
+    proxy = ctx.answers.proxy
+    if tls_terminated_here(ctx):
+        config["tls"] = {"options": {"default": {"minVersion": "VersionTLS12"}}}
+        if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+            config["tls"]["certificates"] = [
+                {"certFile": check.path(proxy.cert_path), "keyFile": check.path(proxy.key_path)}
+            ]
+    return config
+
+
+def _yaml(header: str, data: dict[str, Any]) -> str:
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return traefik/traefik.yml and traefik/dynamic.yml."""
+    host = ctx.homeserver_host
+    return {
+        STATIC_PATH: File(
+            _yaml(
+                f"# Traefik static configuration for {host}, written by matrix-wizard.\n",
+                static_config(ctx),
+            )
+        ),
+        DYNAMIC_PATH: File(
+            _yaml(
+                f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs and\n"
+                "# /.well-known/matrix are routed; the admin API and metrics are not.\n",
+                dynamic_config(ctx),
+            )
+        ),
+    }
