@@ -14,6 +14,14 @@ from typing import Literal
 
 import yaml
 
+from wizard import proxy_checks
+from wizard.answers import load_answers_file
+from wizard.bundle import dendrite
+from wizard.bundle.context import RenderContext
+from wizard.errors import WizardError
+from wizard.known_keys import check_conduit_file, check_dendrite_file
+from wizard.secret_store import load_secrets
+
 Status = Literal["passed", "failed", "not-checked"]
 TIMEOUT_SECONDS = 60
 
@@ -117,10 +125,84 @@ def check_compose(work: Workspace) -> CheckResult:
     return CheckResult(relative, "docker-compose", "passed" if ok else "failed", last_lines(output))
 
 
+def _result(relative: str, checker: str, problems: list[str]) -> CheckResult:
+    """Return a result from a list of problems: none means passed."""
+    return CheckResult(relative, checker, "failed" if problems else "passed", "\n".join(problems))
+
+
+def check_nginx(work: Workspace) -> CheckResult:
+    """Validate the nginx site with `nginx -t` inside a minimal nginx.conf."""
+    relative = "nginx/matrix.conf"
+    nginx = shutil.which("nginx") or _sbin("nginx")
+    if nginx is None:
+        return CheckResult(relative, "nginx -t", "not-checked", "nginx is not installed")
+    ok, output = proxy_checks.nginx_test(work.path(relative), nginx)
+    return CheckResult(relative, "nginx -t", "passed" if ok else "failed", last_lines(output))
+
+
+def check_caddy(work: Workspace) -> CheckResult:
+    """Validate the Caddyfile with `caddy validate`."""
+    relative = "caddy/Caddyfile"
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        return CheckResult(relative, "caddy validate", "not-checked", "caddy is not installed")
+    ok, output = proxy_checks.caddy_validate(work.path(relative), caddy)
+    return CheckResult(relative, "caddy validate", "passed" if ok else "failed", last_lines(output))
+
+
+def check_traefik(work: Workspace) -> CheckResult:
+    """Start Traefik on loopback with the bundle's config and read its routers back."""
+    relative = "traefik/traefik.yml"
+    traefik = proxy_checks.find_traefik()
+    if traefik is None:
+        return CheckResult(relative, "traefik", "not-checked", "traefik is not installed")
+    problems = proxy_checks.check_traefik(
+        work.path(relative), work.path("traefik/dynamic.yml"), traefik
+    )
+    return _result(relative, "traefik", problems)
+
+
+def check_dendrite(work: Workspace) -> CheckResult:
+    """Check dendrite.yaml against Dendrite's known keys and start-up rules."""
+    relative = "dendrite/dendrite.yaml"
+    context = _bundle_context(work.bundle)
+    config_dir = context.hs_config_dir if context else None
+    flags = dendrite.start_flags(context) if context else ()
+    problems = check_dendrite_file(work.path(relative), config_dir=config_dir, flags=flags)
+    return _result(relative, "dendrite known keys", problems)
+
+
+def check_conduit(work: Workspace) -> CheckResult:
+    """Check conduit.toml against Conduit's known keys and start-up rules."""
+    relative = "conduit/conduit.toml"
+    return _result(relative, "conduit known keys", check_conduit_file(work.path(relative)))
+
+
+def _sbin(program: str) -> str | None:
+    """Return a program from /usr/sbin, which a non-root PATH often lacks."""
+    path = Path("/usr/sbin") / program
+    return str(path) if path.is_file() else None
+
+
+def _bundle_context(bundle: Path) -> RenderContext | None:
+    """Return the render context of a bundle from its own answers and secrets, if readable."""
+    try:
+        answers, _ = load_answers_file(bundle / "answers.yaml")
+        secrets = load_secrets(bundle)
+    except WizardError:
+        return None
+    return RenderContext(answers=answers, facts=None, secrets=secrets)
+
+
 Checker = Callable[[Workspace], CheckResult]
 
 CHECKERS: dict[str, Checker] = {
     "synapse/homeserver.yaml": check_synapse,
+    "dendrite/dendrite.yaml": check_dendrite,
+    "conduit/conduit.toml": check_conduit,
+    "nginx/matrix.conf": check_nginx,
+    "caddy/Caddyfile": check_caddy,
+    "traefik/traefik.yml": check_traefik,
     "prometheus/prometheus.yml": check_prometheus,
     "docker-compose.yml": check_compose,
 }
