@@ -271,7 +271,6 @@ check_database() {
 }
 
 @@start_step
-
 wait_for_homeserver() {
     say "waiting for $HOMESERVER to answer"
     if ! homeserver_installed; then

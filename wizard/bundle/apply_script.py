@@ -87,6 +87,14 @@ def homeserver_log_command(ctx: RenderContext) -> str:
     return f"journalctl -u {layout.systemd_unit(hs)}"
 
 
+def _ready_logs(ctx: RenderContext) -> str:
+    """Return the logs to read when the homeserver does not answer, the proxy's if it asks."""
+    command = homeserver_log_command(ctx)
+    if ctx.compose and ctx.homeserver is Homeserver.CONDUIT:
+        return f"{command} {ctx.answers.proxy.kind.value}"
+    return command
+
+
 def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
     """Return the shell test that the homeserver answers, its description, and if it needs curl."""
     hs = ctx.homeserver
@@ -170,7 +178,7 @@ def _settings(ctx: RenderContext) -> str:
         "DATABASE_FIX": shell.quote(database_fix(ctx)),
         "READY_WITH_CURL": "1" if ready_with_curl else "0",
         "READY_DESCRIPTION": shell.quote(ready_description),
-        "LOG_COMMAND": shell.quote(homeserver_log_command(ctx)),
+        "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
         "HOMESERVER_UNIT": shell.quote(layout.systemd_unit(ctx.homeserver.value)),
         "UNITS": shell.quote(" ".join(_native_units(ctx))),
     }

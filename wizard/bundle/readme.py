@@ -317,6 +317,9 @@ def _backups(ctx: RenderContext) -> list[str]:
         *_code(
             f"echo '{backup.cron_line(ctx)}' | sudo tee /etc/cron.d/matrix-wizard-backup",
         ),
+        "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
+        "and put the database back: `pg_restore --clean` for database.dump, or the copied "
+        ".db files (or the data folder) in place of the old ones.",
         "Copy the backups off this server too: a backup on the same disk does not survive "
         "losing the disk.",
         "",
