@@ -153,6 +153,7 @@ def test_docker_compose_refuses_a_broken_file(breakage: Any, message: str, tmp_p
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_the_static_well_known_server_answers_json_with_cors(tmp_path: Path) -> None:
     nginx = require_program("nginx")
     served = tmp_path / "well-known" / "matrix"
@@ -285,6 +286,7 @@ def turnserver(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         assert server.poll() is None, "coturn stopped:\n" + log.read_text()
 
 
+@pytest.mark.slow
 def test_coturn_starts_with_the_config_and_knows_every_option(turnserver: tuple[int, Path]) -> None:
     _, log = turnserver
     text = log.read_text()
@@ -293,6 +295,7 @@ def test_coturn_starts_with_the_config_and_knows_every_option(turnserver: tuple[
     assert "Default realm: turn.example.com" in text
 
 
+@pytest.mark.slow
 def test_coturn_reports_a_bad_option_so_the_check_above_can_fail(tmp_path: Path) -> None:
     config, _ = turn_config(tmp_path, "no-such-option")
     log = tmp_path / "turnserver.log"
@@ -319,6 +322,7 @@ def allocate(port: int, username: str, password: str) -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.slow
 def test_coturn_allocates_for_homeserver_credentials_and_refuses_a_wrong_secret(
     turnserver: tuple[int, Path],
 ) -> None:
