@@ -187,6 +187,7 @@ def test_traefik_gets_a_static_server_for_well_known_with_json_headers() -> None
     files = compose.render(ctx)
     conf = files[compose.WELLKNOWN_CONF].text
     assert "default_type application/json;" in conf
+    assert f"listen {compose.WELLKNOWN_PORT};" in conf
     assert "Access-Control-Allow-Origin" in conf
     wellknown = services_of(ctx)["wellknown"]
     assert f"{ctx.install_dir}/well-known:/srv/well-known:ro" in wellknown["volumes"]

@@ -45,6 +45,7 @@ POSTGRES_INITDB_ARGS = "--encoding=UTF-8 --lc-collate=C --lc-ctype=C"
 TRAEFIK_STATIC = "/etc/traefik/traefik.yml"
 TRAEFIK_DYNAMIC = "/etc/traefik/dynamic.yml"
 TRAEFIK_ACME_DIR = "/etc/traefik/acme"
+# Where Traefik reaches the well-known server: http://wellknown:80 in traefik/dynamic.yml.
 WELLKNOWN_PORT = 80
 LETSENCRYPT_DIR = "/etc/letsencrypt"
 CONFIG_FILES = {
