@@ -1,0 +1,66 @@
+#!/bin/sh
+# Back up the Matrix homeserver: its database, its media, and this bundle (config, keys, secrets).
+# Written by matrix-wizard. Each run writes BACKUP_DIR/<UTC time>/ (mode 0700) and deletes
+# the backups older than KEEP_DAYS days. Usage: sudo ./backup.sh
+set -eu
+
+INSTALL_DIR=@@install_dir
+HOMESERVER_DATA=@@homeserver_data
+MEDIA_DIR=@@media_dir
+BACKUP_DIR=@@backup_dir
+KEEP_DAYS=@@keep_days
+
+log() {
+    printf 'backup: %s\n' "$*"
+}
+
+fail() {
+    printf 'backup.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+case "${1:-}" in
+    "") ;;
+    -h | --help)
+        echo "usage: $0   (backs up to $BACKUP_DIR, keeps $KEEP_DAYS days)"
+        exit 0
+        ;;
+    *) fail "unknown option '$1'; run it without options, or with --help" ;;
+esac
+
+@@prelude
+@@database_step
+backup_media() {
+    if [ -z "$MEDIA_DIR" ]; then
+        log "media is kept in S3: back the bucket up with the provider's tools"
+    elif [ -d "$MEDIA_DIR" ]; then
+        log "archiving media from $MEDIA_DIR"
+        tar -C "$MEDIA_DIR" -cf "$target/media.tar" .
+    else
+        log "no media folder at $MEDIA_DIR yet"
+    fi
+}
+
+backup_bundle() {
+    log "archiving the bundle in $INSTALL_DIR (signing key and secrets included)"
+    tar -C "$INSTALL_DIR" -cf "$target/bundle.tar" .
+}
+
+delete_old_backups() {
+    find "$BACKUP_DIR" -mindepth 1 -maxdepth 1 -type d -name '????????T??????Z' \
+        -mtime +"$((KEEP_DAYS - 1))" | while read -r old; do
+        log "deleting $old (older than $KEEP_DAYS days)"
+        rm -rf "$old"
+    done
+}
+
+umask 077
+mkdir -p "$BACKUP_DIR"
+target="$BACKUP_DIR/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir "$target" || fail "$target already exists: wait a second and run again"
+log "writing $target"
+backup_database
+backup_media
+backup_bundle
+delete_old_backups
+log "done: $target"

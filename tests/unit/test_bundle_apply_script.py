@@ -1,0 +1,137 @@
+"""apply.sh: valid sh for every stack, the steps each stack needs, and no secret inside."""
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from wizard.bundle import apply_script
+from wizard.bundle.model import EXECUTABLE
+
+STACKS: list[dict[str, Any]] = [
+    {"homeserver": "synapse", "database": "postgresql"},
+    {"homeserver": "synapse", "database": "sqlite", "proxy": "caddy"},
+    {"homeserver": "dendrite", "database": "postgresql", "proxy": "traefik"},
+    {"homeserver": "conduit", "database": "rocksdb", "calls__turn": True},
+    {"homeserver": "synapse", "database": "postgresql", "deployment__kind": "native"},
+    {"homeserver": "conduit", "database": "sqlite", "deployment__kind": "native"},
+    {
+        "homeserver": "synapse",
+        "database": "postgresql",
+        "calls__turn": True,
+        "monitoring__prometheus": True,
+        "monitoring__grafana": True,
+        "firewall__enabled": False,
+    },
+]
+
+
+def setting(text: str, name: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(f"{name}="):
+            return line.partition("=")[2]
+    raise AssertionError(f"{name} is not set")
+
+
+@pytest.mark.parametrize("sets", STACKS)
+def test_the_script_is_executable_valid_sh_without_secrets(
+    sets: dict[str, Any], tmp_path: Path
+) -> None:
+    file = apply_script.render(context_for(answers_for(**sets)))[apply_script.APPLY_SCRIPT]
+    assert file.mode == EXECUTABLE
+    assert "set -eu" in file.text
+    script = tmp_path / "apply.sh"
+    script.write_text(file.text)
+    subprocess.run(["sh", "-n", str(script)], check=True)
+    for value in FIXED_SECRETS.values():
+        assert value not in file.text
+
+
+@pytest.mark.parametrize(
+    ("sets", "certbot"),
+    [
+        ({"proxy": "nginx"}, "1"),
+        ({"proxy": "nginx", "proxy__tls": "external"}, "0"),
+        ({"proxy": "caddy"}, "0"),
+        ({"proxy": "traefik"}, "0"),
+    ],
+)
+def test_certbot_runs_only_for_nginx_with_acme(sets: dict[str, Any], certbot: str) -> None:
+    text = apply_script.apply_script(context_for(answers_for(**sets)))
+    assert setting(text, "USE_CERTBOT") == certbot
+
+
+def test_the_certificate_covers_the_homeserver_the_server_name_and_turn() -> None:
+    text = apply_script.apply_script(context_for(answers_for(calls__turn=True)))
+    assert (
+        setting(text, "CERT_DOMAINS")
+        == "'-d matrix.example.com -d example.com -d turn.example.com'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sets", "check"),
+    [
+        ({"database": "postgresql"}, "1"),
+        ({"database": "sqlite"}, "0"),
+        ({"database": "postgresql", "database__host": "db.example.org"}, "0"),
+        ({"database": "postgresql", "deployment__kind": "native"}, "0"),
+    ],
+)
+def test_the_database_is_checked_when_the_bundle_runs_its_own(
+    sets: dict[str, Any], check: str
+) -> None:
+    text = apply_script.apply_script(context_for(answers_for(**sets)))
+    assert setting(text, "CHECK_DATABASE") == check
+
+
+def test_synapse_needs_c_collation_and_dendrite_only_utf8() -> None:
+    assert apply_script.expected_database_locale(context_for(answers_for("synapse"))) == "UTF8|C|C"
+    assert apply_script.expected_database_locale(context_for(answers_for("dendrite"))) == "UTF8|*"
+
+
+def test_secrets_are_listed_as_private_and_the_homeserver_config_as_required() -> None:
+    ctx = context_for(
+        answers_for(
+            "synapse", calls__turn=True, monitoring__grafana=True, monitoring__prometheus=True
+        )
+    )
+    private = apply_script.private_paths(ctx)
+    for path in (
+        "secrets.yaml",
+        "synapse",
+        "coturn/turnserver.conf",
+        "postgres/postgres.env",
+        "grafana/grafana.env",
+    ):
+        assert path in private
+    assert "synapse/homeserver.yaml" in apply_script.required_files(ctx)
+    assert "docker-compose.yml" in apply_script.required_files(ctx)
+
+
+def test_synapse_files_are_handed_to_uid_991_under_compose() -> None:
+    text = apply_script.apply_script(context_for(answers_for("synapse")))
+    assert "synapse 991:991" in text
+    assert "/var/lib/matrix-wizard/synapse 750 991:991" in text
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "expected"),
+    [
+        (
+            "synapse",
+            "docker compose exec synapse register_new_matrix_user"
+            " -c /config/homeserver.yaml --admin http://localhost:8008",
+        ),
+        (
+            "dendrite",
+            "docker compose exec dendrite /usr/bin/create-account -config /config/dendrite.yaml"
+            " -username YOURNAME -admin -url http://localhost:8008",
+        ),
+        ("conduit", None),
+    ],
+)
+def test_the_first_admin_command_fits_the_homeserver(homeserver: str, expected: str | None) -> None:
+    assert apply_script.admin_command(context_for(answers_for(homeserver))) == expected

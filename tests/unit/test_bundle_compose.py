@@ -1,0 +1,243 @@
+"""docker-compose.yml: the right services, only the proxy and coturn reachable, env-file secrets."""
+
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from wizard.bundle import compose
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import PRIVATE
+from wizard.errors import WizardError
+from wizard.secret_store import Secrets
+
+STACKS = [
+    ("synapse", "postgresql"),
+    ("synapse", "sqlite"),
+    ("dendrite", "postgresql"),
+    ("dendrite", "sqlite"),
+    ("conduit", "rocksdb"),
+    ("conduit", "sqlite"),
+]
+PROXIES = ["nginx", "caddy", "traefik"]
+
+
+def services_of(ctx: RenderContext) -> dict[str, Any]:
+    data = yaml.safe_load(compose.render(ctx)[compose.COMPOSE_FILE].text)
+    assert set(data) == {"services"}
+    services: dict[str, Any] = data["services"]
+    return services
+
+
+def test_nothing_is_rendered_for_a_native_deployment() -> None:
+    assert compose.render(context_for(answers_for(deployment__kind="native"))) == {}
+
+
+@pytest.mark.parametrize(("homeserver", "database"), STACKS)
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_each_chosen_part_gets_exactly_its_service(
+    homeserver: str, database: str, proxy: str
+) -> None:
+    ctx = context_for(answers_for(homeserver, database=database, proxy=proxy))
+    services = services_of(ctx)
+    expected = {homeserver, proxy}
+    if database == "postgresql":
+        expected.add("postgres")
+    if proxy == "traefik":
+        expected.add("wellknown")
+    assert set(services) == expected
+    for name, service in services.items():
+        assert service["restart"] == "unless-stopped", name
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on missing {dependency}"
+
+
+def test_extras_add_coturn_prometheus_and_grafana() -> None:
+    ctx = context_for(
+        answers_for(calls__turn=True, monitoring__prometheus=True, monitoring__grafana=True)
+    )
+    services = services_of(ctx)
+    assert {"coturn", "prometheus", "grafana"} <= set(services)
+    assert services["coturn"]["network_mode"] == "host"
+    assert "ports" not in services["coturn"]
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_only_the_proxy_publishes_ports_and_monitoring_stays_on_loopback(proxy: str) -> None:
+    ctx = context_for(
+        answers_for(
+            proxy=proxy,
+            calls__turn=True,
+            monitoring__prometheus=True,
+            monitoring__grafana=True,
+        )
+    )
+    services = services_of(ctx)
+    assert services[proxy]["ports"] == ["80:80", "443:443", "8448:8448"]
+    assert services["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
+    public = {
+        name
+        for name, service in services.items()
+        if any(not str(port).startswith("127.0.0.1:") for port in service.get("ports", []))
+    }
+    assert public == {proxy}
+
+
+def test_published_ports_follow_the_answers() -> None:
+    ctx = context_for(
+        answers_for(
+            deployment__ports__http=8080,
+            deployment__ports__https=8443,
+            proxy__federation_port=443,
+        )
+    )
+    assert services_of(ctx)["nginx"]["ports"] == ["8080:8080", "8443:8443"]
+
+
+def test_no_secret_is_written_into_the_compose_file() -> None:
+    ctx = context_for(
+        answers_for(calls__turn=True, monitoring__prometheus=True, monitoring__grafana=True)
+    )
+    text = compose.render(ctx)[compose.COMPOSE_FILE].text
+    for value in FIXED_SECRETS.values():
+        assert value not in text
+
+
+def test_passwords_go_to_private_env_files() -> None:
+    ctx = context_for(answers_for(monitoring__prometheus=True, monitoring__grafana=True))
+    files = compose.render(ctx)
+    postgres_env = files[compose.POSTGRES_ENV]
+    grafana_env = files[compose.GRAFANA_ENV]
+    assert postgres_env.mode == PRIVATE
+    assert grafana_env.mode == PRIVATE
+    assert f"POSTGRES_PASSWORD={FIXED_SECRETS.database_password}\n" == postgres_env.text
+    assert f"GF_SECURITY_ADMIN_PASSWORD={FIXED_SECRETS.grafana_admin_password}" in (
+        grafana_env.text
+    )
+    services = services_of(ctx)
+    assert services["postgres"]["env_file"] == [f"{ctx.install_dir}/{compose.POSTGRES_ENV}"]
+    assert services["grafana"]["env_file"] == [f"{ctx.install_dir}/{compose.GRAFANA_ENV}"]
+
+
+def test_synapse_runs_as_991_from_its_read_only_config_after_postgres_is_healthy() -> None:
+    ctx = context_for(answers_for("synapse", database="postgresql"))
+    synapse = services_of(ctx)["synapse"]
+    assert synapse["user"] == "991:991"
+    assert synapse["environment"] == {"SYNAPSE_CONFIG_PATH": "/config/homeserver.yaml"}
+    assert "/opt/matrix-wizard/synapse:/config:ro" in synapse["volumes"]
+    assert "/var/lib/matrix-wizard/synapse:/data" in synapse["volumes"]
+    assert "/var/lib/matrix-wizard/media:/media" in synapse["volumes"]
+    assert synapse["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "localhost:8008/health" in synapse["healthcheck"]["test"][1]
+
+
+def test_an_external_database_gets_no_postgres_service() -> None:
+    ctx = context_for(
+        answers_for("synapse", database="postgresql", database__host="db.example.org")
+    )
+    services = services_of(ctx)
+    assert "postgres" not in services
+    assert "depends_on" not in services["synapse"]
+    assert compose.POSTGRES_ENV not in compose.render(ctx)
+
+
+@pytest.mark.parametrize(("mode", "flagged"), [("closed", False), ("token", True), ("open", True)])
+def test_dendrite_gets_its_config_and_the_registration_flag_only_when_it_registers(
+    mode: str, flagged: bool
+) -> None:
+    ctx = context_for(answers_for("dendrite", registration__mode=mode))
+    command = services_of(ctx)["dendrite"]["command"]
+    assert command[:2] == ["--config", "/config/dendrite.yaml"]
+    assert command[2:4] == ["--http-bind-address", "0.0.0.0:8008"]
+    assert ("-really-enable-open-registration" in command) is flagged
+
+
+def test_conduit_reads_the_config_named_in_its_environment() -> None:
+    ctx = context_for(answers_for("conduit"))
+    conduit = services_of(ctx)["conduit"]
+    assert conduit["environment"] == {"CONDUIT_CONFIG": "/config/conduit.toml"}
+    assert conduit["image"].startswith("matrixconduit/matrix-conduit:")
+
+
+def test_postgres_is_created_with_c_locale_its_config_and_a_readiness_check() -> None:
+    ctx = context_for(
+        answers_for("synapse", database="postgresql", deployment__ports__postgres=6543)
+    )
+    postgres = services_of(ctx)["postgres"]
+    major = int(postgres["image"].split(":")[1].split("-")[0])
+    assert 14 <= major < 18
+    assert postgres["environment"] == {
+        "POSTGRES_USER": "synapse",
+        "POSTGRES_DB": "synapse",
+        "POSTGRES_INITDB_ARGS": "--encoding=UTF-8 --lc-collate=C --lc-ctype=C",
+    }
+    assert "config_file=/etc/postgresql/postgresql.conf" in postgres["command"]
+    assert "port=6543" in postgres["command"]
+    assert "pg_isready -U synapse -d synapse -p 6543" in postgres["healthcheck"]["test"][1]
+    assert "ports" not in postgres
+    mounts = postgres["volumes"]
+    assert "/var/lib/matrix-wizard/postgres:/var/lib/postgresql/data" in mounts
+    assert any(m.endswith(":/docker-entrypoint-initdb.d/init.sql:ro") for m in mounts)
+
+
+def test_traefik_gets_a_static_server_for_well_known_with_json_headers() -> None:
+    ctx = context_for(answers_for(proxy="traefik"))
+    files = compose.render(ctx)
+    conf = files[compose.WELLKNOWN_CONF].text
+    assert "default_type application/json;" in conf
+    assert f"listen {compose.WELLKNOWN_PORT};" in conf
+    assert "Access-Control-Allow-Origin" in conf
+    wellknown = services_of(ctx)["wellknown"]
+    assert f"{ctx.install_dir}/well-known:/srv/well-known:ro" in wellknown["volumes"]
+    assert compose.WELLKNOWN_CONF not in compose.render(context_for(answers_for(proxy="nginx")))
+
+
+def test_nginx_with_acme_reads_certbot_certificates_and_files_mode_reads_the_given_files() -> None:
+    acme = services_of(context_for(answers_for(proxy="nginx")))["nginx"]
+    assert "/etc/letsencrypt:/etc/letsencrypt:ro" in acme["volumes"]
+    files = services_of(
+        context_for(
+            answers_for(
+                proxy="caddy",
+                proxy__tls="files",
+                proxy__cert_path="/etc/ssl/matrix.pem",
+                proxy__key_path="/etc/ssl/matrix.key",
+            )
+        )
+    )["caddy"]
+    assert "/etc/ssl/matrix.pem:/etc/ssl/matrix.pem:ro" in files["volumes"]
+    assert "/etc/ssl/matrix.key:/etc/ssl/matrix.key:ro" in files["volumes"]
+
+
+def test_a_staging_prefix_moves_every_host_path() -> None:
+    ctx = context_for(answers_for(deployment__prefix="/srv/stage", calls__turn=True))
+    for name, service in services_of(ctx).items():
+        for volume in service.get("volumes", []):
+            assert volume.startswith("/srv/stage/"), (name, volume)
+
+
+def test_synapse_workers_each_get_a_service_and_redis() -> None:
+    ctx = context_for(
+        answers_for(
+            "synapse", database="postgresql", homeserver__workers=2, homeserver__tier="production"
+        )
+    )
+    services = services_of(ctx)
+    assert {"synapse-worker1", "synapse-worker2", "redis"} <= set(services)
+    worker = services["synapse-worker2"]
+    assert "--config-path=/config/workers/worker2.yaml" in worker["command"]
+    assert "ports" not in services["redis"]
+
+
+def test_rendering_is_deterministic() -> None:
+    answers = answers_for(calls__turn=True, monitoring__prometheus=True, monitoring__grafana=True)
+    assert compose.render(context_for(answers)) == compose.render(context_for(answers))
+
+
+def test_a_password_spanning_lines_is_refused_with_a_hint() -> None:
+    secrets = FIXED_SECRETS.model_copy(update={"database_password": "two\nlines"})
+    ctx = RenderContext(answers=answers_for(), facts=None, secrets=Secrets(**secrets.model_dump()))
+    with pytest.raises(WizardError, match=r"secrets\.yaml"):
+        compose.render(ctx)

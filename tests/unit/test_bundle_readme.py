@@ -1,0 +1,115 @@
+"""The bundle README: the checklist each stack needs, and never a secret."""
+
+from typing import Any
+
+import pytest
+
+from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from wizard.bundle import firewall, readme
+
+COMBINATIONS: list[dict[str, Any]] = [
+    {"homeserver": "synapse", "database": "postgresql"},
+    {"homeserver": "synapse", "database": "sqlite", "registration__mode": "token"},
+    {"homeserver": "dendrite", "database": "postgresql", "registration__mode": "token"},
+    {"homeserver": "conduit", "database": "rocksdb", "registration__mode": "token"},
+    {"homeserver": "conduit", "database": "sqlite"},
+    {
+        "homeserver": "synapse",
+        "calls__turn": True,
+        "monitoring__prometheus": True,
+        "monitoring__grafana": True,
+        "domain__delegation": "srv",
+    },
+    {"homeserver": "dendrite", "deployment__kind": "native", "monitoring__prometheus": True},
+]
+
+
+def text_for(**sets: Any) -> str:
+    return readme.render(context_for(answers_for(**sets)))[readme.README].text
+
+
+@pytest.mark.parametrize("sets", COMBINATIONS)
+def test_no_secret_value_is_in_the_readme(sets: dict[str, Any]) -> None:
+    text = text_for(**sets)
+    for value in FIXED_SECRETS.values():
+        assert value not in text
+    assert "sudo ./apply.sh --dry-run" in text
+    assert "secrets.yaml" in text
+
+
+def test_the_summary_names_the_stack() -> None:
+    text = text_for(homeserver="dendrite", database="postgresql", proxy="caddy")
+    assert "| Homeserver | dendrite, tuned for the recommended tier |" in text
+    assert "| Reverse proxy | caddy, certificates: acme |" in text
+
+
+def test_dns_rows_cover_each_host_once() -> None:
+    ctx = context_for(answers_for(calls__turn=True))
+    rows = readme.dns_rows(ctx)
+    assert [(row.name, row.kind) for row in rows] == [
+        ("matrix.example.com", "A/AAAA"),
+        ("example.com", "A/AAAA"),
+        ("turn.example.com", "A/AAAA"),
+    ]
+
+
+def test_srv_delegation_adds_the_record_and_the_certificate_caveat() -> None:
+    ctx = context_for(answers_for(domain__delegation="srv"))
+    srv = [row for row in readme.dns_rows(ctx) if row.kind == "SRV"]
+    assert [(row.name, row.value) for row in srv] == [
+        ("_matrix-fed._tcp.example.com", "10 5 8448 matrix.example.com.")
+    ]
+    assert "must cover `example.com`" in text_for(domain__delegation="srv")
+
+
+def test_the_firewall_table_lists_every_open_port() -> None:
+    ctx = context_for(answers_for(calls__turn=True))
+    text = readme.readme_text(ctx)
+    for rule in firewall.open_ports(ctx):
+        assert f"| {rule.ports} | {rule.protocol} | {rule.purpose} |" in text
+
+
+def test_the_database_check_is_explained_for_postgres_only() -> None:
+    assert "datcollate" in text_for(homeserver="synapse", database="postgresql")
+    assert "datcollate" not in text_for(homeserver="synapse", database="sqlite")
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "phrase"),
+    [
+        ("synapse", "register_new_matrix_user"),
+        ("dendrite", "create-account"),
+        ("conduit", "first account registered"),
+    ],
+)
+def test_the_first_admin_step_fits_the_homeserver(homeserver: str, phrase: str) -> None:
+    assert phrase in text_for(homeserver=homeserver)
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "phrase"),
+    [
+        ("synapse", "/_synapse/admin/v1/registration_tokens/new"),
+        ("dendrite", "/_dendrite/admin/registrationTokens/new"),
+        ("conduit", "only to the people you invite"),
+    ],
+)
+def test_token_registration_says_how_to_make_tokens(homeserver: str, phrase: str) -> None:
+    assert phrase in text_for(homeserver=homeserver, registration__mode="token")
+    assert phrase not in text_for(homeserver=homeserver, registration__mode="closed")
+
+
+def test_monitoring_is_reached_through_an_ssh_tunnel() -> None:
+    text = text_for(monitoring__prometheus=True, monitoring__grafana=True)
+    assert "ssh -L 9090:127.0.0.1:9090 -L 3000:127.0.0.1:3000" in text
+    assert "## Monitoring" not in text_for()
+
+
+def test_conduit_says_it_has_no_metrics() -> None:
+    text = text_for(homeserver="conduit", monitoring__prometheus=True)
+    assert "Conduit has no metrics endpoint" in text
+
+
+def test_backups_come_with_a_cron_line() -> None:
+    assert "/etc/cron.d/matrix-wizard-backup" in text_for()
+    assert "## Backups" not in text_for(backups__enabled=False)

@@ -1,0 +1,237 @@
+"""apply.sh: put the bundle in place on the host and start it, printing every action."""
+
+from wizard.answers import Homeserver
+from wizard.bundle import backup, calls, certificates, compose, firewall, layout, monitoring, shell
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import EXECUTABLE, Bundle, File
+from wizard.secret_store import SECRETS_FILE
+
+APPLY_SCRIPT = "apply.sh"
+DATABASE_QUERY = (
+    "SELECT pg_encoding_to_char(encoding) || '|' || datcollate || '|' || datctype "
+    "FROM pg_database WHERE datname = current_database()"
+)
+
+
+def expected_database_locale(ctx: RenderContext) -> str:
+    """Return encoding|collation|ctype the homeserver needs, as a shell pattern."""
+    return "UTF8|C|C" if ctx.homeserver is Homeserver.SYNAPSE else "UTF8|*"
+
+
+def database_fix(ctx: RenderContext) -> str:
+    """Return what to do when the database was created with the wrong encoding or locale."""
+    folder = layout.service_dir(ctx, "postgres")
+    return (
+        f"when it holds no data yet, stop the stack (docker compose down), move {folder} "
+        "away and run apply.sh again, which creates it with the right settings; otherwise "
+        "dump it, create the database again with ENCODING 'UTF8' LC_COLLATE 'C' "
+        "LC_CTYPE 'C' TEMPLATE template0, and restore the dump into it."
+    )
+
+
+def required_files(ctx: RenderContext) -> list[str]:
+    """Return the bundle files apply.sh refuses to go on without."""
+    files = [SECRETS_FILE, f"{ctx.homeserver.value}/{compose.CONFIG_FILES[ctx.homeserver]}"]
+    if ctx.compose:
+        files.append(compose.COMPOSE_FILE)
+    if ctx.answers.firewall.enabled:
+        files.append(firewall.FIREWALL_SCRIPT)
+    return files
+
+
+def private_paths(ctx: RenderContext) -> list[str]:
+    """Return the bundle files and folders holding secrets or keys, which apply.sh keeps 0600."""
+    paths = [SECRETS_FILE, ctx.homeserver.value]
+    if ctx.answers.calls.turn:
+        paths.append(calls.TURN_CONFIG)
+    if ctx.compose and ctx.bundled_postgres:
+        paths.append(compose.POSTGRES_ENV)
+    if ctx.compose and ctx.answers.monitoring.grafana:
+        paths.append(compose.GRAFANA_ENV)
+    if ctx.answers.monitoring.prometheus and ctx.homeserver is Homeserver.DENDRITE:
+        paths.append(monitoring.PROMETHEUS_CONFIG)
+    return paths
+
+
+def script_paths(ctx: RenderContext) -> list[str]:
+    """Return the bundle's scripts, which apply.sh makes executable."""
+    scripts = [APPLY_SCRIPT]
+    if ctx.answers.backups.enabled:
+        scripts.append(backup.BACKUP_SCRIPT)
+    if ctx.answers.firewall.enabled:
+        scripts.append(firewall.FIREWALL_SCRIPT)
+    return scripts
+
+
+def admin_command(ctx: RenderContext) -> str | None:
+    """Return the command that makes the first admin account, or None when a client does it."""
+    port = ctx.ports.homeserver
+    config = compose.homeserver_config_path(ctx)
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        command = f"register_new_matrix_user -c {config} --admin http://localhost:{port}"
+        return f"docker compose exec synapse {command}" if ctx.compose else command
+    if ctx.homeserver is Homeserver.DENDRITE:
+        binary = "/usr/bin/create-account" if ctx.compose else "create-account"
+        command = (
+            f"{binary} -config {config} -username YOURNAME -admin -url http://localhost:{port}"
+        )
+        return f"docker compose exec dendrite {command}" if ctx.compose else command
+    return None
+
+
+def homeserver_log_command(ctx: RenderContext) -> str:
+    """Return the command that shows the homeserver's log."""
+    hs = ctx.homeserver.value
+    if ctx.compose:
+        return f"docker compose -f {layout.compose_file(ctx)} logs {hs}"
+    return f"journalctl -u {layout.systemd_unit(hs)}"
+
+
+def _ready_logs(ctx: RenderContext) -> str:
+    """Return the logs to read when the homeserver does not answer, the proxy's if it asks."""
+    command = homeserver_log_command(ctx)
+    if ctx.compose and ctx.homeserver is Homeserver.CONDUIT:
+        return f"{command} {ctx.answers.proxy.kind.value}"
+    return command
+
+
+def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
+    """Return the shell test that the homeserver answers, its description, and if it needs curl."""
+    hs = ctx.homeserver
+    if ctx.compose and hs is not Homeserver.CONDUIT:
+        test = (
+            f"container=$(compose ps -q {hs.value})\n"
+            '    [ -n "$container" ] && '
+            '[ "$(docker inspect --format \'{{.State.Health.Status}}\' "$container")" = healthy ]'
+        )
+        return test, f"docker reports the {hs.value} container healthy", False
+    if ctx.compose:
+        host, port = ctx.homeserver_host, ctx.ports.https
+        url = f"https://{host}:{port}/_matrix/client/versions"
+        test = (
+            f"curl -fsk --max-time 5 --resolve {shell.quote(f'{host}:{port}:127.0.0.1')} "
+            f"{shell.quote(url)} >/dev/null"
+        )
+        return test, f"{url} answers through the proxy", True
+    url = f"http://127.0.0.1:{ctx.ports.homeserver}/_matrix/client/versions"
+    return f"curl -fs --max-time 5 {shell.quote(url)} >/dev/null", f"{url} answers", True
+
+
+def _native_units(ctx: RenderContext) -> list[str]:
+    services = [ctx.homeserver.value, ctx.answers.proxy.kind.value]
+    if ctx.answers.calls.turn:
+        services.append(layout.COTURN_SERVICE)
+    if ctx.answers.monitoring.prometheus:
+        services.append(layout.PROMETHEUS_SERVICE)
+    if ctx.answers.monitoring.grafana:
+        services.append(layout.GRAFANA_SERVICE)
+    return [layout.systemd_unit(service) for service in services]
+
+
+def _start_step(ctx: RenderContext) -> str:
+    ready, _, _ = _ready_check(ctx)
+    if ctx.compose:
+        return (
+            shell.fragment("compose-command.sh")
+            + "\n"
+            + shell.fragment("apply/start-compose.sh", {"ready": ready})
+        )
+    return shell.fragment("apply/start-native.sh", {"ready": ready})
+
+
+def _proxy_hooks(ctx: RenderContext) -> tuple[str, str]:
+    """Return the shell words that stop and start the proxy around certbot's standalone run."""
+    proxy = ctx.answers.proxy.kind.value
+    if ctx.compose:
+        stop = f'"${{COMPOSE:-docker compose}} -f $COMPOSE_FILE stop {proxy}"'
+        start = f'"${{COMPOSE:-docker compose}} -f $COMPOSE_FILE start {proxy}"'
+        return stop, start
+    unit = layout.systemd_unit(proxy)
+    return shell.quote(f"systemctl stop {unit}"), shell.quote(f"systemctl start {unit}")
+
+
+def _settings(ctx: RenderContext) -> str:
+    """Return the assignments the steps read, every value quoted."""
+    database = ctx.answers.database
+    names = certificates.certificate_names(ctx)
+    cert = certificates.host_certificate_files(ctx)
+    stop, start = _proxy_hooks(ctx)
+    _, ready_description, ready_with_curl = _ready_check(ctx)
+    values: dict[str, str] = {
+        "ACME_EMAIL": shell.quote(ctx.answers.proxy.acme_email or ""),
+        "CERT_NAME": shell.quote(ctx.homeserver_host),
+        "CERT_NAMES": shell.quote(" ".join(names)),
+        "CERT_DOMAINS": shell.quote(" ".join(f"-d {shell.word(name)}" for name in names)),
+        "CERT_CHAIN": shell.quote(cert.chain if cert else ""),
+        "HTTP_PORT": shell.quote(ctx.ports.http),
+        "PROXY_STOP": stop,
+        "PROXY_START": start,
+        "TURN_CHAIN_SOURCE": shell.quote(cert.chain if cert else ""),
+        "TURN_KEY_SOURCE": shell.quote(cert.key if cert else ""),
+        "TURN_CERT_DIR": shell.quote(layout.turn_certificate_dir(ctx)),
+        "TURN_OWNER": shell.quote(layout.owner(ctx, layout.COTURN_SERVICE) or "-"),
+        "DATABASE_NAME": shell.quote(database.name),
+        "DATABASE_USER": shell.quote(database.user),
+        "DATABASE_PORT": shell.quote(ctx.database_port),
+        "DATABASE_QUERY": shell.quote(DATABASE_QUERY),
+        "DATABASE_EXPECTED": shell.quote(expected_database_locale(ctx)),
+        "DATABASE_FIX": shell.quote(database_fix(ctx)),
+        "READY_WITH_CURL": "1" if ready_with_curl else "0",
+        "READY_DESCRIPTION": shell.quote(ready_description),
+        "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
+        "HOMESERVER_UNIT": shell.quote(layout.systemd_unit(ctx.homeserver.value)),
+        "UNITS": shell.quote(" ".join(_native_units(ctx))),
+    }
+    return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def next_steps(ctx: RenderContext) -> list[str]:
+    """Return what the person does once the stack runs."""
+    steps = []
+    command = admin_command(ctx)
+    if command:
+        steps += ["Create the first admin account (it asks for a name and a password):", command]
+    else:
+        steps += [
+            "Register the first account in a Matrix client: on Conduit the first account",
+            "becomes the admin (README.md says how, with the registration token).",
+        ]
+    steps += [
+        f"Check federation: https://federationtester.matrix.org/#{ctx.server_name}",
+        f"README.md in {ctx.install_dir} lists the DNS records, backups and monitoring.",
+    ]
+    return steps
+
+
+def apply_script(ctx: RenderContext) -> str:
+    """Return apply.sh for this deployment."""
+    turn_tls = calls.turn_tls(ctx)
+    folders = [
+        (folder.path, f"{folder.mode:o}", folder.owner or "-")
+        for folder in layout.folders(ctx, turn_tls=turn_tls)
+    ]
+    owned = [(path.path, path.owner) for path in layout.owned_paths(ctx)]
+    values = {
+        "install_dir": shell.quote(ctx.install_dir),
+        "prefix": shell.quote(ctx.answers.deployment.prefix),
+        "deployment": shell.quote(ctx.answers.deployment.kind.value),
+        "homeserver": shell.quote(ctx.homeserver.value),
+        "use_firewall": "1" if ctx.answers.firewall.enabled else "0",
+        "use_certbot": "1" if certificates.uses_certbot(ctx) else "0",
+        "use_turn_tls": "1" if turn_tls else "0",
+        "check_database": "1" if ctx.compose and ctx.bundled_postgres else "0",
+        "folders": shell.table(folders),
+        "owned": shell.table(owned),
+        "private": shell.quote(" ".join(shell.word(path) for path in private_paths(ctx))),
+        "scripts": shell.quote(" ".join(script_paths(ctx))),
+        "required": shell.quote(" ".join(required_files(ctx))),
+        "start_step": _start_step(ctx),
+        "next_steps": "\n".join(next_steps(ctx)),
+        "settings": _settings(ctx),
+    }
+    return shell.fragment("apply.sh", values)
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return apply.sh, which every bundle has."""
+    return {APPLY_SCRIPT: File(apply_script(ctx), EXECUTABLE)}

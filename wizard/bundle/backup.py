@@ -1,0 +1,91 @@
+"""backup.sh: the database, the media and the bundle into a dated folder, with retention."""
+
+from enum import StrEnum
+
+from wizard.answers import DatabaseKind
+from wizard.bundle import layout, shell
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import EXECUTABLE, Bundle, File
+
+BACKUP_SCRIPT = "backup.sh"
+BACKUP_HOUR = 3
+
+
+class DatabaseBackup(StrEnum):
+    """How backup.sh copies the homeserver's database consistently."""
+
+    SQLITE = "sqlite"
+    POSTGRES_COMPOSE = "postgres-compose"
+    POSTGRES_LOCAL = "postgres-local"
+    POSTGRES_REMOTE = "postgres-remote"
+    DATA_FOLDER = "data-folder"
+
+
+def database_backup(ctx: RenderContext) -> DatabaseBackup:
+    """Return how the database is copied: a dump, SQLite's online backup, or a stopped copy."""
+    kind = ctx.answers.database.kind
+    if kind is DatabaseKind.SQLITE:
+        return DatabaseBackup.SQLITE
+    if kind is DatabaseKind.ROCKSDB:
+        return DatabaseBackup.DATA_FOLDER
+    if not ctx.bundled_postgres:
+        return DatabaseBackup.POSTGRES_REMOTE
+    return DatabaseBackup.POSTGRES_COMPOSE if ctx.compose else DatabaseBackup.POSTGRES_LOCAL
+
+
+def backup_dir(ctx: RenderContext) -> str:
+    """Return the host folder that holds the dated backups."""
+    return ctx.host_path(ctx.answers.backups.path)
+
+
+def service_action(ctx: RenderContext, action: str, service: str) -> str:
+    """Return the shell command that starts, stops or restarts one service of the stack."""
+    if ctx.compose:
+        return f"compose {shell.word(action)} {shell.word(service)}"
+    return f"systemctl {shell.word(action)} {shell.word(layout.systemd_unit(service))}"
+
+
+def cron_line(ctx: RenderContext) -> str:
+    """Return an /etc/cron.d line that runs the backup nightly and logs its output."""
+    script = f"{ctx.install_dir}/{BACKUP_SCRIPT}"
+    return f"15 {BACKUP_HOUR} * * * root {script} >>/var/log/matrix-wizard-backup.log 2>&1"
+
+
+def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:
+    database = ctx.answers.database
+    values = {
+        "database_name": shell.quote(database.name),
+        "database_user": shell.quote(database.user),
+        "database_port": shell.quote(ctx.database_port),
+        "database_host": shell.quote(ctx.database_host),
+        "homeserver": shell.quote(ctx.homeserver.value),
+        "stop_homeserver": service_action(ctx, "stop", ctx.homeserver.value),
+        "start_homeserver": service_action(ctx, "start", ctx.homeserver.value),
+    }
+    return shell.fragment(f"backup/{method.value}.sh", values)
+
+
+def backup_script(ctx: RenderContext) -> str:
+    """Return backup.sh for this deployment's database, media and bundle."""
+    method = database_backup(ctx)
+    uses_compose = method is DatabaseBackup.POSTGRES_COMPOSE or (
+        ctx.compose and method is DatabaseBackup.DATA_FOLDER
+    )
+    media = ctx.media_host_dir if ctx.answers.media.backend == "local" else ""
+    values = {
+        "install_dir": shell.quote(ctx.install_dir),
+        "homeserver_data": shell.quote(layout.service_dir(ctx, ctx.homeserver.value)),
+        "media_dir": shell.quote(media),
+        "backup_dir": shell.quote(backup_dir(ctx)),
+        "keep_days": shell.quote(ctx.answers.backups.keep_days),
+        "prelude": shell.fragment("compose-command.sh") if uses_compose else "",
+        "database_step": _database_step(ctx, method),
+    }
+    return shell.fragment("backup.sh", values)
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return backup.sh when backups are wanted."""
+    if not ctx.answers.backups.enabled:
+        return {}
+    return {BACKUP_SCRIPT: File(backup_script(ctx), EXECUTABLE)}

@@ -1,0 +1,66 @@
+"""Which TLS certificate the stack uses, where its files are, and which names it must cover."""
+
+import ipaddress
+from dataclasses import dataclass
+
+from wizard.answers import Delegation, ProxyKind, TlsMode
+from wizard.bundle import layout
+from wizard.bundle.context import RenderContext
+
+
+@dataclass(frozen=True)
+class CertificateFiles:
+    """The certificate chain and private key, as host paths."""
+
+    chain: str
+    key: str
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def uses_certbot(ctx: RenderContext) -> bool:
+    """Return whether apply.sh obtains the certificate with certbot (nginx with ACME)."""
+    return ctx.answers.proxy.kind is ProxyKind.NGINX and ctx.answers.proxy.tls is TlsMode.ACME
+
+
+def certificate_names(ctx: RenderContext) -> list[str]:
+    """Return the DNS names certbot's certificate must cover, the homeserver host first."""
+    names = [ctx.homeserver_host]
+    server_host = ctx.server_name_host
+    if ctx.answers.domain.delegation is not Delegation.NONE and not _is_ip(server_host):
+        names.append(server_host)
+    turn_host = ctx.answers.calls.turn_host
+    if ctx.answers.calls.turn and turn_host:
+        names.append(turn_host)
+    return list(dict.fromkeys(names))
+
+
+def certbot_live_dir(ctx: RenderContext) -> str:
+    """Return the host folder where certbot keeps the current certificate of the homeserver host."""
+    return f"{layout.letsencrypt_dir(ctx)}/live/{ctx.homeserver_host}"
+
+
+def host_certificate_files(ctx: RenderContext) -> CertificateFiles | None:
+    """Return the certificate files on the host, or None when the proxy keeps its own."""
+    proxy = ctx.answers.proxy
+    if uses_certbot(ctx):
+        live = certbot_live_dir(ctx)
+        return CertificateFiles(f"{live}/fullchain.pem", f"{live}/privkey.pem")
+    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        return CertificateFiles(ctx.host_path(proxy.cert_path), ctx.host_path(proxy.key_path))
+    return None
+
+
+def proxy_certificate_files(ctx: RenderContext) -> CertificateFiles | None:
+    """Return the certificate files as the proxy process sees them (mounted unprefixed)."""
+    files = host_certificate_files(ctx)
+    if files is None or not ctx.compose:
+        return files
+    prefix = ctx.answers.deployment.prefix
+    return CertificateFiles(files.chain.removeprefix(prefix), files.key.removeprefix(prefix))

@@ -1,0 +1,396 @@
+"""docker-compose.yml: every service of the stack, with only the proxy and coturn reachable."""
+
+from typing import Any
+
+import yaml
+
+from wizard.answers import Homeserver, ProxyKind, RegistrationMode
+from wizard.bundle import calls, certificates, layout, monitoring
+from wizard.bundle.context import (
+    CONTAINER_CONFIG_DIR,
+    CONTAINER_DATA_DIR,
+    CONTAINER_MEDIA_DIR,
+    CONTAINER_WELLKNOWN_DIR,
+    POSTGRES_SERVICE,
+    WELLKNOWN_SERVICE,
+    RenderContext,
+)
+from wizard.bundle.model import PRIVATE, Bundle, File
+from wizard.errors import WizardError
+from wizard.paths import asset
+
+IMAGES = {
+    Homeserver.SYNAPSE: "matrixdotorg/synapse:v1.163.2",
+    Homeserver.DENDRITE: "ghcr.io/element-hq/dendrite-monolith:v0.15.2",
+    Homeserver.CONDUIT: "matrixconduit/matrix-conduit:v0.10.12",
+    ProxyKind.NGINX: "nginx:1.28-alpine",
+    ProxyKind.CADDY: "caddy:2.10-alpine",
+    ProxyKind.TRAEFIK: "traefik:v3.7",
+    POSTGRES_SERVICE: "postgres:16",
+    WELLKNOWN_SERVICE: "nginx:1.28-alpine",
+    layout.COTURN_SERVICE: "coturn/coturn:4.6",
+    layout.PROMETHEUS_SERVICE: "prom/prometheus:v2.53.4",
+    layout.GRAFANA_SERVICE: "grafana/grafana:11.6.0",
+}
+
+COMPOSE_FILE = layout.COMPOSE_FILE
+POSTGRES_ENV = "postgres/postgres.env"
+GRAFANA_ENV = "grafana/grafana.env"
+WELLKNOWN_CONF = "wellknown/default.conf"
+
+# Paths inside the containers.
+POSTGRES_CONFIG = "/etc/postgresql/postgresql.conf"
+POSTGRES_DATA = "/var/lib/postgresql/data"
+POSTGRES_INITDB_ARGS = "--encoding=UTF-8 --lc-collate=C --lc-ctype=C"
+TRAEFIK_STATIC = "/etc/traefik/traefik.yml"
+TRAEFIK_DYNAMIC = "/etc/traefik/dynamic.yml"
+TRAEFIK_ACME_DIR = "/etc/traefik/acme"
+# Where Traefik reaches the well-known server: http://wellknown:80 in traefik/dynamic.yml.
+WELLKNOWN_PORT = 80
+LETSENCRYPT_DIR = "/etc/letsencrypt"
+CONFIG_FILES = {
+    Homeserver.SYNAPSE: "homeserver.yaml",
+    Homeserver.DENDRITE: "dendrite.yaml",
+    Homeserver.CONDUIT: "conduit.toml",
+}
+SYNAPSE_WORKER_APP = "synapse.app.generic_worker"
+REDIS_SERVICE = "redis"
+REDIS_IMAGE = "redis:7-alpine"
+
+
+def _mount(host: str, container: str, *, read_only: bool = False) -> str:
+    return f"{host}:{container}:ro" if read_only else f"{host}:{container}"
+
+
+def _started(*services: str) -> dict[str, dict[str, str]]:
+    return {service: {"condition": "service_started"} for service in services}
+
+
+def _healthcheck(command: str, start_period: str = "60s") -> dict[str, Any]:
+    return {
+        "test": ["CMD-SHELL", command],
+        "interval": "15s",
+        "timeout": "5s",
+        "retries": 5,
+        "start_period": start_period,
+    }
+
+
+def _service(image: str, **fields: Any) -> dict[str, Any]:
+    return {"image": image, "restart": "unless-stopped", **fields}
+
+
+def _logging() -> dict[str, Any]:
+    """Return a size-capped log setting, so container logs cannot fill the disk."""
+    return {"driver": "json-file", "options": {"max-size": "10m", "max-file": "3"}}
+
+
+def homeserver_config_path(ctx: RenderContext) -> str:
+    """Return the homeserver's main config file as the homeserver process sees it."""
+    return f"{ctx.hs_config_dir}/{CONFIG_FILES[ctx.homeserver]}"
+
+
+def dendrite_command(ctx: RenderContext) -> list[str]:
+    """Return Dendrite's arguments: its config, its listen address, and the registration flag."""
+    args = [
+        "--config",
+        homeserver_config_path(ctx),
+        "--http-bind-address",
+        f"{ctx.listen_address}:{ctx.ports.homeserver}",
+    ]
+    # Dendrite refuses registration without a captcha unless this flag is given; the
+    # bundle opens registration only by token or on purpose, never with a captcha.
+    if ctx.answers.registration.mode is not RegistrationMode.CLOSED:
+        args.append("-really-enable-open-registration")
+    return args
+
+
+def synapse_worker_names(ctx: RenderContext) -> list[str]:
+    """Return the names of Synapse's generic workers, each with its own compose service."""
+    if ctx.homeserver is not Homeserver.SYNAPSE:
+        return []
+    return [f"worker{index}" for index in range(1, ctx.answers.homeserver.workers + 1)]
+
+
+def _homeserver_volumes(ctx: RenderContext) -> list[str]:
+    hs = ctx.homeserver.value
+    volumes = [
+        _mount(f"{ctx.install_dir}/{hs}", CONTAINER_CONFIG_DIR, read_only=True),
+        _mount(layout.service_dir(ctx, hs), CONTAINER_DATA_DIR),
+    ]
+    if ctx.answers.media.backend == "local":
+        volumes.append(_mount(ctx.media_host_dir, CONTAINER_MEDIA_DIR))
+    return volumes
+
+
+def _homeserver(ctx: RenderContext) -> dict[str, Any]:
+    hs = ctx.homeserver
+    port = ctx.ports.homeserver
+    service = _service(IMAGES[hs], volumes=_homeserver_volumes(ctx), stop_grace_period="1m")
+    if hs is Homeserver.SYNAPSE:
+        service["user"] = layout.owner(ctx, hs.value)
+        service["environment"] = {"SYNAPSE_CONFIG_PATH": homeserver_config_path(ctx)}
+        service["healthcheck"] = _healthcheck(f"curl -fSs http://localhost:{port}/health")
+    elif hs is Homeserver.DENDRITE:
+        service["command"] = dendrite_command(ctx)
+        service["ulimits"] = {"nofile": {"soft": 65535, "hard": 65535}}
+        service["healthcheck"] = _healthcheck(
+            f"curl -fSs http://localhost:{port}/_matrix/client/versions"
+        )
+    else:
+        # The Conduit image holds nothing but the server: no shell or curl for a healthcheck.
+        service["environment"] = {"CONDUIT_CONFIG": homeserver_config_path(ctx)}
+    dependencies: dict[str, dict[str, str]] = {}
+    if ctx.bundled_postgres:
+        dependencies[POSTGRES_SERVICE] = {"condition": "service_healthy"}
+    if synapse_worker_names(ctx):
+        dependencies.update(_started(REDIS_SERVICE))
+    if dependencies:
+        service["depends_on"] = dependencies
+    return service
+
+
+def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
+    config = homeserver_config_path(ctx)
+    return _service(
+        IMAGES[Homeserver.SYNAPSE],
+        user=layout.owner(ctx, Homeserver.SYNAPSE.value),
+        command=[
+            "run",
+            f"--config-path={config}",
+            f"--config-path={CONTAINER_CONFIG_DIR}/workers/{name}.yaml",
+        ],
+        environment={"SYNAPSE_WORKER": SYNAPSE_WORKER_APP},
+        volumes=_homeserver_volumes(ctx),
+        healthcheck={"disable": True},
+        depends_on={Homeserver.SYNAPSE.value: {"condition": "service_healthy"}},
+    )
+
+
+def _postgres(ctx: RenderContext) -> dict[str, Any]:
+    database = ctx.answers.database
+    port = ctx.ports.postgres
+    postgres_dir = f"{ctx.install_dir}/postgres"
+    return _service(
+        IMAGES[POSTGRES_SERVICE],
+        env_file=[f"{ctx.install_dir}/{POSTGRES_ENV}"],
+        environment={
+            "POSTGRES_USER": database.user,
+            "POSTGRES_DB": database.name,
+            "POSTGRES_INITDB_ARGS": POSTGRES_INITDB_ARGS,
+        },
+        command=[
+            "postgres",
+            "-c",
+            f"config_file={POSTGRES_CONFIG}",
+            "-c",
+            "listen_addresses=*",
+            "-c",
+            f"port={port}",
+        ],
+        volumes=[
+            _mount(layout.service_dir(ctx, POSTGRES_SERVICE), POSTGRES_DATA),
+            _mount(f"{postgres_dir}/postgresql.conf", POSTGRES_CONFIG, read_only=True),
+            _mount(
+                f"{postgres_dir}/init.sql", "/docker-entrypoint-initdb.d/init.sql", read_only=True
+            ),
+        ],
+        healthcheck=_healthcheck(
+            f"pg_isready -U {database.user} -d {database.name} -p {port}", start_period="30s"
+        ),
+        stop_grace_period="1m",
+    )
+
+
+def proxy_ports(ctx: RenderContext) -> list[int]:
+    """Return the ports the proxy publishes on the host: HTTP, HTTPS and federation if separate."""
+    ports = [ctx.ports.http, ctx.ports.https]
+    if ctx.federation_port not in ports:
+        ports.append(ctx.federation_port)
+    return ports
+
+
+def _certificate_volumes(ctx: RenderContext) -> list[str]:
+    if certificates.uses_certbot(ctx):
+        return [_mount(layout.letsencrypt_dir(ctx), LETSENCRYPT_DIR, read_only=True)]
+    host = certificates.host_certificate_files(ctx)
+    seen = certificates.proxy_certificate_files(ctx)
+    if host is None or seen is None:
+        return []
+    return [
+        _mount(host.chain, seen.chain, read_only=True),
+        _mount(host.key, seen.key, read_only=True),
+    ]
+
+
+def _proxy(ctx: RenderContext) -> dict[str, Any]:
+    kind = ctx.answers.proxy.kind
+    wellknown = _mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR, read_only=True)
+    dependencies = [ctx.homeserver.value]
+    if kind is ProxyKind.NGINX:
+        volumes = [
+            _mount(
+                f"{ctx.install_dir}/nginx/matrix.conf",
+                "/etc/nginx/conf.d/default.conf",
+                read_only=True,
+            ),
+            wellknown,
+        ]
+    elif kind is ProxyKind.CADDY:
+        caddy_dir = layout.service_dir(ctx, kind.value)
+        volumes = [
+            _mount(f"{ctx.install_dir}/caddy/Caddyfile", "/etc/caddy/Caddyfile", read_only=True),
+            _mount(f"{caddy_dir}/data", "/data"),
+            _mount(f"{caddy_dir}/config", "/config"),
+            wellknown,
+        ]
+    else:
+        volumes = [
+            _mount(f"{ctx.install_dir}/traefik/traefik.yml", TRAEFIK_STATIC, read_only=True),
+            _mount(f"{ctx.install_dir}/traefik/dynamic.yml", TRAEFIK_DYNAMIC, read_only=True),
+            _mount(layout.service_dir(ctx, kind.value), TRAEFIK_ACME_DIR),
+        ]
+        dependencies.append(WELLKNOWN_SERVICE)
+    return _service(
+        IMAGES[kind],
+        ports=[f"{port}:{port}" for port in proxy_ports(ctx)],
+        volumes=volumes + _certificate_volumes(ctx),
+        depends_on=_started(*dependencies),
+    )
+
+
+def _wellknown(ctx: RenderContext) -> dict[str, Any]:
+    return _service(
+        IMAGES[WELLKNOWN_SERVICE],
+        volumes=[
+            _mount(
+                f"{ctx.install_dir}/{WELLKNOWN_CONF}",
+                "/etc/nginx/conf.d/default.conf",
+                read_only=True,
+            ),
+            _mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR, read_only=True),
+        ],
+    )
+
+
+def _coturn(ctx: RenderContext) -> dict[str, Any]:
+    volumes = [
+        _mount(f"{ctx.install_dir}/{calls.TURN_CONFIG}", calls.CONTAINER_CONFIG, read_only=True)
+    ]
+    if calls.turn_tls(ctx):
+        volumes.append(
+            _mount(layout.turn_certificate_dir(ctx), calls.CONTAINER_CERT_DIR, read_only=True)
+        )
+    # Host networking: Docker handles the large relay port range badly.
+    return _service(
+        IMAGES[layout.COTURN_SERVICE],
+        network_mode="host",
+        command=["-c", calls.CONTAINER_CONFIG],
+        volumes=volumes,
+    )
+
+
+def _prometheus(ctx: RenderContext) -> dict[str, Any]:
+    port = monitoring.PROMETHEUS_CONTAINER_PORT
+    return _service(
+        IMAGES[layout.PROMETHEUS_SERVICE],
+        command=[
+            "--config.file=/etc/prometheus/prometheus.yml",
+            "--storage.tsdb.path=/prometheus",
+            "--storage.tsdb.retention.time=30d",
+        ],
+        ports=[f"127.0.0.1:{ctx.ports.prometheus}:{port}"],
+        volumes=[
+            _mount(
+                f"{ctx.install_dir}/{monitoring.PROMETHEUS_CONFIG}",
+                "/etc/prometheus/prometheus.yml",
+                read_only=True,
+            ),
+            _mount(layout.service_dir(ctx, layout.PROMETHEUS_SERVICE), "/prometheus"),
+        ],
+        depends_on=_started(ctx.homeserver.value),
+    )
+
+
+def _grafana(ctx: RenderContext) -> dict[str, Any]:
+    port = monitoring.GRAFANA_CONTAINER_PORT
+    return _service(
+        IMAGES[layout.GRAFANA_SERVICE],
+        env_file=[f"{ctx.install_dir}/{GRAFANA_ENV}"],
+        environment={
+            "GF_USERS_ALLOW_SIGN_UP": "false",
+            "GF_ANALYTICS_REPORTING_ENABLED": "false",
+            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
+        },
+        ports=[f"127.0.0.1:{ctx.ports.grafana}:{port}"],
+        volumes=[
+            _mount(layout.service_dir(ctx, layout.GRAFANA_SERVICE), "/var/lib/grafana"),
+            _mount(
+                f"{ctx.install_dir}/grafana/provisioning",
+                "/etc/grafana/provisioning",
+                read_only=True,
+            ),
+            _mount(
+                layout.grafana_dashboards_dir(ctx),
+                monitoring.CONTAINER_DASHBOARDS_DIR,
+                read_only=True,
+            ),
+        ],
+        depends_on=_started(layout.PROMETHEUS_SERVICE),
+    )
+
+
+def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
+    """Return every compose service of the stack, keyed by its service name."""
+    found = {ctx.homeserver.value: _homeserver(ctx)}
+    for name in synapse_worker_names(ctx):
+        found[f"synapse-{name}"] = _synapse_worker(ctx, name)
+    if synapse_worker_names(ctx):
+        found[REDIS_SERVICE] = _service(REDIS_IMAGE)
+    if ctx.bundled_postgres:
+        found[POSTGRES_SERVICE] = _postgres(ctx)
+    found[ctx.answers.proxy.kind.value] = _proxy(ctx)
+    if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
+        found[WELLKNOWN_SERVICE] = _wellknown(ctx)
+    if ctx.answers.calls.turn:
+        found[layout.COTURN_SERVICE] = _coturn(ctx)
+    if ctx.answers.monitoring.prometheus:
+        found[layout.PROMETHEUS_SERVICE] = _prometheus(ctx)
+    if ctx.answers.monitoring.grafana:
+        found[layout.GRAFANA_SERVICE] = _grafana(ctx)
+    for service in found.values():
+        service["logging"] = _logging()
+    return found
+
+
+def _env_file(values: dict[str, str]) -> str:
+    for name, value in values.items():
+        if not value or "\n" in value or "\r" in value:
+            raise WizardError(
+                f"the secret for {name} is empty or spans lines",
+                "remove it from secrets.yaml to make a new one",
+            )
+    return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return docker-compose.yml and its private env files, when the bundle runs under compose."""
+    if not ctx.compose:
+        return {}
+    header = "# The Matrix stack, written by matrix-wizard: start it with apply.sh.\n"
+    text = header + yaml.safe_dump({"services": services(ctx)}, sort_keys=False)
+    files: Bundle = {COMPOSE_FILE: File(text)}
+    if ctx.bundled_postgres:
+        env = _env_file({"POSTGRES_PASSWORD": ctx.secrets.database_password})
+        files[POSTGRES_ENV] = File(env, PRIVATE)
+    if ctx.answers.monitoring.grafana:
+        env = _env_file(
+            {
+                "GF_SECURITY_ADMIN_USER": "admin",
+                "GF_SECURITY_ADMIN_PASSWORD": ctx.secrets.grafana_admin_password,
+            }
+        )
+        files[GRAFANA_ENV] = File(env, PRIVATE)
+    if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
+        files[WELLKNOWN_CONF] = File(asset("templates/wellknown.conf").read_text(encoding="utf-8"))
+    return files

@@ -1,0 +1,142 @@
+"""Where each service keeps its files on the host, and who must own them."""
+
+from dataclasses import dataclass
+
+from wizard.answers import Homeserver, ProxyKind
+from wizard.bundle.context import POSTGRES_SERVICE, RenderContext
+
+COMPOSE_FILE = "docker-compose.yml"
+COTURN_SERVICE = "coturn"
+PROMETHEUS_SERVICE = "prometheus"
+GRAFANA_SERVICE = "grafana"
+
+# The users the official images run as; the files they read must be theirs.
+_IMAGE_OWNERS = {
+    Homeserver.SYNAPSE.value: "991:991",
+    POSTGRES_SERVICE: "999:999",
+    COTURN_SERVICE: "65534:65534",
+    PROMETHEUS_SERVICE: "65534:65534",
+    GRAFANA_SERVICE: "472:0",
+}
+# The users the distribution packages create, for a deployment without containers.
+_PACKAGE_USERS = {
+    Homeserver.SYNAPSE.value: "matrix-synapse",
+    Homeserver.DENDRITE.value: "dendrite",
+    Homeserver.CONDUIT.value: "matrix-conduit",
+    COTURN_SERVICE: "turnserver",
+    PROMETHEUS_SERVICE: "prometheus",
+    GRAFANA_SERVICE: "grafana",
+}
+
+# The systemd units of the distribution packages, for a deployment without containers.
+_SYSTEMD_UNITS = {
+    Homeserver.SYNAPSE.value: "matrix-synapse",
+    Homeserver.DENDRITE.value: "dendrite",
+    Homeserver.CONDUIT.value: "matrix-conduit",
+    COTURN_SERVICE: "coturn",
+    PROMETHEUS_SERVICE: "prometheus",
+    GRAFANA_SERVICE: "grafana-server",
+}
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A folder apply.sh creates: its host path, mode, and the owner its service needs."""
+
+    path: str
+    mode: int = 0o755
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class OwnedPath:
+    """A part of the bundle, relative to the install folder, that a non-root service reads."""
+
+    path: str
+    owner: str
+
+
+def owner(ctx: RenderContext, service: str) -> str:
+    """Return who runs a service: "uid:gid" under compose, a package user natively, "" for root."""
+    if ctx.compose:
+        return _IMAGE_OWNERS.get(service, "")
+    return _PACKAGE_USERS.get(service, "")
+
+
+def systemd_unit(service: str) -> str:
+    """Return the systemd unit that runs a service natively (the proxies' units share its name)."""
+    return _SYSTEMD_UNITS.get(service, service)
+
+
+def service_dir(ctx: RenderContext, service: str) -> str:
+    """Return the host folder holding one service's state."""
+    return f"{ctx.data_dir}/{service}"
+
+
+def compose_file(ctx: RenderContext) -> str:
+    """Return the host path of docker-compose.yml."""
+    return f"{ctx.install_dir}/{COMPOSE_FILE}"
+
+
+def letsencrypt_dir(ctx: RenderContext) -> str:
+    """Return the host folder where certbot keeps its certificates."""
+    return ctx.host_path("/etc/letsencrypt")
+
+
+def grafana_dashboards_dir(ctx: RenderContext) -> str:
+    """Return the host folder Grafana loads dashboard JSON files from."""
+    return f"{ctx.install_dir}/grafana/dashboards"
+
+
+def turn_certificate_dir(ctx: RenderContext) -> str:
+    """Return the host folder holding coturn's own copy of the TLS certificate."""
+    return service_dir(ctx, COTURN_SERVICE)
+
+
+def folders(ctx: RenderContext, *, turn_tls: bool) -> list[Folder]:
+    """Return every folder the deployment needs, parents first."""
+    hs = ctx.homeserver.value
+    found = [
+        Folder(ctx.install_dir),
+        Folder(ctx.data_dir),
+        Folder(service_dir(ctx, hs), 0o750, owner(ctx, hs)),
+    ]
+    if ctx.answers.media.backend == "local":
+        found.append(Folder(ctx.media_host_dir, 0o750, owner(ctx, hs)))
+    if turn_tls:
+        found.append(Folder(turn_certificate_dir(ctx), 0o750, owner(ctx, COTURN_SERVICE)))
+    if not ctx.compose:
+        return found
+    if ctx.bundled_postgres:
+        found.append(Folder(service_dir(ctx, POSTGRES_SERVICE), 0o700))
+    proxy = ctx.answers.proxy.kind
+    if proxy is ProxyKind.CADDY:
+        found += [
+            Folder(service_dir(ctx, proxy.value), 0o700),
+            Folder(f"{service_dir(ctx, proxy.value)}/data", 0o700),
+            Folder(f"{service_dir(ctx, proxy.value)}/config", 0o700),
+        ]
+    elif proxy is ProxyKind.TRAEFIK:
+        found.append(Folder(service_dir(ctx, proxy.value), 0o700))
+    if ctx.answers.monitoring.prometheus:
+        found.append(
+            Folder(service_dir(ctx, PROMETHEUS_SERVICE), 0o750, owner(ctx, PROMETHEUS_SERVICE))
+        )
+    if ctx.answers.monitoring.grafana:
+        found += [
+            Folder(service_dir(ctx, GRAFANA_SERVICE), 0o750, owner(ctx, GRAFANA_SERVICE)),
+            Folder(grafana_dashboards_dir(ctx)),
+        ]
+    return found
+
+
+def owned_paths(ctx: RenderContext) -> list[OwnedPath]:
+    """Return the bundle folders whose private files a non-root service must be able to read."""
+    services = [ctx.homeserver.value]
+    if ctx.bundled_postgres and ctx.compose:
+        services.append(POSTGRES_SERVICE)
+    if ctx.answers.calls.turn:
+        services.append(COTURN_SERVICE)
+    if ctx.answers.monitoring.prometheus:
+        services.append(PROMETHEUS_SERVICE)
+    return [OwnedPath(service, owner(ctx, service)) for service in services if owner(ctx, service)]

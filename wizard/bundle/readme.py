@@ -1,0 +1,442 @@
+"""README.md of the bundle: what it is, and the checklist from DNS to the first admin account."""
+
+import ipaddress
+from dataclasses import dataclass
+
+from wizard.answers import Delegation, Homeserver, RegistrationMode, TlsMode
+from wizard.bundle import apply_script, backup, calls, compose, firewall, layout, monitoring
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import Bundle, File
+from wizard.secret_store import SECRETS_FILE
+
+README = "README.md"
+
+
+@dataclass(frozen=True)
+class DnsRow:
+    """One DNS record the person sets at their DNS provider."""
+
+    name: str
+    kind: str
+    value: str
+    why: str
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def dns_rows(ctx: RenderContext) -> list[DnsRow]:
+    """Return the DNS records the deployment needs, each host once."""
+    address = "this server's IPv4 (AAAA: its IPv6)"
+    rows = [DnsRow(ctx.homeserver_host, "A/AAAA", address, "clients and other servers")]
+    server_host = ctx.server_name_host
+    delegation = ctx.answers.domain.delegation
+    if delegation is Delegation.WELL_KNOWN and not _is_ip(server_host):
+        rows.append(
+            DnsRow(
+                server_host,
+                "A/AAAA",
+                address,
+                "serves /.well-known/matrix/ (or serve those two files from where it points now)",
+            )
+        )
+    if delegation is Delegation.SRV:
+        target = f"10 5 {ctx.federation_port} {ctx.homeserver_host}."
+        rows.append(
+            DnsRow(
+                f"_matrix-fed._tcp.{server_host}",
+                "SRV",
+                target,
+                f"federation; the certificate must also cover {server_host}",
+            )
+        )
+    if ctx.answers.calls.turn:
+        rows.append(DnsRow(calls.turn_host(ctx), "A/AAAA", address, "TURN for calls"))
+    unique: dict[tuple[str, str], DnsRow] = {}
+    for row in rows:
+        unique.setdefault((row.name, row.kind), row)
+    return list(unique.values())
+
+
+def _code(*lines: str) -> list[str]:
+    return ["```sh", *lines, "```", ""]
+
+
+def _summary(ctx: RenderContext) -> list[str]:
+    answers = ctx.answers
+    proxy = f"{answers.proxy.kind.value}, certificates: {answers.proxy.tls.value}"
+    deployment = "docker compose" if ctx.compose else "native (systemd)"
+    rows = [
+        ("Homeserver", f"{ctx.homeserver.value}, tuned for the {answers.homeserver.tier} tier"),
+        ("Database", answers.database.kind.value),
+        ("Reverse proxy", proxy),
+        ("Runs with", deployment),
+        ("Server name", f"`{ctx.server_name}` (user IDs end in `:{ctx.server_name}`)"),
+        ("Homeserver URL", ctx.public_baseurl),
+        ("Federation", ctx.federation_endpoint),
+        ("Registration", answers.registration.mode.value),
+        ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
+        ("Monitoring", _monitoring_summary(ctx)),
+        ("Backups", backup.backup_dir(ctx) if answers.backups.enabled else "off"),
+    ]
+    return [
+        "| | |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in rows),
+        "",
+        "The server name cannot be changed later: every account and room carries it.",
+        "",
+    ]
+
+
+def _monitoring_summary(ctx: RenderContext) -> str:
+    chosen = ctx.answers.monitoring
+    tools = (("Prometheus", chosen.prometheus), ("Grafana", chosen.grafana))
+    return " and ".join(name for name, on in tools if on) or "off"
+
+
+def _dns(ctx: RenderContext) -> list[str]:
+    lines = ["## 1. DNS records", "", "| Name | Type | Value | For |", "|---|---|---|---|"]
+    lines += [f"| `{r.name}` | {r.kind} | {r.value} | {r.why} |" for r in dns_rows(ctx)]
+    lines.append("")
+    if ctx.answers.domain.delegation is Delegation.SRV:
+        lines += [
+            "With SRV delegation other servers check the certificate against the server name,",
+            f"so the certificate on {ctx.homeserver_host} must cover `{ctx.server_name_host}` too.",
+            "Delegation through /.well-known is simpler and preferred by the Matrix spec.",
+            "",
+        ]
+    if ctx.answers.proxy.tls is TlsMode.ACME:
+        lines += [
+            "Set these before applying: the certificate authority checks them over port "
+            f"{ctx.ports.http}.",
+            "",
+        ]
+    return lines
+
+
+def _ports(ctx: RenderContext) -> list[str]:
+    lines = ["## 2. Firewall", ""]
+    rows = firewall.open_ports(ctx)
+    if ctx.answers.firewall.enabled:
+        lines += ["`firewall.sh` (run by apply.sh) opens exactly these and refuses the rest:", ""]
+    else:
+        lines += ["No host firewall was chosen; open these in your provider's firewall:", ""]
+    lines += ["| Port | Protocol | For |", "|---|---|---|"]
+    lines += [f"| {rule.ports} | {rule.protocol} | {rule.purpose} |" for rule in rows]
+    lines.append("")
+    if ctx.compose:
+        lines += [
+            "Docker's published ports bypass ufw; only the proxy's ports are published, and "
+            "coturn uses the host network. Metrics and the database are never published.",
+            "",
+        ]
+    return lines
+
+
+def _apply(ctx: RenderContext) -> list[str]:
+    lines = [
+        "## 3. Apply",
+        "",
+        "Copy this folder to the server (modes kept), then run apply.sh there: first as a "
+        "dry run, which prints every action and changes nothing, then for real. It is safe "
+        "to run again after any change.",
+        "",
+        *_code(
+            f"scp -rp . root@{ctx.homeserver_host}:matrix-bundle",
+            f"ssh root@{ctx.homeserver_host}",
+            "cd matrix-bundle",
+            "sudo ./apply.sh --dry-run",
+            "sudo ./apply.sh",
+        ),
+        f"apply.sh copies the bundle to `{ctx.install_dir}`, creates the folders under "
+        f"`{ctx.data_dir}` with the owners the services need, keeps secrets at mode 0600,",
+        "opens the firewall, obtains the certificate where needed, starts everything and "
+        "waits for the homeserver to answer. `--skip-start` prepares without starting.",
+        "",
+    ]
+    if ctx.compose:
+        lines += [
+            "The commands here use `docker compose`; with the older docker-compose program "
+            "write `docker-compose` instead.",
+            "",
+        ]
+    return lines + _database_check(ctx)
+
+
+def _database_check(ctx: RenderContext) -> list[str]:
+    if not ctx.uses_postgres:
+        return []
+    database = ctx.answers.database
+    query = apply_script.DATABASE_QUERY
+    expected = apply_script.expected_database_locale(ctx).replace("|*", " (any locale)")
+    lines = ["### The database check", ""]
+    if ctx.compose and ctx.bundled_postgres:
+        lines += [
+            "Before the homeserver starts, apply.sh starts PostgreSQL alone and checks the "
+            f"database's encoding|collation|ctype is `{expected}`. To check by hand:",
+            "",
+            *_code(
+                f"cd {ctx.install_dir}",
+                f"docker compose exec postgres psql -U {database.user} -d {database.name} "
+                f'-p {ctx.database_port} -tA -c "{query}"',
+            ),
+        ]
+    else:
+        lines += [
+            f"Check the database before the first start; it must show `{expected}`:",
+            "",
+            *_code(
+                f"psql -h {ctx.database_host} -p {ctx.database_port} -U {database.user} "
+                f'-d {database.name} -tA -c "{query}"'
+            ),
+        ]
+    return [*lines, "If it shows anything else: " + apply_script.database_fix(ctx), ""]
+
+
+def _admin(ctx: RenderContext) -> list[str]:
+    lines = ["## 4. The first admin account", ""]
+    command = apply_script.admin_command(ctx)
+    if command:
+        where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
+        lines += [
+            f"Run this {where}; it asks for a name and a password and uses the registration "
+            "shared secret already in the homeserver's config:",
+            "",
+            *_code(command),
+        ]
+    else:
+        token = (
+            "with the `registration_token` from `conduit/conduit.toml`"
+            if ctx.answers.registration.mode is RegistrationMode.TOKEN
+            else "(registration is closed: set `allow_registration = true` and a "
+            "`registration_token` in `conduit/conduit.toml`, apply again, register, then "
+            "close it again)"
+        )
+        lines += [
+            "Conduit makes the first account registered on it the server admin. Register it "
+            f"in a Matrix client at {ctx.public_baseurl} {token}.",
+            "Administer the server in the admin room it then invites you to.",
+            "",
+        ]
+    return lines + _registration(ctx)
+
+
+def _registration(ctx: RenderContext) -> list[str]:
+    mode = ctx.answers.registration.mode
+    if mode is RegistrationMode.CLOSED:
+        return [
+            "Registration is closed: make accounts for others the same way as the admin's.",
+            "",
+        ]
+    if mode is RegistrationMode.OPEN:
+        return [
+            "Registration is open to anyone: watch for spam accounts, or switch to tokens.",
+            "",
+        ]
+    port = ctx.ports.homeserver
+    auth = '-H "Authorization: Bearer ADMIN_ACCESS_TOKEN"'
+    lines = ["### Registration tokens", ""]
+    if ctx.homeserver is Homeserver.CONDUIT:
+        return [
+            *lines,
+            "New accounts need the `registration_token` from `conduit/conduit.toml`: give it "
+            "only to the people you invite, and change it (then apply again) to stop them.",
+            "",
+        ]
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        url = f"http://localhost:{port}/_synapse/admin/v1/registration_tokens/new"
+    else:
+        url = f"http://localhost:{port}/_dendrite/admin/registrationTokens/new"
+    curl = f"curl -s -X POST {auth} -d '{{\"uses_allowed\": 1}}' {url}"
+    command = f"docker compose exec {ctx.homeserver.value} {curl}" if ctx.compose else curl
+    return [
+        *lines,
+        "New accounts need a token. Make one for each person with the admin API, which is "
+        "reachable only on the server itself. Take the admin's access token from a client "
+        "(Element: Settings, Help & About, Access token):",
+        "",
+        *_code(command),
+    ]
+
+
+def _calls(ctx: RenderContext) -> list[str]:
+    if not ctx.answers.calls.turn:
+        return []
+    relay = ctx.answers.calls
+    lines = [
+        "## Calls (TURN)",
+        "",
+        f"coturn relays calls at `{calls.turn_host(ctx)}` on port {ctx.ports.turn} and UDP "
+        f"ports {relay.relay_min_port}-{relay.relay_max_port}, with time-limited "
+        "credentials from the homeserver; it refuses private and loopback peers.",
+    ]
+    if calls.turn_tls(ctx):
+        lines.append(
+            f"TURN over TLS uses port {ctx.ports.turns}; apply.sh gives coturn its own copy of "
+            "the certificate and certbot renews it."
+        )
+    else:
+        lines.append(
+            "TURN over TLS is off: no certificate for the TURN host is kept on the host "
+            "(the proxy keeps its own)."
+        )
+    return [
+        *lines,
+        "Behind NAT (the server's public address is not on its network interface), add "
+        f"`external-ip=PUBLIC/PRIVATE` to `{calls.TURN_CONFIG}` and apply again.",
+        "",
+    ]
+
+
+def _backups(ctx: RenderContext) -> list[str]:
+    settings = ctx.answers.backups
+    if not settings.enabled:
+        return []
+    method = backup.database_backup(ctx)
+    how = {
+        backup.DatabaseBackup.SQLITE: "a consistent copy of the SQLite database",
+        backup.DatabaseBackup.POSTGRES_COMPOSE: "a PostgreSQL dump (pg_dump -Fc)",
+        backup.DatabaseBackup.POSTGRES_LOCAL: "a PostgreSQL dump (pg_dump -Fc)",
+        backup.DatabaseBackup.POSTGRES_REMOTE: "a PostgreSQL dump (pg_dump -Fc)",
+        backup.DatabaseBackup.DATA_FOLDER: "a copy of the data folder, taken with "
+        f"{ctx.homeserver.value} stopped for a moment",
+    }[method]
+    return [
+        "## Backups",
+        "",
+        f"`backup.sh` writes {how}, the media and this bundle (signing key and secrets "
+        f"included) to `{backup.backup_dir(ctx)}/<UTC time>/` and deletes backups older than "
+        f"{settings.keep_days} days. Run it nightly with cron:",
+        "",
+        *_code(
+            f"echo '{backup.cron_line(ctx)}' | sudo tee /etc/cron.d/matrix-wizard-backup",
+        ),
+        "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
+        "and put the database back: `pg_restore --clean` for database.dump, or the copied "
+        ".db files (or the data folder) in place of the old ones.",
+        "Copy the backups off this server too: a backup on the same disk does not survive "
+        "losing the disk.",
+        "",
+    ]
+
+
+def _monitoring(ctx: RenderContext) -> list[str]:
+    chosen = ctx.answers.monitoring
+    if not chosen.prometheus:
+        return []
+    hs = ctx.homeserver
+    if hs is Homeserver.SYNAPSE:
+        scraped = (
+            f"Prometheus scrapes Synapse's metrics listener ({monitoring.SYNAPSE_METRICS_PATH})."
+        )
+    elif hs is Homeserver.DENDRITE:
+        scraped = "Prometheus scrapes Dendrite's /metrics with the password in secrets.yaml."
+    else:
+        scraped = (
+            "Conduit has no metrics endpoint: Prometheus watches only itself until you add "
+            "other exporters."
+        )
+    tunnels = f"-L {ctx.ports.prometheus}:127.0.0.1:{ctx.ports.prometheus}"
+    urls = [f"Prometheus: http://localhost:{ctx.ports.prometheus}"]
+    if chosen.grafana:
+        tunnels += f" -L {ctx.ports.grafana}:127.0.0.1:{ctx.ports.grafana}"
+        urls.append(
+            f"Grafana: http://localhost:{ctx.ports.grafana} (user admin, password "
+            "`grafana_admin_password` in secrets.yaml)"
+        )
+    lines = [
+        "## Monitoring",
+        "",
+        scraped,
+        "Both listen on the server's loopback only; reach them through an SSH tunnel:",
+        "",
+        *_code(f"ssh {tunnels} root@{ctx.homeserver_host}"),
+        *(f"- {url}" for url in urls),
+        "",
+    ]
+    if chosen.grafana:
+        lines += [
+            f"Grafana loads dashboards from `{layout.grafana_dashboards_dir(ctx)}`: put JSON "
+            "files there (for Synapse, contrib/grafana/synapse.json from its repository).",
+            "",
+        ]
+    return lines
+
+
+def _secrets(ctx: RenderContext) -> list[str]:
+    folder = ctx.homeserver.value
+    files = ", ".join(
+        f"`{path}/`" if path == folder else f"`{path}`"
+        for path in apply_script.private_paths(ctx)
+        if path != SECRETS_FILE
+    )
+    return [
+        "## Secrets",
+        "",
+        f"Every password and key is in `{SECRETS_FILE}` (mode 0600) and in the files made "
+        f"from it: {files}. Never share them or put them in a ticket. Running the wizard "
+        "again keeps them; deleting one from secrets.yaml makes a new one next time.",
+        "",
+    ]
+
+
+def _native(ctx: RenderContext) -> list[str]:
+    if ctx.compose:
+        return []
+    hs = ctx.homeserver
+    config = compose.homeserver_config_path(ctx)
+    return [
+        "## Running without containers",
+        "",
+        f"Install {hs.value}, the proxy and the other chosen services from their packages, "
+        f"and point them at their files in `{ctx.install_dir}`: {hs.value} at `{config}`. "
+        "apply.sh then starts their systemd units "
+        f"({', '.join(layout.systemd_unit(s) for s in (hs.value, ctx.answers.proxy.kind.value))}"
+        " and the others) and waits for the homeserver.",
+        "",
+    ]
+
+
+def _troubleshooting(ctx: RenderContext) -> list[str]:
+    return [
+        "## When something is wrong",
+        "",
+        f"- The homeserver's log: `{apply_script.homeserver_log_command(ctx)}`",
+        f"- Federation: https://federationtester.matrix.org/#{ctx.server_name}",
+        f"- Clients: {ctx.public_baseurl}_matrix/client/versions must answer with JSON.",
+        "",
+    ]
+
+
+def readme_text(ctx: RenderContext) -> str:
+    """Return the bundle's README: a summary, then the checklist in the order it is done."""
+    lines = [
+        f"# Matrix homeserver for {ctx.server_name}",
+        "",
+        "Written by matrix-wizard. This folder holds every file the deployment needs; "
+        "apply.sh puts them in place.",
+        "",
+        *_summary(ctx),
+        *_dns(ctx),
+        *_ports(ctx),
+        *_apply(ctx),
+        *_admin(ctx),
+        *_calls(ctx),
+        *_backups(ctx),
+        *_monitoring(ctx),
+        *_native(ctx),
+        *_secrets(ctx),
+        *_troubleshooting(ctx),
+    ]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return README.md, which every bundle has."""
+    return {README: File(readme_text(ctx))}
