@@ -121,6 +121,12 @@ def check_compose(work: Workspace) -> CheckResult:
         return CheckResult(
             relative, "docker-compose", "not-checked", "docker-compose is not installed"
         )
+    context = _bundle_context(work.bundle)
+    if context is not None:
+        # The file names the bundle's files where apply.sh installs them: point those at the copy.
+        path = work.path(relative)
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace(f"{context.install_dir}/", f"{work.bundle}/"), "utf-8")
     ok, output = run_program([compose, "-f", str(work.path(relative)), "config", "-q"], work.bundle)
     return CheckResult(relative, "docker-compose", "passed" if ok else "failed", last_lines(output))
 
@@ -178,6 +184,26 @@ def check_conduit(work: Workspace) -> CheckResult:
     return _result(relative, "conduit known keys", check_conduit_file(work.path(relative)))
 
 
+def check_turnserver(work: Workspace) -> CheckResult:
+    """Report coturn's config as not checked: coturn has no check mode and only logs bad keys."""
+    return CheckResult(
+        "coturn/turnserver.conf",
+        "turnserver",
+        "not-checked",
+        "coturn has no check mode: it logs unknown keys and keeps running",
+    )
+
+
+def shell_checker(relative: str) -> "Checker":
+    """Return a checker that parses a shell script with `sh -n` without running it."""
+
+    def check(work: Workspace) -> CheckResult:
+        ok, output = run_program(["sh", "-n", str(work.path(relative))], work.scratch)
+        return CheckResult(relative, "sh -n", "passed" if ok else "failed", last_lines(output))
+
+    return check
+
+
 def _sbin(program: str) -> str | None:
     """Return a program from /usr/sbin, which a non-root PATH often lacks."""
     path = Path("/usr/sbin") / program
@@ -205,6 +231,8 @@ CHECKERS: dict[str, Checker] = {
     "traefik/traefik.yml": check_traefik,
     "prometheus/prometheus.yml": check_prometheus,
     "docker-compose.yml": check_compose,
+    "coturn/turnserver.conf": check_turnserver,
+    **{script: shell_checker(script) for script in ("apply.sh", "backup.sh", "firewall.sh")},
 }
 
 
