@@ -89,7 +89,12 @@ def check_synapse(work: Workspace) -> CheckResult:
     if python is None:
         return CheckResult(relative, "synapse.config", "not-checked", "Synapse is not installed")
     config_path = work.path(relative)
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    try:
+        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        return CheckResult(relative, "synapse.config", "failed", f"not valid YAML: {error}")
+    if not isinstance(config, dict):
+        return CheckResult(relative, "synapse.config", "failed", "not a mapping of settings")
     config_dir = work.path("synapse")
     config["log_config"] = str(config_dir / "log.config")
     config["signing_key_path"] = str(config_dir / "signing.key")

