@@ -26,7 +26,7 @@ from tests.integration.postgres_server import (
     free_port,
     postgres_server_fixture,  # noqa: F401  (registers the fixture)
 )
-from wizard.bundle import postgres, synapse
+from wizard.bundle import calls, postgres, synapse
 from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
@@ -169,7 +169,7 @@ def test_synapse_reads_the_values_that_were_meant(root: Path) -> None:
     assert seen["enable_registration"] is True
     assert seen["requires_token"] is True
     assert seen["max_upload_size"] == ctx.upload_limit_bytes
-    assert seen["turn_uris"] == synapse.turn_uris(ctx)
+    assert seen["turn_uris"] == calls.turn_uris(ctx)
     assert seen["turn_user_lifetime"] == 3600 * 1000
     assert seen["enable_metrics"] is True
     assert seen["database"] == "psycopg2"

@@ -7,7 +7,7 @@ import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
 from wizard.answers import Answers
-from wizard.bundle import conduit
+from wizard.bundle import calls, conduit
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle
 from wizard.bundle.tuning import tuning
@@ -68,7 +68,7 @@ def test_every_combination_parses_back_and_passes_the_check(
     else:
         assert "registration_token" not in settings
     if turn:
-        assert settings["turn_uris"] == ctx.turn_uris
+        assert settings["turn_uris"] == calls.turn_uris(ctx)
         assert settings["turn_secret"] == FIXED_SECRETS.turn_shared_secret
     else:
         assert "turn_uris" not in settings

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
-from wizard.bundle import dendrite
+from wizard.bundle import calls, dendrite
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle
 from wizard.bundle.tuning import tuning
@@ -81,7 +81,7 @@ def test_every_combination_parses_back_and_passes_the_check(
     assert client["registration_requires_token"] is (registration == "token")
     assert client["registration_shared_secret"] == FIXED_SECRETS.registration_shared_secret
     if turn:
-        assert client["turn"]["turn_uris"] == ctx.turn_uris
+        assert client["turn"]["turn_uris"] == calls.turn_uris(ctx)
         assert client["turn"]["turn_shared_secret"] == FIXED_SECRETS.turn_shared_secret
         assert client["turn"]["turn_user_lifetime"] == "1h"
     else:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
-from wizard.bundle import synapse
+from wizard.bundle import calls, synapse
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.bundle.tuning import tuning
@@ -226,7 +226,7 @@ def test_no_turn_keys_without_calls() -> None:
     config = _config()
 
     assert not [key for key in config if key.startswith("turn_")]
-    assert synapse.turn_uris(context_for()) == []
+    assert calls.turn_uris(context_for()) == []
 
 
 @pytest.mark.parametrize(("megabytes", "text"), [(50, "50M"), (100, "100M"), (2048, "2G")])

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from wizard.answers import DatabaseKind, Homeserver, RegistrationMode
+from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -100,8 +101,8 @@ def _global(ctx: RenderContext) -> tuple[dict[str, Any], bool]:
             "db_cache_capacity_mb": cache_capacity_mb(ctx),
         }
     )
-    if ctx.turn_uris:
-        settings["turn_uris"] = ctx.turn_uris
+    if calls.turn_uris(ctx):
+        settings["turn_uris"] = calls.turn_uris(ctx)
         settings["turn_secret"] = ctx.secrets.turn_shared_secret
         settings["turn_ttl"] = TURN_TTL_SECONDS
         holds_secret = True

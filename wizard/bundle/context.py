@@ -164,19 +164,6 @@ class RenderContext:
         return f"{self.homeserver_host}:{self.federation_port}"
 
     @property
-    def turn_uris(self) -> list[str]:
-        """Return the TURN URIs the homeserver hands to clients; empty when TURN is off."""
-        calls = self.answers.calls
-        if not calls.turn or not calls.turn_host:
-            return []
-        host = calls.turn_host
-        return [
-            f"turn:{host}:{self.ports.turn}?transport=udp",
-            f"turn:{host}:{self.ports.turn}?transport=tcp",
-            f"turns:{host}:{self.ports.turns}?transport=tcp",
-        ]
-
-    @property
     def upload_limit_bytes(self) -> int:
         """Return the largest upload the homeserver accepts."""
         return self.answers.media.max_upload_mb * MIB

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import yaml
 
 from wizard.answers import Homeserver, RateLimits, RegistrationMode
+from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -241,10 +242,10 @@ def _client_api(ctx: RenderContext) -> dict[str, Any]:
         "guests_disabled": True,
         "enable_registration_captcha": False,
     }
-    if ctx.turn_uris:
+    if calls.turn_uris(ctx):
         section["turn"] = {
             "turn_user_lifetime": "1h",
-            "turn_uris": ctx.turn_uris,
+            "turn_uris": calls.turn_uris(ctx),
             "turn_shared_secret": ctx.secrets.turn_shared_secret,
         }
     threshold, cooloff_ms = RATE_LIMITS[ctx.answers.rate_limits.preset]

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import Homeserver, RateLimits, RegistrationMode
+from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -83,18 +84,6 @@ def synapse_size(size: int) -> str:
         if size % factor == 0:
             return f"{size // factor}{suffix}"
     return str(size)
-
-
-def turn_uris(ctx: RenderContext) -> list[str]:
-    """Return the TURN URIs clients are given: UDP and TCP on the TURN port, TLS on TURNS."""
-    host = ctx.answers.calls.turn_host
-    if not ctx.answers.calls.turn or not host:
-        return []
-    return [
-        f"turn:{host}:{ctx.ports.turn}?transport=udp",
-        f"turn:{host}:{ctx.ports.turn}?transport=tcp",
-        f"turns:{host}:{ctx.ports.turns}?transport=tcp",
-    ]
 
 
 def _listeners(ctx: RenderContext) -> list[dict[str, Any]]:
@@ -195,7 +184,7 @@ def homeserver_config(ctx: RenderContext) -> dict[str, Any]:
         "event_cache_size": synapse_size(tuned.synapse_event_cache_size),
         "presence": {"enabled": tuned.presence},
     }
-    uris = turn_uris(ctx)
+    uris = calls.turn_uris(ctx)
     if uris:
         config.update(
             {
