@@ -453,6 +453,14 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 "set workers to 0 or use Synapse with postgresql",
             )
         )
+    if answers.homeserver.workers and answers.deployment.kind is Deployment.NATIVE:
+        problems.append(
+            Problem(
+                path="homeserver.workers",
+                message="workers run under docker compose, with Redis beside them; "
+                "set workers to 0 for a native deployment",
+            )
+        )
     if (
         hs is Homeserver.SYNAPSE
         and db is DatabaseKind.SQLITE

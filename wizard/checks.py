@@ -82,30 +82,66 @@ def synapse_python() -> str | None:
     return None
 
 
-def check_synapse(work: Workspace) -> CheckResult:
-    """Validate homeserver.yaml with `python -m synapse.config`, paths moved into the copy."""
-    relative = "synapse/homeserver.yaml"
-    python = synapse_python()
-    if python is None:
-        return CheckResult(relative, "synapse.config", "not-checked", "Synapse is not installed")
-    config_path = work.path(relative)
+def _redirected_synapse_config(work: Workspace, relative: str) -> str | None:
+    """Move a Synapse config's paths into the copy; return why it cannot be read, if so."""
+    path = work.path(relative)
     try:
-        config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        return CheckResult(relative, "synapse.config", "failed", f"not valid YAML: {error}")
+        return f"not valid YAML: {error}"
     if not isinstance(config, dict):
-        return CheckResult(relative, "synapse.config", "failed", "not a mapping of settings")
+        return "not a mapping of settings"
     config_dir = work.path("synapse")
-    config["log_config"] = str(config_dir / "log.config")
-    config["signing_key_path"] = str(config_dir / "signing.key")
-    config["media_store_path"] = str(work.scratch / "media_store")
-    config["pid_file"] = str(work.scratch / "homeserver.pid")
+    moved = {
+        "log_config": config_dir / "log.config",
+        "worker_log_config": config_dir / "log.config",
+        "signing_key_path": config_dir / "signing.key",
+        "media_store_path": work.scratch / "media_store",
+        "pid_file": work.scratch / "homeserver.pid",
+    }
+    for key, value in moved.items():
+        if key in config:
+            config[key] = str(value)
     database = config.get("database", {})
-    if database.get("name") == "sqlite3":
+    if isinstance(database, dict) and database.get("name") == "sqlite3":
         database.setdefault("args", {})["database"] = str(work.scratch / "homeserver.db")
-    config_path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    ok, output = run_program([python, "-m", "synapse.config", "-c", str(config_path)], work.scratch)
-    return CheckResult(relative, "synapse.config", "passed" if ok else "failed", last_lines(output))
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return None
+
+
+def synapse_checker(relative: str) -> "Checker":
+    """Return a checker running `python -m synapse.config` on homeserver.yaml (and a worker's)."""
+    main = "synapse/homeserver.yaml"
+
+    def check(work: Workspace) -> CheckResult:
+        python = synapse_python()
+        if python is None:
+            return CheckResult(
+                relative, "synapse.config", "not-checked", "Synapse is not installed"
+            )
+        files = [main] if relative == main else [main, relative]
+        for name in files:
+            problem = _redirected_synapse_config(work, name)
+            if problem:
+                return CheckResult(relative, "synapse.config", "failed", f"{name}: {problem}")
+        argv = [python, "-m", "synapse.config"]
+        for name in files:
+            argv += ["-c", str(work.path(name))]
+        ok, output = run_program(argv, work.scratch)
+        if not ok and "DependencyException" in output:
+            missing = output.strip().splitlines()[-1]
+            return CheckResult(
+                relative,
+                "synapse.config",
+                "not-checked",
+                f"this Synapse lacks an optional dependency the config needs ({missing}); "
+                "the Synapse image has it",
+            )
+        return CheckResult(
+            relative, "synapse.config", "passed" if ok else "failed", last_lines(output)
+        )
+
+    return check
 
 
 def check_prometheus(work: Workspace) -> CheckResult:
@@ -228,7 +264,7 @@ def _bundle_context(bundle: Path) -> RenderContext | None:
 Checker = Callable[[Workspace], CheckResult]
 
 CHECKERS: dict[str, Checker] = {
-    "synapse/homeserver.yaml": check_synapse,
+    "synapse/homeserver.yaml": synapse_checker("synapse/homeserver.yaml"),
     "dendrite/dendrite.yaml": check_dendrite,
     "conduit/conduit.toml": check_conduit,
     "nginx/matrix.conf": check_nginx,
@@ -241,13 +277,24 @@ CHECKERS: dict[str, Checker] = {
 }
 
 
-def check_bundle(bundle_dir: Path, only: set[str] | None = None) -> list[CheckResult]:
-    """Run every checker that applies to the files of a bundle, on a temporary copy."""
+def checkers_for(bundle_dir: Path) -> dict[str, Checker]:
+    """Return the checker of every file the bundle holds, Synapse's worker configs included."""
+    found = dict(CHECKERS)
+    for worker in sorted((bundle_dir / "synapse" / "workers").glob("*.yaml")):
+        relative = f"synapse/workers/{worker.name}"
+        found[relative] = synapse_checker(relative)
+    return {
+        relative: checker
+        for relative, checker in found.items()
+        if (bundle_dir / relative).is_file()
+    }
+
+
+def check_bundle(bundle_dir: Path) -> list[CheckResult]:
+    """Run every checker that applies to the files of a bundle, each on its own copy."""
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="matrix-wizard-check-") as temporary:
-        for relative, checker in CHECKERS.items():
-            if not (bundle_dir / relative).is_file() or (only and relative not in only):
-                continue
+        for relative, checker in checkers_for(bundle_dir).items():
             scratch = Path(temporary) / re.sub(r"[^A-Za-z0-9]+", "-", relative)
             copy = scratch / "bundle"
             shutil.copytree(bundle_dir, copy, symlinks=True)

@@ -37,6 +37,7 @@ class Secrets(BaseModel):
     form_secret: str = Field(default_factory=_token)
     turn_shared_secret: str = Field(default_factory=_token)
     metrics_password: str = Field(default_factory=_token)
+    worker_replication_secret: str = Field(default_factory=_token)
     grafana_admin_password: str = Field(default_factory=_token)
     signing_key_id: str = Field(default_factory=_key_id, pattern=r"^a_[A-Za-z0-9]{4}$")
     signing_key_seed: str = Field(default_factory=_seed, description="base64 of 32 random bytes")

@@ -91,6 +91,18 @@ def test_every_combination_passes_the_real_checkers(
         assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"
 
 
+def test_synapse_with_workers_passes_the_real_checkers(tmp_path: Path) -> None:
+    bundle = written_bundle(
+        tmp_path, homeserver="synapse", homeserver__workers=3, monitoring__prometheus=True
+    )
+    results = by_file(check_bundle(bundle))
+    workers = {name for name in results if name.startswith("synapse/workers/")}
+    assert workers == {f"synapse/workers/worker{index}.yaml" for index in (1, 2, 3)}
+    for name, result in results.items():
+        wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
+        assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"
+
+
 BREAKAGES = {
     "synapse/homeserver.yaml": ("server_name:", "server_nam:"),
     "nginx/matrix.conf": ("server {", "server { no_such_directive on;"),

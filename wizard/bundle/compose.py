@@ -5,7 +5,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import Homeserver, ProxyKind, RegistrationMode
-from wizard.bundle import calls, certificates, layout, monitoring
+from wizard.bundle import calls, certificates, layout, monitoring, synapse_workers
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,
     CONTAINER_DATA_DIR,
@@ -53,8 +53,6 @@ CONFIG_FILES = {
     Homeserver.DENDRITE: "dendrite.yaml",
     Homeserver.CONDUIT: "conduit.toml",
 }
-SYNAPSE_WORKER_APP = "synapse.app.generic_worker"
-REDIS_SERVICE = "redis"
 REDIS_IMAGE = "redis:7-alpine"
 
 
@@ -105,13 +103,6 @@ def dendrite_command(ctx: RenderContext) -> list[str]:
     return args
 
 
-def synapse_worker_names(ctx: RenderContext) -> list[str]:
-    """Return the names of Synapse's generic workers, each with its own compose service."""
-    if ctx.homeserver is not Homeserver.SYNAPSE:
-        return []
-    return [f"worker{index}" for index in range(1, ctx.answers.homeserver.workers + 1)]
-
-
 def _homeserver_volumes(ctx: RenderContext) -> list[str]:
     hs = ctx.homeserver.value
     volumes = [
@@ -143,8 +134,8 @@ def _homeserver(ctx: RenderContext) -> dict[str, Any]:
     dependencies: dict[str, dict[str, str]] = {}
     if ctx.bundled_postgres:
         dependencies[POSTGRES_SERVICE] = {"condition": "service_healthy"}
-    if synapse_worker_names(ctx):
-        dependencies.update(_started(REDIS_SERVICE))
+    if synapse_workers.worker_names(ctx):
+        dependencies.update(_started(synapse_workers.REDIS_SERVICE))
     if dependencies:
         service["depends_on"] = dependencies
     return service
@@ -160,7 +151,7 @@ def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
             f"--config-path={config}",
             f"--config-path={CONTAINER_CONFIG_DIR}/workers/{name}.yaml",
         ],
-        environment={"SYNAPSE_WORKER": SYNAPSE_WORKER_APP},
+        environment={"SYNAPSE_WORKER": synapse_workers.WORKER_APP},
         volumes=_homeserver_volumes(ctx),
         healthcheck={"disable": True},
         depends_on={Homeserver.SYNAPSE.value: {"condition": "service_healthy"}},
@@ -343,10 +334,10 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
 def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     """Return every compose service of the stack, keyed by its service name."""
     found = {ctx.homeserver.value: _homeserver(ctx)}
-    for name in synapse_worker_names(ctx):
+    for name in synapse_workers.worker_names(ctx):
         found[f"synapse-{name}"] = _synapse_worker(ctx, name)
-    if synapse_worker_names(ctx):
-        found[REDIS_SERVICE] = _service(REDIS_IMAGE)
+    if synapse_workers.worker_names(ctx):
+        found[synapse_workers.REDIS_SERVICE] = _service(REDIS_IMAGE)
     if ctx.bundled_postgres:
         found[POSTGRES_SERVICE] = _postgres(ctx)
     found[ctx.answers.proxy.kind.value] = _proxy(ctx)

@@ -5,7 +5,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import Homeserver
-from wizard.bundle import layout
+from wizard.bundle import layout, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 
@@ -41,7 +41,17 @@ def homeserver_scrape_job(ctx: RenderContext) -> dict[str, Any] | None:
                 {
                     "targets": [f"{ctx.internal_host(hs.value)}:{ctx.ports.metrics}"],
                     "labels": {"instance_role": "main"},
-                }
+                },
+                *(
+                    {
+                        "targets": [
+                            f"{ctx.internal_host(f'synapse-{name}')}:"
+                            f"{synapse_workers.metrics_port(ctx, name)}"
+                        ],
+                        "labels": {"instance_role": name},
+                    }
+                    for name in synapse_workers.worker_names(ctx)
+                ),
             ],
         }
     if hs is Homeserver.DENDRITE:

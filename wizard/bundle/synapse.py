@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import Homeserver, RateLimits, RegistrationMode
-from wizard.bundle import calls
+from wizard.bundle import calls, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -102,6 +102,8 @@ def _listeners(ctx: RenderContext) -> list[dict[str, Any]]:
         listeners.append(
             {"port": ctx.ports.metrics, "type": "metrics", "bind_addresses": [ctx.listen_address]}
         )
+    if synapse_workers.worker_names(ctx):
+        listeners.append(synapse_workers.replication_listener(ctx))
     return listeners
 
 
@@ -197,6 +199,7 @@ def homeserver_config(ctx: RenderContext) -> dict[str, Any]:
     providers = _media_storage_providers(ctx)
     if providers:
         config["media_storage_providers"] = providers
+    config.update(synapse_workers.shared_config(ctx))
     return config
 
 
@@ -257,4 +260,5 @@ def render(ctx: RenderContext) -> Bundle:
         HOMESERVER_YAML: File(homeserver_yaml(ctx), PRIVATE),
         LOG_CONFIG: File(log_config_yaml(), PUBLIC),
         SIGNING_KEY: File(signing_key_text(ctx.secrets), PRIVATE),
+        **synapse_workers.render(ctx),
     }
