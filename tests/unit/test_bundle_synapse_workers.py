@@ -71,3 +71,10 @@ def test_native_workers_are_refused_with_the_reason() -> None:
     with pytest.raises(AnswersError) as caught:
         answers_for(homeserver__workers=1, deployment__kind="native")
     assert caught.value.problems[0].path == "homeserver.workers"
+
+
+def test_readme_says_what_the_workers_do() -> None:
+    bundle = render(answers_for(homeserver__workers=2), None, FIXED_SECRETS)
+    assert "| Synapse workers | 2: federation sending" in bundle["README.md"].text
+    plain = render(answers_for(), None, FIXED_SECRETS)
+    assert "Synapse workers" not in plain["README.md"].text

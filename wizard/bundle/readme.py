@@ -4,7 +4,16 @@ import ipaddress
 from dataclasses import dataclass
 
 from wizard.answers import Delegation, Homeserver, RegistrationMode, TlsMode
-from wizard.bundle import apply_script, backup, calls, compose, firewall, layout, monitoring
+from wizard.bundle import (
+    apply_script,
+    backup,
+    calls,
+    compose,
+    firewall,
+    layout,
+    monitoring,
+    synapse_workers,
+)
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.secret_store import SECRETS_FILE
@@ -76,6 +85,7 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Database", answers.database.kind.value),
         ("Reverse proxy", proxy),
         ("Runs with", deployment),
+        *_workers_row(ctx),
         ("Server name", f"`{ctx.server_name}` (user IDs end in `:{ctx.server_name}`)"),
         ("Homeserver URL", ctx.public_baseurl),
         ("Federation", ctx.federation_endpoint),
@@ -92,6 +102,14 @@ def _summary(ctx: RenderContext) -> list[str]:
         "The server name cannot be changed later: every account and room carries it.",
         "",
     ]
+
+
+def _workers_row(ctx: RenderContext) -> list[tuple[str, str]]:
+    names = synapse_workers.worker_names(ctx)
+    if not names:
+        return []
+    what = "federation sending, pushers and background jobs; clients reach the main process"
+    return [("Synapse workers", f"{len(names)}: {what}")]
 
 
 def _monitoring_summary(ctx: RenderContext) -> str:
