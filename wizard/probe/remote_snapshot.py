@@ -133,7 +133,9 @@ def facts_from_stream(stream: ProbeStream) -> HostFacts:
     unknown = dict(facts.unknown)
     disk = facts.disk.model_copy(update={"path": stream.requested})
     if not stream.found:
-        note = f"{stream.requested} does not exist yet: sizes and kind are those of {stream.existing}"
+        note = (
+            f"{stream.requested} does not exist yet: sizes and kind are those of {stream.existing}"
+        )
         unknown["disk.path"] = note
         disk = disk.model_copy(update={"kind_reason": f"{disk.kind_reason} ({note})"})
     return facts.model_copy(update={"disk": disk, "unknown": unknown})
@@ -144,9 +146,7 @@ def probe_ssh(connection: SshConnection, data_path: str = "/var/lib") -> HostFac
     if not data_path.strip():
         raise UsageError("the data path is empty", _DATA_PATH_HINT)
     mark = new_mark()
-    result = connection.run(
-        probe_command(data_path, mark), timeout=PROBE_TIMEOUT, what="the probe"
-    )
+    result = connection.run(probe_command(data_path, mark), timeout=PROBE_TIMEOUT, what="the probe")
     try:
         stream = parse_probe_stream(result.stdout, mark, data_path=data_path)
     except WizardError as error:

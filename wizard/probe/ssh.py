@@ -25,24 +25,13 @@ from wizard.probe.known_hosts import (
 )
 from wizard.probe.ssh_auth import authenticate
 from wizard.probe.ssh_target import SshTarget
+from wizard.probe.ssh_timeouts import Timeouts
 
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_BANNER_TIMEOUT = 10.0
-DEFAULT_AUTH_TIMEOUT = 30.0
 DEFAULT_COMMAND_TIMEOUT = 120.0
 _CHUNK = 65536
 
 OutputSink = Callable[[str, str], None]
 """Receives each piece of a command's output: ("stdout" or "stderr", text)."""
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds allowed to reach the server, to get its banner and key exchange, and to log in."""
-
-    connect: float = DEFAULT_CONNECT_TIMEOUT
-    banner: float = DEFAULT_BANNER_TIMEOUT
-    auth: float = DEFAULT_AUTH_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -312,7 +301,10 @@ def _verify_host_key(
                 f"then run again with --accept-host-key {check.fingerprint}",
             )
     remember_host_key(
-        target.known_hosts, target.known_hosts_name, key.get_name(), blob,
+        target.known_hosts,
+        target.known_hosts_name,
+        key.get_name(),
+        blob,
         hashed=target.hash_known_hosts,
     )
     return [f"Remembered the host key of {target.known_hosts_name} in {target.known_hosts}."]

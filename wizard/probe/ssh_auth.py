@@ -95,7 +95,7 @@ def load_key(path: Path, ask_secret: AskSecret | None) -> tuple[paramiko.PKey | 
     if not passphrase:
         return None, "is protected by a passphrase and none was given"
     try:
-        return paramiko.PKey.from_path(path, passphrase), ""
+        return paramiko.PKey.from_path(path, passphrase.encode("utf-8")), ""
     except (paramiko.SSHException, ValueError, TypeError):
         return None, "wrong passphrase"
 
@@ -108,7 +108,9 @@ def _try_keys(log: _LoginLog, ask_secret: AskSecret | None, use_agent: bool) -> 
         candidates.extend((f"agent key {_describe(key)}", key, "") for key in _agent_keys(log))
     for index, path in enumerate(log.target.identity_files):
         if not log.allows("publickey"):
-            log.tried.extend(f"key file {rest}: not tried" for rest in log.target.identity_files[index:])
+            log.tried.extend(
+                f"key file {rest}: not tried" for rest in log.target.identity_files[index:]
+            )
             break
         key, why = load_key(path, ask_secret)
         candidates.append((f"key file {path}" + (f" ({_describe(key)})" if key else ""), key, why))
@@ -143,7 +145,9 @@ def authenticate(
         password = ask_secret(f"Password for {target}: ")
         if not password:
             log.tried.append("password: none given")
-        elif log.attempt("password", "password", partial(transport.auth_password, target.user, password)):
+        elif log.attempt(
+            "password", "password", partial(transport.auth_password, target.user, password)
+        ):
             return
     raise WizardError(
         f"cannot log in to {target}: every way was refused",

@@ -117,7 +117,11 @@ def resolve_target(
         )
     chosen_port = port or target_port
     if chosen_port is None:
-        chosen_port = _port(str(options["port"]), "Port in the SSH config") if "port" in options else DEFAULT_PORT
+        chosen_port = (
+            _port(str(options["port"]), "Port in the SSH config")
+            if "port" in options
+            else DEFAULT_PORT
+        )
     identities: list[Path] = []
     if identity is not None:
         if not identity.expanduser().is_file():
