@@ -305,7 +305,8 @@ def _upload_error(
 ) -> WizardError:
     """Delete the staging folder, and return the error for an upload that failed."""
     staging = _staging(state)
-    if not steps.connection.transport.is_active():
+    dropped = isinstance(error, (EOFError, paramiko.SSHException, ConnectionError))
+    if dropped or not steps.connection.transport.is_active():
         return steps.connection.lost(
             f"during the upload; {state.target} still holds what it held before, and the "
             f"partial copy in {staging} is deleted by the next upload"
