@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import bench_detect
+from bench import bench_detect, bench_ssh
 
-MODULES = [bench_detect]
+MODULES = [bench_detect, bench_ssh]
 
 
 def main() -> int:

@@ -230,7 +230,10 @@ class _RemoteSteps:
 
 
 def _free(answers: dict[str, list[str]], key: str) -> int | None:
-    """Return the free bytes (df) or free inodes (df -i) from a step's answers."""
+    """Return the free bytes (df -Pk) or free inodes (df -Pi) from a step's answers.
+
+    df -Pi has the same columns, counted in inodes rather than KiB, hence the division.
+    """
     line = answers.get(key, [""])[0]
     try:
         _, free = parse_df_line(line)

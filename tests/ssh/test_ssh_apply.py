@@ -75,11 +75,21 @@ def test_a_dry_run_shows_the_plan_and_changes_nothing(
     bundle = make_bundle(tmp_path / "bundle", "dry")
     remote = tmp_path / "server" / "matrix"
     done = _cli(
-        home, "apply", str(bundle), "--remote-dir", str(remote), "--dry-run",
-        "--ssh", f"root@127.0.0.1:{sshd.port}", "--identity", str(sshd.client_keys["ed25519"]),
+        home,
+        "apply",
+        str(bundle),
+        "--remote-dir",
+        str(remote),
+        "--dry-run",
+        "--ssh",
+        f"root@127.0.0.1:{sshd.port}",
+        "--identity",
+        str(sshd.client_keys["ed25519"]),
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith(f"Dry run: nothing was uploaded or changed on root@127.0.0.1:{sshd.port}.")
+    assert done.stdout.startswith(
+        f"Dry run: nothing was uploaded or changed on root@127.0.0.1:{sshd.port}."
+    )
     assert "    0600  secrets.yaml" in done.stdout
     assert f"  run: cd {remote} && ./apply.sh\n" in done.stdout + "\n"
     assert not remote.parent.exists()
@@ -110,9 +120,11 @@ def test_a_connection_dropped_mid_upload_leaves_the_previous_bundle_whole(
                 killed.append(process.pid)
                 process.kill()
 
-    with connect(target_for(sshd, ssh_dir), NO_AGENT) as connection:
-        with pytest.raises(WizardError) as lost:
-            upload_bundle(connection, big, str(remote), progress=cut_at_a_quarter)
+    with (
+        connect(target_for(sshd, ssh_dir), NO_AGENT) as connection,
+        pytest.raises(WizardError) as lost,
+    ):
+        upload_bundle(connection, big, str(remote), progress=cut_at_a_quarter)
     assert killed
     assert lost.value.message.startswith(f"the connection to root@127.0.0.1:{sshd.port} was lost")
     assert _files(remote) == before
@@ -131,9 +143,11 @@ def test_permission_denied_on_the_server_is_said_and_leaves_nothing(
     bundle = read_local_bundle(make_bundle(tmp_path / "bundle", "denied"))
     remote = sshd.root_only / "matrix"
     user = sshd.password_user.name
-    with connect(target_for(sshd, ssh_dir, user=user), NO_AGENT) as connection:
-        with pytest.raises(WizardError) as refused:
-            upload_bundle(connection, bundle, str(remote))
+    with (
+        connect(target_for(sshd, ssh_dir, user=user), NO_AGENT) as connection,
+        pytest.raises(WizardError) as refused,
+    ):
+        upload_bundle(connection, bundle, str(remote))
     assert refused.value.message == (
         f"cannot upload to {user}@127.0.0.1:{sshd.port}:{remote}: permission denied beside "
         f"{remote} (nothing was changed there)"
@@ -146,9 +160,11 @@ def test_a_bundle_bigger_than_the_free_space_is_refused_before_sending(
 ) -> None:
     bundle = read_local_bundle(make_bundle(tmp_path / "bundle", "huge", big=512 * 1024))
     remote = sshd.small / "matrix"
-    with connect(target_for(sshd, ssh_dir), NO_AGENT) as connection:
-        with pytest.raises(WizardError) as refused:
-            upload_bundle(connection, bundle, str(remote))
+    with (
+        connect(target_for(sshd, ssh_dir), NO_AGENT) as connection,
+        pytest.raises(WizardError) as refused,
+    ):
+        upload_bundle(connection, bundle, str(remote))
     assert f"the disk holding {sshd.small} has" in refused.value.message
     assert "(nothing was changed there)" in refused.value.message
     assert list(sshd.remote_path(sshd.small).iterdir()) == []
@@ -169,9 +185,11 @@ def test_a_disk_that_fills_during_the_upload_is_said_and_cleaned(
                     file.flush()
 
     try:
-        with connect(target_for(sshd, ssh_dir), NO_AGENT) as connection:
-            with pytest.raises(WizardError) as refused:
-                upload_bundle(connection, bundle, str(remote), progress=fill_the_disk)
+        with (
+            connect(target_for(sshd, ssh_dir), NO_AGENT) as connection,
+            pytest.raises(WizardError) as refused,
+        ):
+            upload_bundle(connection, bundle, str(remote), progress=fill_the_disk)
         assert refused.value.message.startswith(
             f"cannot upload to root@127.0.0.1:{sshd.port}:{remote}: the server's disk is full "
             f"(nothing was changed in {remote}"
@@ -206,7 +224,9 @@ def test_a_user_with_passwordless_sudo_runs_apply_sh_as_root(
     output: list[tuple[str, str]] = []
     with connect(target_for(sshd, ssh_dir, user=sshd.sudo_user.name), NO_AGENT) as connection:
         result = upload_bundle(connection, bundle, "~/matrix")
-        status = run_apply(connection, result.state, lambda stream, text: output.append((stream, text)))
+        status = run_apply(
+            connection, result.state, lambda stream, text: output.append((stream, text))
+        )
     assert status == APPLY_STATUS
     stdout = "".join(text for stream, text in output if stream == "stdout")
     assert stdout == f"applying sudo as 0 in {sshd.sudo_user.home}/matrix\n"
@@ -222,7 +242,10 @@ def test_apply_output_arrives_while_apply_sh_still_runs(
         "#!/bin/sh\n"
         "echo started\n"
         "tries=0\n"
-        f"while [ ! -e {signal_file} ] && [ $tries -lt 300 ]; do sleep 0.1; tries=$((tries+1)); done\n"
+        f"while [ ! -e {signal_file} ] && [ $tries -lt 300 ]; do\n"
+        "    sleep 0.1\n"
+        "    tries=$((tries + 1))\n"
+        "done\n"
         f"[ -e {signal_file} ] && echo 'saw the reply' || echo 'never saw the reply'\n",
         encoding="utf-8",
     )

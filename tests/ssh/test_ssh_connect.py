@@ -28,7 +28,7 @@ def test_each_key_type_logs_in(sshd: SshServer, ssh_dir: Path, kind: str) -> Non
     offset = sshd.log_offset()
     assert _user_of(NO_AGENT, sshd, ssh_dir, key=sshd.client_keys[kind]) == "root"
     time.sleep(0.1)
-    assert f"Accepted publickey for root" in sshd.log_text()[offset:]
+    assert "Accepted publickey for root" in sshd.log_text()[offset:]
 
 
 def test_an_encrypted_key_is_opened_with_the_passphrase_asked_for(

@@ -21,7 +21,9 @@ from wizard.probe.ssh import connect
 pytestmark = pytest.mark.ssh
 
 
-def _detect(sshd: SshServer, ssh_dir: Path, user: str = "root", data_path: str = "/var/lib") -> HostFacts:
+def _detect(
+    sshd: SshServer, ssh_dir: Path, user: str = "root", data_path: str = "/var/lib"
+) -> HostFacts:
     with connect(target_for(sshd, ssh_dir, user=user), NO_AGENT) as connection:
         facts = probe_ssh(connection, data_path)
         assert connection.channels_opened == 1
@@ -120,8 +122,15 @@ def test_the_detect_command_asks_for_the_host_key_then_remembers_it(
     assert sshd.fingerprint in refused.stderr
     assert refused.stdout == ""
     accepted = _cli(
-        tmp_path, "detect", "--ssh", target, "--identity", key, "--json",
-        "--accept-host-key", sshd.fingerprint,
+        tmp_path,
+        "detect",
+        "--ssh",
+        target,
+        "--identity",
+        key,
+        "--json",
+        "--accept-host-key",
+        sshd.fingerprint,
     )
     assert accepted.returncode == 0, accepted.stderr
     assert "Remembered the host key" in accepted.stderr

@@ -109,19 +109,20 @@ def restartable() -> Iterator[SshServer]:
     yield from start_server()
 
 
-def test_a_changed_key_is_refused_whatever_the_flags(
-    restartable: SshServer, ssh_dir: Path
-) -> None:
+def test_a_changed_key_is_refused_whatever_the_flags(restartable: SshServer, ssh_dir: Path) -> None:
     known = restartable.known_hosts_line
     (ssh_dir / "known_hosts").write_text(known, encoding="utf-8")
     connect(target_for(restartable, ssh_dir), NO_AGENT).close()
     restartable.restart(new_host_key=True)
     offset = restartable.log_offset()
     asked: list[HostKeyQuestion] = []
+
+    def say_yes(question: HostKeyQuestion) -> bool:
+        asked.append(question)
+        return True
+
     options = ConnectOptions(
-        use_agent=False,
-        accept_host_key=restartable.fingerprint,
-        confirm_host_key=lambda question: asked.append(question) is None,
+        use_agent=False, accept_host_key=restartable.fingerprint, confirm_host_key=say_yes
     )
     with pytest.raises(WizardError) as refused:
         connect(target_for(restartable, ssh_dir), options)

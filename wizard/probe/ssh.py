@@ -6,8 +6,9 @@ anything is sent, and every channel opened is counted, so a caller can prove a j
 """
 
 import codecs
-import select
+import queue
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -165,38 +166,60 @@ class SshConnection:
         timeout: float | None,
         what: str,
     ) -> int:
-        """Run a command and hand over its output until it exits; return its exit status."""
+        """Run a command and hand over its output, in order, until it exits; return its status.
+
+        Two threads read standard output and error as they arrive (each wakes on data, not on
+        a poll), and this thread hands every piece to the callbacks.
+        """
         channel = self.open_session()
         deadline = None if timeout is None else time.monotonic() + timeout
+        pieces: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        readers = [
+            threading.Thread(target=_read_all, args=(receive, name, pieces), daemon=True)
+            for name, receive in (("stdout", channel.recv), ("stderr", channel.recv_stderr))
+        ]
+        handlers = {"stdout": on_stdout, "stderr": on_stderr}
         try:
             channel.exec_command(command)
             channel.shutdown_write()
-            while True:
-                if channel.recv_ready():
-                    on_stdout(channel.recv(_CHUNK))
-                    continue
-                if channel.recv_stderr_ready():
-                    on_stderr(channel.recv_stderr(_CHUNK))
-                    continue
-                if channel.exit_status_ready() and channel.eof_received:
-                    break
-                if not self.transport.is_active():
-                    raise self.lost(f"while {what} ran")
-                if channel.closed and not channel.exit_status_ready():
-                    raise self.lost(f"while {what} ran")
-                if deadline is not None and time.monotonic() > deadline:
+            for reader in readers:
+                reader.start()
+            open_streams = len(readers)
+            while open_streams:
+                wait = None if deadline is None else deadline - time.monotonic()
+                try:
+                    name, data = pieces.get(timeout=wait if wait is None else max(wait, 0.0))
+                except queue.Empty:
                     raise WizardError(
                         f"{what} on {self.target} did not finish within {timeout:g} s",
                         "check the server's load, then try again",
-                    )
-                select.select([channel], [], [], 0.5)
-            return channel.recv_exit_status()
+                    ) from None
+                if data:
+                    handlers[name](data)
+                else:
+                    open_streams -= 1
+            channel.status_event.wait(self.transport.auth_timeout)
+            if not channel.exit_status_ready() and not self.transport.is_active():
+                raise self.lost(f"while {what} ran")
+            return channel.recv_exit_status() if channel.exit_status_ready() else -1
         except (paramiko.SSHException, EOFError, OSError):
             if not self.transport.is_active():
                 raise self.lost(f"while {what} ran") from None
             raise
         finally:
             channel.close()
+
+
+def _read_all(
+    receive: Callable[[int], bytes], name: str, pieces: "queue.Queue[tuple[str, bytes]]"
+) -> None:
+    """Pass every piece one stream of a channel gives, then an empty piece at its end."""
+    try:
+        while data := receive(_CHUNK):
+            pieces.put((name, data))
+    except (OSError, EOFError, paramiko.SSHException):
+        pass
+    pieces.put((name, b""))
 
 
 def _open_socket(target: SshTarget, timeout: float) -> socket.socket:

@@ -95,7 +95,9 @@ def load_key(path: Path, ask_secret: AskSecret | None) -> tuple[paramiko.PKey | 
     if not passphrase:
         return None, "is protected by a passphrase and none was given"
     try:
-        return paramiko.PKey.from_path(path, passphrase.encode("utf-8")), ""
+        # The stubs say str, but the key loader underneath takes only bytes.
+        secret: str = passphrase.encode("utf-8")  # type: ignore[assignment]
+        return paramiko.PKey.from_path(path, secret), ""
     except (paramiko.SSHException, ValueError, TypeError):
         return None, "wrong passphrase"
 
