@@ -90,6 +90,17 @@ grab() {
     return 0
 }
 
+# line PATH: a file of one line, read by the shell itself (no process started for it).
+line() {
+    [ -e "$1" ] || return 0
+    text=
+    if [ -z "$folder" ] && [ -r "$1" ] && { IFS= read -r text <"$1" || [ -n "$text" ]; } 2>/dev/null; then
+        printf '%s\tF\t%s\n%s\n\n%s\tEND\n' "$mark" "$1" "$text" "$mark"
+    else
+        grab "$1"
+    fi
+}
+
 # listening: keep the header and the LISTEN (0A) lines of a /proc/net/tcp table.
 listening() {
     while IFS= read -r line; do
@@ -177,17 +188,19 @@ else
 fi
 
 for file in /proc/cpuinfo /proc/meminfo /etc/os-release /usr/lib/os-release \
-    /proc/sys/kernel/osrelease /proc/sys/kernel/hostname /proc/self/cgroup \
-    /proc/self/mountinfo /proc/self/status /proc/1/cgroup \
-    /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name /sys/hypervisor/type \
+    /proc/self/cgroup /proc/self/mountinfo /proc/self/status /proc/1/cgroup \
     /proc/net/udp /proc/net/udp6; do
     grab "$file"
+done
+for file in /proc/sys/kernel/osrelease /proc/sys/kernel/hostname \
+    /sys/class/dmi/id/sys_vendor /sys/class/dmi/id/product_name /sys/hypervisor/type; do
+    line "$file"
 done
 grab /proc/net/tcp listening
 grab /proc/net/tcp6 listening
 grab /proc/1/environ container_entry
 for topology in /sys/devices/system/cpu/cpu[0-9]*/topology/thread_siblings_list; do
-    grab "$topology"
+    line "$topology"
 done
 for marker in /.dockerenv /run/.containerenv /run/systemd/system; do
     present "$marker"
@@ -214,7 +227,7 @@ while read -r _id _parent _devno root mount_point rest; do
         while :; do
             for limit in memory.max cpu.max memory.limit_in_bytes cpu.cfs_quota_us \
                 cpu.cfs_period_us; do
-                [ -f "$cgroup_folder/$limit" ] && grab "$cgroup_folder/$limit"
+                [ -f "$cgroup_folder/$limit" ] && line "$cgroup_folder/$limit"
             done
             case $cgroup_folder in
             "$mount_point"/*) cgroup_folder=${cgroup_folder%/*} ;;
@@ -230,8 +243,8 @@ links /sys/class/block
 listing /sys/block
 for disk in /sys/block/*; do
     [ -d "$disk" ] || continue
-    grab "$disk/queue/rotational"
-    [ -f "$disk/dm/name" ] && grab "$disk/dm/name"
+    line "$disk/queue/rotational"
+    [ -f "$disk/dm/name" ] && line "$disk/dm/name"
     listing "$disk/slaves"
 done
 
