@@ -342,6 +342,16 @@ def _port_number(text: str) -> int:
     return int(text)
 
 
+def _fingerprint(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a SHA256 fingerprint as ssh shows it, such as SHA256:" + "A" * 43
+        )
+    return text.strip()
+
+
 def _add_ssh_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """Add --ssh and the flags that say how to connect and how long to wait."""
     from wizard.probe.ssh_timeouts import (
@@ -365,6 +375,7 @@ def _add_ssh_options(parser: argparse.ArgumentParser, *, required: bool) -> None
     )
     ssh.add_argument(
         "--accept-host-key",
+        type=_fingerprint,
         metavar="SHA256:...",
         help="accept an unknown host key only if it has exactly this fingerprint (for scripts)",
     )

@@ -146,3 +146,9 @@ def test_detect_refuses_to_measure_a_remote_disk(sshd: SshServer, tmp_path: Path
     done = _cli(tmp_path, "detect", "--ssh", f"root@127.0.0.1:{sshd.port}", "--measure-disk")
     assert done.returncode == 2
     assert "--measure-disk times this machine's disk only" in done.stderr
+
+
+def test_a_malformed_fingerprint_is_refused_before_connecting(tmp_path: Path) -> None:
+    done = _cli(tmp_path, "detect", "--ssh", "root@127.0.0.1:1", "--accept-host-key", "SHA256:x")
+    assert done.returncode == 2
+    assert "'SHA256:x' is not a SHA256 fingerprint as ssh shows it" in done.stderr
