@@ -1,6 +1,7 @@
 #!/bin/sh
 # Tell matrix-wizard what this machine offers a homeserver: the files and command answers its
-# probe reads, in one pass. POSIX sh (dash, bash, busybox ash) plus cat, ls, df, uname, id, tail.
+# probe reads, in one pass. POSIX sh (dash, bash, busybox ash) plus cat, ls, tr, df, uname, id
+# and tail.
 #
 # Usage: probe.sh MARK DATA_PATH           print one stream of records on standard output
 #        probe.sh --folder OUT DATA_PATH   record a snapshot folder (tests/fixtures/hosts)
