@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import bench_detect, bench_render
+from bench import bench_detect, bench_render, bench_ssh
 
-MODULES = [bench_detect, bench_render]
+MODULES = [bench_detect, bench_render, bench_ssh]
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ from wizard.facts import DiskKind, HostFacts
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
+    from wizard.probe.ssh import SshConnection
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
 
@@ -30,10 +31,84 @@ def _print_json(payload: object) -> None:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
+    if args.ssh:
+        return _cmd_detect_ssh(args)
     from wizard.probe.local import probe_local
 
     facts = probe_local(data_path=args.data_path, measure_disk=args.measure_disk)
     return _show_facts_and_fits(facts, args.homeserver, args.json)
+
+
+def _ssh_connect(args: argparse.Namespace) -> "SshConnection":
+    """Connect to the --ssh target with the connection flags, asking at the terminal if needed."""
+    from pathlib import Path
+
+    from wizard import terminal_prompts
+    from wizard.probe.ssh import ConnectOptions, connect
+    from wizard.probe.ssh_target import resolve_target
+    from wizard.probe.ssh_timeouts import Timeouts
+
+    target = resolve_target(
+        args.ssh,
+        port=args.port,
+        identity=Path(args.identity) if args.identity else None,
+    )
+    options = ConnectOptions(
+        timeouts=Timeouts(args.connect_timeout, args.banner_timeout, args.auth_timeout),
+        accept_host_key=args.accept_host_key,
+        confirm_host_key=terminal_prompts.confirm_host_key,
+        ask_secret=terminal_prompts.ask_secret,
+    )
+    connection = connect(target, options)
+    for notice in connection.notices:
+        print(notice, file=sys.stderr)
+    return connection
+
+
+def _cmd_detect_ssh(args: argparse.Namespace) -> int:
+    from wizard.probe.remote_snapshot import probe_ssh
+
+    if args.measure_disk:
+        raise UsageError("--measure-disk times this machine's disk only", "leave it out with --ssh")
+    with _ssh_connect(args) as connection:
+        facts = probe_ssh(connection, data_path=args.data_path)
+    return _show_facts_and_fits(facts, args.homeserver, args.json)
+
+
+def _print_output(stream: str, text: str) -> None:
+    """Show a piece of remote output on the matching local stream, at once."""
+    out = sys.stderr if stream == "stderr" else sys.stdout
+    out.write(text)
+    out.flush()
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wizard.remote import (
+        describe_dry_run,
+        read_local_bundle,
+        run_apply,
+        survey_remote,
+        upload_bundle,
+    )
+    from wizard.units import format_size
+
+    bundle = read_local_bundle(Path(args.bundle))
+    remote_dir = args.remote_dir or f"~/{bundle.folder.resolve().name}"
+    with _ssh_connect(args) as connection:
+        if args.dry_run:
+            print(describe_dry_run(connection, bundle, survey_remote(connection, remote_dir)))
+            return 0
+        result = upload_bundle(connection, bundle, remote_dir)
+        print(
+            f"Uploaded {result.files} files ({format_size(result.size)}) to "
+            f"{connection.target}:{result.state.target}, checked and swapped in.",
+            file=sys.stderr,
+        )
+        for notice in result.notices:
+            print(notice, file=sys.stderr)
+        return run_apply(connection, result.state, _print_output)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -249,6 +324,113 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds, such as 10"
+        ) from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} seconds: give more than 0 and at most 3600")
+    return value
+
+
+def _port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
+    return int(text)
+
+
+def _fingerprint(text: str) -> str:
+    import re
+
+    if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a SHA256 fingerprint as ssh shows it, such as SHA256:" + "A" * 43
+        )
+    return text.strip()
+
+
+def _add_ssh_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """Add --ssh and the flags that say how to connect and how long to wait."""
+    from wizard.probe.ssh_timeouts import (
+        DEFAULT_AUTH_TIMEOUT,
+        DEFAULT_BANNER_TIMEOUT,
+        DEFAULT_CONNECT_TIMEOUT,
+    )
+
+    ssh = parser.add_argument_group(
+        "SSH",
+        "An unknown host key is shown by its fingerprint and accepted only when you say so "
+        "(or with --accept-host-key), then remembered in ~/.ssh/known_hosts; a changed key is "
+        "always refused. Login tries the SSH agent, then key files, then asks for a password.",
+    )
+    ssh.add_argument(
+        "--ssh",
+        metavar="HOST",
+        required=required,
+        help="user@host[:port], or a Host alias of ~/.ssh/config"
+        + ("" if required else " (probe that machine instead of this one)"),
+    )
+    ssh.add_argument(
+        "--accept-host-key",
+        type=_fingerprint,
+        metavar="SHA256:...",
+        help="accept an unknown host key only if it has exactly this fingerprint (for scripts)",
+    )
+    ssh.add_argument("--identity", metavar="FILE", help="a private key to try first")
+    ssh.add_argument("--port", type=_port_number, help="the SSH port (default: 22 or the config's)")
+    ssh.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="S",
+        help=f"seconds to reach the server (default: {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    ssh.add_argument(
+        "--banner-timeout",
+        type=_seconds,
+        default=DEFAULT_BANNER_TIMEOUT,
+        metavar="S",
+        help="seconds for its SSH banner, and again for the key exchange "
+        f"(default: {DEFAULT_BANNER_TIMEOUT:g})",
+    )
+    ssh.add_argument(
+        "--auth-timeout",
+        type=_seconds,
+        default=DEFAULT_AUTH_TIMEOUT,
+        metavar="S",
+        help=f"seconds for each login answer (default: {DEFAULT_AUTH_TIMEOUT:g})",
+    )
+
+
+def _add_apply_command(commands: "argparse._SubParsersAction[_Parser]") -> None:
+    """Add the apply command: upload a bundle over SSH and run its apply.sh there."""
+    apply = commands.add_parser(
+        "apply",
+        help="upload a bundle to a server over SSH and run its apply.sh there",
+        description="Upload the bundle over SFTP into a hidden folder beside --remote-dir, "
+        "check every file's sha256 there, swap it in (the bundle it replaces is kept as "
+        "<remote-dir>.previous) and run apply.sh in it, as root or with passwordless sudo. "
+        "Its output is shown as it comes and its exit status is this command's.",
+    )
+    apply.add_argument("bundle", metavar="DIR", help="the bundle folder (with apply.sh)")
+    apply.add_argument(
+        "--remote-dir",
+        metavar="PATH",
+        help="where the bundle goes on the server (default: ~/ and the name of DIR)",
+    )
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="connect and look, but upload and change nothing: show the files that would be "
+        "sent, what would be replaced and the command that would run",
+    )
+    _add_ssh_options(apply, required=True)
+    apply.set_defaults(handler=_cmd_apply)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser for every command."""
     parser = _Parser(
@@ -272,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     detect.add_argument("--homeserver", choices=HOMESERVERS, help="fit only this homeserver")
     detect.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_ssh_options(detect, required=False)
     detect.set_defaults(handler=_cmd_detect)
 
     plan = commands.add_parser("plan", help="fit a machine described by hand or by a profile")
@@ -339,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("bundle", help="the bundle folder")
     check.add_argument("--json", action="store_true", help="print a JSON list of results")
     check.set_defaults(handler=_cmd_check)
+    _add_apply_command(commands)
     return parser
 
 

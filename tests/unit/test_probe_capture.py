@@ -4,7 +4,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 from wizard.facts import HostFacts
 from wizard.probe.assemble import facts_from_snapshot
 from wizard.probe.local import LiveSnapshot
@@ -47,7 +47,7 @@ def test_a_capture_of_this_machine_gives_the_facts_of_the_live_probe(tmp_path: P
 
 
 def test_the_capture_asks_for_every_program_the_probe_knows() -> None:
-    script = CAPTURE.read_text(encoding="utf-8")
+    script = (ROOT / "assets" / "probe.sh").read_text(encoding="utf-8")
     for program in PROGRAMS:
         assert f" {program}" in script.split("for program in ", 1)[1].split(";", 1)[0], program
 
