@@ -17,7 +17,7 @@ lint: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff check .
 	$(TEST_VENV)/bin/mypy
 
-bench: $(TEST_VENV)/.installed
+bench: $(TEST_VENV)/.bench-installed
 	$(TEST_VENV)/bin/python -m bench
 
 $(RUN_VENV)/.installed: pyproject.toml
@@ -30,6 +30,10 @@ $(TEST_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(TEST_VENV)
 	$(TEST_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(TEST_VENV)/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(TEST_VENV)/.bench-installed: $(TEST_VENV)/.installed
+	$(TEST_VENV)/bin/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
 clean:
