@@ -274,19 +274,25 @@ def _cores_text(cores: float) -> str:
     return f"{count} core" if count == "1" else f"{count} cores"
 
 
+def _unreadable(
+    name: str, needed_text: str, facts: HostFacts, keys: tuple[str, ...], what: str
+) -> Requirement:
+    """Return an unmet requirement for a fact the probe could not read, with its reason."""
+    return Requirement(
+        name=name,
+        needed=needed_text,
+        found=unknown_fact(facts, *keys),
+        met=False,
+        known=False,
+        note=f"{what} could not be read",
+    )
+
+
 def _check_ram(facts: HostFacts, needed: int) -> Requirement:
     found = facts.effective_ram
     needed_text = format_size(needed)
     if found is None:
-        text = unknown_fact(facts, "memory.total", "memory")
-        return Requirement(
-            name="ram",
-            needed=needed_text,
-            found=text,
-            met=False,
-            known=False,
-            note="RAM could not be read",
-        )
+        return _unreadable("ram", needed_text, facts, ("memory.total", "memory"), "RAM")
     found_text = format_size(found)
     total = facts.memory.total
     if facts.memory.limit is not None and total is not None and facts.memory.limit < total:
@@ -316,15 +322,7 @@ def _check_cpu(facts: HostFacts, needed: int) -> Requirement:
     found = facts.effective_cores
     needed_text = _cores_text(needed)
     if found is None:
-        text = unknown_fact(facts, "cpu.logical", "cpu")
-        return Requirement(
-            name="cpu",
-            needed=needed_text,
-            found=text,
-            met=False,
-            known=False,
-            note="CPU cores could not be read",
-        )
+        return _unreadable("cpu", needed_text, facts, ("cpu.logical", "cpu"), "CPU cores")
     found_text = _cores_text(found)
     logical = facts.cpu.logical
     if facts.cpu.limit is not None and logical is not None and facts.cpu.limit < logical:
@@ -338,15 +336,7 @@ def _check_disk(facts: HostFacts, needed: int) -> Requirement:
     disk = facts.disk
     needed_text = f"{format_size(needed)} free"
     if disk.free is None:
-        text = unknown_fact(facts, "disk.free", "disk")
-        return Requirement(
-            name="disk",
-            needed=needed_text,
-            found=text,
-            met=False,
-            known=False,
-            note="free space could not be read",
-        )
+        return _unreadable("disk", needed_text, facts, ("disk.free", "disk"), "free space")
     found_text = f"{format_size(disk.free)} free"
     if disk.total is not None:
         found_text += f" of {format_size(disk.total)}"
