@@ -8,6 +8,17 @@ from wizard.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
 from wizard.secret_store import Secrets
 from wizard.units import GIB
 
+# Every homeserver with every database it supports, and every proxy.
+STACKS = [
+    ("synapse", "postgresql"),
+    ("synapse", "sqlite"),
+    ("dendrite", "postgresql"),
+    ("dendrite", "sqlite"),
+    ("conduit", "rocksdb"),
+    ("conduit", "sqlite"),
+]
+PROXIES = ["nginx", "caddy", "traefik"]
+
 
 def answers_for(
     homeserver: str = "synapse",

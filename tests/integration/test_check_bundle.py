@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle_support import FIXED_SECRETS, answers_for
+from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for
 from tests.conftest import require_program
 from wizard.bundle.render import render
 from wizard.checks import CheckResult, check_bundle
@@ -15,15 +15,6 @@ from wizard.targets import write_bundle
 
 pytestmark = pytest.mark.integration
 
-STACKS = [
-    ("synapse", "postgresql"),
-    ("synapse", "sqlite"),
-    ("dendrite", "postgresql"),
-    ("dendrite", "sqlite"),
-    ("conduit", "rocksdb"),
-    ("conduit", "sqlite"),
-]
-PROXIES = ["nginx", "caddy", "traefik"]
 HOMESERVER_FILES = {
     "synapse": "synapse/homeserver.yaml",
     "dendrite": "dendrite/dendrite.yaml",

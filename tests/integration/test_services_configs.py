@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
 from tests.conftest import require_program
 from wizard.bundle import apply_script, backup, calls, compose, firewall, monitoring, readme
 from wizard.bundle.context import RenderContext
@@ -26,15 +26,6 @@ from wizard.paths import asset
 
 pytestmark = pytest.mark.integration
 
-STACKS = [
-    ("synapse", "postgresql"),
-    ("synapse", "sqlite"),
-    ("dendrite", "postgresql"),
-    ("dendrite", "sqlite"),
-    ("conduit", "rocksdb"),
-    ("conduit", "sqlite"),
-]
-PROXIES = ["nginx", "caddy", "traefik"]
 SERVICE_MODULES = (compose, calls, monitoring, backup, firewall, apply_script, readme)
 
 

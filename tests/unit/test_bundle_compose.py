@@ -5,22 +5,12 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
 from wizard.bundle import compose
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE
 from wizard.errors import WizardError
 from wizard.secret_store import Secrets
-
-STACKS = [
-    ("synapse", "postgresql"),
-    ("synapse", "sqlite"),
-    ("dendrite", "postgresql"),
-    ("dendrite", "sqlite"),
-    ("conduit", "rocksdb"),
-    ("conduit", "sqlite"),
-]
-PROXIES = ["nginx", "caddy", "traefik"]
 
 
 def services_of(ctx: RenderContext) -> dict[str, Any]:
