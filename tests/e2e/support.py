@@ -20,8 +20,10 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT
+from tests.integration.postgres_server import PostgresServer
+from tests.integration.proxy_runtime import self_signed
 from wizard.answers import load_answers_file
-from wizard.bundle import native, systemd
+from wizard.bundle import calls, native, readme, systemd
 from wizard.bundle.context import RenderContext
 from wizard.proxy_checks import find_traefik
 from wizard.secret_store import load_secrets
@@ -363,3 +365,102 @@ def require_root() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("the end-to-end tests run as root in CI (.ci/run)")
         pytest.skip("apply.sh and the services run as root")
+
+
+# --- one run's answers, its certificate, and the README's database check -----------------------
+
+SERVER_NAME = "example.com"
+CERTIFICATE = "/etc/ssl/matrix/fullchain.pem"
+PRIVATE_KEY = "/etc/ssl/matrix/privkey.pem"
+PORT_NAMES = (
+    "http",
+    "https",
+    "federation",
+    "homeserver",
+    "metrics",
+    "postgres",
+    "turn",
+    "turns",
+    "prometheus",
+    "grafana",
+    "wellknown",
+    "caddy_admin",
+)
+
+
+def _free_ports(postgres_port: int | None) -> dict[str, int]:
+    ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
+    if postgres_port is not None:
+        ports["postgres"] = postgres_port
+    return ports
+
+
+def answers_for_run(
+    proxy: str, database: str, extras: bool, postgres_port: int | None, name: str
+) -> dict[str, Any]:
+    """Return the answers of one run: native Synapse, loopback ports, certificate files."""
+    database_answers: dict[str, Any] = {"kind": database}
+    if database == "postgresql":
+        database_answers |= {"name": name, "user": name}
+    return {
+        "homeserver": {"kind": "synapse", "tier": "minimum"},
+        "domain": {"server_name": SERVER_NAME},
+        "database": database_answers,
+        "proxy": {
+            "kind": proxy,
+            "tls": "files",
+            "cert_path": CERTIFICATE,
+            "key_path": PRIVATE_KEY,
+        },
+        "calls": {"turn": extras},
+        "monitoring": {"prometheus": extras},
+        "deployment": {"kind": "native", "ports": _free_ports(postgres_port)},
+    }
+
+
+def stage(tmp_path: Path, answers: dict[str, Any]) -> Staged:
+    """Generate the bundle, make its certificate, and run its apply.sh under the prefix."""
+    bundle, prefix, ctx = generate(tmp_path, answers)
+    certificate = Path(ctx.host_path(CERTIFICATE))
+    certificate.parent.mkdir(parents=True)
+    hosts = [ctx.homeserver_host, ctx.server_name_host, calls.turn_host(ctx)]
+    made, key = self_signed(certificate.parent, hosts)
+    made.rename(certificate)
+    key.rename(ctx.host_path(PRIVATE_KEY))
+    install_programs_apply_sh_fetches(ctx)
+    return apply_staged(bundle, prefix, ctx)
+
+
+def readme_check_output(staged: Staged, server: PostgresServer) -> str:
+    """Run the database check exactly as the bundle's README writes it, with the role's password."""
+    command = readme.database_check_command(staged.ctx)
+    assert command in (staged.install_dir / "README.md").read_text(encoding="utf-8")
+    argv = shlex.split(command)
+    argv[0] = str(server.bin_dir / "psql")
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PGPASSWORD": staged.ctx.secrets.database_password, "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stderr + server.log()
+    return done.stdout.strip()
+
+
+def run_init_sql(staged: Staged, server: PostgresServer) -> subprocess.CompletedProcess[str]:
+    """Pipe the bundle's init.sql into psql as the superuser, the way apply.sh runs it."""
+    assert "runuser -u postgres -- psql -X -p" in staged.apply_output  # apply.sh's own command
+    return subprocess.run(
+        [
+            *(str(server.bin_dir / "psql"), "-X", "-h", str(server.socket_dir), "-U", "postgres"),
+            *("-p", str(staged.ctx.database_port), "-q", "-v", "ON_ERROR_STOP=1"),
+            *("-d", "postgres", "-f", "-"),
+        ],
+        input=(staged.install_dir / "postgres" / "init.sql").read_text(encoding="utf-8"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -58,42 +58,25 @@ from tests.e2e.support import (
     Programs,
     Staged,
     Timings,
+    answers_for_run,
     answers_http,
-    apply_staged,
-    free_ports,
-    generate,
     http_json,
-    install_programs_apply_sh_fetches,
     programs_in,
+    readme_check_output,
     require_root,
+    run_init_sql,
+    stage,
     wait_until,
 )
 from tests.integration.postgres_server import PostgresServer
-from tests.integration.proxy_runtime import self_signed, send
-from wizard.bundle import apply_script, calls, discovery, readme
+from tests.integration.proxy_runtime import send
+from wizard.bundle import apply_script, calls, discovery
 from wizard.proxy_checks import find_traefik
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SERVER_NAME = "example.com"
-CERTIFICATE = "/etc/ssl/matrix/fullchain.pem"
-PRIVATE_KEY = "/etc/ssl/matrix/privkey.pem"
 PASSWORD = "correct horse battery staple"
 MESSAGE = "Hello from the end-to-end test"
-PORT_NAMES = (
-    "http",
-    "https",
-    "federation",
-    "homeserver",
-    "metrics",
-    "postgres",
-    "turn",
-    "turns",
-    "prometheus",
-    "grafana",
-    "wellknown",
-    "caddy_admin",
-)
 # turnutils_uclient: one client pair relaying to each other, one message, to 127.0.0.1.
 CLIENT_TO_CLIENT = ("-y", "-n", "1", "-m", "1", "127.0.0.1")
 # (proxy, database, with TURN and monitoring)
@@ -105,82 +88,12 @@ RUNS = [
 ]
 
 
-def _free_ports(postgres_port: int | None) -> dict[str, int]:
-    ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES)), strict=True))
-    if postgres_port is not None:
-        ports["postgres"] = postgres_port
-    return ports
-
-
-def answers_for_run(
-    proxy: str, database: str, extras: bool, postgres_port: int | None
-) -> dict[str, Any]:
-    """Return the answers of one run: native Synapse, loopback ports, certificate files."""
-    database_answers: dict[str, Any] = {"kind": database}
-    if database == "postgresql":
-        database_answers |= {"name": f"e2e_{proxy}", "user": f"e2e_{proxy}"}
-    return {
-        "homeserver": {"kind": "synapse", "tier": "minimum"},
-        "domain": {"server_name": SERVER_NAME},
-        "database": database_answers,
-        "proxy": {
-            "kind": proxy,
-            "tls": "files",
-            "cert_path": CERTIFICATE,
-            "key_path": PRIVATE_KEY,
-        },
-        "calls": {"turn": extras},
-        "monitoring": {"prometheus": extras},
-        "deployment": {"kind": "native", "ports": _free_ports(postgres_port)},
-    }
-
-
-def stage(tmp_path: Path, answers: dict[str, Any]) -> Staged:
-    """Generate the bundle, make its certificate, and run its apply.sh under the prefix."""
-    bundle, prefix, ctx = generate(tmp_path, answers)
-    certificate = Path(ctx.host_path(CERTIFICATE))
-    certificate.parent.mkdir(parents=True)
-    hosts = [ctx.homeserver_host, ctx.server_name_host, calls.turn_host(ctx)]
-    made, key = self_signed(certificate.parent, hosts)
-    made.rename(certificate)
-    key.rename(ctx.host_path(PRIVATE_KEY))
-    install_programs_apply_sh_fetches(ctx)
-    return apply_staged(bundle, prefix, ctx)
-
-
 def init_database(staged: Staged, server: PostgresServer) -> None:
-    """Run init.sql through psql as the superuser, as apply.sh does, then the README's check."""
-    ctx = staged.ctx
-    init_sql = (staged.install_dir / "postgres" / "init.sql").read_bytes()
-    psql = [str(server.bin_dir / "psql"), "-X", "-h", str(server.socket_dir), "-U", "postgres"]
-    done = subprocess.run(
-        [*psql, "-p", str(ctx.database_port), "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres"],
-        input=init_sql,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode() + server.log()
-    assert "runuser -u postgres -- psql -X -p" in staged.apply_output  # how apply.sh runs it
-    assert readme_check_output(staged, server) == apply_script.expected_database_locale(ctx)
-
-
-def readme_check_output(staged: Staged, server: PostgresServer) -> str:
-    """Run the database check exactly as the bundle's README writes it, with the role's password."""
-    command = readme.database_check_command(staged.ctx)
-    assert command in (staged.install_dir / "README.md").read_text(encoding="utf-8")
-    argv = shlex.split(command)
-    argv[0] = str(server.bin_dir / "psql")
-    done = subprocess.run(
-        argv,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={"PGPASSWORD": staged.ctx.secrets.database_password, "PATH": "/usr/bin:/bin"},
-    )
+    """Run the bundle's init.sql as apply.sh does, then the README's check."""
+    done = run_init_sql(staged, server)
     assert done.returncode == 0, done.stderr + server.log()
-    return done.stdout.strip()
+    expected = apply_script.expected_database_locale(staged.ctx)
+    assert readme_check_output(staged, server) == expected
 
 
 def start_synapse(staged: Staged, programs: Programs) -> None:
@@ -383,7 +296,8 @@ def test_a_client_uses_the_homeserver_the_bundle_runs(
         with timings.step("PostgreSQL ready (shared by the session)"):
             server = request.getfixturevalue("postgres_server")
     with timings.step("generate, certificate, apply.sh under the prefix"):
-        answers = answers_for_run(proxy, database, extras, server.port if server else None)
+        port = server.port if server else None
+        answers = answers_for_run(proxy, database, extras, port, f"e2e_{proxy}")
         staged = stage(tmp_path, answers)
     ctx = staged.ctx
     user = "alice"
