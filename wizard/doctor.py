@@ -102,13 +102,13 @@ def fetch(target: Target, host: str, port: int, path: str) -> Reply:
     connection = _Connection(host, port, target.connect or host, tls_context(target.verify))
     try:
         connection.request("GET", path, headers={"Host": _host_header(host, port)})
-        response = connection.getresponse()
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        body = response.read()
+        # Read TLS details now: the connection drops its socket once a closing answer arrives.
         sock = connection.sock
         version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
         certificate = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
-        return Reply(response.status, headers, body, version, dict(certificate or {}))
+        response = connection.getresponse()
+        headers = {name.lower(): value for name, value in response.getheaders()}
+        return Reply(response.status, headers, response.read(), version, dict(certificate or {}))
     finally:
         connection.close()
 

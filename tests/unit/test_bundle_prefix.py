@@ -66,9 +66,7 @@ def _as_unstaged(text: str) -> str:
 
 @pytest.mark.parametrize("kind", ["native", "compose"])
 @pytest.mark.parametrize("sets", STACKS, ids=STACK_IDS)
-def test_the_prefix_and_the_ports_are_the_only_differences(
-    kind: str, sets: dict[str, Any]
-) -> None:
+def test_the_prefix_and_the_ports_are_the_only_differences(kind: str, sets: dict[str, Any]) -> None:
     real = _bundle(kind, "", PORTS_A, sets)
     staged = _bundle(kind, PREFIX, PORTS_B, sets)
     assert staged.keys() == real.keys()
@@ -114,7 +112,7 @@ _NOT_HOST_PATHS = (
 @pytest.mark.parametrize("sets", STACKS, ids=STACK_IDS)
 def test_every_host_path_of_a_native_bundle_lives_under_the_prefix(sets: dict[str, Any]) -> None:
     bundle = _bundle("native", PREFIX, PORTS_B, sets)
-    outside = {}
+    outside: dict[str, str] = {}
     for path, file in bundle.items():
         if path in ("answers.yaml", "secrets.yaml"):  # they record the answers as given
             continue
