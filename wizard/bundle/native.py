@@ -91,7 +91,8 @@ def apt_packages(ctx: RenderContext) -> list[str]:
     packages = ["ca-certificates", "curl"]
     if ctx.homeserver is Homeserver.SYNAPSE:
         packages += ["python3", "python3-venv"]
-        # psycopg2 is built from source: it needs a compiler and the PostgreSQL headers.
+        # psycopg2 (always installed, so SQLite can move to PostgreSQL later) is built from
+        # source: it needs a compiler and the PostgreSQL headers.
         packages += ["python3-dev", "gcc", "libpq-dev"]
     if ctx.bundled_postgres:
         packages.append("postgresql")
