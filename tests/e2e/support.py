@@ -356,6 +356,8 @@ def apply_staged(bundle: Path, prefix: Path, ctx: RenderContext) -> Staged:
         check=False,
     )
     assert done.returncode == 0, f"apply.sh failed:\n{done.stdout}\n{done.stderr}"
+    for unit in systemd.start_order(ctx):  # what it would start on a real host, in order
+        assert f"+ systemctl enable --now {unit}   (staging: not done)" in done.stdout
     return Staged(bundle, prefix, ctx, done.stdout)
 
 

@@ -29,11 +29,13 @@ WRONG_LOCALE = "C.UTF-8"
 
 
 def test_a_database_without_c_collation_is_caught_and_refused(
-    tmp_path: Path, postgres_server: PostgresServer, e2e_timings: list[Timings]
+    tmp_path: Path, request: pytest.FixtureRequest, e2e_timings: list[Timings]
 ) -> None:
     require_root()
     timings = Timings("synapse-postgresql, database created with C.UTF-8 collation")
     e2e_timings.append(timings)
+    with timings.step("PostgreSQL ready (shared by the session)"):
+        postgres_server: PostgresServer = request.getfixturevalue("postgres_server")
     with timings.step("generate, certificate, apply.sh under the prefix"):
         answers = answers_for_run("nginx", "postgresql", False, postgres_server.port, DATABASE)
         staged = stage(tmp_path, answers)

@@ -21,8 +21,8 @@ from wizard.paths import asset
 
 IMAGES = {
     Homeserver.SYNAPSE: f"matrixdotorg/synapse:v{native.SYNAPSE_VERSION}",
-    Homeserver.DENDRITE: "ghcr.io/element-hq/dendrite-monolith:v0.15.2",
-    Homeserver.CONDUIT: "matrixconduit/matrix-conduit:v0.10.12",
+    Homeserver.DENDRITE: f"ghcr.io/element-hq/dendrite-monolith:v{native.DENDRITE_VERSION}",
+    Homeserver.CONDUIT: f"matrixconduit/matrix-conduit:v{native.CONDUIT_VERSION}",
     ProxyKind.NGINX: "nginx:1.28-alpine",
     ProxyKind.CADDY: "caddy:2.10-alpine",
     ProxyKind.TRAEFIK: "traefik:v3.7",

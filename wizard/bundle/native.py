@@ -6,8 +6,8 @@ from wizard.answers import Homeserver, ProxyKind
 from wizard.bundle import certificates, layout
 from wizard.bundle.context import RenderContext
 
-# Synapse runs from a virtualenv built with pip, pinned to the release the compose image and
-# the end-to-end test use: distributions ship old releases, and matrix.org's own apt repository
+# Synapse runs from a virtualenv built with pip, pinned to the release the compose image runs
+# and the end-to-end test uses: distributions ship old releases, and matrix.org's own apt repository
 # would add a signing key and a source list to the host.
 SYNAPSE_VERSION = "1.163.2"
 # Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary
@@ -15,6 +15,7 @@ SYNAPSE_VERSION = "1.163.2"
 TRAEFIK_VERSION = "3.7.15"
 TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
 # Dendrite and Conduit publish no package for Debian: the person puts the binary in place.
+# The compose images run the same releases.
 DENDRITE_VERSION = "0.15.2"
 CONDUIT_VERSION = "0.10.12"
 
