@@ -1,7 +1,7 @@
 """A bundle from `matrix-wizard generate` runs a real Synapse that a real client uses.
 
 For Synapse with PostgreSQL behind nginx, Caddy and Traefik, and Synapse with SQLite behind
-nginx, each test writes answers (a native deployment, every port a free loopback port, TLS from
+nginx, each test writes answers (a native deployment, every port a free port, TLS from
 certificate files), runs `generate --prefix`, and runs the bundle's own apply.sh under that
 staging prefix: it places the bundle, creates the folders, installs the systemd units and links
 the nginx site there, and prints (without doing) what would touch the host itself. Then, as
@@ -10,8 +10,8 @@ apply.sh installed:
 
 1. PostgreSQL (a real server on loopback) gets the bundle's init.sql, piped to psql as
    apply.sh does, and the README's database check answers what the README says it must;
-2. Synapse starts with the bundle's homeserver.yaml and log.config (the venv is a link to the
-   test's own virtualenv, which holds the same Synapse release apply.sh pins);
+2. Synapse starts with the bundle's homeserver.yaml and log.config (the venv apply.sh would
+   build is a link to the test's own virtualenv, which holds matrix-synapse);
 3. the proxy starts with the bundle's config and a self-signed certificate made with openssl;
    nginx's main nginx.conf is a stand-in for Debian's (it includes conf.d/*.conf as Debian's
    does), and Traefik's well-known server is the bundle's own matrix-wellknown unit;
@@ -35,11 +35,14 @@ base temporary folder.
 
 Dendrite and Conduit cannot run here: no binaries are installed and there is no Docker engine.
 For them the bundle is checked instead of run: their configs against the keys and start-up
-rules of each release (tests/unit/test_known_keys.py, `matrix-wizard check`), their compose
-files with docker-compose, their proxy configs with the real nginx, Caddy and Traefik, and
-their systemd units with systemd-analyze (tests/integration/test_systemd_units.py). Not
-checked for them: that the homeserver starts with its config, that a client can register, log
-in and message, federation and their database schema.
+rules of each release (tests/unit/test_known_keys.py, `matrix-wizard check`), Dendrite's
+database init with the real PostgreSQL (tests/integration/test_postgres_init.py), their compose
+files with docker-compose, their proxy configs with the real nginx (tests/integration/
+test_proxy_configs.py), their systemd units with systemd-analyze (tests/integration/
+test_systemd_units.py), and the native apply.sh's steps for them (tests/integration/
+test_native_apply.py). Not checked for them: that the homeserver starts with its config and
+answers, that a client can register, log in and message, TURN credentials they hand out,
+their metrics, and their database schema.
 """
 
 import json
