@@ -300,6 +300,10 @@ class PortsSection(_Section):
     turns: int = Field(5349, ge=1, le=65535)
     prometheus: int = Field(9090, ge=1, le=65535)
     grafana: int = Field(3000, ge=1, le=65535)
+    wellknown: int = Field(
+        8090, ge=1, le=65535, description="loopback server of /.well-known for native Traefik"
+    )
+    caddy_admin: int = Field(2019, ge=1, le=65535, description="Caddy's admin API, on loopback")
 
 
 class DeploymentSection(_Section):

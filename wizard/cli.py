@@ -13,6 +13,7 @@ from wizard.facts import DiskKind, HostFacts
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
+    from wizard.doctor import DoctorResult
     from wizard.probe.ssh import SshConnection
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
@@ -305,6 +306,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if any(result.status == "failed" for result in results) else 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wizard.doctor import doctor
+
+    results = doctor(Path(args.bundle), url=args.url, connect=args.connect, insecure=args.insecure)
+    if args.json:
+        _print_json([result.as_json() for result in results])
+    else:
+        _print_doctor_results(results)
+    return 1 if any(result.status == "failed" for result in results) else 0
+
+
+def _print_doctor_results(results: "Sequence[DoctorResult]") -> None:
+    width = max((len(result.check) for result in results), default=0)
+    for result in results:
+        print(f"{result.status:<10}  {result.check:<{width}}  {result.reason}")
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -523,6 +543,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="print a JSON list of results")
     check.set_defaults(handler=_cmd_check)
     _add_apply_command(commands)
+
+    doctor = commands.add_parser(
+        "doctor", help="check the live server: well-known, APIs, admin and metrics private, TLS"
+    )
+    doctor.add_argument("bundle", help="the bundle folder (its answers.yaml names the server)")
+    doctor.add_argument("--url", help="the homeserver's https:// URL (default: the bundle's)")
+    doctor.add_argument(
+        "--connect",
+        metavar="ADDRESS",
+        help="connect to this address instead of looking the names up (before DNS is set)",
+    )
+    doctor.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the certificate (self-signed); TLS is then reported as unverified",
+    )
+    doctor.add_argument("--json", action="store_true", help="print a JSON list of results")
+    doctor.set_defaults(handler=_cmd_doctor)
     return parser
 
 

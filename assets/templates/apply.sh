@@ -84,7 +84,7 @@ chown_as() {
         *:*) spec=$owner ;;
         *)
             if ! id -u "$owner" >/dev/null 2>&1; then
-                note "the user $owner does not exist yet: install its package, then run apply.sh again"
+                note "the user $owner does not exist yet: $* stays root's until apply.sh runs again after its package or apply.sh creates it"
                 return 0
             fi
             spec="$owner:"
@@ -126,23 +126,13 @@ needs_certbot() {
 
 check_prerequisites() {
     say "checking the programs this needs"
-    missing=""
-    if [ "$DEPLOYMENT" = compose ] && [ "$SKIP_START" = 0 ]; then
-        command -v docker >/dev/null 2>&1 || missing="$missing docker"
-        [ -n "$COMPOSE" ] || missing="$missing docker-compose-plugin"
-    fi
-    if [ "$SKIP_START" = 0 ] && [ "$READY_WITH_CURL" = 1 ]; then
-        command -v curl >/dev/null 2>&1 || missing="$missing curl"
-    fi
-    if needs_certbot; then
-        command -v certbot >/dev/null 2>&1 || missing="$missing certbot"
-    fi
+    missing=$(missing_programs)
     if [ -z "$missing" ]; then
         note "all present"
     elif [ "$DRY_RUN" = 1 ]; then
         note "missing:$missing (the real run stops here until they are installed)"
     else
-        fail "missing:$missing. Install Docker Engine with its compose plugin (https://docs.docker.com/engine/install/), and on Debian or Ubuntu: apt install curl certbot"
+        fail "missing:$missing. $PREREQUISITES_HINT"
     fi
 }
 
@@ -247,26 +237,13 @@ install_turn_certificate() {
     chown_as 0 "$TURN_OWNER" "$TURN_CERT_DIR/fullchain.pem" "$TURN_CERT_DIR/privkey.pem"
 }
 
-check_database() {
-    [ "$CHECK_DATABASE" = 1 ] || return 0
-    say "checking the database's encoding and collation before the homeserver starts"
-    run_compose up -d postgres
-    if [ "$DRY_RUN" = 1 ]; then
-        echo "+ psql -c \"$DATABASE_QUERY\"   (expecting $DATABASE_EXPECTED)"
-        return 0
-    fi
-    tries=0
-    until compose exec -T postgres pg_isready -q -U "$DATABASE_USER" -d "$DATABASE_NAME" -p "$DATABASE_PORT"; do
-        tries=$((tries + 1))
-        [ "$tries" -lt 60 ] || fail "PostgreSQL did not start in 2 minutes: see ${COMPOSE:-docker compose} logs postgres"
-        sleep 2
-    done
-    result=$(compose exec -T postgres psql -U "$DATABASE_USER" -d "$DATABASE_NAME" -p "$DATABASE_PORT" -tA -c "$DATABASE_QUERY")
+# verify_database RESULT: RESULT is encoding|collation|ctype as the database reports them.
+verify_database() {
     # DATABASE_EXPECTED is a case pattern: encoding|collation|ctype, * for any.
     # shellcheck disable=SC2254
-    case "$result" in
-        $DATABASE_EXPECTED) note "encoding|collation|ctype is $result: good" ;;
-        *) fail "the database has encoding|collation|ctype $result, but $HOMESERVER needs $DATABASE_EXPECTED; $DATABASE_FIX" ;;
+    case "$1" in
+        $DATABASE_EXPECTED) note "encoding|collation|ctype is $1: good" ;;
+        *) fail "the database has encoding|collation|ctype $1, but $HOMESERVER needs $DATABASE_EXPECTED; $DATABASE_FIX" ;;
     esac
 }
 
@@ -312,6 +289,7 @@ if [ "$DRY_RUN" = 1 ]; then
 fi
 check_root
 check_prerequisites
+install_programs
 copy_bundle
 make_folders
 set_modes_and_owners

@@ -19,14 +19,23 @@ import yaml
 
 from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
 from tests.conftest import require_program
-from wizard.bundle import apply_script, backup, calls, compose, firewall, monitoring, readme
+from wizard.bundle import (
+    apply_script,
+    backup,
+    calls,
+    compose,
+    firewall,
+    monitoring,
+    readme,
+    systemd,
+)
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.paths import asset
 
 pytestmark = pytest.mark.integration
 
-SERVICE_MODULES = (compose, calls, monitoring, backup, firewall, apply_script, readme)
+SERVICE_MODULES = (compose, systemd, calls, monitoring, backup, firewall, apply_script, readme)
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

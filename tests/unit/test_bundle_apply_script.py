@@ -77,7 +77,7 @@ def test_the_certificate_covers_the_homeserver_the_server_name_and_turn() -> Non
         ({"database": "postgresql"}, "1"),
         ({"database": "sqlite"}, "0"),
         ({"database": "postgresql", "database__host": "db.example.org"}, "0"),
-        ({"database": "postgresql", "deployment__kind": "native"}, "0"),
+        ({"database": "postgresql", "deployment__kind": "native"}, "1"),
     ],
 )
 def test_the_database_is_checked_when_the_bundle_runs_its_own(

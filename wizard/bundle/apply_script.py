@@ -1,12 +1,26 @@
 """apply.sh: put the bundle in place on the host and start it, printing every action."""
 
-from wizard.answers import Homeserver
-from wizard.bundle import backup, calls, certificates, compose, firewall, layout, monitoring, shell
+from wizard.answers import Homeserver, ProxyKind
+from wizard.bundle import (
+    backup,
+    calls,
+    certificates,
+    compose,
+    firewall,
+    layout,
+    monitoring,
+    native,
+    shell,
+    systemd,
+)
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
 from wizard.secret_store import SECRETS_FILE
 
 APPLY_SCRIPT = "apply.sh"
+POSTGRES_CONF_NAME = "matrix-wizard.conf"
+NGINX_SITE = "/etc/nginx/conf.d/matrix-wizard.conf"
+POSTGRES_ETC = "/etc/postgresql"
 DATABASE_QUERY = (
     "SELECT pg_encoding_to_char(encoding) || '|' || datcollate || '|' || datctype "
     "FROM pg_database WHERE datname = current_database()"
@@ -20,12 +34,22 @@ def expected_database_locale(ctx: RenderContext) -> str:
 
 def database_fix(ctx: RenderContext) -> str:
     """Return what to do when the database was created with the wrong encoding or locale."""
+    recreate = (
+        "create the database again with ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0"
+    )
+    if not ctx.compose:
+        name = ctx.answers.database.name
+        return (
+            f"when it holds no data yet, drop it (sudo -u postgres dropdb {name}) and run "
+            f"apply.sh again, which creates it with the right settings; otherwise dump it, "
+            f"{recreate}, and restore the dump into it."
+        )
     folder = layout.service_dir(ctx, "postgres")
     return (
         f"when it holds no data yet, stop the stack (docker compose down), move {folder} "
         "away and run apply.sh again, which creates it with the right settings; otherwise "
-        "dump it, create the database again with ENCODING 'UTF8' LC_COLLATE 'C' "
-        "LC_CTYPE 'C' TEMPLATE template0, and restore the dump into it."
+        f"dump it, {recreate}, and restore the dump into it."
     )
 
 
@@ -34,6 +58,8 @@ def required_files(ctx: RenderContext) -> list[str]:
     files = [SECRETS_FILE, f"{ctx.homeserver.value}/{compose.CONFIG_FILES[ctx.homeserver]}"]
     if ctx.compose:
         files.append(compose.COMPOSE_FILE)
+    else:
+        files.append(systemd.unit_path(layout.systemd_unit(ctx.homeserver.value)))
     if ctx.answers.firewall.enabled:
         files.append(firewall.FIREWALL_SCRIPT)
     return files
@@ -46,7 +72,7 @@ def private_paths(ctx: RenderContext) -> list[str]:
         paths.append(calls.TURN_CONFIG)
     if ctx.compose and ctx.bundled_postgres:
         paths.append(compose.POSTGRES_ENV)
-    if ctx.compose and ctx.answers.monitoring.grafana:
+    if ctx.answers.monitoring.grafana:
         paths.append(compose.GRAFANA_ENV)
     if ctx.answers.monitoring.prometheus and ctx.homeserver is Homeserver.DENDRITE:
         paths.append(monitoring.PROMETHEUS_CONFIG)
@@ -68,10 +94,17 @@ def admin_command(ctx: RenderContext) -> str | None:
     port = ctx.ports.homeserver
     config = compose.homeserver_config_path(ctx)
     if ctx.homeserver is Homeserver.SYNAPSE:
-        command = f"register_new_matrix_user -c {config} --admin http://localhost:{port}"
+        program = "register_new_matrix_user"
+        if not ctx.compose:
+            program = f"{native.synapse_venv(ctx)}/bin/{program}"
+        command = f"{program} -c {config} --admin http://localhost:{port}"
         return f"docker compose exec synapse {command}" if ctx.compose else command
     if ctx.homeserver is Homeserver.DENDRITE:
-        binary = "/usr/bin/create-account" if ctx.compose else "create-account"
+        binary = (
+            "/usr/bin/create-account"
+            if ctx.compose
+            else native.local_program(ctx, "create-account")
+        )
         command = (
             f"{binary} -config {config} -username YOURNAME -admin -url http://localhost:{port}"
         )
@@ -115,17 +148,6 @@ def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
         return test, f"{url} answers through the proxy", True
     url = f"http://127.0.0.1:{ctx.ports.homeserver}/_matrix/client/versions"
     return f"curl -fs --max-time 5 {shell.quote(url)} >/dev/null", f"{url} answers", True
-
-
-def _native_units(ctx: RenderContext) -> list[str]:
-    services = [ctx.homeserver.value, ctx.answers.proxy.kind.value]
-    if ctx.answers.calls.turn:
-        services.append(layout.COTURN_SERVICE)
-    if ctx.answers.monitoring.prometheus:
-        services.append(layout.PROMETHEUS_SERVICE)
-    if ctx.answers.monitoring.grafana:
-        services.append(layout.GRAFANA_SERVICE)
-    return [layout.systemd_unit(service) for service in services]
 
 
 def _start_step(ctx: RenderContext) -> str:
@@ -179,10 +201,47 @@ def _settings(ctx: RenderContext) -> str:
         "READY_WITH_CURL": "1" if ready_with_curl else "0",
         "READY_DESCRIPTION": shell.quote(ready_description),
         "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
-        "HOMESERVER_UNIT": shell.quote(layout.systemd_unit(ctx.homeserver.value)),
-        "UNITS": shell.quote(" ".join(_native_units(ctx))),
     }
+    if not ctx.compose:
+        values |= _native_settings(ctx)
     return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def _native_settings(ctx: RenderContext) -> dict[str, str]:
+    """Return the assignments only a deployment without containers reads, every value quoted."""
+    synapse = ctx.homeserver is Homeserver.SYNAPSE
+    traefik = native.uses_traefik(ctx)
+    binary = native.homeserver_binary(ctx)
+    nginx = ctx.answers.proxy.kind is ProxyKind.NGINX
+    users = [(user.name, user.home) for user in native.system_users(ctx)]
+    words = {
+        name: " ".join(shell.word(word) for word in value)
+        for name, value in (
+            ("PACKAGES", native.apt_packages(ctx)),
+            ("UNITS", systemd.start_order(ctx)),
+        )
+    }
+    values = {
+        **words,
+        "SYNAPSE_VENV": native.synapse_venv(ctx) if synapse else "",
+        "SYNAPSE_VERSION": native.SYNAPSE_VERSION if synapse else "",
+        "SYNAPSE_REQUIREMENT": native.synapse_requirement() if synapse else "",
+        "TRAEFIK_BINARY": native.traefik_binary(ctx) if traefik else "",
+        "TRAEFIK_VERSION": native.TRAEFIK_VERSION if traefik else "",
+        "TRAEFIK_RELEASES": native.TRAEFIK_RELEASES if traefik else "",
+        "HOMESERVER_BINARY": binary.path if binary else "",
+        "HOMESERVER_BINARY_HELP": binary.how_to_get if binary else "",
+        "GRAFANA_NOTE": native.grafana_note(ctx) or "",
+        "UNIT_FOLDER": systemd.UNIT_FOLDER,
+        "UNIT_DIR": systemd.unit_dir(ctx),
+        "NGINX_SITE": ctx.host_path(NGINX_SITE) if nginx else "",
+        "POSTGRES_ETC": ctx.host_path(POSTGRES_ETC),
+        "POSTGRES_CONF_NAME": POSTGRES_CONF_NAME,
+        "HOMESERVER_UNIT": layout.systemd_unit(ctx.homeserver.value),
+    }
+    quoted = {name: shell.quote(value) for name, value in values.items()}
+    quoted["SYSTEM_USERS"] = shell.table(users)
+    return quoted
 
 
 def next_steps(ctx: RenderContext) -> list[str]:
@@ -219,7 +278,7 @@ def apply_script(ctx: RenderContext) -> str:
         "use_firewall": "1" if ctx.answers.firewall.enabled else "0",
         "use_certbot": "1" if certificates.uses_certbot(ctx) else "0",
         "use_turn_tls": "1" if turn_tls else "0",
-        "check_database": "1" if ctx.compose and ctx.bundled_postgres else "0",
+        "check_database": "1" if ctx.bundled_postgres else "0",
         "folders": shell.table(folders),
         "owned": shell.table(owned),
         "private": shell.quote(" ".join(shell.word(path) for path in private_paths(ctx))),

@@ -9,6 +9,8 @@ from wizard.bundle.model import EXECUTABLE, Bundle, File
 
 BACKUP_SCRIPT = "backup.sh"
 BACKUP_HOUR = 3
+CRON_FILE = "/etc/cron.d/matrix-wizard-backup"
+BACKUP_LOG = "/var/log/matrix-wizard-backup.log"
 
 
 class DatabaseBackup(StrEnum):
@@ -45,10 +47,16 @@ def service_action(ctx: RenderContext, action: str, service: str) -> str:
     return f"systemctl {shell.word(action)} {shell.word(layout.systemd_unit(service))}"
 
 
+def cron_file(ctx: RenderContext) -> str:
+    """Return the cron.d file that runs the backup nightly."""
+    return ctx.host_path(CRON_FILE)
+
+
 def cron_line(ctx: RenderContext) -> str:
     """Return an /etc/cron.d line that runs the backup nightly and logs its output."""
     script = f"{ctx.install_dir}/{BACKUP_SCRIPT}"
-    return f"15 {BACKUP_HOUR} * * * root {script} >>/var/log/matrix-wizard-backup.log 2>&1"
+    log = ctx.host_path(BACKUP_LOG)
+    return f"15 {BACKUP_HOUR} * * * root {script} >>{log} 2>&1"
 
 
 def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:

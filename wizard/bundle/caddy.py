@@ -1,6 +1,7 @@
 """caddy/Caddyfile: automatic or given TLS, the Matrix routes, /.well-known/matrix, 404 else."""
 
 from wizard.answers import TlsMode
+from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -19,9 +20,8 @@ BUNDLE_PATH = "caddy/Caddyfile"
 CONTAINER_CONFIG_PATH = "/etc/caddy/Caddyfile"
 CONTAINER_DATA_DIR = "/data"
 
-# The admin API stays on loopback: `caddy reload` and the packaged service need it, and a
-# container's loopback is its own. Tests that run several Caddys at once pass admin="off".
-DEFAULT_ADMIN = "localhost:2019"
+# The admin API stays on loopback (ports.caddy_admin): `caddy reload` and the packaged service
+# need it, and a container's loopback is its own. Tests that run several Caddys pass admin="off".
 
 
 def data_host_dir(ctx: RenderContext) -> str:
@@ -69,9 +69,9 @@ def _tls(ctx: RenderContext) -> str:
     if not tls_terminated_here(ctx):
         return ""
     files = ""
-    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
-        files = " ".join(check.quoted(check.path(p)) for p in (proxy.cert_path, proxy.key_path))
-        files += " "
+    paths = certificates.proxy_certificate_files(ctx)
+    if proxy.tls is TlsMode.FILES and paths is not None:
+        files = " ".join(check.quoted(check.path(p)) for p in (paths.chain, paths.key)) + " "
     return fill(TEMPLATE, "tls", certificate_files=files)
 
 
@@ -119,8 +119,14 @@ def _site(ctx: RenderContext, site: Site) -> str:
     )
 
 
-def render_caddyfile(ctx: RenderContext, admin: str = DEFAULT_ADMIN) -> str:
-    """Return the text of caddy/Caddyfile; `admin` is where Caddy's admin API listens."""
+def admin_address(ctx: RenderContext) -> str:
+    """Return where Caddy's admin API listens: loopback, on the answers' port."""
+    return f"localhost:{check.port(ctx.ports.caddy_admin)}"
+
+
+def render_caddyfile(ctx: RenderContext, admin: str | None = None) -> str:
+    """Return the text of caddy/Caddyfile; `admin` overrides where Caddy's admin API listens."""
+    admin = admin or admin_address(ctx)
     if admin != "off":
         check.upstream(admin)
     text = fill(

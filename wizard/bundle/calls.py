@@ -127,6 +127,8 @@ def turnserver_conf(ctx: RenderContext) -> str:
         f"static-auth-secret={_config_value(ctx.secrets.turn_shared_secret)}",
         f"realm={turn_host(ctx)}",
         "fingerprint",
+        # RFC 5780 would also listen on each port plus one, ports the answers never chose.
+        "no-rfc5780",
         "no-cli",
         "no-multicast-peers",
         "no-tcp-relay",

@@ -5,7 +5,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import Homeserver, ProxyKind, RegistrationMode
-from wizard.bundle import calls, certificates, layout, monitoring, synapse_workers
+from wizard.bundle import calls, certificates, layout, monitoring, native, synapse_workers
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,
     CONTAINER_DATA_DIR,
@@ -20,9 +20,9 @@ from wizard.errors import WizardError
 from wizard.paths import asset
 
 IMAGES = {
-    Homeserver.SYNAPSE: "matrixdotorg/synapse:v1.163.2",
-    Homeserver.DENDRITE: "ghcr.io/element-hq/dendrite-monolith:v0.15.2",
-    Homeserver.CONDUIT: "matrixconduit/matrix-conduit:v0.10.12",
+    Homeserver.SYNAPSE: f"matrixdotorg/synapse:v{native.SYNAPSE_VERSION}",
+    Homeserver.DENDRITE: f"ghcr.io/element-hq/dendrite-monolith:v{native.DENDRITE_VERSION}",
+    Homeserver.CONDUIT: f"matrixconduit/matrix-conduit:v{native.CONDUIT_VERSION}",
     ProxyKind.NGINX: "nginx:1.28-alpine",
     ProxyKind.CADDY: "caddy:2.10-alpine",
     ProxyKind.TRAEFIK: "traefik:v3.7",
@@ -52,6 +52,13 @@ CONFIG_FILES = {
     Homeserver.SYNAPSE: "homeserver.yaml",
     Homeserver.DENDRITE: "dendrite.yaml",
     Homeserver.CONDUIT: "conduit.toml",
+}
+PROMETHEUS_RETENTION = "30d"
+# Grafana's settings besides its paths and port, in containers and natively alike.
+GRAFANA_SETTINGS = {
+    "GF_USERS_ALLOW_SIGN_UP": "false",
+    "GF_ANALYTICS_REPORTING_ENABLED": "false",
+    "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
 }
 REDIS_IMAGE = "redis:7-alpine"
 
@@ -288,7 +295,7 @@ def _prometheus(ctx: RenderContext) -> dict[str, Any]:
         command=[
             "--config.file=/etc/prometheus/prometheus.yml",
             "--storage.tsdb.path=/prometheus",
-            "--storage.tsdb.retention.time=30d",
+            f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
         ],
         ports=[f"127.0.0.1:{ctx.ports.prometheus}:{port}"],
         volumes=[
@@ -308,11 +315,7 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
     return _service(
         IMAGES[layout.GRAFANA_SERVICE],
         env_file=[f"{ctx.install_dir}/{GRAFANA_ENV}"],
-        environment={
-            "GF_USERS_ALLOW_SIGN_UP": "false",
-            "GF_ANALYTICS_REPORTING_ENABLED": "false",
-            "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
-        },
+        environment=dict(GRAFANA_SETTINGS),
         ports=[f"127.0.0.1:{ctx.ports.grafana}:{port}"],
         volumes=[
             _mount(layout.service_dir(ctx, layout.GRAFANA_SERVICE), "/var/lib/grafana"),
@@ -364,6 +367,19 @@ def _env_file(values: dict[str, str]) -> str:
     return "".join(f"{name}={value}\n" for name, value in values.items())
 
 
+def grafana_env_file(ctx: RenderContext) -> Bundle:
+    """Return Grafana's private admin settings when Grafana is chosen, for compose or systemd."""
+    if not ctx.answers.monitoring.grafana:
+        return {}
+    env = _env_file(
+        {
+            "GF_SECURITY_ADMIN_USER": "admin",
+            "GF_SECURITY_ADMIN_PASSWORD": ctx.secrets.grafana_admin_password,
+        }
+    )
+    return {GRAFANA_ENV: File(env, PRIVATE)}
+
+
 def render(ctx: RenderContext) -> Bundle:
     """Return docker-compose.yml and its private env files, when the bundle runs under compose."""
     if not ctx.compose:
@@ -374,14 +390,7 @@ def render(ctx: RenderContext) -> Bundle:
     if ctx.bundled_postgres:
         env = _env_file({"POSTGRES_PASSWORD": ctx.secrets.database_password})
         files[POSTGRES_ENV] = File(env, PRIVATE)
-    if ctx.answers.monitoring.grafana:
-        env = _env_file(
-            {
-                "GF_SECURITY_ADMIN_USER": "admin",
-                "GF_SECURITY_ADMIN_PASSWORD": ctx.secrets.grafana_admin_password,
-            }
-        )
-        files[GRAFANA_ENV] = File(env, PRIVATE)
+    files.update(grafana_env_file(ctx))
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
         files[WELLKNOWN_CONF] = File(asset("templates/wellknown.conf").read_text(encoding="utf-8"))
     return files

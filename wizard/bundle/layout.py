@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers import Homeserver, ProxyKind
-from wizard.bundle.context import POSTGRES_SERVICE, RenderContext
+from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderContext
 
 COMPOSE_FILE = "docker-compose.yml"
 COTURN_SERVICE = "coturn"
@@ -18,21 +18,26 @@ _IMAGE_OWNERS = {
     PROMETHEUS_SERVICE: "65534:65534",
     GRAFANA_SERVICE: "472:0",
 }
-# The users the distribution packages create, for a deployment without containers.
+# The users each service runs as without containers: the packages create theirs (caddy,
+# turnserver, prometheus, grafana); apply.sh creates the homeserver's and Traefik's.
 _PACKAGE_USERS = {
     Homeserver.SYNAPSE.value: "matrix-synapse",
     Homeserver.DENDRITE.value: "dendrite",
     Homeserver.CONDUIT.value: "matrix-conduit",
+    ProxyKind.CADDY.value: "caddy",
+    ProxyKind.TRAEFIK.value: "traefik",
     COTURN_SERVICE: "turnserver",
     PROMETHEUS_SERVICE: "prometheus",
     GRAFANA_SERVICE: "grafana",
 }
 
-# The systemd units of the distribution packages, for a deployment without containers.
+# The systemd units that run each service without containers; the proxies' units share its name.
 _SYSTEMD_UNITS = {
     Homeserver.SYNAPSE.value: "matrix-synapse",
     Homeserver.DENDRITE.value: "dendrite",
     Homeserver.CONDUIT.value: "matrix-conduit",
+    POSTGRES_SERVICE: "postgresql",
+    WELLKNOWN_SERVICE: "matrix-wellknown",
     COTURN_SERVICE: "coturn",
     PROMETHEUS_SERVICE: "prometheus",
     GRAFANA_SERVICE: "grafana-server",
@@ -103,21 +108,21 @@ def folders(ctx: RenderContext, *, turn_tls: bool) -> list[Folder]:
     ]
     if ctx.answers.media.backend == "local":
         found.append(Folder(ctx.media_host_dir, 0o750, owner(ctx, hs)))
-    if turn_tls:
+    # Natively coturn also keeps its small user database there, TLS or not.
+    if turn_tls or (ctx.answers.calls.turn and not ctx.compose):
         found.append(Folder(turn_certificate_dir(ctx), 0o750, owner(ctx, COTURN_SERVICE)))
-    if not ctx.compose:
-        return found
-    if ctx.bundled_postgres:
+    if ctx.bundled_postgres and ctx.compose:
         found.append(Folder(service_dir(ctx, POSTGRES_SERVICE), 0o700))
     proxy = ctx.answers.proxy.kind
+    proxy_owner = owner(ctx, proxy.value)
     if proxy is ProxyKind.CADDY:
         found += [
-            Folder(service_dir(ctx, proxy.value), 0o700),
-            Folder(f"{service_dir(ctx, proxy.value)}/data", 0o700),
-            Folder(f"{service_dir(ctx, proxy.value)}/config", 0o700),
+            Folder(service_dir(ctx, proxy.value), 0o700, proxy_owner),
+            Folder(f"{service_dir(ctx, proxy.value)}/data", 0o700, proxy_owner),
+            Folder(f"{service_dir(ctx, proxy.value)}/config", 0o700, proxy_owner),
         ]
     elif proxy is ProxyKind.TRAEFIK:
-        found.append(Folder(service_dir(ctx, proxy.value), 0o700))
+        found.append(Folder(service_dir(ctx, proxy.value), 0o700, proxy_owner))
     if ctx.answers.monitoring.prometheus:
         found.append(
             Folder(service_dir(ctx, PROMETHEUS_SERVICE), 0o750, owner(ctx, PROMETHEUS_SERVICE))

@@ -1,6 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers import ProxyKind, TlsMode
+from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -62,8 +63,9 @@ def certificate_files(ctx: RenderContext) -> tuple[str, str] | None:
     if proxy.tls is TlsMode.ACME:
         live = f"{_letsencrypt_dir(ctx)}/live/{certificate_name(ctx)}"
         return f"{live}/fullchain.pem", f"{live}/privkey.pem"
-    if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
-        return proxy.cert_path, proxy.key_path
+    files = certificates.proxy_certificate_files(ctx)
+    if proxy.tls is TlsMode.FILES and files is not None:
+        return files.chain, files.key
     return None
 
 

@@ -3,16 +3,18 @@
 import ipaddress
 from dataclasses import dataclass
 
-from wizard.answers import Delegation, Homeserver, RegistrationMode, TlsMode
+from wizard.answers import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
 from wizard.bundle import (
     apply_script,
     backup,
     calls,
-    compose,
     firewall,
     layout,
     monitoring,
+    native,
+    postgres,
     synapse_workers,
+    systemd,
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
@@ -206,15 +208,27 @@ def _database_check(ctx: RenderContext) -> list[str]:
             ),
         ]
     else:
+        before = (
+            "apply.sh runs this check itself before the homeserver starts. "
+            if ctx.bundled_postgres
+            else ""
+        )
         lines += [
-            f"Check the database before the first start; it must show `{expected}`:",
+            f"{before}Check the database before the first start; it must show `{expected}` "
+            f"(the password is `database_password` in `{SECRETS_FILE}`):",
             "",
-            *_code(
-                f"psql -h {ctx.database_host} -p {ctx.database_port} -U {database.user} "
-                f'-d {database.name} -tA -c "{query}"'
-            ),
+            *_code(database_check_command(ctx)),
         ]
     return [*lines, "If it shows anything else: " + apply_script.database_fix(ctx), ""]
+
+
+def database_check_command(ctx: RenderContext) -> str:
+    """Return the psql command that shows the database's encoding|collation|ctype by hand."""
+    database = ctx.answers.database
+    return (
+        f"psql -h {ctx.database_host} -p {ctx.database_port} -U {database.user} "
+        f'-d {database.name} -tA -c "{apply_script.DATABASE_QUERY}"'
+    )
 
 
 def _admin(ctx: RenderContext) -> list[str]:
@@ -333,7 +347,7 @@ def _backups(ctx: RenderContext) -> list[str]:
         f"{settings.keep_days} days. Run it nightly with cron:",
         "",
         *_code(
-            f"echo '{backup.cron_line(ctx)}' | sudo tee /etc/cron.d/matrix-wizard-backup",
+            f"echo '{backup.cron_line(ctx)}' | sudo tee {backup.cron_file(ctx)}",
         ),
         "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
         "and put the database back: `pg_restore --clean` for database.dump, or the copied "
@@ -408,15 +422,68 @@ def _native(ctx: RenderContext) -> list[str]:
     if ctx.compose:
         return []
     hs = ctx.homeserver
-    config = compose.homeserver_config_path(ctx)
-    return [
+    steps = [
+        "installs these Debian or Ubuntu packages when missing: "
+        + ", ".join(f"`{package}`" for package in native.apt_packages(ctx)),
+        "creates the system users "
+        + ", ".join(f"`{user.name}`" for user in native.system_users(ctx))
+        + " (the packages create the others)",
+    ]
+    if hs is Homeserver.SYNAPSE:
+        steps.append(
+            f"installs Synapse {native.SYNAPSE_VERSION} with pip into the virtualenv "
+            f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement()}`)"
+        )
+    binary = native.homeserver_binary(ctx)
+    if binary is not None:
+        steps.append(f"expects {hs.value} at `{binary.path}`: {binary.how_to_get}")
+    if native.uses_traefik(ctx):
+        steps.append(
+            f"downloads Traefik {native.TRAEFIK_VERSION} from its GitHub release to "
+            f"`{native.traefik_binary(ctx)}`, checked against the release's SHA-256 sums"
+        )
+    if ctx.bundled_postgres:
+        steps.append(
+            f"puts `{postgres.POSTGRESQL_CONF}` in PostgreSQL's `conf.d/` as "
+            f"`{apply_script.POSTGRES_CONF_NAME}`, runs `{postgres.INIT_SQL}` as the postgres "
+            "user and checks the database's collation"
+        )
+    if ctx.answers.proxy.kind is ProxyKind.NGINX:
+        steps.append(
+            f"links `nginx/matrix.conf` as `{ctx.host_path(apply_script.NGINX_SITE)}` and "
+            "checks it with `nginx -t`"
+        )
+    steps.append(
+        f"copies the units in `{systemd.UNIT_FOLDER}/` (its own units, and drop-ins that point "
+        f"the packaged ones at this bundle) to `{systemd.unit_dir(ctx)}`, then enables and "
+        "starts " + ", ".join(f"`{unit}`" for unit in systemd.start_order(ctx))
+    )
+    lines = [
         "## Running without containers",
         "",
-        f"Install {hs.value}, the proxy and the other chosen services from their packages, "
-        f"and point them at their files in `{ctx.install_dir}`: {hs.value} at `{config}`. "
-        "apply.sh then starts their systemd units "
-        f"({', '.join(layout.systemd_unit(s) for s in (hs.value, ctx.answers.proxy.kind.value))}"
-        " and the others) and waits for the homeserver.",
+        "On Debian or Ubuntu with systemd, apply.sh:",
+        "",
+        *(f"- {step}" for step in steps),
+        "",
+        f"Each service logs to the journal: `journalctl -u {layout.systemd_unit(hs.value)}`.",
+        "",
+    ]
+    grafana = native.grafana_note(ctx)
+    if grafana:
+        lines += [grafana + ".", ""]
+    return lines
+
+
+def _doctor(ctx: RenderContext) -> list[str]:
+    return [
+        "## 5. Check it from outside",
+        "",
+        "Once DNS points here, run this where matrix-wizard is installed, with this folder: it "
+        "checks the well-known documents, the client and federation APIs, that the admin API "
+        "and metrics are not public, and the TLS certificate.",
+        "",
+        *_code(f"matrix-wizard doctor {ctx.install_dir}"),
+        "Before DNS is set, add `--connect IP` to reach the server by its address.",
         "",
     ]
 
@@ -445,6 +512,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_ports(ctx),
         *_apply(ctx),
         *_admin(ctx),
+        *_doctor(ctx),
         *_calls(ctx),
         *_backups(ctx),
         *_monitoring(ctx),

@@ -17,6 +17,7 @@ from wizard.bundle import (
     proxy,
     readme,
     synapse,
+    systemd,
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File
@@ -37,6 +38,7 @@ SHARED_RENDERERS: tuple[Renderer, ...] = (
     proxy.render,
     discovery.render,
     compose.render,
+    systemd.render,
     calls.render,
     monitoring.render,
     backup.render,

@@ -5,6 +5,7 @@ from typing import Any
 import yaml
 
 from wizard.answers import TlsMode
+from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -33,8 +34,8 @@ WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
 
 # Traefik cannot serve files: a small static web server serves the well-known folder as its
 # document root (so /matrix/server), and Traefik strips /.well-known before passing requests on.
+# Under compose it is the `wellknown` service; natively a loopback server on ports.wellknown.
 WELLKNOWN_URL = f"http://{WELLKNOWN_SERVICE}:80"
-NATIVE_WELLKNOWN_PORT = 8090
 
 # Matrix IDs and aliases put %2F, %23, %3F, %25, %3B and %5C in paths; Traefik's newer releases
 # reject them unless allowed, and the homeserver must see them unchanged. NUL stays rejected.
@@ -65,7 +66,7 @@ def wellknown_url(ctx: RenderContext) -> str:
     """Return where Traefik reaches the static server of the well-known folder."""
     if ctx.compose:
         return WELLKNOWN_URL
-    return f"http://127.0.0.1:{NATIVE_WELLKNOWN_PORT}"
+    return f"http://127.0.0.1:{ctx.ports.wellknown}"
 
 
 def dynamic_config_path(ctx: RenderContext) -> str:
@@ -216,12 +217,12 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
     config: dict[str, Any] = {
         "http": {"routers": routers, "middlewares": middlewares, "services": services}
     }
-    proxy = ctx.answers.proxy
     if tls_terminated_here(ctx):
         config["tls"] = {"options": {"default": {"minVersion": "VersionTLS12"}}}
-        if proxy.tls is TlsMode.FILES and proxy.cert_path and proxy.key_path:
+        files = certificates.proxy_certificate_files(ctx)
+        if ctx.answers.proxy.tls is TlsMode.FILES and files is not None:
             config["tls"]["certificates"] = [
-                {"certFile": check.path(proxy.cert_path), "keyFile": check.path(proxy.key_path)}
+                {"certFile": check.path(files.chain), "keyFile": check.path(files.key)}
             ]
     return config
 

@@ -1,13 +1,235 @@
+PREREQUISITES_HINT="a deployment without containers needs Debian or Ubuntu with systemd (apt-get, dpkg-query, systemctl); elsewhere choose deployment kind compose"
+
+missing_programs() {
+    [ -z "$PREFIX" ] || return 0
+    command -v apt-get >/dev/null 2>&1 || printf ' apt-get'
+    command -v dpkg-query >/dev/null 2>&1 || printf ' dpkg-query'
+    if [ "$SKIP_START" = 0 ]; then
+        command -v systemctl >/dev/null 2>&1 || printf ' systemctl'
+    fi
+    return 0
+}
+
+# Print an action on the host itself (packages, users, programs, services), then do it unless
+# this is a dry run; a staging run under a prefix only prints it.
+host_run() {
+    if [ -n "$PREFIX" ]; then
+        printf '+ %s   (staging: not done)\n' "$*"
+        return 0
+    fi
+    run "$@"
+}
+
+# show TEXT: print an action written as one line of shell (with a redirect), as host_run does.
+show() {
+    if [ -n "$PREFIX" ]; then
+        printf '+ %s   (staging: not done)\n' "$1"
+    else
+        printf '+ %s\n' "$1"
+    fi
+}
+
+# Whether actions really happen: not in a dry run, not in a staging run under a prefix.
+acting() {
+    [ "$DRY_RUN" = 0 ] && [ -z "$PREFIX" ]
+}
+
+# install_file SOURCE TARGET MODE: copy when the target differs, and note that in CHANGED.
+install_file() {
+    if [ -f "$2" ] && cmp -s "$1" "$2"; then
+        return 0
+    fi
+    [ -d "$(dirname "$2")" ] || run mkdir -p "$(dirname "$2")"
+    run install -m "$3" "$1" "$2"
+    CHANGED=1
+}
+
+install_packages() {
+    missing=""
+    for package in $PACKAGES; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing="$missing $package"
+        fi
+    done
+    if [ -z "$missing" ]; then
+        note "installed already: $PACKAGES"
+        return 0
+    fi
+    host_run apt-get update -q
+    # shellcheck disable=SC2086
+    host_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+create_users() {
+    [ -n "$SYSTEM_USERS" ] || return 0
+    while read -r name home; do
+        if id -u "$name" >/dev/null 2>&1; then
+            note "the user $name exists"
+        else
+            host_run useradd --system --user-group --home-dir "$home" --no-create-home \
+                --shell /usr/sbin/nologin "$name"
+        fi
+    done <<USERS
+$SYSTEM_USERS
+USERS
+}
+
+install_synapse() {
+    [ -n "$SYNAPSE_VENV" ] || return 0
+    installed=""
+    if [ -x "$SYNAPSE_VENV/bin/python" ]; then
+        installed=$("$SYNAPSE_VENV/bin/python" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || true)
+    fi
+    if [ "$installed" = "$SYNAPSE_VERSION" ]; then
+        note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV"
+        return 0
+    fi
+    [ -x "$SYNAPSE_VENV/bin/python" ] || host_run python3 -m venv "$SYNAPSE_VENV"
+    host_run "$SYNAPSE_VENV/bin/pip" install --quiet --upgrade pip
+    host_run "$SYNAPSE_VENV/bin/pip" install --quiet "$SYNAPSE_REQUIREMENT"
+}
+
+traefik_architecture() {
+    case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+        amd64 | x86_64) echo amd64 ;;
+        arm64 | aarch64) echo arm64 ;;
+        armhf | armv7l) echo armv7 ;;
+        *) fail "Traefik publishes no binary for this machine's architecture" ;;
+    esac
+}
+
+# verify_checksum FOLDER FILE: FILE must match its line in FOLDER/checksums.txt.
+verify_checksum() {
+    (cd "$1" && grep " $2\$" checksums.txt | sha256sum -c --status -) ||
+        fail "$2 does not match the checksum Traefik published for it: not installed"
+}
+
+install_traefik() {
+    [ -n "$TRAEFIK_BINARY" ] || return 0
+    if [ -x "$TRAEFIK_BINARY" ] && "$TRAEFIK_BINARY" version 2>/dev/null | grep -q "Version: *$TRAEFIK_VERSION\$"; then
+        note "Traefik $TRAEFIK_VERSION is installed at $TRAEFIK_BINARY"
+        return 0
+    fi
+    arch=$(traefik_architecture)
+    archive="traefik_v${TRAEFIK_VERSION}_linux_${arch}.tar.gz"
+    release="$TRAEFIK_RELEASES/v$TRAEFIK_VERSION"
+    if acting; then
+        work=$(mktemp -d)
+    else
+        work='$DOWNLOAD_FOLDER'
+    fi
+    host_run curl -fsSL -o "$work/$archive" "$release/$archive"
+    host_run curl -fsSL -o "$work/checksums.txt" "$release/traefik_v${TRAEFIK_VERSION}_checksums.txt"
+    host_run verify_checksum "$work" "$archive"
+    host_run tar -xzf "$work/$archive" -C "$work" traefik
+    host_run install -D -m 0755 "$work/traefik" "$TRAEFIK_BINARY"
+    host_run rm -rf "$work"
+}
+
+note_homeserver_binary() {
+    [ -n "$HOMESERVER_BINARY" ] || return 0
+    if [ -x "$HOMESERVER_BINARY" ]; then
+        note "$HOMESERVER is at $HOMESERVER_BINARY"
+    else
+        note "$HOMESERVER is not at $HOMESERVER_BINARY yet: $HOMESERVER_BINARY_HELP; nothing starts until it is there"
+    fi
+}
+
+install_programs() {
+    say "installing the programs: packages, system users, and what no package provides"
+    install_packages
+    create_users
+    install_synapse
+    install_traefik
+    note_homeserver_binary
+    [ -z "$GRAFANA_NOTE" ] || note "$GRAFANA_NOTE"
+}
+
+postgres_conf_dir() {
+    # shellcheck disable=SC2012
+    ls -d "$POSTGRES_ETC"/*/main/conf.d 2>/dev/null | sort -V | tail -n 1
+}
+
+# as_postgres_psql ARGS...: psql as the postgres superuser over the local socket.
+as_postgres_psql() {
+    runuser -u postgres -- psql -X -p "$DATABASE_PORT" "$@"
+}
+
+check_database() {
+    [ "$CHECK_DATABASE" = 1 ] || return 0
+    say "PostgreSQL: its settings, the $HOMESERVER role and database, and their check"
+    conf_dir=$(postgres_conf_dir)
+    if [ -n "$conf_dir" ]; then
+        CHANGED=0
+        install_file "$SOURCE_DIR/postgres/postgresql.conf" "$conf_dir/$POSTGRES_CONF_NAME" 0644
+        host_run systemctl enable --now postgresql
+        [ "$CHANGED" = 0 ] || host_run systemctl restart postgresql
+    elif acting; then
+        fail "no PostgreSQL cluster in $POSTGRES_ETC: is the postgresql package installed?"
+    else
+        note "its settings go to $POSTGRES_ETC/<version>/main/conf.d/$POSTGRES_CONF_NAME once postgresql is installed"
+    fi
+    init="runuser -u postgres -- psql -X -p $DATABASE_PORT -q -v ON_ERROR_STOP=1 -d postgres -f - < $INSTALL_DIR/postgres/init.sql"
+    check="runuser -u postgres -- psql -X -p $DATABASE_PORT -d $DATABASE_NAME -tA -c \"$DATABASE_QUERY\""
+    if ! acting; then
+        show "$init"
+        show "$check   (expecting $DATABASE_EXPECTED)"
+        return 0
+    fi
+    tries=0
+    until pg_isready -q -h 127.0.0.1 -p "$DATABASE_PORT"; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 60 ] || fail "PostgreSQL does not answer on port $DATABASE_PORT: read journalctl -u postgresql@*"
+        sleep 2
+    done
+    show "$init"
+    as_postgres_psql -q -v ON_ERROR_STOP=1 -d postgres -f - <"$INSTALL_DIR/postgres/init.sql"
+    show "$check"
+    result=$(as_postgres_psql -d "$DATABASE_NAME" -tA -c "$DATABASE_QUERY")
+    verify_database "$result"
+}
+
+link_nginx_site() {
+    [ -n "$NGINX_SITE" ] || return 0
+    target="$INSTALL_DIR/nginx/matrix.conf"
+    if [ "$(readlink "$NGINX_SITE" 2>/dev/null || true)" != "$target" ]; then
+        [ -d "$(dirname "$NGINX_SITE")" ] || run mkdir -p "$(dirname "$NGINX_SITE")"
+        run ln -sfn "$target" "$NGINX_SITE"
+    fi
+    host_run nginx -t -q
+}
+
+install_units() {
+    say "installing the systemd units in $UNIT_DIR"
+    CHANGED=0
+    for unit_file in $(cd "$SOURCE_DIR/$UNIT_FOLDER" && find . -type f | sort); do
+        unit_file=${unit_file#./}
+        install_file "$SOURCE_DIR/$UNIT_FOLDER/$unit_file" "$UNIT_DIR/$unit_file" 0644
+    done
+    if [ "$CHANGED" = 1 ]; then
+        host_run systemctl daemon-reload
+    else
+        note "unchanged"
+    fi
+}
+
 start_unit() {
-    if systemctl cat "$1" >/dev/null 2>&1; then
-        run systemctl enable "$1"
+    if acting && ! systemctl cat "$1" >/dev/null 2>&1; then
+        note "$1 is not installed: install it, then run apply.sh again (see README.md)"
+    elif [ -z "$PREFIX" ] && systemctl is-active --quiet "$1" 2>/dev/null; then
+        run systemctl enable --quiet "$1"
         run systemctl restart "$1"
     else
-        note "$1 is not installed: install it and point it at its configuration in $INSTALL_DIR (see README.md)"
+        host_run systemctl enable --now "$1"
     fi
 }
 
 start_stack() {
+    install_units
+    link_nginx_site
+    if [ -n "$HOMESERVER_BINARY" ] && [ ! -x "$HOMESERVER_BINARY" ] && acting; then
+        fail "$HOMESERVER is not at $HOMESERVER_BINARY: $HOMESERVER_BINARY_HELP; then run apply.sh again"
+    fi
     say "starting the services"
     for unit in $UNITS; do
         start_unit "$unit"
@@ -15,11 +237,11 @@ start_stack() {
 }
 
 restart_turn() {
-    run systemctl restart coturn
+    host_run systemctl restart coturn
 }
 
 homeserver_installed() {
-    command -v systemctl >/dev/null 2>&1 && systemctl cat "$HOMESERVER_UNIT" >/dev/null 2>&1
+    [ -z "$PREFIX" ] && command -v systemctl >/dev/null 2>&1 && systemctl cat "$HOMESERVER_UNIT" >/dev/null 2>&1
 }
 
 homeserver_ready() {

@@ -1,0 +1,131 @@
+"""apply.sh for a deployment without containers: every action printed, and safe to run again."""
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bundle_support import FIXED_SECRETS, answers_for
+from wizard.bundle import native, systemd
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import Bundle
+from wizard.bundle.render import render
+
+pytestmark = pytest.mark.integration
+
+
+def _written(files: Bundle, folder: Path) -> Path:
+    for relative, file in files.items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(file.text, encoding="utf-8")
+        target.chmod(file.mode)
+    return folder
+
+
+def _stage(tmp_path: Path, **sets: Any) -> tuple[RenderContext, Path]:
+    answers = answers_for(
+        deployment__kind="native", deployment__prefix=str(tmp_path / "host"), **sets
+    )
+    ctx = RenderContext(answers=answers, facts=None, secrets=FIXED_SECRETS)
+    return ctx, _written(render(answers, None, FIXED_SECRETS), tmp_path / "bundle")
+
+
+def _path_without(tmp_path: Path, *programs: str) -> dict[str, str]:
+    """Return an environment whose PATH reports the given programs as failing (not installed)."""
+    stubs = tmp_path / "stubs"
+    stubs.mkdir(exist_ok=True)
+    for program in programs:
+        stub = stubs / program
+        stub.write_text("#!/bin/sh\nexit 1\n")
+        stub.chmod(0o755)
+    return {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(path.relative_to(root)): (
+            path.lstat().st_mode,
+            path.read_bytes() if path.is_file() else b"",
+        )
+        for path in sorted(root.rglob("*"))
+    }
+
+
+def _run(script: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        ["sh", str(script), *args], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for secret in FIXED_SECRETS.values():
+        assert secret not in done.stdout + done.stderr
+    return done.stdout
+
+
+def test_a_dry_run_prints_every_install_step_and_changes_nothing(tmp_path: Path) -> None:
+    ctx, bundle = _stage(
+        tmp_path, database="postgresql", calls__turn=True, monitoring__prometheus=True
+    )
+    no_packages = _path_without(tmp_path, "dpkg-query")
+    before = _snapshot(tmp_path)
+    out = _run(bundle / "apply.sh", "--dry-run", env=no_packages)
+    assert _snapshot(tmp_path) == before
+    staged = "   (staging: not done)"
+    packages = " ".join(native.apt_packages(ctx))
+    assert f"apt-get install -y -q --no-install-recommends {packages}{staged}" in out
+    assert "+ useradd --system --user-group --home-dir" in out
+    venv = native.synapse_venv(ctx)
+    assert f"+ python3 -m venv {venv}{staged}" in out
+    assert f"+ {venv}/bin/pip install --quiet {native.synapse_requirement()}{staged}" in out
+    unit_dir = systemd.unit_dir(ctx)
+    for unit in systemd.unit_files(ctx):
+        relative = unit.path.removeprefix(f"{systemd.UNIT_FOLDER}/")
+        assert f"{bundle}/{unit.path} {unit_dir}/{relative}" in out
+    assert f"+ systemctl daemon-reload{staged}" in out
+    assert f"/postgres/init.sql{staged}" in out
+    assert "(expecting UTF8|C|C)" in out
+    assert "+ ln -sfn " in out
+    started = [line for line in out.splitlines() if line.startswith("+ systemctl enable --now")]
+    assert started == [
+        f"+ systemctl enable --now {unit}{staged}" for unit in systemd.start_order(ctx)
+    ]
+
+
+def test_a_dry_run_for_traefik_fetches_a_checked_release(tmp_path: Path) -> None:
+    ctx, bundle = _stage(tmp_path, proxy="traefik")
+    out = _run(bundle / "apply.sh", "--dry-run")
+    version = native.TRAEFIK_VERSION
+    assert f"{native.TRAEFIK_RELEASES}/v{version}/traefik_v{version}_checksums.txt" in out
+    assert "+ verify_checksum " in out
+    assert f"+ install -D -m 0755 $DOWNLOAD_FOLDER/traefik {native.traefik_binary(ctx)}" in out
+
+
+def test_a_dry_run_for_dendrite_says_where_its_binary_goes(tmp_path: Path) -> None:
+    ctx, bundle = _stage(tmp_path, homeserver="dendrite")
+    out = _run(bundle / "apply.sh", "--dry-run")
+    binary = native.homeserver_binary(ctx)
+    assert binary is not None
+    assert f"dendrite is not at {binary.path} yet" in out
+    assert "github.com/element-hq/dendrite" in out
+
+
+def test_a_staging_run_installs_the_units_and_a_second_run_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("apply.sh runs as root")
+    ctx, bundle = _stage(tmp_path, proxy="caddy", calls__turn=True)
+    first = _run(bundle / "apply.sh")
+    host = _snapshot(tmp_path / "host")
+    unit_dir = Path(systemd.unit_dir(ctx))
+    for unit in systemd.unit_files(ctx):
+        relative = unit.path.removeprefix(f"{systemd.UNIT_FOLDER}/")
+        assert (unit_dir / relative).read_text() == unit.text()
+    assert "systemctl daemon-reload" in first
+    second = _run(bundle / "apply.sh")
+    assert _snapshot(tmp_path / "host") == host
+    assert "install -m 0644" not in second
+    assert "systemctl daemon-reload" not in second
+    assert "installing the systemd units" in second

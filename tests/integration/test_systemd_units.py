@@ -1,0 +1,93 @@
+"""The rendered units and drop-ins, loaded and checked by systemd-analyze verify."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bundle_support import FIXED_SECRETS, answers_for
+from tests.conftest import require_program
+from wizard.bundle import native, systemd
+from wizard.bundle.context import RenderContext
+
+pytestmark = pytest.mark.integration
+
+STACKS: list[dict[str, Any]] = [
+    {
+        "homeserver": "synapse",
+        "proxy": "caddy",
+        "calls__turn": True,
+        "monitoring__prometheus": True,
+    },
+    {"homeserver": "synapse", "database": "sqlite", "proxy": "traefik"},
+    {"homeserver": "dendrite", "proxy": "nginx", "registration__mode": "token"},
+    {"homeserver": "conduit", "proxy": "traefik", "monitoring__prometheus": True},
+]
+# Units the distribution's packages install; the bundle only adds drop-ins to them.
+PACKAGED = {"caddy", "coturn", "prometheus"}
+
+
+def _stub(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+
+
+def _verify(unit_dir: Path, units: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [require_program("systemd-analyze"), "verify", "--man=no", *units],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        # A trailing colon keeps the system's own unit folders after ours.
+        env={**os.environ, "SYSTEMD_UNIT_PATH": f"{unit_dir}:"},
+    )
+
+
+def _installed(tmp_path: Path, sets: dict[str, Any]) -> tuple[RenderContext, Path, list[str]]:
+    """Render a native bundle's units into a unit folder, with the programs they run in place."""
+    answers = answers_for(
+        deployment__kind="native", deployment__prefix=str(tmp_path / "host"), **sets
+    )
+    ctx = RenderContext(answers=answers, facts=None, secrets=FIXED_SECRETS)
+    unit_dir = tmp_path / "units"
+    for relative, file in systemd.render(ctx).items():
+        if relative.startswith(f"{systemd.UNIT_FOLDER}/"):
+            target = unit_dir / relative.removeprefix(f"{systemd.UNIT_FOLDER}/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(file.text, encoding="utf-8")
+    _stub(Path(native.synapse_venv(ctx)) / "bin" / "python")
+    for program in ("traefik", "dendrite", "matrix-conduit"):
+        _stub(Path(native.local_program(ctx, program)))
+    units = []
+    for name in systemd.start_order(ctx):
+        base = Path("/lib/systemd/system") / f"{name}.service"
+        if name in PACKAGED and not base.is_file():
+            continue  # the package is not installed here: nothing to add the drop-in to
+        if (unit_dir / f"{name}.service").is_file() or name in PACKAGED:
+            units.append(f"{name}.service")
+    return ctx, unit_dir, units
+
+
+@pytest.mark.parametrize(
+    "sets", STACKS, ids=["synapse-caddy", "synapse-traefik", "dendrite", "conduit"]
+)
+def test_systemd_accepts_every_unit_and_drop_in(tmp_path: Path, sets: dict[str, Any]) -> None:
+    _, unit_dir, units = _installed(tmp_path, sets)
+    assert units
+    done = _verify(unit_dir, units)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
+
+
+def test_systemd_analyze_reports_a_broken_unit(tmp_path: Path) -> None:
+    ctx, unit_dir, _ = _installed(tmp_path, STACKS[0])
+    unit = unit_dir / "matrix-synapse.service"
+    unit.write_text(unit.read_text().replace("Restart=on-failure", "Restart=sometimes"))
+    shutil.rmtree(Path(native.synapse_venv(ctx)))
+    done = _verify(unit_dir, ["matrix-synapse.service"])
+    assert "sometimes" in done.stderr
+    assert done.returncode != 0, done.stderr  # the venv's python is missing

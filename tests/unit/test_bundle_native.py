@@ -1,0 +1,122 @@
+"""A deployment without containers: the packages, users and programs apply.sh installs."""
+
+from typing import Any
+
+import pytest
+
+from tests.bundle_support import answers_for, context_for
+from wizard.answers import Homeserver
+from wizard.bundle import apply_script, compose, layout, native, readme
+from wizard.bundle.context import RenderContext
+
+
+def _native(**sets: Any) -> RenderContext:
+    return context_for(answers_for(deployment__kind="native", **sets))
+
+
+@pytest.mark.parametrize(
+    ("sets", "present", "absent"),
+    [
+        (
+            {"database": "postgresql", "calls__turn": True, "monitoring__prometheus": True},
+            {"python3-venv", "libpq-dev", "postgresql", "nginx", "certbot", "coturn", "prometheus"},
+            {"caddy"},
+        ),
+        (
+            # Synapse always gets PostgreSQL support, to move to it later with synapse_port_db.
+            {"database": "sqlite", "proxy": "caddy"},
+            {"python3-venv", "libpq-dev", "caddy"},
+            {"postgresql", "certbot", "nginx", "coturn", "prometheus"},
+        ),
+        (
+            {"homeserver": "dendrite", "proxy": "traefik"},
+            {"postgresql", "python3", "tar"},
+            {"traefik", "python3-venv", "nginx"},
+        ),
+        (
+            {"database": "postgresql", "database__host": "db.example.org"},
+            {"libpq-dev", "nginx"},
+            {"postgresql"},
+        ),
+    ],
+    ids=["synapse-everything", "synapse-sqlite-caddy", "dendrite-traefik", "external-database"],
+)
+def test_the_packages_follow_the_choices(
+    sets: dict[str, Any], present: set[str], absent: set[str]
+) -> None:
+    packages = native.apt_packages(_native(**sets))
+    assert present <= set(packages)
+    assert not absent & set(packages)
+    assert len(packages) == len(set(packages))
+
+
+def test_certbot_comes_only_with_nginx_and_acme() -> None:
+    assert "certbot" in native.apt_packages(_native(proxy="nginx"))
+    assert "certbot" not in native.apt_packages(_native(proxy="nginx", proxy__tls="external"))
+
+
+def test_apply_sh_creates_the_homeserver_user_and_traefiks() -> None:
+    users = native.system_users(_native(homeserver="conduit", proxy="traefik"))
+    assert [(user.name, user.home) for user in users] == [
+        ("matrix-conduit", "/var/lib/matrix-wizard/conduit"),
+        ("traefik", "/var/lib/matrix-wizard/traefik"),
+    ]
+
+
+def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
+    ctx = _native()
+    assert native.synapse_venv(ctx) == "/opt/venvs/matrix-synapse"
+    assert native.synapse_requirement() == f"matrix-synapse[postgres]=={native.SYNAPSE_VERSION}"
+    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{native.SYNAPSE_VERSION}")
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "program"),
+    [("synapse", None), ("dendrite", "dendrite"), ("conduit", "matrix-conduit")],
+)
+def test_only_dendrite_and_conduit_need_a_binary_put_in_place(
+    homeserver: str, program: str | None
+) -> None:
+    binary = native.homeserver_binary(_native(homeserver=homeserver))
+    if program is None:
+        assert binary is None
+    else:
+        assert binary is not None
+        assert binary.path == f"/usr/local/bin/{program}"
+        assert binary.how_to_get
+
+
+def test_natively_the_proxy_and_turn_folders_belong_to_their_users() -> None:
+    ctx = _native(proxy="caddy", calls__turn=True)
+    owners = {folder.path: folder.owner for folder in layout.folders(ctx, turn_tls=False)}
+    assert owners["/var/lib/matrix-wizard/caddy/data"] == "caddy"
+    assert owners["/var/lib/matrix-wizard/coturn"] == "turnserver"
+
+
+def test_the_admin_command_uses_the_venv_natively() -> None:
+    command = apply_script.admin_command(_native(deployment__ports={"homeserver": 18008}))
+    assert command == (
+        "/opt/venvs/matrix-synapse/bin/register_new_matrix_user"
+        " -c /opt/matrix-wizard/synapse/homeserver.yaml --admin http://localhost:18008"
+    )
+
+
+def test_the_readme_says_what_apply_sh_installs_and_how_to_check_the_server() -> None:
+    ctx = _native(
+        database="postgresql",
+        proxy="traefik",
+        monitoring__grafana=True,
+        monitoring__prometheus=True,
+    )
+    text = readme.readme_text(ctx)
+    assert "## Running without containers" in text
+    assert f"`{native.synapse_requirement()}`" in text
+    assert f"Traefik {native.TRAEFIK_VERSION}" in text
+    assert "`matrix-synapse`, `matrix-wellknown`, `traefik`, `prometheus`" in text
+    assert "Grafana is not in Debian or Ubuntu" in text
+    assert "matrix-wizard doctor /opt/matrix-wizard" in text
+    assert readme.database_check_command(ctx) in text
+
+
+def test_the_compose_readme_has_no_native_section() -> None:
+    assert "## Running without containers" not in readme.readme_text(context_for(answers_for()))

@@ -1,0 +1,188 @@
+"""systemd units: each service's command, user and folders, parsed back from the unit files."""
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.bundle_support import answers_for, context_for
+from tests.e2e.support import unit_command, unit_entries
+from wizard.bundle import native, systemd, traefik
+from wizard.bundle.context import RenderContext
+from wizard.bundle.model import PRIVATE, PUBLIC
+from wizard.errors import WizardError
+
+
+def _native(**sets: Any) -> RenderContext:
+    return context_for(answers_for(deployment__kind="native", **sets))
+
+
+def _written(ctx: RenderContext, folder: Path) -> dict[str, Path]:
+    paths = {}
+    for relative, file in systemd.render(ctx).items():
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(file.text, encoding="utf-8")
+        paths[relative] = target
+    return paths
+
+
+def _settings(path: Path, key: str) -> list[str]:
+    return [value for _, name, value in unit_entries(path) if name == key]
+
+
+def test_compose_bundles_have_no_units() -> None:
+    assert systemd.render(context_for(answers_for())) == {}
+
+
+def test_synapse_runs_from_its_venv_as_its_user_after_postgresql(tmp_path: Path) -> None:
+    ctx = _native(database="postgresql")
+    unit = _written(ctx, tmp_path)["systemd/matrix-synapse.service"]
+    command = unit_command(unit)
+    venv = native.synapse_venv(ctx)
+    assert command.argv == [
+        f"{venv}/bin/python",
+        "-m",
+        "synapse.app.homeserver",
+        "--config-path=/opt/matrix-wizard/synapse/homeserver.yaml",
+    ]
+    assert command.cwd == "/var/lib/matrix-wizard/synapse"
+    assert _settings(unit, "User") == ["matrix-synapse"]
+    assert _settings(unit, "Type") == ["notify"]
+    assert "postgresql.service" in _settings(unit, "After")[0].split()
+    writable = _settings(unit, "ReadWritePaths")[0].split()
+    assert writable == ["/var/lib/matrix-wizard/synapse", "/var/lib/matrix-wizard/media"]
+    assert _settings(unit, "ProtectSystem") == ["strict"]
+    assert _settings(unit, "WantedBy") == ["multi-user.target"]
+
+
+def test_synapse_on_sqlite_waits_for_no_database(tmp_path: Path) -> None:
+    unit = _written(_native(database="sqlite"), tmp_path)["systemd/matrix-synapse.service"]
+    assert "postgresql.service" not in _settings(unit, "After")[0]
+
+
+@pytest.mark.parametrize(("mode", "flag"), [("closed", False), ("token", True)])
+def test_dendrite_binds_loopback_with_its_config(tmp_path: Path, mode: str, flag: bool) -> None:
+    ctx = _native(homeserver="dendrite", registration__mode=mode)
+    unit = _written(ctx, tmp_path)["systemd/dendrite.service"]
+    argv = unit_command(unit).argv
+    assert argv[0] == "/usr/local/bin/dendrite"
+    assert argv[1:5] == [
+        "--config",
+        "/opt/matrix-wizard/dendrite/dendrite.yaml",
+        "--http-bind-address",
+        "127.0.0.1:8008",
+    ]
+    assert ("-really-enable-open-registration" in argv) is flag
+    assert _settings(unit, "LimitNOFILE") == ["65535"]
+
+
+def test_conduit_finds_its_config_through_the_environment(tmp_path: Path) -> None:
+    unit = _written(_native(homeserver="conduit"), tmp_path)["systemd/matrix-conduit.service"]
+    command = unit_command(unit)
+    assert command.argv == ["/usr/local/bin/matrix-conduit"]
+    assert command.env == {"CONDUIT_CONFIG": "/opt/matrix-wizard/conduit/conduit.toml"}
+    assert _settings(unit, "User") == ["matrix-conduit"]
+
+
+def test_traefik_and_its_well_known_server_agree_on_the_port(tmp_path: Path) -> None:
+    ctx = _native(proxy="traefik", deployment__ports={"wellknown": 18090})
+    units = _written(ctx, tmp_path)
+    served = unit_command(units["systemd/matrix-wellknown.service"]).argv
+    assert served == [
+        "/usr/bin/python3",
+        *("-m", "http.server", "--bind", "127.0.0.1"),
+        *("--directory", "/opt/matrix-wizard/well-known", "18090"),
+    ]
+    assert _settings(units["systemd/matrix-wellknown.service"], "DynamicUser") == ["yes"]
+    dynamic = yaml.safe_load(traefik.render(ctx)[traefik.DYNAMIC_PATH].text)
+    servers = dynamic["http"]["services"]["wellknown"]["loadBalancer"]["servers"]
+    assert servers == [{"url": "http://127.0.0.1:18090"}]
+    proxy = units["systemd/traefik.service"]
+    assert unit_command(proxy).argv == [
+        "/usr/local/bin/traefik",
+        "--configFile=/opt/matrix-wizard/traefik/traefik.yml",
+    ]
+    assert _settings(proxy, "User") == ["traefik"]
+    assert _settings(proxy, "AmbientCapabilities") == ["CAP_NET_BIND_SERVICE"]
+    assert "matrix-wellknown.service" in _settings(proxy, "Wants")[0]
+
+
+def test_drop_ins_replace_the_packaged_command(tmp_path: Path) -> None:
+    ctx = _native(
+        proxy="caddy",
+        calls__turn=True,
+        monitoring__prometheus=True,
+        deployment__ports={"prometheus": 19090},
+    )
+    units = _written(ctx, tmp_path)
+    for name in ("caddy", "coturn", "prometheus"):
+        drop_in = units[f"systemd/{name}.service.d/matrix-wizard.conf"]
+        starts = _settings(drop_in, "ExecStart")
+        assert starts[0] == "", f"{name}: the packaged ExecStart must be reset first"
+        assert len(starts) == 2
+    caddy = unit_command(units["systemd/caddy.service.d/matrix-wizard.conf"])
+    assert caddy.argv[:2] == ["/usr/bin/caddy", "run"]
+    assert "/opt/matrix-wizard/caddy/Caddyfile" in caddy.argv
+    assert caddy.env["XDG_DATA_HOME"] == "/var/lib/matrix-wizard/caddy/data"
+    coturn = unit_command(units["systemd/coturn.service.d/matrix-wizard.conf"]).argv
+    assert coturn == [
+        "/usr/bin/turnserver",
+        *("-c", "/opt/matrix-wizard/coturn/turnserver.conf"),
+        "--pidfile=",
+        "--userdb=/var/lib/matrix-wizard/coturn/turndb",
+    ]
+    prometheus = unit_command(units["systemd/prometheus.service.d/matrix-wizard.conf"]).argv
+    assert "--web.listen-address=127.0.0.1:19090" in prometheus
+    assert "--storage.tsdb.path=/var/lib/matrix-wizard/prometheus" in prometheus
+
+
+def test_grafana_reads_its_password_from_the_private_env_file(tmp_path: Path) -> None:
+    ctx = _native(monitoring__prometheus=True, monitoring__grafana=True)
+    files = systemd.render(ctx)
+    assert files["grafana/grafana.env"].mode == PRIVATE
+    drop_in = _written(ctx, tmp_path)["systemd/grafana-server.service.d/matrix-wizard.conf"]
+    assert _settings(drop_in, "EnvironmentFile") == ["/opt/matrix-wizard/grafana/grafana.env"]
+    assert ctx.secrets.grafana_admin_password not in drop_in.read_text()
+    assert "GF_SERVER_HTTP_ADDR=127.0.0.1" in _settings(drop_in, "Environment")
+
+
+def test_units_are_public_and_hold_no_secret() -> None:
+    ctx = _native(
+        database="postgresql", calls__turn=True, monitoring__prometheus=True, proxy="caddy"
+    )
+    for path, file in systemd.render(ctx).items():
+        if path.startswith("systemd/"):
+            assert file.mode == PUBLIC
+            for secret in ctx.secrets.values():
+                assert secret not in file.text, path
+
+
+def test_services_start_in_order_the_homeserver_first() -> None:
+    ctx = _native(proxy="traefik", calls__turn=True, monitoring__prometheus=True)
+    assert systemd.start_order(ctx) == [
+        "matrix-synapse",
+        "matrix-wellknown",
+        "traefik",
+        "coturn",
+        "prometheus",
+    ]
+
+
+@pytest.mark.parametrize(
+    "argument", ["plain/path", "with space", 'a "quote"', "100%", "$HOME", "back\\slash", ""]
+)
+def test_exec_arguments_read_back_as_written(argument: str) -> None:
+    line = systemd.exec_line(["/bin/echo", argument])
+    words = [word.replace("%%", "%").replace("$$", "$") for word in shlex.split(line)]
+    assert words == ["/bin/echo", argument]
+    assert "$HOME" not in line.replace("$$HOME", "")  # never expanded by systemd
+
+
+def test_a_line_break_cannot_reach_a_unit() -> None:
+    with pytest.raises(WizardError, match="line break"):
+        systemd.exec_line(["/bin/echo", "two\nlines"])
+    with pytest.raises(WizardError, match="line break"):
+        systemd.environment("NAME", "a\nb")

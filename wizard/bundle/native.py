@@ -1,0 +1,132 @@
+"""A deployment without containers on Debian or Ubuntu: packages, users, programs and versions."""
+
+from dataclasses import dataclass
+
+from wizard.answers import Homeserver, ProxyKind
+from wizard.bundle import certificates, layout
+from wizard.bundle.context import RenderContext
+
+# Synapse runs from a virtualenv built with pip, pinned to the release the compose image runs
+# and the end-to-end test uses: distributions ship old releases, and matrix.org's own apt repository
+# would add a signing key and a source list to the host.
+SYNAPSE_VERSION = "1.163.2"
+# Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary
+# from GitHub and checks it against the release's checksum file.
+TRAEFIK_VERSION = "3.7.15"
+TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
+# Dendrite and Conduit publish no package for Debian: the person puts the binary in place.
+# The compose images run the same releases.
+DENDRITE_VERSION = "0.15.2"
+CONDUIT_VERSION = "0.10.12"
+
+# The programs of the homeserver binaries in /usr/local/bin.
+HOMESERVER_PROGRAMS = {Homeserver.DENDRITE: "dendrite", Homeserver.CONDUIT: "matrix-conduit"}
+
+SYNAPSE_VENV = "/opt/venvs/matrix-synapse"
+LOCAL_BIN = "/usr/local/bin"
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@dataclass(frozen=True)
+class Binary:
+    """A program the distribution does not package: where it goes and how to get it."""
+
+    path: str
+    how_to_get: str
+
+
+@dataclass(frozen=True)
+class SystemUser:
+    """A system account apply.sh creates for a service no package creates one for."""
+
+    name: str
+    home: str
+
+
+def synapse_venv(ctx: RenderContext) -> str:
+    """Return the host folder of Synapse's virtualenv."""
+    return ctx.host_path(SYNAPSE_VENV)
+
+
+def synapse_requirement() -> str:
+    """Return what pip installs into the virtualenv: Synapse with PostgreSQL support, pinned."""
+    return f"matrix-synapse[postgres]=={SYNAPSE_VERSION}"
+
+
+def local_program(ctx: RenderContext, name: str) -> str:
+    """Return the host path of a program apply.sh or the person puts in /usr/local/bin."""
+    return ctx.host_path(f"{LOCAL_BIN}/{name}")
+
+
+def homeserver_binary(ctx: RenderContext) -> Binary | None:
+    """Return the homeserver's own binary when no package provides it (Dendrite, Conduit)."""
+    if ctx.homeserver is Homeserver.DENDRITE:
+        return Binary(
+            local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.DENDRITE]),
+            f"build Dendrite v{DENDRITE_VERSION} with Go 1.21 or newer from "
+            "https://github.com/element-hq/dendrite (go build -o bin/ ./cmd/...) and copy "
+            "bin/dendrite and bin/create-account to " + ctx.host_path(LOCAL_BIN),
+        )
+    if ctx.homeserver is Homeserver.CONDUIT:
+        return Binary(
+            local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.CONDUIT]),
+            f"download the static binary of Conduit v{CONDUIT_VERSION} for this machine "
+            "(uname -m) from https://gitlab.com/famedly/conduit/-/releases and install it "
+            "with mode 0755 in " + ctx.host_path(LOCAL_BIN),
+        )
+    return None
+
+
+def traefik_binary(ctx: RenderContext) -> str:
+    """Return where apply.sh installs the Traefik binary."""
+    return local_program(ctx, "traefik")
+
+
+def uses_traefik(ctx: RenderContext) -> bool:
+    """Return whether the proxy is Traefik, which apply.sh installs as a binary."""
+    return ctx.answers.proxy.kind is ProxyKind.TRAEFIK
+
+
+def apt_packages(ctx: RenderContext) -> list[str]:
+    """Return the Debian and Ubuntu packages the deployment needs, in install order."""
+    packages = ["ca-certificates", "curl"]
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        packages += ["python3", "python3-venv"]
+        # psycopg2 (always installed, so SQLite can move to PostgreSQL later) is built from
+        # source: it needs a compiler and the PostgreSQL headers.
+        packages += ["python3-dev", "gcc", "libpq-dev"]
+    if ctx.bundled_postgres:
+        packages.append("postgresql")
+    proxy = ctx.answers.proxy.kind
+    if proxy is ProxyKind.TRAEFIK:
+        packages += ["python3", "tar"]  # python3 serves the well-known folder on loopback
+    else:
+        packages.append(proxy.value)
+    if certificates.uses_certbot(ctx):
+        packages.append("certbot")
+    if ctx.answers.calls.turn:
+        packages.append("coturn")
+    if ctx.answers.monitoring.prometheus:
+        packages.append("prometheus")
+    return list(dict.fromkeys(packages))
+
+
+def system_users(ctx: RenderContext) -> list[SystemUser]:
+    """Return the system accounts apply.sh creates: the homeserver's, and Traefik's."""
+    hs = ctx.homeserver.value
+    users = [SystemUser(layout.owner(ctx, hs), layout.service_dir(ctx, hs))]
+    if uses_traefik(ctx):
+        traefik = ProxyKind.TRAEFIK.value
+        users.append(SystemUser(layout.owner(ctx, traefik), layout.service_dir(ctx, traefik)))
+    return users
+
+
+def grafana_note(ctx: RenderContext) -> str | None:
+    """Return how to install Grafana, which neither Debian nor Ubuntu packages, when chosen."""
+    if not ctx.answers.monitoring.grafana:
+        return None
+    return (
+        "Grafana is not in Debian or Ubuntu: add Grafana's apt repository "
+        "(https://grafana.com/docs/grafana/latest/setup-grafana/installation/debian/), "
+        "apt install grafana, then run apply.sh again"
+    )

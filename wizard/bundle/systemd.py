@@ -1,0 +1,389 @@
+"""systemd units for a deployment without containers, written from data.
+
+The bundle writes full units for what it installs itself (the homeserver, Traefik and the
+well-known server Traefik needs) and drop-ins that point the distribution's own units (Caddy,
+coturn, Prometheus, Grafana) at the bundle's files. apply.sh copies them all into
+/etc/systemd/system; nginx and PostgreSQL read the bundle's files from their conf.d folders.
+"""
+
+import re
+from dataclasses import dataclass
+
+from wizard.answers import Homeserver, ProxyKind
+from wizard.bundle import compose, conduit, layout, monitoring, native
+from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
+from wizard.bundle.model import Bundle, File
+from wizard.errors import WizardError
+
+UNIT_FOLDER = "systemd"
+DROP_IN_NAME = "matrix-wizard.conf"
+SYSTEM_UNIT_DIR = "/etc/systemd/system"
+# Programs the distribution packages install; a staging prefix does not move them.
+CADDY_PROGRAM = "/usr/bin/caddy"
+TURNSERVER_PROGRAM = "/usr/bin/turnserver"
+PROMETHEUS_PROGRAM = "/usr/bin/prometheus"
+KILL_PROGRAM = "/bin/kill"
+DENDRITE_OPEN_FILES = 65535
+
+# Arguments that need no quoting in an Exec line; anything else is double-quoted.
+_PLAIN_ARGUMENT = re.compile(r"^[A-Za-z0-9._+/:@=,-]+$")
+_HARDENING = (
+    ("NoNewPrivileges", "yes"),
+    ("PrivateTmp", "yes"),
+    ("PrivateDevices", "yes"),
+    ("ProtectSystem", "strict"),
+    ("ProtectHome", "read-only"),
+    ("ProtectKernelTunables", "yes"),
+    ("ProtectKernelModules", "yes"),
+    ("ProtectControlGroups", "yes"),
+    ("RestrictSUIDSGID", "yes"),
+    ("LockPersonality", "yes"),
+)
+
+Entry = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One [Section] of a unit file: its settings in order, keys may repeat."""
+
+    name: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    """A unit or drop-in: its path in the bundle, a one-line comment, and its sections."""
+
+    path: str
+    comment: str
+    sections: tuple[Section, ...]
+
+    def text(self) -> str:
+        """Return the file as systemd reads it."""
+        lines = [f"# {_one_line(self.comment)}"]
+        for section in self.sections:
+            lines += ["", f"[{section.name}]"]
+            lines += [f"{key}={_one_line(value)}" for key, value in section.entries]
+        return "\n".join(lines) + "\n"
+
+
+def _one_line(value: str) -> str:
+    if any(ord(character) < 32 for character in value):
+        raise WizardError(
+            f"refusing to write {value!r} into a systemd unit: it holds a line break or "
+            "control character",
+            "use plain paths and names in the answers and generate again",
+        )
+    return value
+
+
+def setting(value: str) -> str:
+    """Return a value for a unit setting, with systemd's % specifier character escaped."""
+    return _one_line(value).replace("%", "%%")
+
+
+def exec_argument(argument: str) -> str:
+    """Return one argument of an Exec line: bare when plain, else double-quoted and escaped."""
+    _one_line(argument)
+    if _PLAIN_ARGUMENT.match(argument):
+        return argument
+    escaped = argument.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
+
+
+def exec_line(argv: list[str]) -> str:
+    """Return an ExecStart= value that runs exactly argv, no shell and no variables."""
+    return " ".join(exec_argument(argument) for argument in argv)
+
+
+def environment(name: str, value: str) -> str:
+    """Return an Environment= value setting one variable, quoted when it holds a space."""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise WizardError(f"{name!r} is not an environment variable name", "this is a bug")
+    assignment = setting(f"{name}={value}")
+    if " " in assignment or '"' in assignment or "\\" in assignment:
+        return '"' + assignment.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return assignment
+
+
+def unit_dir(ctx: RenderContext) -> str:
+    """Return the host folder apply.sh installs units and drop-ins into."""
+    return ctx.host_path(SYSTEM_UNIT_DIR)
+
+
+def unit_path(unit: str) -> str:
+    """Return the bundle path of a full unit the bundle writes."""
+    return f"{UNIT_FOLDER}/{unit}.service"
+
+
+def drop_in_path(unit: str) -> str:
+    """Return the bundle path of the drop-in that adjusts a packaged unit."""
+    return f"{UNIT_FOLDER}/{unit}.service.d/{DROP_IN_NAME}"
+
+
+def _install() -> Section:
+    return Section("Install", (("WantedBy", "multi-user.target"),))
+
+
+def _read_write_paths(paths: list[str]) -> Entry:
+    return ("ReadWritePaths", " ".join(setting(path) for path in dict.fromkeys(paths)))
+
+
+def homeserver_argv(ctx: RenderContext) -> list[str]:
+    """Return the command the homeserver's unit runs."""
+    hs = ctx.homeserver
+    config = compose.homeserver_config_path(ctx)
+    if hs is Homeserver.SYNAPSE:
+        python = f"{native.synapse_venv(ctx)}/bin/python"
+        return [python, "-m", "synapse.app.homeserver", f"--config-path={config}"]
+    program = native.local_program(ctx, native.HOMESERVER_PROGRAMS[hs])
+    if hs is Homeserver.DENDRITE:
+        return [program, *compose.dendrite_command(ctx)]
+    return [program]
+
+
+def _homeserver_unit(ctx: RenderContext) -> UnitFile:
+    hs = ctx.homeserver
+    name = layout.systemd_unit(hs.value)
+    user = layout.owner(ctx, hs.value)
+    after = ["network-online.target"]
+    wants = ["network-online.target"]
+    if ctx.bundled_postgres:
+        postgres = f"{layout.systemd_unit('postgres')}.service"
+        after.append(postgres)
+        wants.append(postgres)
+    unit: list[Entry] = [
+        (
+            "Description",
+            setting(f"{hs.value.capitalize()} Matrix homeserver for {ctx.server_name}"),
+        ),
+        ("After", " ".join(after)),
+        ("Wants", " ".join(wants)),
+    ]
+    service: list[Entry] = []
+    if hs is Homeserver.SYNAPSE:
+        # Synapse tells systemd when it is ready to serve (contrib/systemd/matrix-synapse.service).
+        service += [("Type", "notify"), ("NotifyAccess", "main")]
+    else:
+        service.append(("Type", "simple"))
+    service += [("User", user), ("Group", user)]
+    if hs is Homeserver.CONDUIT:
+        service += [("Environment", environment(k, v)) for k, v in conduit.environment(ctx).items()]
+    service += [
+        ("WorkingDirectory", setting(ctx.hs_data_dir)),
+        ("ExecStart", exec_line(homeserver_argv(ctx))),
+    ]
+    if hs is Homeserver.SYNAPSE:
+        service.append(("ExecReload", f"{KILL_PROGRAM} -HUP $MAINPID"))
+    service += [("Restart", "on-failure"), ("RestartSec", "3"), ("SyslogIdentifier", name)]
+    if hs is Homeserver.DENDRITE:
+        service.append(("LimitNOFILE", str(DENDRITE_OPEN_FILES)))
+    writable = [ctx.hs_data_dir]
+    if ctx.answers.media.backend == "local":
+        writable.append(ctx.hs_media_dir)
+    service += [*_HARDENING, _read_write_paths(writable)]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
+        (Section("Unit", tuple(unit)), Section("Service", tuple(service)), _install()),
+    )
+
+
+def wellknown_argv(ctx: RenderContext) -> list[str]:
+    """Return the loopback static server of the well-known folder, which Traefik forwards to."""
+    return [
+        native.SYSTEM_PYTHON,
+        *("-m", "http.server", "--bind", "127.0.0.1"),
+        *("--directory", f"{ctx.install_dir}/well-known", str(ctx.ports.wellknown)),
+    ]
+
+
+def _wellknown_unit(ctx: RenderContext) -> UnitFile:
+    name = layout.systemd_unit(WELLKNOWN_SERVICE)
+    service: list[Entry] = [
+        ("Type", "simple"),
+        ("DynamicUser", "yes"),
+        ("ExecStart", exec_line(wellknown_argv(ctx))),
+        ("Restart", "on-failure"),
+        *_HARDENING,
+    ]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard: serves /.well-known/matrix to Traefik "
+        "on loopback (Content-Type and CORS come from Traefik).",
+        (
+            Section(
+                "Unit",
+                (
+                    ("Description", "Static server of /.well-known/matrix for Traefik"),
+                    ("After", "network.target"),
+                ),
+            ),
+            Section("Service", tuple(service)),
+            _install(),
+        ),
+    )
+
+
+def traefik_argv(ctx: RenderContext) -> list[str]:
+    """Return the command Traefik's unit runs."""
+    return [native.traefik_binary(ctx), f"--configFile={ctx.install_dir}/traefik/traefik.yml"]
+
+
+def _traefik_unit(ctx: RenderContext) -> UnitFile:
+    traefik = ProxyKind.TRAEFIK.value
+    name = layout.systemd_unit(traefik)
+    user = layout.owner(ctx, traefik)
+    wellknown = f"{layout.systemd_unit(WELLKNOWN_SERVICE)}.service"
+    service: list[Entry] = [
+        ("Type", "simple"),
+        ("User", user),
+        ("Group", user),
+        ("ExecStart", exec_line(traefik_argv(ctx))),
+        ("Restart", "on-failure"),
+        ("AmbientCapabilities", "CAP_NET_BIND_SERVICE"),
+        ("CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"),
+        ("LimitNOFILE", "1048576"),
+        *_HARDENING,
+        _read_write_paths([layout.service_dir(ctx, traefik)]),
+    ]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
+        (
+            Section(
+                "Unit",
+                (
+                    ("Description", f"Traefik in front of the Matrix homeserver {ctx.server_name}"),
+                    ("After", f"network-online.target {wellknown}"),
+                    ("Wants", f"network-online.target {wellknown}"),
+                ),
+            ),
+            Section("Service", tuple(service)),
+            _install(),
+        ),
+    )
+
+
+def _drop_in(ctx: RenderContext, service: str, entries: list[Entry]) -> UnitFile:
+    name = layout.systemd_unit(service)
+    return UnitFile(
+        drop_in_path(name),
+        f"Points the packaged {name}.service at the bundle in {ctx.install_dir}; "
+        "written by matrix-wizard.",
+        (Section("Service", tuple(entries)),),
+    )
+
+
+def caddy_argv(ctx: RenderContext, action: str) -> list[str]:
+    """Return `caddy run` or `caddy reload` with the bundle's Caddyfile."""
+    argv = [CADDY_PROGRAM, action]
+    if action == "run":
+        argv.append("--environ")
+    argv += ["--config", f"{ctx.install_dir}/caddy/Caddyfile", "--adapter", "caddyfile"]
+    if action == "reload":
+        argv.append("--force")
+    return argv
+
+
+def caddy_environment(ctx: RenderContext) -> dict[str, str]:
+    """Return where Caddy keeps its certificates and settings natively: under the data folder."""
+    caddy_dir = layout.service_dir(ctx, ProxyKind.CADDY.value)
+    return {"XDG_DATA_HOME": f"{caddy_dir}/data", "XDG_CONFIG_HOME": f"{caddy_dir}/config"}
+
+
+def _caddy_drop_in(ctx: RenderContext) -> UnitFile:
+    entries: list[Entry] = [
+        ("Environment", environment(k, v)) for k, v in caddy_environment(ctx).items()
+    ]
+    entries += [
+        ("ExecStart", ""),
+        ("ExecStart", exec_line(caddy_argv(ctx, "run"))),
+        ("ExecReload", ""),
+        ("ExecReload", exec_line(caddy_argv(ctx, "reload"))),
+    ]
+    return _drop_in(ctx, ProxyKind.CADDY.value, entries)
+
+
+def coturn_argv(ctx: RenderContext) -> list[str]:
+    """Return coturn with the bundle's config, no pid file, and its user database in its folder."""
+    return [
+        TURNSERVER_PROGRAM,
+        *("-c", f"{ctx.install_dir}/coturn/turnserver.conf"),
+        "--pidfile=",
+        f"--userdb={layout.service_dir(ctx, layout.COTURN_SERVICE)}/turndb",
+    ]
+
+
+def prometheus_argv(ctx: RenderContext) -> list[str]:
+    """Return Prometheus with the bundle's config, its data folder, and loopback only."""
+    return [
+        PROMETHEUS_PROGRAM,
+        f"--config.file={ctx.install_dir}/{monitoring.PROMETHEUS_CONFIG}",
+        f"--storage.tsdb.path={layout.service_dir(ctx, layout.PROMETHEUS_SERVICE)}",
+        f"--storage.tsdb.retention.time={compose.PROMETHEUS_RETENTION}",
+        f"--web.listen-address=127.0.0.1:{ctx.ports.prometheus}",
+    ]
+
+
+def grafana_environment(ctx: RenderContext) -> dict[str, str]:
+    """Return Grafana's settings natively: the bundle's provisioning, loopback, its data folder."""
+    return {
+        "GF_PATHS_PROVISIONING": f"{ctx.install_dir}/grafana/provisioning",
+        "GF_PATHS_DATA": layout.service_dir(ctx, layout.GRAFANA_SERVICE),
+        "GF_SERVER_HTTP_ADDR": "127.0.0.1",
+        "GF_SERVER_HTTP_PORT": str(ctx.ports.grafana),
+        **compose.GRAFANA_SETTINGS,
+    }
+
+
+def _grafana_drop_in(ctx: RenderContext) -> UnitFile:
+    entries: list[Entry] = [
+        ("EnvironmentFile", setting(f"{ctx.install_dir}/{compose.GRAFANA_ENV}"))
+    ]
+    entries += [("Environment", environment(k, v)) for k, v in grafana_environment(ctx).items()]
+    return _drop_in(ctx, layout.GRAFANA_SERVICE, entries)
+
+
+def unit_files(ctx: RenderContext) -> list[UnitFile]:
+    """Return every unit and drop-in of a deployment without containers."""
+    files = [_homeserver_unit(ctx)]
+    proxy = ctx.answers.proxy.kind
+    if proxy is ProxyKind.TRAEFIK:
+        files += [_wellknown_unit(ctx), _traefik_unit(ctx)]
+    elif proxy is ProxyKind.CADDY:
+        files.append(_caddy_drop_in(ctx))
+    if ctx.answers.calls.turn:
+        replace = [("ExecStart", ""), ("ExecStart", exec_line(coturn_argv(ctx)))]
+        files.append(_drop_in(ctx, layout.COTURN_SERVICE, replace))
+    if ctx.answers.monitoring.prometheus:
+        replace = [("ExecStart", ""), ("ExecStart", exec_line(prometheus_argv(ctx)))]
+        files.append(_drop_in(ctx, layout.PROMETHEUS_SERVICE, replace))
+    if ctx.answers.monitoring.grafana:
+        files.append(_grafana_drop_in(ctx))
+    return files
+
+
+def start_order(ctx: RenderContext) -> list[str]:
+    """Return the units apply.sh enables and starts once the database is ready, in order."""
+    services = [ctx.homeserver.value]
+    if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
+        services.append(WELLKNOWN_SERVICE)
+    services.append(ctx.answers.proxy.kind.value)
+    if ctx.answers.calls.turn:
+        services.append(layout.COTURN_SERVICE)
+    if ctx.answers.monitoring.prometheus:
+        services.append(layout.PROMETHEUS_SERVICE)
+    if ctx.answers.monitoring.grafana:
+        services.append(layout.GRAFANA_SERVICE)
+    return [layout.systemd_unit(service) for service in services]
+
+
+def render(ctx: RenderContext) -> Bundle:
+    """Return the units and drop-ins, and Grafana's private settings, for a native deployment."""
+    if ctx.compose:
+        return {}
+    files: Bundle = {unit.path: File(unit.text()) for unit in unit_files(ctx)}
+    files.update(compose.grafana_env_file(ctx))
+    return files
