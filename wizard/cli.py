@@ -162,7 +162,7 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tuned_facts(answers: "Answers") -> HostFacts | None:
+def tuned_facts(answers: "Answers") -> HostFacts | None:
     """Return the machine the answers say the bundle is tuned for, if they name one."""
     from wizard.facts import CpuFacts, MemoryFacts
     from wizard.units import MIB
@@ -197,7 +197,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)
     out_dir = Path(args.out)
     secrets = load_secrets(out_dir)
-    bundle = render(answers, _tuned_facts(answers), secrets)
+    bundle = render(answers, tuned_facts(answers), secrets)
     if args.dry_run:
         plan = targets.plan_write(bundle, out_dir, redact=partial(redact, store=secrets))
         print(targets.describe_plan(plan))
@@ -205,6 +205,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     result = targets.write_bundle(bundle, out_dir)
     print(targets.describe_result(result))
     return 0
+
+
+def _cmd_wizard(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the wizard needs a terminal", "run it in one, or give a command (see --help)"
+        )
+    from screens.app import run_wizard
+
+    return run_wizard()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -257,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, the wizard starts on screen.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(handler=_cmd_wizard)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     detect = commands.add_parser("detect", help="this machine's facts and how each homeserver fits")
@@ -346,10 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status: 0 done, 1 failed, 2 bad usage."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
     except WizardError as error:

@@ -1,0 +1,419 @@
+"""WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.database import DatabaseStep
+from screens.dialogs import HelpDialog, HostKeyDialog, QuitChoice, QuitDialog
+from screens.domain import DomainStep
+from screens.done import DoneStep
+from screens.draft import save_draft
+from screens.extras import ExtrasStep
+from screens.machine import MachineStep
+from screens.messages import (
+    ApplyFinished,
+    ApplyOutput,
+    ApplyRequested,
+    BackRequested,
+    BundleRendered,
+    CheckFinished,
+    ConnectRequested,
+    FactsFound,
+    HostKeyAsked,
+    HostKeyReply,
+    NextRequested,
+    ProbeRequested,
+    RenderRequested,
+    WorkFailed,
+    WriteFinished,
+    WriteProgressed,
+    WriteRequested,
+)
+from screens.proxy import ProxyStep
+from screens.remote import HostKey, RemoteSession, RemoteTarget, SessionFactory, UnavailableSession
+from screens.review import ReviewStep
+from screens.state import WizardState
+from screens.step import StepScreen
+from screens.tier import TierStep
+from screens.welcome import WelcomeStep
+from screens.write import WriteStep
+from wizard.answers import Answers
+from wizard.errors import WizardError
+from wizard.facts import HostFacts
+from wizard.paths import asset
+
+Probe = Callable[[str], HostFacts]
+
+STEPS: tuple[type[StepScreen], ...] = (
+    WelcomeStep,
+    MachineStep,
+    TierStep,
+    DomainStep,
+    DatabaseStep,
+    ProxyStep,
+    ExtrasStep,
+    ReviewStep,
+    WriteStep,
+    DoneStep,
+)
+# How often a worker waiting for the person checks whether it was cancelled, in seconds.
+_WAIT_SLICE = 0.1
+
+
+def probe_this_machine(data_path: str) -> HostFacts:
+    """Probe the machine the wizard runs on, for a homeserver keeping its data at data_path."""
+    from wizard.probe.local import probe_local
+
+    return probe_local(data_path=data_path, measure_disk=False)
+
+
+class WizardApp(App[int]):
+    """The wizard: walks the steps in order, holding the answers draft between them."""
+
+    CSS_PATH = str(asset("wizard.tcss"))
+    TITLE = "matrix-wizard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="help", tooltip="Show help for this step"),
+        Binding(
+            "ctrl+s",
+            "save_draft",
+            "Save draft",
+            id="save",
+            tooltip="Save the answers so far, to resume later",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="quit",
+            priority=True,
+            tooltip="Quit; asks first when answers are not saved",
+        ),
+    ]
+
+    def __init__(
+        self,
+        state: WizardState | None = None,
+        *,
+        probe: Probe = probe_this_machine,
+        session_factory: SessionFactory = UnavailableSession,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.state = state or WizardState()
+        self.probe = probe
+        self.session_factory = session_factory
+        self.cursor_blink = cursor_blink
+        self.session: RemoteSession | None = None
+        self.step_index = 0
+
+    def on_mount(self) -> None:
+        """Show the first step."""
+        self.push_screen(self._make(0))
+
+    # --- Steps --------------------------------------------------------------------------------
+
+    def applicable(self) -> list[int]:
+        """Return the indexes of the steps that apply to the current state."""
+        return [index for index, step in enumerate(STEPS) if not step.should_skip(self.state)]
+
+    def _make(self, index: int) -> StepScreen:
+        steps = self.applicable()
+        earlier = tuple(name for step in STEPS[:index] for name in step.SECTIONS)
+        position = steps.index(index) + 1 if index in steps else index + 1
+        return STEPS[index](self.state, position=position, count=len(steps), earlier=earlier)
+
+    def current_step(self) -> StepScreen | None:
+        """Return the step on screen, or None while a dialog covers it."""
+        screen = self.screen
+        return screen if isinstance(screen, StepScreen) else None
+
+    def _go(self, index: int) -> None:
+        self.step_index = index
+        self.switch_screen(self._make(index))
+
+    def next_step(self) -> None:
+        """Take the step's answers and go on to the next step that applies; finish after Done."""
+        step = self.current_step()
+        if step is None:
+            return
+        if not step.valid:
+            self.bell()
+            return
+        self.state = step.hand_back(self.state)
+        later = [index for index in self.applicable() if index > self.step_index]
+        if not later:
+            self.exit(0)
+            return
+        self._go(later[0])
+
+    def prev_step(self) -> None:
+        """Keep the step's entries, valid or not, and go back to the previous step that applies."""
+        step = self.current_step()
+        if step is None:
+            return
+        self.state = step.keep_entries(self.state)
+        earlier = [index for index in self.applicable() if index < self.step_index]
+        if earlier:
+            self._go(earlier[-1])
+
+    @on(NextRequested)
+    def _next(self) -> None:
+        self.next_step()
+
+    @on(BackRequested)
+    def _back(self) -> None:
+        self.prev_step()
+
+    # --- Help, drafts and quitting ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the help for the step on screen."""
+        step = self.current_step()
+        if step is None:
+            return
+        text = asset(f"help/{step.HELP}.md").read_text(encoding="utf-8")
+        self.push_screen(HelpDialog(step.STEP_NAME, text))
+
+    def action_save_draft(self) -> None:
+        """Save the answers so far, with the step's entries, where the draft lives."""
+        step = self.current_step()
+        if step is not None:
+            self.state = step.keep_entries(self.state)
+        try:
+            save_draft(self.state.draft, self.state.draft_path)
+        except WizardError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.state = replace(self.state, saved_draft=self.state.draft)
+        self.notify(f"Draft saved to {self.state.draft_path}", markup=False)
+
+    async def action_quit(self) -> None:
+        """Quit, asking first when the answers are not saved."""
+        step = self.current_step()
+        if step is not None:
+            self.state = step.keep_entries(self.state)
+        if not self.state.unsaved:
+            self.exit(0)
+            return
+
+        def chosen(choice: QuitChoice | None) -> None:
+            if choice == "save":
+                self.action_save_draft()
+                if not self.state.unsaved:
+                    self.exit(0)
+            elif choice == "discard":
+                self.exit(0)
+
+        self.push_screen(QuitDialog(str(self.state.draft_path)), chosen)
+
+    def on_unmount(self) -> None:
+        """Close the SSH connection, if one is open."""
+        if self.session is not None:
+            self.session.close()
+
+    # --- Probing and connecting ---------------------------------------------------------------
+
+    @on(ProbeRequested)
+    def _probe_requested(self, message: ProbeRequested) -> None:
+        self.probe_machine(message.data_path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
+    def probe_machine(self, data_path: str) -> None:
+        """Probe this machine and post its facts, or why it failed."""
+        try:
+            facts = self.probe(data_path)
+        except WizardError as error:
+            self.post_message(WorkFailed(str(error)))
+            return
+        self.post_message(FactsFound(facts))
+
+    @on(ConnectRequested)
+    def _connect_requested(self, message: ConnectRequested) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self.connect_remote(message.target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
+    def connect_remote(self, target: RemoteTarget) -> None:
+        """Connect over SSH, asking about an unknown host key, and post the machine's facts."""
+        session = self.session_factory()
+        try:
+            facts = session.connect(target, self._ask_host_key)
+        except WizardError as error:
+            session.close()
+            self.post_message(WorkFailed(str(error)))
+            return
+        self.post_message(FactsFound(facts, session))
+
+    def _ask_host_key(self, key: HostKey) -> bool:
+        """Ask the person about a host key from the SSH worker, waiting for the answer."""
+        reply = HostKeyReply()
+        self.post_message(HostKeyAsked(key, reply))
+        worker = get_current_worker()
+        while not reply.given.wait(_WAIT_SLICE):
+            if worker.is_cancelled:
+                return False
+        return reply.accepted
+
+    @on(HostKeyAsked)
+    def _host_key_asked(self, message: HostKeyAsked) -> None:
+        def answered(accepted: bool | None) -> None:
+            message.reply.answer(bool(accepted))
+
+        self.push_screen(HostKeyDialog(message.key), answered)
+
+    @on(FactsFound)
+    async def _facts_found(self, message: FactsFound) -> None:
+        if message.session is not None:
+            self.session = message.session
+        step = self.current_step()
+        if isinstance(step, MachineStep):
+            await step.facts_arrived(message.facts)
+
+    # --- Rendering, writing and checking ------------------------------------------------------
+
+    @on(RenderRequested)
+    def _render_requested(self, message: RenderRequested) -> None:
+        self.render_bundle(message.answers, message.out_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle")
+    def render_bundle(self, answers: Answers, out_dir: str) -> None:
+        """Render the bundle with the secrets it would be written with, for review."""
+        from wizard.bundle.render import render
+        from wizard.cli import tuned_facts
+        from wizard.secret_store import load_secrets
+
+        try:
+            secrets = load_secrets(Path(out_dir))
+            bundle = render(answers, tuned_facts(answers), secrets)
+        except WizardError as error:
+            self.post_message(WorkFailed(str(error)))
+            return
+        self.post_message(BundleRendered(bundle, secrets))
+
+    @on(BundleRendered)
+    def _bundle_rendered(self, message: BundleRendered) -> None:
+        step = self.current_step()
+        if isinstance(step, ReviewStep):
+            step.show_bundle(message.bundle, message.secrets)
+
+    @on(WriteRequested)
+    def _write_requested(self, message: WriteRequested) -> None:
+        self.write_bundle(message.answers, message.out_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle")
+    def write_bundle(self, answers: Answers, out_dir: str) -> None:
+        """Render, write atomically, then run each real check, posting progress as it goes."""
+        from wizard import targets
+        from wizard.bundle.render import render
+        from wizard.checks import CHECKERS, check_bundle
+        from wizard.cli import tuned_facts
+        from wizard.secret_store import load_secrets
+
+        worker = get_current_worker()
+        try:
+            secrets = load_secrets(Path(out_dir))
+            bundle = render(answers, tuned_facts(answers), secrets)
+            checked = [path for path in CHECKERS if path in bundle]
+            total = 2 + len(checked)
+            self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, total))
+            result = targets.write_bundle(bundle, Path(out_dir))
+        except WizardError as error:
+            self.post_message(WorkFailed(str(error)))
+            return
+        self.post_message(WriteProgressed(targets.describe_result(result), 2, total))
+        for done, path in enumerate(checked, start=3):
+            if worker.is_cancelled:
+                return
+            for check in check_bundle(result.out_dir, only={path}):
+                self.post_message(CheckFinished(check))
+            self.post_message(WriteProgressed(f"Checked {path}.", done, total))
+        self.post_message(WriteProgressed(targets.describe_result(result), total, total))
+        self.post_message(WriteFinished(result.out_dir))
+
+    @on(WriteProgressed)
+    def _write_progressed(self, message: WriteProgressed) -> None:
+        step = self.current_step()
+        if isinstance(step, WriteStep):
+            step.progressed(message.text, message.done, message.total)
+
+    @on(CheckFinished)
+    def _check_finished(self, message: CheckFinished) -> None:
+        step = self.current_step()
+        if isinstance(step, WriteStep):
+            step.check_finished(message.result)
+
+    @on(WriteFinished)
+    def _write_finished(self, message: WriteFinished) -> None:
+        self.state = replace(self.state, written_to=message.out_dir, saved_draft=self.state.draft)
+        step = self.current_step()
+        if isinstance(step, WriteStep):
+            step.write_finished(message.out_dir)
+
+    # --- Applying remotely --------------------------------------------------------------------
+
+    @on(ApplyRequested)
+    def _apply_requested(self, message: ApplyRequested) -> None:
+        if self.session is None or self.state.written_to is None:
+            self.post_message(WorkFailed("not connected: go back to the Machine step and connect"))
+            return
+        self.apply_remote(self.session, self.state.written_to, message.dry_run)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    def apply_remote(self, session: RemoteSession, bundle_dir: Path, dry_run: bool) -> None:
+        """Upload the written bundle and run apply.sh remotely, streaming its output."""
+
+        def pass_on(line: str) -> None:
+            self.post_message(ApplyOutput(line))
+
+        try:
+            status = session.upload_and_apply(bundle_dir, pass_on, dry_run=dry_run)
+        except WizardError as error:
+            self.post_message(WorkFailed(str(error)))
+            return
+        self.post_message(ApplyFinished(status))
+
+    @on(ApplyOutput)
+    def _apply_output(self, message: ApplyOutput) -> None:
+        step = self.current_step()
+        if isinstance(step, DoneStep):
+            step.apply_output(message.line)
+
+    @on(ApplyFinished)
+    def _apply_finished(self, message: ApplyFinished) -> None:
+        step = self.current_step()
+        if isinstance(step, DoneStep):
+            step.apply_finished(message.status)
+
+    # --- Failures -----------------------------------------------------------------------------
+
+    @on(WorkFailed)
+    def _work_failed(self, message: WorkFailed) -> None:
+        step = self.current_step()
+        if step is not None:
+            step.work_failed(message.message)
+        else:
+            self.notify(message.message, severity="error", markup=False)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """Turn an unexpected error in a worker into a readable message on the step."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.post_message(WorkFailed(f"{event.worker.name} failed unexpectedly: {error}"))
+
+
+def run_wizard() -> int:
+    """Run the wizard in this terminal and return its exit status."""
+    app = WizardApp()
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,89 @@
+"""Helpers for driving the wizard on screen: a profile in place of the probe, and walking steps."""
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, ParamSpec
+
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from screens.app import WizardApp
+from screens.remote import SessionFactory, UnavailableSession
+from screens.state import Mode, WizardState
+from screens.step import StepScreen
+from wizard.facts import HostFacts
+from wizard.probe.profile import load_profile
+
+Params = ParamSpec("Params")
+
+
+def asynctest(test: Callable[Params, Coroutine[Any, Any, None]]) -> Callable[Params, None]:
+    """Run an async test function in its own event loop, keeping its fixtures."""
+
+    @functools.wraps(test)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+# The probe reads the machine the tests run on, whose facts differ from one machine to the
+# next; a profile stands in wherever a test or snapshot needs facts that never change.
+STABLE_PROFILE = "vps-4g"
+
+
+def profile_probe(data_path: str) -> HostFacts:
+    """Return the stable profile's facts, whatever the data path."""
+    return load_profile(STABLE_PROFILE)
+
+
+def wizard(
+    state: WizardState | None = None, *, session_factory: SessionFactory = UnavailableSession
+) -> WizardApp:
+    """Return the app with the stable probe and no blinking cursors."""
+    return WizardApp(
+        state, probe=profile_probe, session_factory=session_factory, cursor_blink=False
+    )
+
+
+def step(app: App[int]) -> StepScreen:
+    """Return the step on screen, failing when a dialog covers it."""
+    screen = app.screen
+    assert isinstance(screen, StepScreen), f"{type(screen).__name__} is not a step"
+    return screen
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait for every worker and for the screen to catch up."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot[int], selector: str, value: str) -> None:
+    """Set an input's value as if typed, and let the step check it."""
+    step(pilot.app).query_one(selector, Input).value = value
+    await pilot.pause()
+
+
+async def go_on(pilot: Pilot[int]) -> StepScreen:
+    """Press ctrl+n and return the step that follows, once settled."""
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    return step(pilot.app)
+
+
+async def go_back(pilot: Pilot[int]) -> StepScreen:
+    """Press Escape and return the step before, once settled."""
+    await pilot.press("escape")
+    await settle(pilot)
+    return step(pilot.app)
+
+
+def plan_state(out_dir: Path | str = "matrix-bundle") -> WizardState:
+    """Return a fresh state in planning mode, writing to out_dir."""
+    return WizardState(mode=Mode.PLAN, out_dir=str(out_dir))
