@@ -3,20 +3,14 @@
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from screens.database import DatabaseStep
-from screens.dialogs import HelpDialog, HostKeyDialog, QuitChoice, QuitDialog
-from screens.domain import DomainStep
-from screens.done import DoneStep
 from screens.draft import save_draft
-from screens.extras import ExtrasStep
-from screens.machine import MachineStep
 from screens.messages import (
     ApplyFinished,
     ApplyOutput,
@@ -36,38 +30,25 @@ from screens.messages import (
     WriteProgressed,
     WriteRequested,
 )
-from screens.proxy import ProxyStep
 from screens.remote import HostKey, RemoteSession, RemoteTarget, SessionFactory, UnavailableSession
-from screens.review import ReviewStep
 from screens.state import WizardState
 from screens.step import StepScreen
-from screens.tier import TierStep
-from screens.welcome import WelcomeStep
-from screens.write import WriteStep
-from wizard.answers import Answers
+from screens.steps import STEPS, sections_before
 from wizard.errors import WizardError
-from wizard.facts import HostFacts
 from wizard.paths import asset
 
-Probe = Callable[[str], HostFacts]
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.facts import HostFacts
 
-STEPS: tuple[type[StepScreen], ...] = (
-    WelcomeStep,
-    MachineStep,
-    TierStep,
-    DomainStep,
-    DatabaseStep,
-    ProxyStep,
-    ExtrasStep,
-    ReviewStep,
-    WriteStep,
-    DoneStep,
-)
+Probe = Callable[[str], "HostFacts"]
+Kept = TypeVar("Kept", bound=StepScreen)
+
 # How often a worker waiting for the person checks whether it was cancelled, in seconds.
 _WAIT_SLICE = 0.1
 
 
-def probe_this_machine(data_path: str) -> HostFacts:
+def probe_this_machine(data_path: str) -> "HostFacts":
     """Probe the machine the wizard runs on, for a homeserver keeping its data at data_path."""
     from wizard.probe.local import probe_local
 
@@ -75,7 +56,11 @@ def probe_this_machine(data_path: str) -> HostFacts:
 
 
 class WizardApp(App[int]):
-    """The wizard: walks the steps in order, holding the answers draft between them."""
+    """The wizard: walks the steps in order, holding the answers draft between them.
+
+    A step's screen is kept once shown, and shown again as it was when the person comes back
+    to it, unless what it was built from (the mode, the machine, earlier answers) has changed.
+    """
 
     CSS_PATH = str(asset("wizard.tcss"))
     TITLE = "matrix-wizard"
@@ -113,22 +98,71 @@ class WizardApp(App[int]):
         self.cursor_blink = cursor_blink
         self.session: RemoteSession | None = None
         self.step_index = 0
+        self._shown: dict[int, StepScreen] = {}
 
     def on_mount(self) -> None:
-        """Show the first step."""
-        self.push_screen(self._make(0))
+        """Show the first step, then load the rest of the wizard in the background."""
+        self.push_screen(self._screen_for(0))
+        self.call_after_refresh(self.warm_up)
+
+    @work(thread=True, exit_on_error=False, group="warm-up")
+    def warm_up(self) -> None:
+        """Import the other steps and read the data files while the person reads Welcome."""
+        from wizard.probe.profile import list_profiles
+        from wizard.tiers import load_tiers
+
+        for step in STEPS[1:]:
+            step.screen_class()
+        load_tiers()
+        list_profiles()
 
     # --- Steps --------------------------------------------------------------------------------
 
     def applicable(self) -> list[int]:
         """Return the indexes of the steps that apply to the current state."""
-        return [index for index, step in enumerate(STEPS) if not step.should_skip(self.state)]
+        return [index for index, step in enumerate(STEPS) if not step.skip(self.state)]
 
-    def _make(self, index: int) -> StepScreen:
+    def _screen_for(self, index: int) -> StepScreen:
+        """Return the step's screen: the one shown before if it still fits, else a new one."""
         steps = self.applicable()
-        earlier = tuple(name for step in STEPS[:index] for name in step.SECTIONS)
         position = steps.index(index) + 1 if index in steps else index + 1
-        return STEPS[index](self.state, position=position, count=len(steps), earlier=earlier)
+        shown = self._shown.get(index)
+        if shown is not None and shown.still_fits(self.state):
+            shown.come_back(self.state, position=position, count=len(steps))
+            return shown
+        if shown is not None:
+            self._forget(index)
+        screen = STEPS[index].screen_class()(
+            self.state, position=position, count=len(steps), earlier=sections_before(index)
+        )
+        self.install_screen(screen, f"step-{index}-{id(screen)}")
+        self._shown[index] = screen
+        return screen
+
+    def _forget(self, index: int) -> None:
+        """Let go of a step's kept screen, so that it is built afresh when next shown."""
+        screen = self._shown.pop(index)
+        self.uninstall_screen(screen)
+        if screen.is_attached:
+            screen.remove()
+
+    def _keep_only_neighbours(self, index: int) -> None:
+        """Keep the screens of the steps either side of index, the ones most often gone back to.
+
+        Every kept screen holds its widgets; keeping them all would cost memory for little gain.
+        """
+        steps = self.applicable()
+        place = steps.index(index) if index in steps else 0
+        near = set(steps[max(0, place - 1) : place + 2])
+        for kept in [kept for kept in self._shown if kept not in near]:
+            self._forget(kept)
+
+    def kept(self, kind: type[Kept]) -> Kept | None:
+        """Return the kept screen of a kind of step, on screen or not, for a worker's result."""
+        for screen in (self.screen, *self._shown.values()):
+            if isinstance(screen, kind):
+                return screen
+        return None
 
     def current_step(self) -> StepScreen | None:
         """Return the step on screen, or None while a dialog covers it."""
@@ -137,7 +171,8 @@ class WizardApp(App[int]):
 
     def _go(self, index: int) -> None:
         self.step_index = index
-        self.switch_screen(self._make(index))
+        self.switch_screen(self._screen_for(index))
+        self.call_after_refresh(self._keep_only_neighbours, index)
 
     def next_step(self) -> None:
         """Take the step's answers and go on to the next step that applies; finish after Done."""
@@ -147,7 +182,7 @@ class WizardApp(App[int]):
         if not step.valid:
             self.bell()
             return
-        self.state = step.hand_back(self.state)
+        self.state = step.leave(step.hand_back(self.state))
         later = [index for index in self.applicable() if index > self.step_index]
         if not later:
             self.exit(0)
@@ -159,7 +194,7 @@ class WizardApp(App[int]):
         step = self.current_step()
         if step is None:
             return
-        self.state = step.keep_entries(self.state)
+        self.state = step.leave(step.keep_entries(self.state))
         earlier = [index for index in self.applicable() if index < self.step_index]
         if earlier:
             self._go(earlier[-1])
@@ -179,6 +214,8 @@ class WizardApp(App[int]):
         step = self.current_step()
         if step is None:
             return
+        from screens.dialogs import HelpDialog
+
         text = asset(f"help/{step.HELP}.md").read_text(encoding="utf-8")
         self.push_screen(HelpDialog(step.STEP_NAME, text))
 
@@ -203,6 +240,8 @@ class WizardApp(App[int]):
         if not self.state.unsaved:
             self.exit(0)
             return
+
+        from screens.dialogs import QuitChoice, QuitDialog
 
         def chosen(choice: QuitChoice | None) -> None:
             if choice == "save":
@@ -231,7 +270,7 @@ class WizardApp(App[int]):
         try:
             facts = self.probe(data_path)
         except WizardError as error:
-            self.post_message(WorkFailed(str(error)))
+            self.post_message(WorkFailed("machine", str(error)))
             return
         self.post_message(FactsFound(facts))
 
@@ -250,7 +289,7 @@ class WizardApp(App[int]):
             facts = session.connect(target, self._ask_host_key)
         except WizardError as error:
             session.close()
-            self.post_message(WorkFailed(str(error)))
+            self.post_message(WorkFailed("machine", str(error)))
             return
         self.post_message(FactsFound(facts, session))
 
@@ -266,6 +305,8 @@ class WizardApp(App[int]):
 
     @on(HostKeyAsked)
     def _host_key_asked(self, message: HostKeyAsked) -> None:
+        from screens.dialogs import HostKeyDialog
+
         def answered(accepted: bool | None) -> None:
             message.reply.answer(bool(accepted))
 
@@ -275,8 +316,10 @@ class WizardApp(App[int]):
     async def _facts_found(self, message: FactsFound) -> None:
         if message.session is not None:
             self.session = message.session
-        step = self.current_step()
-        if isinstance(step, MachineStep):
+        from screens.machine import MachineStep
+
+        step = self.kept(MachineStep)
+        if step is not None:
             await step.facts_arrived(message.facts)
 
     # --- Rendering, writing and checking ------------------------------------------------------
@@ -285,8 +328,8 @@ class WizardApp(App[int]):
     def _render_requested(self, message: RenderRequested) -> None:
         self.render_bundle(message.answers, message.out_dir)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle")
-    def render_bundle(self, answers: Answers, out_dir: str) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review")
+    def render_bundle(self, answers: "Answers", out_dir: str) -> None:
         """Render the bundle with the secrets it would be written with, for review."""
         from wizard.bundle.render import render
         from wizard.cli import tuned_facts
@@ -296,22 +339,24 @@ class WizardApp(App[int]):
             secrets = load_secrets(Path(out_dir))
             bundle = render(answers, tuned_facts(answers), secrets)
         except WizardError as error:
-            self.post_message(WorkFailed(str(error)))
+            self.post_message(WorkFailed("review", str(error)))
             return
         self.post_message(BundleRendered(bundle, secrets))
 
     @on(BundleRendered)
     def _bundle_rendered(self, message: BundleRendered) -> None:
-        step = self.current_step()
-        if isinstance(step, ReviewStep):
+        from screens.review import ReviewStep
+
+        step = self.kept(ReviewStep)
+        if step is not None:
             step.show_bundle(message.bundle, message.secrets)
 
     @on(WriteRequested)
     def _write_requested(self, message: WriteRequested) -> None:
         self.write_bundle(message.answers, message.out_dir)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="bundle")
-    def write_bundle(self, answers: Answers, out_dir: str) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def write_bundle(self, answers: "Answers", out_dir: str) -> None:
         """Render, write atomically, then run each real check, posting progress as it goes."""
         from wizard import targets
         from wizard.bundle.render import render
@@ -328,7 +373,7 @@ class WizardApp(App[int]):
             self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, total))
             result = targets.write_bundle(bundle, Path(out_dir))
         except WizardError as error:
-            self.post_message(WorkFailed(str(error)))
+            self.post_message(WorkFailed("write", str(error)))
             return
         self.post_message(WriteProgressed(targets.describe_result(result), 2, total))
         for done, path in enumerate(checked, start=3):
@@ -342,21 +387,30 @@ class WizardApp(App[int]):
 
     @on(WriteProgressed)
     def _write_progressed(self, message: WriteProgressed) -> None:
-        step = self.current_step()
-        if isinstance(step, WriteStep):
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
             step.progressed(message.text, message.done, message.total)
 
     @on(CheckFinished)
     def _check_finished(self, message: CheckFinished) -> None:
-        step = self.current_step()
-        if isinstance(step, WriteStep):
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
             step.check_finished(message.result)
 
     @on(WriteFinished)
     def _write_finished(self, message: WriteFinished) -> None:
-        self.state = replace(self.state, written_to=message.out_dir, saved_draft=self.state.draft)
-        step = self.current_step()
-        if isinstance(step, WriteStep):
+        draft = self.state.draft
+        self.state = replace(
+            self.state, written_to=message.out_dir, written_draft=draft, saved_draft=draft
+        )
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
             step.write_finished(message.out_dir)
 
     # --- Applying remotely --------------------------------------------------------------------
@@ -364,11 +418,13 @@ class WizardApp(App[int]):
     @on(ApplyRequested)
     def _apply_requested(self, message: ApplyRequested) -> None:
         if self.session is None or self.state.written_to is None:
-            self.post_message(WorkFailed("not connected: go back to the Machine step and connect"))
+            self.post_message(
+                WorkFailed("done", "not connected: go back to the Machine step and connect")
+            )
             return
         self.apply_remote(self.session, self.state.written_to, message.dry_run)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="apply")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="done")
     def apply_remote(self, session: RemoteSession, bundle_dir: Path, dry_run: bool) -> None:
         """Upload the written bundle and run apply.sh remotely, streaming its output."""
 
@@ -378,29 +434,34 @@ class WizardApp(App[int]):
         try:
             status = session.upload_and_apply(bundle_dir, pass_on, dry_run=dry_run)
         except WizardError as error:
-            self.post_message(WorkFailed(str(error)))
+            self.post_message(WorkFailed("done", str(error)))
             return
         self.post_message(ApplyFinished(status))
 
     @on(ApplyOutput)
     def _apply_output(self, message: ApplyOutput) -> None:
-        step = self.current_step()
-        if isinstance(step, DoneStep):
+        from screens.done import DoneStep
+
+        step = self.kept(DoneStep)
+        if step is not None:
             step.apply_output(message.line)
 
     @on(ApplyFinished)
     def _apply_finished(self, message: ApplyFinished) -> None:
-        step = self.current_step()
-        if isinstance(step, DoneStep):
+        from screens.done import DoneStep
+
+        step = self.kept(DoneStep)
+        if step is not None:
             step.apply_finished(message.status)
 
     # --- Failures -----------------------------------------------------------------------------
 
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:
-        step = self.current_step()
-        if step is not None:
-            step.work_failed(message.message)
+        owner = next((step for step in STEPS if step.module == f"screens.{message.step}"), None)
+        screen = self.kept(owner.screen_class()) if owner is not None else None
+        if screen is not None:
+            screen.work_failed(message.message)
         else:
             self.notify(message.message, severity="error", markup=False)
 
@@ -409,7 +470,9 @@ class WizardApp(App[int]):
         """Turn an unexpected error in a worker into a readable message on the step."""
         if event.state is WorkerState.ERROR:
             error = event.worker.error
-            self.post_message(WorkFailed(f"{event.worker.name} failed unexpectedly: {error}"))
+            self.post_message(
+                WorkFailed(event.worker.group, f"{event.worker.name} failed unexpectedly: {error}")
+            )
 
 
 def run_wizard() -> int:

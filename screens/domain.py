@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
 from screens import validation
-from screens.draft import Draft
+from screens.state import Draft
 from screens.step import StepScreen
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry

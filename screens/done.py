@@ -56,6 +56,7 @@ class DoneStep(StepScreen):
 
     STEP_NAME = "Done"
     HELP = "done"
+    DEPENDS_ON = ("mode", "written_to", "remote_host")
     NEXT_LABEL = "Finish"
 
     def __init__(

@@ -3,16 +3,18 @@
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from wizard.answers import Answers, AnswersError, Problem, dump_answers, parse_answers
+from screens.state import Draft
 from wizard.errors import UsageError
-from wizard.facts import HostFacts
 from wizard.units import MIB
 
-Draft = dict[str, Any]
+if TYPE_CHECKING:
+    from wizard.answers import Answers, Problem
+    from wizard.facts import HostFacts
+
+# wizard.answers and yaml are imported where used: the first screen needs neither, and the
+# wizard paints it sooner without them.
 
 # Sections a step before them needs to be valid; the placeholders stand in only while checking.
 _PLACEHOLDERS: Draft = {
@@ -47,13 +49,15 @@ def _with_placeholders(draft: Draft) -> Draft:
 
 def check_draft(
     draft: Draft, sections: Iterable[str]
-) -> tuple[list[Problem], list[str], Answers | None]:
+) -> "tuple[list[Problem], list[str], Answers | None]":
     """Validate a draft as the answers file would, keeping the problems and notes of sections.
 
     Returns the problems and notices that concern the named sections, and the answers as the
     answers file would read them (defaults and derived values filled in) when there is no problem
     at all; sections every answers file needs but the draft lacks yet are stood in for.
     """
+    from wizard.answers import AnswersError, parse_answers
+
     wanted = tuple(sections)
     try:
         answers, notices = parse_answers(_with_placeholders(draft))
@@ -76,6 +80,8 @@ def form_view(draft: Draft, earlier: Iterable[str], own: Iterable[str]) -> Draft
     the database for a homeserver); the step's own sections keep whatever was entered, even if it
     is not valid yet, so that going back and forth never loses an entry.
     """
+    from wizard.answers import AnswersError, parse_answers
+
     try:
         answers, _ = parse_answers(_with_placeholders(keep_sections(draft, earlier)))
     except AnswersError:
@@ -88,13 +94,15 @@ def form_view(draft: Draft, earlier: Iterable[str], own: Iterable[str]) -> Draft
     return view
 
 
-def finished_answers(draft: Draft) -> Answers:
+def finished_answers(draft: Draft) -> "Answers":
     """Return the draft as Answers, or raise AnswersError with every problem."""
+    from wizard.answers import parse_answers
+
     answers, _ = parse_answers(draft)
     return answers
 
 
-def machine_section(facts: HostFacts) -> dict[str, int | None]:
+def machine_section(facts: "HostFacts") -> dict[str, int | None]:
     """Return the machine section for facts: whole cores and RAM in MiB, as tuning reads them."""
     cores = facts.effective_cores
     ram = facts.effective_ram
@@ -106,6 +114,10 @@ def machine_section(facts: HostFacts) -> dict[str, int | None]:
 
 def draft_text(draft: Draft) -> str:
     """Return the draft as YAML: a complete answers file once valid, else the plain mapping."""
+    import yaml
+
+    from wizard.answers import AnswersError, dump_answers
+
     try:
         return dump_answers(finished_answers(draft))
     except AnswersError:
@@ -125,6 +137,8 @@ def save_draft(draft: Draft, path: Path) -> None:
 
 def load_draft(path: Path) -> Draft:
     """Read a saved draft or answers file; a partial draft comes back as it was saved."""
+    import yaml
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Checkbox, Input, Static
 
 from screens import validation
-from screens.draft import Draft
+from screens.state import Draft
 from screens.step import StepScreen
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry

@@ -10,10 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, LoadingIndicator, Select, Static
 
 from screens import validation
-from screens.draft import Draft, machine_section
+from screens.draft import machine_section
 from screens.messages import ConnectRequested, ProbeRequested
 from screens.remote import RemoteTarget
-from screens.state import Mode, WizardState
+from screens.state import Draft, Mode, WizardState, resumed_machine_is_known
 from screens.step import StepScreen
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
@@ -32,18 +32,6 @@ SOURCES = (("profile", "a profile of a common plan"), ("hand", "its figures"))
 DISK_KINDS = (("ssd", "SSD"), ("hdd", "HDD"), ("unknown", "not sure"))
 
 
-def resumed_machine_is_known(state: WizardState) -> bool:
-    """Return whether a resumed draft already fixes the machine and the homeserver."""
-    machine = state.draft.get("machine") or {}
-    homeserver = state.draft.get("homeserver") or {}
-    return (
-        state.mode is Mode.RESUME
-        and bool(machine.get("cores"))
-        and bool(machine.get("ram_mb"))
-        and bool(homeserver.get("kind"))
-    )
-
-
 def _profile_label(name: str) -> str:
     profile = next(profile for profile in list_profiles() if profile.name == name)
     return (
@@ -57,6 +45,7 @@ class MachineStep(StepScreen):
 
     STEP_NAME = "Machine"
     HELP = "machine"
+    DEPENDS_ON = ("mode", "facts")
     SECTIONS = ("machine",)
 
     def __init__(

@@ -3,15 +3,18 @@
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from screens.remote import HostKey, RemoteSession, RemoteTarget
-from wizard.answers import Answers
-from wizard.bundle.model import Bundle
-from wizard.checks import CheckResult
-from wizard.facts import HostFacts
-from wizard.secret_store import Secrets
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.bundle.model import Bundle
+    from wizard.checks import CheckResult
+    from wizard.facts import HostFacts
+    from wizard.secret_store import Secrets
 
 # --- From the steps to the app ----------------------------------------------------------------
 
@@ -43,7 +46,7 @@ class ConnectRequested(Message):
 class RenderRequested(Message):
     """Render the bundle for review."""
 
-    def __init__(self, answers: Answers, out_dir: str) -> None:
+    def __init__(self, answers: "Answers", out_dir: str) -> None:
         super().__init__()
         self.answers = answers
         self.out_dir = out_dir
@@ -52,7 +55,7 @@ class RenderRequested(Message):
 class WriteRequested(Message):
     """Render, write and check the bundle in out_dir."""
 
-    def __init__(self, answers: Answers, out_dir: str) -> None:
+    def __init__(self, answers: "Answers", out_dir: str) -> None:
         super().__init__()
         self.answers = answers
         self.out_dir = out_dir
@@ -70,17 +73,21 @@ class ApplyRequested(Message):
 
 
 class WorkFailed(Message):
-    """A background task failed; message says what went wrong and what to do."""
+    """A background task of a step failed; message says what went wrong and what to do.
 
-    def __init__(self, message: str) -> None:
+    ``step`` names the step the task was for, as its module does (``machine``, ``write``).
+    """
+
+    def __init__(self, step: str, message: str) -> None:
         super().__init__()
+        self.step = step
         self.message = message
 
 
 class FactsFound(Message):
     """The machine's facts, probed here or read over SSH (with the session left open)."""
 
-    def __init__(self, facts: HostFacts, session: RemoteSession | None = None) -> None:
+    def __init__(self, facts: "HostFacts", session: RemoteSession | None = None) -> None:
         super().__init__()
         self.facts = facts
         self.session = session
@@ -111,7 +118,7 @@ class HostKeyAsked(Message):
 class BundleRendered(Message):
     """The bundle as it would be written, with the secrets it holds (for redaction)."""
 
-    def __init__(self, bundle: Bundle, secrets: Secrets) -> None:
+    def __init__(self, bundle: "Bundle", secrets: "Secrets") -> None:
         super().__init__()
         self.bundle = bundle
         self.secrets = secrets
@@ -130,7 +137,7 @@ class WriteProgressed(Message):
 class CheckFinished(Message):
     """One real check of the written bundle has finished."""
 
-    def __init__(self, result: CheckResult) -> None:
+    def __init__(self, result: "CheckResult") -> None:
         super().__init__()
         self.result = result
 

@@ -6,10 +6,12 @@ The screens depend only on this protocol; the implementation over paramiko lives
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from wizard.errors import WizardError
-from wizard.facts import HostFacts
+
+if TYPE_CHECKING:
+    from wizard.facts import HostFacts
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ LineSink = Callable[[str], None]
 class RemoteSession(Protocol):
     """One SSH connection to the machine the bundle is for."""
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> HostFacts:
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
         """Connect, asking about an unknown host key, refusing a changed one; return the facts."""
         ...
 
@@ -57,7 +59,7 @@ SessionFactory = Callable[[], RemoteSession]
 class UnavailableSession:
     """The session used when this build has no SSH support: every call says so."""
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> HostFacts:
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
         """Refuse to connect, with the ways that work without SSH."""
         raise WizardError(
             "connecting over SSH is not available in this build",

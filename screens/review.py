@@ -86,6 +86,7 @@ class ReviewStep(StepScreen):
 
     def on_mount(self) -> None:
         """Fill the answers table and ask for the bundle to be rendered."""
+        self.query_one("#viewer", TextArea).cursor_blink = getattr(self.app, "cursor_blink", True)
         self.query_one("#warnings").display = bool(self.query_one("#warnings", Static).content)
         table = self.query_one("#answers", DataTable)
         table.add_column("Answer", key="path")

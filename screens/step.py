@@ -1,31 +1,23 @@
 """StepScreen: what every step shares: header, navigation, validation and handing answers back."""
 
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import (
-    Button,
-    Checkbox,
-    Footer,
-    Header,
-    Input,
-    RadioSet,
-    Select,
-    Static,
-    Switch,
-    TextArea,
-)
+from textual.widgets import Button, Input, RadioSet, Static
 
-from screens.draft import Draft, check_draft, form_view, keep_sections, merged
+from screens.draft import check_draft, form_view, keep_sections, merged
 from screens.messages import BackRequested, NextRequested
-from screens.state import WizardState
+from screens.state import Draft, WizardState
 from screens.widgets.field import Field
-from wizard.answers import Answers, Problem
+from screens.widgets.keybar import KeyBar
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers, Problem
 
 
 class StepScreen(Screen[None]):
@@ -35,6 +27,8 @@ class StepScreen(Screen[None]):
     HELP: ClassVar[str] = ""
     SECTIONS: ClassVar[tuple[str, ...]] = ()
     NEXT_LABEL: ClassVar[str] = "Next"
+    DEPENDS_ON: ClassVar[tuple[str, ...]] = ("mode",)
+    """The parts of the state, beside the answers, that the screen is built from."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "next", "Next", id="next", tooltip="Go on to the next step"),
@@ -51,7 +45,9 @@ class StepScreen(Screen[None]):
         self.count = count
         self.earlier = earlier
         self.valid = False
+        self._checked_once = False
         self.checked: Answers | None = None
+        self.left: WizardState | None = None
 
     @classmethod
     def should_skip(cls, state: WizardState) -> bool:
@@ -62,28 +58,59 @@ class StepScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         """Lay out the header, the step's form, the navigation row and the footer."""
-        yield Header(icon="◆")
+        yield Static(self.heading(), id="title-bar", markup=False)
         with VerticalScroll(id="body"):
             yield from self.compose_form()
-            yield Static("", id="step-problems", markup=False)
+            problems = Static("", id="step-problems", markup=False)
+            problems.display = False
+            yield problems
         with Horizontal(id="nav"):
             yield Button("Back", id="back", compact=True, disabled=self.position == 1)
             yield Static("", id="nav-status", markup=False)
             yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield Footer()
+        yield KeyBar()
 
     def compose_form(self) -> ComposeResult:
         """Yield the step's own widgets."""
         yield from ()
 
+    def still_fits(self, state: WizardState) -> bool:
+        """Return whether this screen, as the person left it, can be shown again for state.
+
+        It can when nothing it was built from has changed since: the parts of the state named
+        in DEPENDS_ON, and the answers of this step and the steps before it.
+        """
+        left = self.left
+        if left is None:
+            return False
+        if any(getattr(state, name) != getattr(left, name) for name in self.DEPENDS_ON):
+            return False
+        sections = self.earlier + self.SECTIONS
+        return keep_sections(state.draft, sections) == keep_sections(left.draft, sections)
+
+    def come_back(self, state: WizardState, *, position: int, count: int) -> None:
+        """Show this screen again, as it was left, for the current state."""
+        self.state = state
+        self.position = position
+        self.count = count
+        self.query_one("#title-bar", Static).update(self.heading())
+        self.revalidate()
+
+    def leave(self, state: WizardState) -> WizardState:
+        """Remember the state this screen is left with, and return it."""
+        self.left = state
+        return state
+
+    def heading(self) -> str:
+        """Return the title bar's text: the app, where this step is, and its name."""
+        return f"matrix-wizard · Step {self.position} of {self.count}: {self.STEP_NAME}"
+
     def on_mount(self) -> None:
-        """Title the step, set the cursors' blinking, and check what is there."""
+        """Set the cursors' blinking, and check what is there."""
         self.sub_title = f"Step {self.position} of {self.count}: {self.STEP_NAME}"
         blink = getattr(self.app, "cursor_blink", True)
         for widget in self.query(Input):
             widget.cursor_blink = blink
-        for area in self.query(TextArea):
-            area.cursor_blink = blink
         self.revalidate()
 
     def view(self) -> Draft:
@@ -96,7 +123,7 @@ class StepScreen(Screen[None]):
         """Return the step's sections as entered, valid or not."""
         return {}
 
-    def step_problems(self) -> list[Problem]:
+    def step_problems(self) -> "list[Problem]":
         """Return problems outside the answers file (such as a machine not yet probed)."""
         return []
 
@@ -111,11 +138,14 @@ class StepScreen(Screen[None]):
             problems, notices, self.checked = check_draft(draft, self.SECTIONS)
         problems += self.step_problems()
         self._show(problems, notices)
-        self.valid = not problems
-        self.query_one("#next", Button).disabled = not self.valid
-        self.refresh_bindings()
+        valid = not problems
+        if valid != self.valid or not self._checked_once:
+            self._checked_once = True
+            self.valid = valid
+            self.query_one("#next", Button).disabled = not valid
+            self.refresh_bindings()
 
-    def _show(self, problems: list[Problem], notices: list[str]) -> None:
+    def _show(self, problems: "list[Problem]", notices: list[str]) -> None:
         """Put each problem and notice beside the field it concerns; the rest below the form."""
         placed: set[int] = set()
         for field in self.query(Field):
@@ -127,12 +157,17 @@ class StepScreen(Screen[None]):
             placed.update(mine)
             note = next((text for text in notices if field.concerns(text.partition(":")[0])), None)
             field.show(problems[mine[0]].message if mine else None, note)
-        rest = [str(problem) for index, problem in enumerate(problems) if index not in placed]
+        rest = "\n".join(
+            str(problem) for index, problem in enumerate(problems) if index not in placed
+        )
         other = self.query_one("#step-problems", Static)
-        other.update("\n".join(rest))
-        other.display = bool(rest)
+        if str(other.content) != rest:
+            other.update(rest)
+            other.display = bool(rest)
         status = self.query_one("#nav-status", Static)
-        status.update(str(problems[0]) if problems else "")
+        said = str(problems[0]) if problems else ""
+        if str(status.content) != said:
+            status.update(said)
 
     def work_failed(self, message: str) -> None:
         """Show why a background task failed; steps with a better place for it override this."""
@@ -185,10 +220,15 @@ class StepScreen(Screen[None]):
 
     @on(Input.Changed)
     @on(RadioSet.Changed)
-    @on(Checkbox.Changed)
-    @on(Switch.Changed)
-    @on(Select.Changed)
     def _changed(self) -> None:
+        self.form_changed()
+
+    def on_checkbox_changed(self) -> None:
+        """React to a checkbox like to any other entry."""
+        self.form_changed()
+
+    def on_select_changed(self) -> None:
+        """React to a choice in a list like to any other entry."""
         self.form_changed()
 
     def form_changed(self) -> None:

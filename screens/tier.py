@@ -7,9 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from screens.draft import Draft
-from screens.machine import resumed_machine_is_known
-from screens.state import WizardState
+from screens.state import Draft, WizardState, resumed_machine_is_known
 from screens.step import StepScreen
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
@@ -62,6 +60,7 @@ class TierStep(StepScreen):
 
     STEP_NAME = "Homeserver and tier"
     HELP = "tier"
+    DEPENDS_ON = ("mode", "facts")
     SECTIONS = ("homeserver",)
 
     def __init__(

@@ -2,18 +2,21 @@
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
-from screens.draft import Draft, load_draft
-from screens.state import Mode, WizardState
+from screens.draft import load_draft
+from screens.state import Draft, Mode, WizardState
 from screens.step import StepScreen
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import Problem
 from wizard.errors import UsageError
+
+if TYPE_CHECKING:
+    from wizard.answers import Problem
 
 INTRO = (
     "This wizard sizes a Matrix homeserver (Synapse, Dendrite or Conduit) for a machine and "
@@ -77,11 +80,13 @@ class WelcomeStep(StepScreen):
         self._show_draft_field()
         self.revalidate()
 
-    def step_problems(self) -> list[Problem]:
+    def step_problems(self) -> "list[Problem]":
         """Return why the draft cannot be resumed, if resuming."""
         self._loaded = None
         if self._mode() is not Mode.RESUME:
             return []
+        from wizard.answers import Problem
+
         text = self.query_one("#draft-path", Input).value.strip()
         if not text:
             return [Problem(path="draft", message="give the path of a saved draft")]

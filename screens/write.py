@@ -26,13 +26,14 @@ class WriteStep(StepScreen):
 
     STEP_NAME = "Write"
     HELP = "write"
+    DEPENDS_ON = ("mode", "remote_host")
 
     def __init__(
         self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
     ) -> None:
         super().__init__(state, position=position, count=count, earlier=earlier)
         self.busy = False
-        self.written: Path | None = None
+        self.written = state.written_to if state.written_draft == state.draft else None
         self.failure: str | None = None
         self._said = ""
 
@@ -155,10 +156,8 @@ class WriteStep(StepScreen):
         self.revalidate()
 
     def hand_back(self, state: WizardState) -> WizardState:
-        """Return the state with where the bundle is; its answers are saved there."""
-        return replace(
-            state, out_dir=self._out_dir(), written_to=self.written, saved_draft=state.draft
-        )
+        """Return the state with the folder entered (the app notes where the bundle was written)."""
+        return replace(state, out_dir=self._out_dir())
 
     def keep_entries(self, state: WizardState) -> WizardState:
         """Keep the folder entered."""

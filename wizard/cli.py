@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.errors import UsageError, WizardError
-from wizard.facts import DiskKind, HostFacts
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
+    from wizard.facts import HostFacts
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
 
@@ -62,7 +62,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return _show_facts_and_fits(facts, args.homeserver, args.json)
 
 
-def _show_facts_and_fits(facts: HostFacts, homeserver: str | None, as_json: bool) -> int:
+def _show_facts_and_fits(facts: "HostFacts", homeserver: str | None, as_json: bool) -> int:
     from wizard import report, tiers
 
     names = [homeserver] if homeserver else list(HOMESERVERS)
@@ -162,9 +162,9 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
-def tuned_facts(answers: "Answers") -> HostFacts | None:
+def tuned_facts(answers: "Answers") -> "HostFacts | None":
     """Return the machine the answers say the bundle is tuned for, if they name one."""
-    from wizard.facts import CpuFacts, MemoryFacts
+    from wizard.facts import CpuFacts, HostFacts, MemoryFacts
     from wizard.units import MIB
 
     machine = answers.machine
@@ -261,6 +261,8 @@ def _size(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser for every command."""
+    from wizard.facts import DiskKind
+
     parser = _Parser(
         prog="matrix-wizard",
         description="Size, configure and deploy a Matrix homeserver. "
@@ -355,8 +357,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status: 0 done, 1 failed, 2 bad usage."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    # With no arguments the wizard starts at once, before the commands' parser and models load.
+    args = build_parser().parse_args(given) if given else argparse.Namespace(handler=_cmd_wizard)
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

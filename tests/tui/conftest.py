@@ -8,12 +8,17 @@ from typing import Any, ParamSpec
 
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Button, Input
 
 from screens.app import WizardApp
+from screens.domain import DomainStep
 from screens.remote import SessionFactory, UnavailableSession
 from screens.state import Mode, WizardState
 from screens.step import StepScreen
+from screens.welcome import WelcomeStep
+from screens.widgets.choices import Choices
+from screens.widgets.field import Field
+from wizard.answers import AnswersError, parse_answers
 from wizard.facts import HostFacts
 from wizard.probe.profile import load_profile
 
@@ -87,3 +92,42 @@ async def go_back(pilot: Pilot[int]) -> StepScreen:
 def plan_state(out_dir: Path | str = "matrix-bundle") -> WizardState:
     """Return a fresh state in planning mode, writing to out_dir."""
     return WizardState(mode=Mode.PLAN, out_dir=str(out_dir))
+
+
+async def walk_to(
+    pilot: Pilot[int], target: type[StepScreen], server_name: str = "example.com"
+) -> StepScreen:
+    """Walk a planning run from Welcome to the target step, on the defaults."""
+    current = step(pilot.app)
+    if isinstance(current, WelcomeStep):
+        current.query_one("#mode", Choices).choose("plan")
+        await pilot.pause()
+    while not isinstance(current, target):
+        if isinstance(current, DomainStep):
+            await type_into(pilot, "#server-name", server_name)
+        current = await go_on(pilot)
+    return current
+
+
+def field_problem(screen: StepScreen, path: str) -> str | None:
+    """Return the problem shown beside the field for an answer, or None."""
+    field = next(field for field in screen.query(Field) if field.path == path)
+    return field.problem
+
+
+def answers_file_says(data: dict[str, object]) -> dict[str, str]:
+    """Return what the answers file reports for data, by path."""
+    try:
+        parse_answers(data)
+    except AnswersError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
+
+
+async def refused(pilot: Pilot[int]) -> bool:
+    """Return whether Next is disabled and ctrl+n leaves the step where it is."""
+    before = step(pilot.app)
+    disabled = before.query_one("#next", Button).disabled
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    return disabled and step(pilot.app) is before and not before.valid

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Select
+from textual.widgets import Checkbox, Select, Static
 
 from screens.database import DatabaseStep
 from screens.domain import DomainStep
@@ -59,10 +59,10 @@ async def write_and_finish(pilot: Pilot[int], out_dir: Path) -> None:
     await type_into(pilot, "#out-dir", str(out_dir))
     await pilot.click("#write")
     await settle(pilot)
-    assert write.valid, write.query_one("#nav-status").content
+    assert write.valid, write.query_one("#nav-status", Static).content
     done = await go_on(pilot)
     assert isinstance(done, DoneStep)
-    assert str(out_dir) in str(done.query_one("#where").content)
+    assert str(out_dir) in str(done.query_one("#where", Static).content)
     await pilot.press("ctrl+n")
     await pilot.pause()
 
@@ -98,7 +98,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)
         await type_into(pilot, "#server-name", "chat.example.net")
-        assert str(domain.query_one("#preview").content).endswith("@you:chat.example.net")
+        assert str(domain.query_one("#preview", Static).content).endswith("@you:chat.example.net")
 
         database = await go_on(pilot)
         assert isinstance(database, DatabaseStep)
@@ -175,7 +175,7 @@ async def test_this_machine_flow_probes_and_writes_a_reproducible_bundle(
         machine = await go_on(pilot)
         assert isinstance(machine, MachineStep)
         assert machine.facts == load_profile(STABLE_PROFILE)
-        values = [str(widget.content) for widget in machine.query(".fact-value")]
+        values = [str(widget.content) for widget in machine.query(".fact-value").results(Static)]
         assert any(value.startswith("2 cores") for value in values)
         assert machine.valid
         tier = await go_on(pilot)
