@@ -18,23 +18,21 @@ from wizard.bundle.model import Bundle
 from wizard.secret_store import Secrets, redact
 
 FIRST_FILE = "README.md"
+# JSON files (the well-known documents) are shown as plain text: the tree-sitter JSON grammar
+# that textual[syntax] 8.2.8 installs beside tree-sitter 0.26 crashes the process when loaded.
 _LANGUAGES = {
     ".yaml": "yaml",
     ".yml": "yaml",
     ".toml": "toml",
-    ".json": "json",
     ".sh": "bash",
     ".md": "markdown",
     ".sql": "sql",
     ".config": "yaml",
 }
-_JSON_FOLDERS = ("well-known/matrix/",)
 
 
 def language_for(path: str) -> str | None:
     """Return the highlighting language for a bundle file, or None for plain text."""
-    if path.startswith(_JSON_FOLDERS):
-        return "json"
     return _LANGUAGES.get(PurePosixPath(path).suffix)
 
 

@@ -2,10 +2,14 @@
 
 import asyncio
 import functools
+import html
+import re
+import shutil
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec
 
+import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
@@ -19,6 +23,7 @@ from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from wizard.answers import AnswersError, parse_answers
+from wizard.cli import main
 from wizard.facts import HostFacts
 from wizard.probe.profile import load_profile
 
@@ -131,3 +136,41 @@ async def refused(pilot: Pilot[int]) -> bool:
     await pilot.press("ctrl+n")
     await pilot.pause()
     return disabled and step(pilot.app) is before and not before.valid
+
+
+def screen_text(app: App[int]) -> str:
+    """Return the characters on screen, line after line, as the screenshot shows them."""
+    svg = app.export_screenshot()
+    lines: dict[str, list[str]] = {}
+    for line, text in re.findall(
+        r'<text[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>(.*?)</text>', svg
+    ):
+        lines.setdefault(line, []).append(html.unescape(text).replace("\xa0", " "))
+    return "\n".join(
+        "".join(parts) for _, parts in sorted(lines.items(), key=lambda item: int(item[0]))
+    )
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Return every file under a folder by relative path, with its bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def assert_generate_reproduces(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Check the saved answers rebuild the bundle byte for byte, in place and in a new folder."""
+    answers = bundle / "answers.yaml"
+    capsys.readouterr()
+    assert main(["generate", "--answers", str(answers), "--out", str(bundle)]) == 0
+    assert "Nothing changed" in capsys.readouterr().out
+
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy2(bundle / "secrets.yaml", again / "secrets.yaml")
+    assert main(["generate", "--answers", str(answers), "--out", str(again)]) == 0
+    assert files_of(again) == files_of(bundle)

@@ -1,6 +1,5 @@
 """Whole runs of the wizard, from Welcome to Done, compared with what `generate` makes."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,36 +18,19 @@ from screens.tier import TierStep
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
-from tests.tui.conftest import STABLE_PROFILE, asynctest, go_on, settle, step, type_into, wizard
-from wizard.cli import main
+from tests.tui.conftest import (
+    STABLE_PROFILE,
+    assert_generate_reproduces,
+    asynctest,
+    go_on,
+    settle,
+    step,
+    type_into,
+    wizard,
+)
 from wizard.probe.profile import load_profile
 
 pytestmark = pytest.mark.tui
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    """Return every file under a folder by relative path, with its bytes."""
-    return {
-        str(path.relative_to(folder)): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-def assert_generate_reproduces(
-    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Check the saved answers rebuild the bundle byte for byte, in place and in a new folder."""
-    answers = bundle / "answers.yaml"
-    capsys.readouterr()
-    assert main(["generate", "--answers", str(answers), "--out", str(bundle)]) == 0
-    assert "Nothing changed" in capsys.readouterr().out
-
-    again = tmp_path / "again"
-    again.mkdir()
-    shutil.copy2(bundle / "secrets.yaml", again / "secrets.yaml")
-    assert main(["generate", "--answers", str(answers), "--out", str(again)]) == 0
-    assert files_of(again) == files_of(bundle)
 
 
 async def write_and_finish(pilot: Pilot[int], out_dir: Path) -> None:
