@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import bench_detect
+from bench import bench_detect, bench_tui
 
-MODULES = [bench_detect]
+MODULES = [bench_detect, bench_tui]
 
 
 def main() -> int:

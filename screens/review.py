@@ -114,6 +114,7 @@ class ReviewStep(StepScreen):
         tree = self.query_one("#files", Tree)
         tree.clear()
         folders: dict[str, TreeNode[str]] = {}
+        leaves: dict[str, TreeNode[str]] = {}
         for path in bundle:
             node = tree.root
             parts = PurePosixPath(path).parts
@@ -122,9 +123,11 @@ class ReviewStep(StepScreen):
                 if folder not in folders:
                     folders[folder] = node.add(parts[depth - 1] + "/", expand=True)
                 node = folders[folder]
-            node.add_leaf(parts[-1], data=path)
+            leaves[path] = node.add_leaf(parts[-1], data=path)
         tree.root.expand()
-        self.show_file(FIRST_FILE if FIRST_FILE in bundle else next(iter(bundle)))
+        first = FIRST_FILE if FIRST_FILE in bundle else next(iter(bundle))
+        self.show_file(first)
+        self.call_after_refresh(tree.move_cursor, leaves[first])
         self.revalidate()
 
     def show_file(self, path: str) -> None:

@@ -65,6 +65,7 @@ class WriteStep(StepScreen):
         for label in ("File", "Checked with", "Result", "Detail"):
             table.add_column(label, key=label.lower())
         table.display = False
+        self.query_one("#progress", ProgressBar).display = self.busy
 
     def _out_dir(self) -> str:
         return self.query_one("#out-dir", Input).value.strip()
@@ -108,7 +109,9 @@ class WriteStep(StepScreen):
         self.written = None
         self.query_one("#write", Button).disabled = True
         self.query_one("#checks", DataTable).clear()
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        progress = self.query_one("#progress", ProgressBar)
+        progress.update(total=None, progress=0)
+        progress.display = True
         self.post_message(WriteRequested(answers, self._out_dir()))
         self.revalidate()
 
@@ -152,7 +155,7 @@ class WriteStep(StepScreen):
         self.busy = False
         self.failure = message
         self.query_one("#write", Button).disabled = False
-        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        self.query_one("#progress", ProgressBar).display = False
         self.revalidate()
 
     def hand_back(self, state: WizardState) -> WizardState:

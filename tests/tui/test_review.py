@@ -56,7 +56,10 @@ async def test_the_tree_lists_every_file_and_selecting_one_shows_it() -> None:
         review.query_one("#review-tabs", TabbedContent).active = "files-tab"
         await pilot.pause()
         tree.focus()
-        await pilot.press("down", "down")
+        await pilot.pause()
+        assert tree.cursor_node is not None
+        assert tree.cursor_node.data == leaves[0] == "README.md"
+        await pilot.press("down")
         await pilot.pause()
         assert review.query_one("#viewer", TextArea).border_title == leaves[1]
 
