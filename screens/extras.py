@@ -69,6 +69,7 @@ class ExtrasStep(StepScreen):
             "Largest upload MB",
             Entry(_text(media.get("max_upload_mb")), id="max-upload"),
             path="media.max_upload_mb",
+            why="larger uploads are refused by the proxy and the homeserver",
         )
         with Vertical(id="s3"):
             yield Field(

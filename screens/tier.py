@@ -92,7 +92,9 @@ class TierStep(StepScreen):
         """Lay out the recommendation, the fit table, the notes and the two choices."""
         kind, tier = self._defaults()
         rec = self.recommendation
-        yield Static(rec.summary if rec else "No machine facts: pick by hand.", id="summary")
+        yield Static(
+            rec.summary if rec else "No machine facts: pick by hand.", id="summary", markup=False
+        )
         table: DataTable[Text] = DataTable(id="fit-table", cursor_type="cell", zebra_stripes=True)
         yield table
         yield Field(
