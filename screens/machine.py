@@ -298,9 +298,9 @@ class MachineStep(StepScreen):
         if self.failure is not None:
             problems.append(self.failure)
         if self.busy:
-            problems.append(Problem(path="machine", message="reading the machine's facts..."))
+            problems.append(Problem(path="", message="reading the machine's facts..."))
         elif self.facts is None and not problems:
-            problems.append(Problem(path="machine", message=self._missing_facts()))
+            problems.append(Problem(path="", message=self._missing_facts()))
         elif self.state.mode is Mode.LOCAL and self._probed_path not in (
             None,
             self._input("data-path"),

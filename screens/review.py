@@ -99,10 +99,12 @@ class ReviewStep(StepScreen):
         """Return the answers' problems (go back to fix them), or why rendering failed."""
         if self.problems:
             return [
-                Problem(path="", message="go back and fix: " + "; ".join(map(str, self.problems)))
+                Problem(
+                    path="answers", message="go back and fix: " + "; ".join(map(str, self.problems))
+                )
             ]
         if self.failure is not None:
-            return [Problem(path="", message=self.failure)]
+            return [Problem(path="bundle", message=self.failure)]
         if self.bundle is None:
             return [Problem(path="", message="rendering the bundle...")]
         return []

@@ -157,8 +157,11 @@ class StepScreen(Screen[None]):
             placed.update(mine)
             note = next((text for text in notices if field.concerns(text.partition(":")[0])), None)
             field.show(problems[mine[0]].message if mine else None, note)
+        # A problem with no path is a word on where the step stands: the status line says it.
         rest = "\n".join(
-            str(problem) for index, problem in enumerate(problems) if index not in placed
+            str(problem)
+            for index, problem in enumerate(problems)
+            if index not in placed and problem.path
         )
         other = self.query_one("#step-problems", Static)
         if str(other.content) != rest:

@@ -77,9 +77,9 @@ class WriteStep(StepScreen):
         if self.failure is not None:
             return [Problem(path="write.out_dir", message=self.failure)]
         if self.busy:
-            return [Problem(path="write", message="writing and checking the bundle...")]
+            return [Problem(path="", message="writing and checking the bundle...")]
         if self.written is None:
-            return [Problem(path="write", message="write the bundle to go on")]
+            return [Problem(path="", message="write the bundle to go on")]
         return []
 
     def form_changed(self) -> None:
