@@ -2,9 +2,9 @@
 
 import sys
 
-from bench import bench_detect, bench_render, bench_ssh
+from bench import bench_detect, bench_render, bench_ssh, bench_tui
 
-MODULES = [bench_detect, bench_render, bench_ssh]
+MODULES = [bench_detect, bench_render, bench_ssh, bench_tui]
 
 
 def main() -> int:

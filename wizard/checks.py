@@ -290,7 +290,9 @@ def checkers_for(bundle_dir: Path) -> dict[str, Checker]:
     }
 
 
-def check_bundle(bundle_dir: Path) -> list[CheckResult]:
+def check_bundle(
+    bundle_dir: Path, on_result: Callable[[CheckResult], None] | None = None
+) -> list[CheckResult]:
     """Run every checker that applies to the files of a bundle, each on its own copy."""
     results: list[CheckResult] = []
     with tempfile.TemporaryDirectory(prefix="matrix-wizard-check-") as temporary:
@@ -299,5 +301,8 @@ def check_bundle(bundle_dir: Path) -> list[CheckResult]:
             copy = scratch / "bundle"
             shutil.copytree(bundle_dir, copy, symlinks=True)
             (scratch / "work").mkdir()
-            results.append(checker(Workspace(bundle=copy, scratch=scratch / "work")))
+            result = checker(Workspace(bundle=copy, scratch=scratch / "work"))
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results

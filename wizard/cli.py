@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 from wizard import __version__
 from wizard.errors import UsageError, WizardError
-from wizard.facts import DiskKind, HostFacts
 
 if TYPE_CHECKING:
     from wizard.answers import Answers
     from wizard.doctor import DoctorResult
+    from wizard.facts import HostFacts
     from wizard.probe.ssh import SshConnection
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
@@ -138,7 +138,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return _show_facts_and_fits(facts, args.homeserver, args.json)
 
 
-def _show_facts_and_fits(facts: HostFacts, homeserver: str | None, as_json: bool) -> int:
+def _show_facts_and_fits(facts: "HostFacts", homeserver: str | None, as_json: bool) -> int:
     from wizard import report, tiers
 
     names = [homeserver] if homeserver else list(HOMESERVERS)
@@ -238,9 +238,9 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tuned_facts(answers: "Answers") -> HostFacts | None:
+def tuned_facts(answers: "Answers") -> "HostFacts | None":
     """Return the machine the answers say the bundle is tuned for, if they name one."""
-    from wizard.facts import CpuFacts, MemoryFacts
+    from wizard.facts import CpuFacts, HostFacts, MemoryFacts
     from wizard.units import MIB
 
     machine = answers.machine
@@ -273,7 +273,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         print(f"warning: {line}", file=sys.stderr)
     out_dir = Path(args.out)
     secrets = load_secrets(out_dir)
-    bundle = render(answers, _tuned_facts(answers), secrets)
+    bundle = render(answers, tuned_facts(answers), secrets)
     if args.dry_run:
         plan = targets.plan_write(bundle, out_dir, redact=partial(redact, store=secrets))
         print(targets.describe_plan(plan))
@@ -281,6 +281,16 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     result = targets.write_bundle(bundle, out_dir)
     print(targets.describe_result(result))
     return 0
+
+
+def _cmd_wizard(args: argparse.Namespace) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "the wizard needs a terminal", "run it in one, or give a command (see --help)"
+        )
+    from screens.app import run_wizard
+
+    return run_wizard()
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -453,12 +463,15 @@ def _add_apply_command(commands: "argparse._SubParsersAction[_Parser]") -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser for every command."""
+    from wizard.facts import DiskKind
+
     parser = _Parser(
         prog="matrix-wizard",
         description="Size, configure and deploy a Matrix homeserver. "
         "With no command, the wizard starts on screen.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.set_defaults(handler=_cmd_wizard)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     detect = commands.add_parser("detect", help="this machine's facts and how each homeserver fits")
@@ -566,12 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command and return its exit status: 0 done, 1 failed, 2 bad usage."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    given = sys.argv[1:] if argv is None else list(argv)
+    # With no arguments the wizard starts at once, before the commands' parser and models load.
+    args = build_parser().parse_args(given) if given else argparse.Namespace(handler=_cmd_wizard)
+    handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
     except WizardError as error:

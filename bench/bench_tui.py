@@ -1,0 +1,240 @@
+"""The wizard on screen, headless: start-up against a bare Textual app, peak RSS, step changes."""
+
+import asyncio
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.app import App, ComposeResult
+from textual.widgets import Label
+
+RUNS = 7
+STEP_ROUNDS = 5
+SIZE = (80, 24)
+
+
+# --- Child processes: each prints one figure and exits ----------------------------------------
+
+
+class _BareApp(App[None]):
+    """The smallest Textual app: one label."""
+
+    def compose(self) -> ComposeResult:
+        yield Label("matrix-wizard")
+
+    def on_ready(self) -> None:
+        self.call_after_refresh(_painted, self)
+
+
+def _painted(app: App[Any]) -> None:
+    print(f"{time.time():.6f}", flush=True)
+    app.exit()
+
+
+def _child_first_paint(which: str) -> None:
+    """Run one app headless and print the wall time at which its first screen is painted."""
+    if which == "bare":
+        _BareApp().run(headless=True, size=SIZE)
+        return
+    import wizard.cli  # noqa: F401  (the path `matrix-wizard` takes: the command line first)
+    from screens.app import WizardApp
+    from screens.step import StepScreen
+
+    class TimedWizard(WizardApp):
+        def on_ready(self) -> None:
+            self.call_after_refresh(self._check)
+
+        def _check(self) -> None:
+            if isinstance(self.screen, StepScreen):
+                _painted(self)
+            else:
+                self.call_after_refresh(self._check)
+
+    TimedWizard().run(headless=True, size=SIZE)
+
+
+def _child_whole_run() -> None:
+    """Walk a planning run to a written bundle and print the peak RSS in KiB."""
+    asyncio.run(_walk_and_write())
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+
+
+async def _walk_and_write() -> None:
+    from textual.widgets import Input
+
+    from screens.app import WizardApp
+    from screens.domain import DomainStep
+    from screens.step import StepScreen
+    from screens.welcome import WelcomeStep
+    from screens.widgets.choices import Choices
+    from screens.write import WriteStep
+    from wizard.probe.profile import load_profile
+
+    app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    with tempfile.TemporaryDirectory() as folder:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            while True:
+                screen = app.screen
+                assert isinstance(screen, StepScreen)
+                if isinstance(screen, WelcomeStep):
+                    screen.query_one("#mode", Choices).choose("plan")
+                elif isinstance(screen, DomainStep):
+                    screen.query_one("#server-name", Input).value = "example.com"
+                elif isinstance(screen, WriteStep):
+                    screen.query_one("#out-dir", Input).value = str(Path(folder) / "bundle")
+                    await pilot.pause()
+                    await pilot.click("#write")
+                    await app.workers.wait_for_complete()
+                    await pilot.pause()
+                    break
+                await pilot.pause()
+                app.next_step()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+
+
+# --- Step changes, in process ------------------------------------------------------------------
+
+
+async def _step_changes() -> dict[str, list[float]]:
+    """Return, for each step change, the seconds from asking for it to the new step painted."""
+    from textual.widgets import Input
+
+    from screens.app import WizardApp
+    from screens.domain import DomainStep
+    from screens.step import StepScreen
+    from screens.welcome import WelcomeStep
+    from screens.widgets.choices import Choices
+    from screens.write import WriteStep
+    from wizard.probe.profile import load_profile
+
+    painted: dict[int, float] = {}
+    mounted = StepScreen.on_mount
+
+    def note_paint(screen: StepScreen) -> None:
+        screen.call_after_refresh(lambda: painted.setdefault(id(screen), time.perf_counter()))
+
+    def timed_mount(screen: StepScreen) -> None:
+        mounted(screen)
+        note_paint(screen)
+
+    def timed_resume(screen: StepScreen) -> None:
+        if screen.is_mounted:
+            note_paint(screen)
+
+    # A new step notes its first paint at the end of its mount; a step shown again, when it
+    # resumes. Both hooks are put in place for the measurement and taken away after it.
+    StepScreen.on_mount = timed_mount  # type: ignore[method-assign,assignment]
+    StepScreen.on_screen_resume = timed_resume  # type: ignore[attr-defined]
+    app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    timings: dict[str, list[float]] = {}
+
+    seen: set[int] = set()
+
+    async def change(forward: bool) -> None:
+        before = app.screen
+        seen.add(id(before))
+        painted.clear()
+        start = time.perf_counter()
+        if forward:
+            app.next_step()
+        else:
+            app.prev_step()
+        while app.screen is before or id(app.screen) not in painted:
+            await asyncio.sleep(0.0005)
+        visit = "again" if id(app.screen) in seen else "first time"
+        label = f"to {type(app.screen).__name__.removesuffix('Step')}, {visit}"
+        timings.setdefault(label, []).append(painted[id(app.screen)] - start)
+        await app.workers.wait_for_complete()
+        await asyncio.sleep(0.05)
+
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            welcome = app.screen
+            assert isinstance(welcome, WelcomeStep)
+            welcome.query_one("#mode", Choices).choose("plan")
+            await pilot.pause()
+            while not isinstance(app.screen, WriteStep):
+                if isinstance(app.screen, DomainStep):
+                    app.screen.query_one("#server-name", Input).value = "example.com"
+                    await pilot.pause()
+                for _ in range(STEP_ROUNDS):
+                    await change(forward=True)
+                    await change(forward=False)
+                await change(forward=True)
+    finally:
+        StepScreen.on_mount = mounted  # type: ignore[method-assign]
+    return timings
+
+
+# --- Running and reporting ---------------------------------------------------------------------
+
+
+def _first_paint_seconds(which: str) -> float:
+    start = time.time()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_tui", "--first-paint", which],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(done.stdout.strip().splitlines()[-1]) - start
+
+
+def _whole_run_rss_kib() -> int:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.bench_tui", "--whole-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Print the on-screen figures beside their goals."""
+    bare = []
+    wizard = []
+    for _ in range(RUNS):
+        bare.append(_first_paint_seconds("bare"))
+        wizard.append(_first_paint_seconds("wizard"))
+    bare_median = statistics.median(bare)
+    wizard_median = statistics.median(wizard)
+    print(
+        f"{'start to first paint, bare Textual app, median of ' + str(RUNS):<52} "
+        f"{bare_median * 1000:9.1f} ms   reference"
+    )
+    print(
+        f"{'start to first paint, matrix-wizard, median of ' + str(RUNS):<52} "
+        f"{wizard_median * 1000:9.1f} ms   ratio {wizard_median / bare_median:.2f}x "
+        "(goal: under 1.3x)"
+    )
+    rss = _whole_run_rss_kib()
+    print(
+        f"{'peak RSS, planning run to a written bundle':<52} {rss / 1024:9.1f} MB   "
+        "goal: under 60 MB"
+    )
+    timings = asyncio.run(_step_changes())
+    for label, values in timings.items():
+        worst = max(values)
+        print(
+            f"{'step change ' + label + ', median of ' + str(len(values)):<52} "
+            f"{statistics.median(values) * 1000:9.1f} ms   worst {worst * 1000:.1f} ms "
+            "(goal: under 100 ms)"
+        )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--first-paint"]:
+        _child_first_paint(sys.argv[2])
+    elif sys.argv[1:2] == ["--whole-run"]:
+        _child_whole_run()
+    else:
+        main()

@@ -1,0 +1,486 @@
+"""WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from screens.draft import save_draft
+from screens.messages import (
+    ApplyFinished,
+    ApplyOutput,
+    ApplyRequested,
+    BackRequested,
+    BundleRendered,
+    CheckFinished,
+    ConnectRequested,
+    FactsFound,
+    HostKeyAsked,
+    HostKeyReply,
+    NextRequested,
+    ProbeRequested,
+    RenderRequested,
+    WorkFailed,
+    WriteFinished,
+    WriteProgressed,
+    WriteRequested,
+)
+from screens.remote import HostKey, RemoteSession, RemoteTarget, SessionFactory, UnavailableSession
+from screens.state import WizardState
+from screens.step import StepScreen
+from screens.steps import STEPS, sections_before
+from wizard.errors import WizardError
+from wizard.paths import asset
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers
+    from wizard.facts import HostFacts
+
+Probe = Callable[[str], "HostFacts"]
+Kept = TypeVar("Kept", bound=StepScreen)
+
+# How often a worker waiting for the person checks whether it was cancelled, in seconds.
+_WAIT_SLICE = 0.1
+
+
+def probe_this_machine(data_path: str) -> "HostFacts":
+    """Probe the machine the wizard runs on, for a homeserver keeping its data at data_path."""
+    from wizard.probe.local import probe_local
+
+    return probe_local(data_path=data_path, measure_disk=False)
+
+
+class WizardApp(App[int]):
+    """The wizard: walks the steps in order, holding the answers draft between them.
+
+    A step's screen is kept once shown, and shown again as it was when the person comes back
+    to it, unless what it was built from (the mode, the machine, earlier answers) has changed.
+    """
+
+    CSS_PATH = str(asset("wizard.tcss"))
+    TITLE = "matrix-wizard"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f1", "help", "Help", id="help", tooltip="Show help for this step"),
+        Binding(
+            "ctrl+s",
+            "save_draft",
+            "Save draft",
+            id="save",
+            tooltip="Save the answers so far, to resume later",
+        ),
+        Binding(
+            "ctrl+q",
+            "quit",
+            "Quit",
+            id="quit",
+            priority=True,
+            tooltip="Quit; asks first when answers are not saved",
+        ),
+    ]
+
+    def __init__(
+        self,
+        state: WizardState | None = None,
+        *,
+        probe: Probe = probe_this_machine,
+        session_factory: SessionFactory = UnavailableSession,
+        cursor_blink: bool = True,
+    ) -> None:
+        super().__init__()
+        self.state = state or WizardState()
+        self.probe = probe
+        self.session_factory = session_factory
+        self.cursor_blink = cursor_blink
+        self.session: RemoteSession | None = None
+        self.step_index = 0
+        self._shown: dict[int, StepScreen] = {}
+
+    def on_mount(self) -> None:
+        """Show the first step, then load the rest of the wizard in the background."""
+        self.push_screen(self._screen_for(0))
+        self.call_after_refresh(self.warm_up)
+
+    @work(thread=True, exit_on_error=False, group="warm-up")
+    def warm_up(self) -> None:
+        """Import the other steps and read the data files while the person reads Welcome."""
+        from wizard.probe.profile import list_profiles
+        from wizard.tiers import load_tiers
+
+        for step in STEPS[1:]:
+            step.screen_class()
+        load_tiers()
+        list_profiles()
+
+    # --- Steps --------------------------------------------------------------------------------
+
+    def applicable(self) -> list[int]:
+        """Return the indexes of the steps that apply to the current state."""
+        return [index for index, step in enumerate(STEPS) if not step.skip(self.state)]
+
+    def _screen_for(self, index: int) -> StepScreen:
+        """Return the step's screen: the one shown before if it still fits, else a new one."""
+        steps = self.applicable()
+        position = steps.index(index) + 1 if index in steps else index + 1
+        shown = self._shown.get(index)
+        if shown is not None and shown.still_fits(self.state):
+            shown.come_back(self.state, position=position, count=len(steps))
+            return shown
+        if shown is not None:
+            self._forget(index)
+        screen = STEPS[index].screen_class()(
+            self.state, position=position, count=len(steps), earlier=sections_before(index)
+        )
+        self.install_screen(screen, f"step-{index}-{id(screen)}")
+        self._shown[index] = screen
+        return screen
+
+    def _forget(self, index: int) -> None:
+        """Let go of a step's kept screen, so that it is built afresh when next shown."""
+        screen = self._shown.pop(index)
+        self.uninstall_screen(screen)
+        if screen.is_attached:
+            screen.remove()
+
+    def _keep_only_neighbours(self, index: int) -> None:
+        """Keep the screens of the steps either side of index, the ones most often gone back to.
+
+        Every kept screen holds its widgets; keeping them all would cost memory for little gain.
+        """
+        steps = self.applicable()
+        place = steps.index(index) if index in steps else 0
+        near = set(steps[max(0, place - 1) : place + 2])
+        for kept in [kept for kept in self._shown if kept not in near]:
+            self._forget(kept)
+
+    def kept(self, kind: type[Kept]) -> Kept | None:
+        """Return the kept screen of a kind of step, on screen or not, for a worker's result."""
+        for screen in (self.screen, *self._shown.values()):
+            if isinstance(screen, kind):
+                return screen
+        return None
+
+    def current_step(self) -> StepScreen | None:
+        """Return the step on screen, or None while a dialog covers it."""
+        screen = self.screen
+        return screen if isinstance(screen, StepScreen) else None
+
+    def _go(self, index: int) -> None:
+        self.step_index = index
+        self.switch_screen(self._screen_for(index))
+        self.call_after_refresh(self._keep_only_neighbours, index)
+
+    def next_step(self) -> None:
+        """Take the step's answers and go on to the next step that applies; finish after Done."""
+        step = self.current_step()
+        if step is None:
+            return
+        if not step.valid:
+            self.bell()
+            return
+        self.state = step.leave(step.hand_back(self.state))
+        later = [index for index in self.applicable() if index > self.step_index]
+        if not later:
+            self.exit(0)
+            return
+        self._go(later[0])
+
+    def prev_step(self) -> None:
+        """Keep the step's entries, valid or not, and go back to the previous step that applies."""
+        step = self.current_step()
+        if step is None:
+            return
+        self.state = step.leave(step.keep_entries(self.state))
+        earlier = [index for index in self.applicable() if index < self.step_index]
+        if earlier:
+            self._go(earlier[-1])
+
+    @on(NextRequested)
+    def _next(self) -> None:
+        self.next_step()
+
+    @on(BackRequested)
+    def _back(self) -> None:
+        self.prev_step()
+
+    # --- Help, drafts and quitting ------------------------------------------------------------
+
+    def action_help(self) -> None:
+        """Show the help for the step on screen."""
+        step = self.current_step()
+        if step is None:
+            return
+        from screens.dialogs import HelpDialog
+
+        text = asset(f"help/{step.HELP}.md").read_text(encoding="utf-8")
+        self.push_screen(HelpDialog(step.STEP_NAME, text))
+
+    def action_save_draft(self) -> None:
+        """Save the answers so far, with the step's entries, where the draft lives."""
+        step = self.current_step()
+        if step is not None:
+            self.state = step.keep_entries(self.state)
+        try:
+            save_draft(self.state.draft, self.state.draft_path)
+        except WizardError as error:
+            self.notify(str(error), severity="error", markup=False)
+            return
+        self.state = replace(self.state, saved_draft=self.state.draft)
+        self.notify(f"Draft saved to {self.state.draft_path}", markup=False)
+
+    async def action_quit(self) -> None:
+        """Quit, asking first when the answers are not saved."""
+        step = self.current_step()
+        if step is not None:
+            self.state = step.keep_entries(self.state)
+        if not self.state.unsaved:
+            self.exit(0)
+            return
+
+        from screens.dialogs import QuitChoice, QuitDialog
+
+        def chosen(choice: QuitChoice | None) -> None:
+            if choice == "save":
+                self.action_save_draft()
+                if not self.state.unsaved:
+                    self.exit(0)
+            elif choice == "discard":
+                self.exit(0)
+
+        self.push_screen(QuitDialog(str(self.state.draft_path)), chosen)
+
+    def on_unmount(self) -> None:
+        """Close the SSH connection, if one is open."""
+        if self.session is not None:
+            self.session.close()
+
+    # --- Probing and connecting ---------------------------------------------------------------
+
+    @on(ProbeRequested)
+    def _probe_requested(self, message: ProbeRequested) -> None:
+        self.probe_machine(message.data_path)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
+    def probe_machine(self, data_path: str) -> None:
+        """Probe this machine and post its facts, or why it failed."""
+        try:
+            facts = self.probe(data_path)
+        except WizardError as error:
+            self.post_message(WorkFailed("machine", str(error)))
+            return
+        self.post_message(FactsFound(facts))
+
+    @on(ConnectRequested)
+    def _connect_requested(self, message: ConnectRequested) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        self.connect_remote(message.target)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
+    def connect_remote(self, target: RemoteTarget) -> None:
+        """Connect over SSH, asking about an unknown host key, and post the machine's facts."""
+        session = self.session_factory()
+        try:
+            facts = session.connect(target, self._ask_host_key)
+        except WizardError as error:
+            session.close()
+            self.post_message(WorkFailed("machine", str(error)))
+            return
+        self.post_message(FactsFound(facts, session))
+
+    def _ask_host_key(self, key: HostKey) -> bool:
+        """Ask the person about a host key from the SSH worker, waiting for the answer."""
+        reply = HostKeyReply()
+        self.post_message(HostKeyAsked(key, reply))
+        worker = get_current_worker()
+        while not reply.given.wait(_WAIT_SLICE):
+            if worker.is_cancelled:
+                return False
+        return reply.accepted
+
+    @on(HostKeyAsked)
+    def _host_key_asked(self, message: HostKeyAsked) -> None:
+        from screens.dialogs import HostKeyDialog
+
+        def answered(accepted: bool | None) -> None:
+            message.reply.answer(bool(accepted))
+
+        self.push_screen(HostKeyDialog(message.key), answered)
+
+    @on(FactsFound)
+    async def _facts_found(self, message: FactsFound) -> None:
+        if message.session is not None:
+            self.session = message.session
+        from screens.machine import MachineStep
+
+        step = self.kept(MachineStep)
+        if step is not None:
+            await step.facts_arrived(message.facts)
+
+    # --- Rendering, writing and checking ------------------------------------------------------
+
+    @on(RenderRequested)
+    def _render_requested(self, message: RenderRequested) -> None:
+        self.render_bundle(message.answers, message.out_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review")
+    def render_bundle(self, answers: "Answers", out_dir: str) -> None:
+        """Render the bundle with the secrets it would be written with, for review."""
+        from wizard.bundle.render import render
+        from wizard.cli import tuned_facts
+        from wizard.secret_store import load_secrets
+
+        try:
+            secrets = load_secrets(Path(out_dir))
+            bundle = render(answers, tuned_facts(answers), secrets)
+        except WizardError as error:
+            self.post_message(WorkFailed("review", str(error)))
+            return
+        self.post_message(BundleRendered(bundle, secrets))
+
+    @on(BundleRendered)
+    def _bundle_rendered(self, message: BundleRendered) -> None:
+        from screens.review import ReviewStep
+
+        step = self.kept(ReviewStep)
+        if step is not None:
+            step.show_bundle(message.bundle, message.secrets)
+
+    @on(WriteRequested)
+    def _write_requested(self, message: WriteRequested) -> None:
+        self.write_bundle(message.answers, message.out_dir)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="write")
+    def write_bundle(self, answers: "Answers", out_dir: str) -> None:
+        """Render, write atomically, then run each real check, posting progress as it goes."""
+        from wizard import targets
+        from wizard.bundle.render import render
+        from wizard.checks import CheckResult, check_bundle, checkers_for
+        from wizard.cli import tuned_facts
+        from wizard.secret_store import load_secrets
+
+        worker = get_current_worker()
+        try:
+            secrets = load_secrets(Path(out_dir))
+            bundle = render(answers, tuned_facts(answers), secrets)
+            self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, 3))
+            result = targets.write_bundle(bundle, Path(out_dir))
+        except WizardError as error:
+            self.post_message(WorkFailed("write", str(error)))
+            return
+        total = 2 + len(checkers_for(result.out_dir))
+        self.post_message(WriteProgressed(targets.describe_result(result), 2, total))
+        done = 2
+
+        def checked(check: CheckResult) -> None:
+            nonlocal done
+            done += 1
+            self.post_message(CheckFinished(check))
+            self.post_message(WriteProgressed(f"Checked {check.file}.", done, total))
+
+        if worker.is_cancelled:
+            return
+        check_bundle(result.out_dir, on_result=checked)
+        self.post_message(WriteProgressed(targets.describe_result(result), total, total))
+        self.post_message(WriteFinished(result.out_dir))
+
+    @on(WriteProgressed)
+    def _write_progressed(self, message: WriteProgressed) -> None:
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
+            step.progressed(message.text, message.done, message.total)
+
+    @on(CheckFinished)
+    def _check_finished(self, message: CheckFinished) -> None:
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
+            step.check_finished(message.result)
+
+    @on(WriteFinished)
+    def _write_finished(self, message: WriteFinished) -> None:
+        draft = self.state.draft
+        self.state = replace(
+            self.state, written_to=message.out_dir, written_draft=draft, saved_draft=draft
+        )
+        from screens.write import WriteStep
+
+        step = self.kept(WriteStep)
+        if step is not None:
+            step.write_finished(message.out_dir)
+
+    # --- Applying remotely --------------------------------------------------------------------
+
+    @on(ApplyRequested)
+    def _apply_requested(self, message: ApplyRequested) -> None:
+        if self.session is None or self.state.written_to is None:
+            self.post_message(
+                WorkFailed("done", "not connected: go back to the Machine step and connect")
+            )
+            return
+        self.apply_remote(self.session, self.state.written_to, message.dry_run)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="done")
+    def apply_remote(self, session: RemoteSession, bundle_dir: Path, dry_run: bool) -> None:
+        """Upload the written bundle and run apply.sh remotely, streaming its output."""
+
+        def pass_on(line: str) -> None:
+            self.post_message(ApplyOutput(line))
+
+        try:
+            status = session.upload_and_apply(bundle_dir, pass_on, dry_run=dry_run)
+        except WizardError as error:
+            self.post_message(WorkFailed("done", str(error)))
+            return
+        self.post_message(ApplyFinished(status))
+
+    @on(ApplyOutput)
+    def _apply_output(self, message: ApplyOutput) -> None:
+        from screens.done import DoneStep
+
+        step = self.kept(DoneStep)
+        if step is not None:
+            step.apply_output(message.line)
+
+    @on(ApplyFinished)
+    def _apply_finished(self, message: ApplyFinished) -> None:
+        from screens.done import DoneStep
+
+        step = self.kept(DoneStep)
+        if step is not None:
+            step.apply_finished(message.status)
+
+    # --- Failures -----------------------------------------------------------------------------
+
+    @on(WorkFailed)
+    def _work_failed(self, message: WorkFailed) -> None:
+        owner = next((step for step in STEPS if step.module == f"screens.{message.step}"), None)
+        screen = self.kept(owner.screen_class()) if owner is not None else None
+        if screen is not None:
+            screen.work_failed(message.message)
+        else:
+            self.notify(message.message, severity="error", markup=False)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """Turn an unexpected error in a worker into a readable message on the step."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            self.post_message(
+                WorkFailed(event.worker.group, f"{event.worker.name} failed unexpectedly: {error}")
+            )
+
+
+def run_wizard() -> int:
+    """Run the wizard in this terminal and return its exit status."""
+    app = WizardApp()
+    app.run()
+    return app.return_code or 0

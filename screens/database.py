@@ -1,0 +1,136 @@
+"""Step 5, Database: only what the homeserver supports, with the overview's warnings."""
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Checkbox, Input, Static
+
+from screens import validation
+from screens.state import Draft
+from screens.step import StepScreen
+from screens.widgets.choices import Choices
+from screens.widgets.entry import Entry
+from screens.widgets.field import Field
+from wizard.answers import (
+    SUPPORTED_DATABASES,
+    DatabaseKind,
+    Homeserver,
+    Tier,
+    warnings,
+)
+from wizard.tiers import DISPLAY_NAMES, load_tiers
+
+
+def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:
+    """Return a database choice with the overview's word on it for this homeserver."""
+    if kind is DatabaseKind.ROCKSDB:
+        return "rocksdb: Conduit's own store, the default"
+    support = load_tiers().databases.homeservers[homeserver.value]
+    said = support.sqlite if kind is DatabaseKind.SQLITE else support.postgresql
+    return f"{kind.value}: the overview says {said.lower()}"
+
+
+class DatabaseStep(StepScreen):
+    """Pick the database among those the homeserver supports; PostgreSQL may be external."""
+
+    STEP_NAME = "Database"
+    HELP = "database"
+    SECTIONS = ("database",)
+
+    def compose_form(self) -> ComposeResult:
+        """Lay out the choices, the warnings, the SQLite acceptance and PostgreSQL's details."""
+        view = self.view()
+        self.homeserver = Homeserver(view["homeserver"]["kind"])
+        self.tier = Tier(view["homeserver"]["tier"])
+        database = view["database"]
+        supported = SUPPORTED_DATABASES[self.homeserver]
+        yield Static(
+            f"The databases {DISPLAY_NAMES[self.homeserver.value]} can use:", classes="why"
+        )
+        yield Field(
+            "Database",
+            Choices(
+                [(kind.value, database_label(self.homeserver, kind)) for kind in supported],
+                str(database.get("kind")),
+                id="kind",
+            ),
+            path="database.kind",
+        )
+        yield Static("", id="database-warnings", markup=False)
+        yield Checkbox(
+            "Run Synapse on SQLite at the production tier anyway",
+            bool(database.get("accept_sqlite_in_production")),
+            id="accept-sqlite",
+        )
+        with Vertical(id="postgres"):
+            yield Field(
+                "External host",
+                Entry(
+                    str(database.get("host") or ""),
+                    id="host",
+                    placeholder="empty: the bundle runs its own PostgreSQL",
+                    validators=[validation.host_name(optional=True)],
+                ),
+                path="database.host",
+                why="leave empty to run PostgreSQL beside the homeserver, unpublished",
+            )
+            yield Field(
+                "Port", Entry(str(database.get("port", 5432)), id="port"), path="database.port"
+            )
+            yield Field(
+                "Database name",
+                Entry(str(database.get("name", "")), id="name"),
+                path="database.name",
+            )
+            yield Field(
+                "User", Entry(str(database.get("user", "")), id="user"), path="database.user"
+            )
+
+    def on_mount(self) -> None:
+        """Show only what applies to the chosen database."""
+        self._arrange()
+
+    def _kind(self) -> str:
+        return self.query_one("#kind", Choices).selected or ""
+
+    def _arrange(self) -> None:
+        kind = self._kind()
+        self.query_one("#postgres").display = kind == DatabaseKind.POSTGRESQL.value
+        self.query_one("#accept-sqlite").display = (
+            self.homeserver is Homeserver.SYNAPSE
+            and self.tier is Tier.PRODUCTION
+            and kind == DatabaseKind.SQLITE.value
+        )
+
+    def _value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value.strip()
+
+    def form(self) -> Draft:
+        """Return the database section as entered."""
+        kind = self._kind()
+        section: dict[str, object] = {
+            "kind": kind,
+            "accept_sqlite_in_production": self.query_one("#accept-sqlite", Checkbox).value,
+        }
+        if kind == DatabaseKind.POSTGRESQL.value:
+            section.update(
+                host=self._value("host") or None,
+                port=self._value("port"),
+                name=self._value("name"),
+                user=self._value("user"),
+            )
+        return {"database": section}
+
+    def form_changed(self) -> None:
+        """Show what applies to the choice, then check again."""
+        self._arrange()
+        self.revalidate()
+
+    def revalidate(self) -> None:
+        """Check again, then show the overview's warnings on the choice."""
+        super().revalidate()
+        said = []
+        if self.checked is not None:
+            said = [text for text in warnings(self.checked) if "SQLite" in text]
+        box = self.query_one("#database-warnings", Static)
+        box.update("\n".join(f"Warning: {text}" for text in said))
+        box.display = bool(said)

@@ -1,0 +1,127 @@
+"""Dialogs over a step: help, quitting with unsaved work, and an unknown SSH host key."""
+
+from typing import ClassVar, Literal
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Markdown, Static
+
+from screens.remote import HostKey
+
+QuitChoice = Literal["save", "discard"]
+
+
+class HelpDialog(ModalScreen[None]):
+    """The help for one step, as Markdown; any of Escape, F1 or Enter closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,f1,enter", "close", "Close help", tooltip="Back to the step"),
+    ]
+
+    def __init__(self, title: str, markdown: str) -> None:
+        super().__init__()
+        self._title = title
+        self._markdown = markdown
+
+    def compose(self) -> ComposeResult:
+        """Show the step's help in a scrolling box with a close button."""
+        with Vertical(id="dialog", classes="help"):
+            yield Label(f"Help: {self._title}", id="dialog-title", markup=False)
+            with VerticalScroll(id="help-body"):
+                yield Markdown(self._markdown)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", compact=True, variant="primary")
+
+    def action_close(self) -> None:
+        """Close the help."""
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class QuitDialog(ModalScreen[QuitChoice | None]):
+    """Ask before quitting with unsaved work: save the draft, quit anyway, or stay."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "stay", "Stay", tooltip="Go back to the wizard")
+    ]
+
+    def __init__(self, draft_path: str) -> None:
+        super().__init__()
+        self._draft_path = draft_path
+
+    def compose(self) -> ComposeResult:
+        """Say what would be lost, with the three ways out."""
+        with Vertical(id="dialog"):
+            yield Label("Quit the wizard?", id="dialog-title")
+            yield Static(
+                f"Your answers are not saved. Save them to {self._draft_path} to resume later?",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save and quit", id="save", variant="primary", compact=True)
+                yield Button("Quit without saving", id="discard", variant="error", compact=True)
+                yield Button("Stay", id="stay", compact=True)
+
+    def action_stay(self) -> None:
+        """Stay in the wizard."""
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.dismiss("save")
+        elif event.button.id == "discard":
+            self.dismiss("discard")
+        else:
+            self.dismiss(None)
+
+
+class HostKeyDialog(ModalScreen[bool]):
+    """Show an unknown host key by its SHA256 fingerprint; accept only on the person's word."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "refuse", "Refuse", tooltip="Refuse the key and disconnect")
+    ]
+
+    def __init__(self, key: HostKey) -> None:
+        super().__init__()
+        self._key = key
+
+    def compose(self) -> ComposeResult:
+        """Show the host, the key type and fingerprint, and how to check it."""
+        key = self._key
+        with Vertical(id="dialog"):
+            yield Label("Unknown host key", id="dialog-title")
+            yield Static(
+                f"{key.host} is not known yet. It offered this {key.key_type} key:",
+                markup=False,
+            )
+            yield Static(key.fingerprint, id="fingerprint", markup=False)
+            yield Static(
+                "Accept it only if it matches what the machine itself shows, for example "
+                "from `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on it or from "
+                "the provider's console. A key that changes later is refused.",
+                classes="why",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Refuse", id="refuse", variant="error", compact=True)
+                yield Button("Accept", id="accept", variant="primary", compact=True)
+
+    def on_mount(self) -> None:
+        """Start on Refuse, so an Enter pressed by habit does not accept a key."""
+        self.query_one("#refuse", Button).focus()
+
+    def action_refuse(self) -> None:
+        """Refuse the key."""
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "accept")

@@ -1,0 +1,266 @@
+"""Step 7, Extras: media, calls, sign-up, encryption, limits, backups, firewall and monitoring."""
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Checkbox, Input, Static
+
+from screens import validation
+from screens.state import Draft
+from screens.step import StepScreen
+from screens.widgets.choices import Choices
+from screens.widgets.entry import Entry
+from screens.widgets.field import Field
+from wizard.answers import EncryptionDefault, RateLimits, RegistrationMode
+
+MEDIA = (("local", "local disk"), ("s3", "S3-compatible bucket"))
+REGISTRATION = (
+    (RegistrationMode.CLOSED.value, "closed"),
+    (RegistrationMode.TOKEN.value, "by token"),
+    (RegistrationMode.OPEN.value, "open"),
+)
+ENCRYPTION = (
+    (EncryptionDefault.ALL.value, "all new rooms"),
+    (EncryptionDefault.INVITE.value, "invite-only rooms"),
+    (EncryptionDefault.OFF.value, "off"),
+)
+RATE_LIMITS = (
+    (RateLimits.STRICT.value, "strict"),
+    (RateLimits.NORMAL.value, "normal"),
+    (RateLimits.RELAXED.value, "relaxed"),
+)
+EXTRAS_SECTIONS = (
+    "media",
+    "calls",
+    "registration",
+    "encryption",
+    "rate_limits",
+    "backups",
+    "firewall",
+    "monitoring",
+)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+class ExtrasStep(StepScreen):
+    """Every extra with a sensible default and one line of why."""
+
+    STEP_NAME = "Extras"
+    HELP = "extras"
+    SECTIONS = EXTRAS_SECTIONS
+
+    def compose_form(self) -> ComposeResult:
+        """Lay out one group per extra."""
+        view = self.view()
+        media, calls = view["media"], view["calls"]
+        s3: dict[str, Any] = media.get("s3") or {}
+        yield Static("Media", classes="heading")
+        yield Field(
+            "Stored on",
+            Choices(MEDIA, str(media.get("backend")), id="media-backend", horizontal=True),
+            path="media.backend",
+            why="local disk is simple; a bucket grows without bounds",
+        )
+        yield Field(
+            "Largest upload MB",
+            Entry(_text(media.get("max_upload_mb")), id="max-upload"),
+            path="media.max_upload_mb",
+            why="larger uploads are refused by the proxy and the homeserver",
+        )
+        with Vertical(id="s3"):
+            yield Field(
+                "Bucket",
+                Entry(_text(s3.get("bucket")), id="s3-bucket", validators=[validation.bucket()]),
+                path="media.s3.bucket",
+            )
+            yield Field(
+                "Endpoint",
+                Entry(
+                    _text(s3.get("endpoint") or "https://s3.amazonaws.com"),
+                    id="s3-endpoint",
+                    validators=[validation.url()],
+                ),
+                path="media.s3.endpoint",
+            )
+            yield Field(
+                "Region",
+                Entry(_text(s3.get("region") or "us-east-1"), id="s3-region"),
+                path="media.s3.region",
+            )
+            yield Field(
+                "Access key ID",
+                Entry(_text(s3.get("access_key_id")), id="s3-key-id"),
+                path="media.s3.access_key_id",
+                why="the secret key goes in secrets.yaml (s3_secret_access_key), never here",
+            )
+        yield Static("Calls", classes="heading")
+        yield Field(
+            "TURN server",
+            Checkbox("on", bool(calls.get("turn")), id="turn", compact=True),
+            path="calls.turn",
+            why="lets voice and video calls through NAT; opens UDP ports",
+        )
+        with Vertical(id="turn-fields"):
+            yield Field(
+                "TURN host",
+                Entry(
+                    _text(calls.get("turn_host")),
+                    id="turn-host",
+                    placeholder="empty: turn.<server_name>",
+                    validators=[validation.host_name(optional=True)],
+                ),
+                path="calls.turn_host",
+            )
+        yield Static("People and rooms", classes="heading")
+        yield Field(
+            "Registration",
+            Choices(
+                REGISTRATION,
+                str(view["registration"].get("mode")),
+                id="registration",
+                horizontal=True,
+            ),
+            path="registration.mode",
+            why="closed or by token keeps spam accounts out",
+        )
+        yield Field(
+            "Encrypt by default",
+            Choices(
+                ENCRYPTION,
+                str(view["encryption"].get("by_default")),
+                id="encryption",
+                horizontal=True,
+            ),
+            path="encryption.by_default",
+            why="end-to-end encryption for new rooms, as the overview advises",
+        )
+        yield Field(
+            "Rate limits",
+            Choices(
+                RATE_LIMITS,
+                str(view["rate_limits"].get("preset")),
+                id="rate-limits",
+                horizontal=True,
+            ),
+            path="rate_limits.preset",
+            why="pushes back on login guessing and message floods",
+        )
+        yield Static("Operations", classes="heading")
+        yield Field(
+            "Nightly backups",
+            Checkbox("on", bool(view["backups"].get("enabled")), id="backups", compact=True),
+            path="backups.enabled",
+            why="database dumps and media copies, kept for a number of days",
+        )
+        with Vertical(id="backup-fields"):
+            yield Field(
+                "Backup folder",
+                Entry(
+                    _text(view["backups"].get("path")),
+                    id="backup-path",
+                    validators=[validation.absolute_path()],
+                ),
+                path="backups.path",
+            )
+            yield Field(
+                "Keep days",
+                Entry(_text(view["backups"].get("keep_days")), id="keep-days"),
+                path="backups.keep_days",
+            )
+        yield Field(
+            "Host firewall",
+            Checkbox("on", bool(view["firewall"].get("enabled")), id="firewall", compact=True),
+            path="firewall.enabled",
+            why="opens exactly the ports in use and refuses the rest",
+        )
+        with Vertical(id="firewall-fields"):
+            yield Field(
+                "SSH port",
+                Entry(_text(view["firewall"].get("ssh_port")), id="ssh-port"),
+                path="firewall.ssh_port",
+                why="kept open so you are not locked out",
+            )
+        yield Field(
+            "Prometheus",
+            Checkbox(
+                "on", bool(view["monitoring"].get("prometheus")), id="prometheus", compact=True
+            ),
+            path="monitoring.prometheus",
+            why="scrapes the homeserver's metrics, never on a public route",
+        )
+        yield Field(
+            "Grafana",
+            Checkbox("on", bool(view["monitoring"].get("grafana")), id="grafana", compact=True),
+            path="monitoring.grafana",
+            why="dashboards over Prometheus",
+        )
+
+    def on_mount(self) -> None:
+        """Show the fields that apply to the switches."""
+        self._arrange()
+
+    def _on(self, widget_id: str) -> bool:
+        return self.query_one(f"#{widget_id}", Checkbox).value
+
+    def _choice(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Choices).selected or ""
+
+    def _value(self, widget_id: str) -> str:
+        return self.query_one(f"#{widget_id}", Input).value.strip()
+
+    def _arrange(self) -> None:
+        self.query_one("#s3").display = self._choice("media-backend") == "s3"
+        self.query_one("#turn-fields").display = self._on("turn")
+        self.query_one("#backup-fields").display = self._on("backups")
+        self.query_one("#firewall-fields").display = self._on("firewall")
+
+    def form(self) -> Draft:
+        """Return every extra's section as entered."""
+        view = self.view()
+        backend = self._choice("media-backend")
+        s3 = (
+            {
+                "bucket": self._value("s3-bucket"),
+                "endpoint": self._value("s3-endpoint"),
+                "region": self._value("s3-region"),
+                "access_key_id": self._value("s3-key-id"),
+            }
+            if backend == "s3"
+            else None
+        )
+        turn = self._on("turn")
+        return {
+            "media": {
+                **view["media"],
+                "backend": backend,
+                "max_upload_mb": self._value("max-upload"),
+                "s3": s3,
+            },
+            "calls": {
+                **view["calls"],
+                "turn": turn,
+                "turn_host": (self._value("turn-host") or None) if turn else None,
+            },
+            "registration": {"mode": self._choice("registration")},
+            "encryption": {"by_default": self._choice("encryption")},
+            "rate_limits": {"preset": self._choice("rate-limits")},
+            "backups": {
+                "enabled": self._on("backups"),
+                "path": self._value("backup-path"),
+                "keep_days": self._value("keep-days"),
+            },
+            "firewall": {"enabled": self._on("firewall"), "ssh_port": self._value("ssh-port")},
+            "monitoring": {
+                "prometheus": self._on("prometheus"),
+                "grafana": self._on("grafana"),
+            },
+        }
+
+    def form_changed(self) -> None:
+        """Show the fields that apply, then check again."""
+        self._arrange()
+        self.revalidate()

@@ -1,0 +1,77 @@
+"""The remote mode's view of SSH: connect with a host-key question, then upload and apply.
+
+The screens depend only on this protocol; the implementation over paramiko lives in wizard/.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from wizard.errors import WizardError
+
+if TYPE_CHECKING:
+    from wizard.facts import HostFacts
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    """Where to connect: host, port, user and an optional private key file."""
+
+    host: str
+    port: int = 22
+    user: str = "root"
+    key_file: str | None = None
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A host key the person has not accepted before, shown by its SHA256 fingerprint."""
+
+    host: str
+    key_type: str
+    fingerprint: str
+
+
+HostKeyQuestion = Callable[[HostKey], bool]
+LineSink = Callable[[str], None]
+
+
+class RemoteSession(Protocol):
+    """One SSH connection to the machine the bundle is for."""
+
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
+        """Connect, asking about an unknown host key, refusing a changed one; return the facts."""
+        ...
+
+    def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
+        """Upload the bundle, run apply.sh there passing on each line; return its exit status."""
+        ...
+
+    def close(self) -> None:
+        """Close the connection; safe to call more than once."""
+        ...
+
+
+SessionFactory = Callable[[], RemoteSession]
+
+
+class UnavailableSession:
+    """The session used when this build has no SSH support: every call says so."""
+
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
+        """Refuse to connect, with the ways that work without SSH."""
+        raise WizardError(
+            "connecting over SSH is not available in this build",
+            "run matrix-wizard on that machine, or plan for it by hand",
+        )
+
+    def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
+        """Refuse to upload, with the way to apply by hand."""
+        raise WizardError(
+            "uploading over SSH is not available in this build",
+            "copy the bundle to the machine and run apply.sh there",
+        )
+
+    def close(self) -> None:
+        """Nothing to close."""

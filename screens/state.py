@@ -1,0 +1,56 @@
+"""What the wizard holds between steps: the mode, the answers draft, the machine and the bundle."""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wizard.facts import HostFacts
+
+Draft = dict[str, Any]
+
+DEFAULT_DRAFT_FILE = "matrix-wizard-draft.yaml"
+DEFAULT_BUNDLE_DIR = "matrix-bundle"
+
+
+class Mode(StrEnum):
+    """Which machine the bundle is for, and how the wizard learns about it."""
+
+    LOCAL = "local"
+    REMOTE = "remote"
+    PLAN = "plan"
+    RESUME = "resume"
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """Everything the steps have decided so far; the app replaces it as a whole on each change."""
+
+    mode: Mode = Mode.LOCAL
+    draft: Draft = field(default_factory=dict)
+    facts: "HostFacts | None" = None
+    machine_form: dict[str, str] = field(default_factory=dict)
+    draft_path: Path = Path(DEFAULT_DRAFT_FILE)
+    out_dir: str = DEFAULT_BUNDLE_DIR
+    remote_host: str | None = None
+    written_to: Path | None = None
+    written_draft: Draft | None = None
+    saved_draft: Draft = field(default_factory=dict)
+
+    @property
+    def unsaved(self) -> bool:
+        """Return whether the answers differ from those last saved, loaded or written."""
+        return self.draft != self.saved_draft
+
+
+def resumed_machine_is_known(state: WizardState) -> bool:
+    """Return whether a resumed draft already fixes the machine and the homeserver."""
+    machine = state.draft.get("machine") or {}
+    homeserver = state.draft.get("homeserver") or {}
+    return (
+        state.mode is Mode.RESUME
+        and bool(machine.get("cores"))
+        and bool(machine.get("ram_mb"))
+        and bool(homeserver.get("kind"))
+    )

@@ -1,0 +1,239 @@
+"""StepScreen: what every step shares: header, navigation, validation and handing answers back."""
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Input, RadioSet, Static
+
+from screens.draft import check_draft, form_view, keep_sections, merged
+from screens.messages import BackRequested, NextRequested
+from screens.state import Draft, WizardState
+from screens.widgets.field import Field
+from screens.widgets.keybar import KeyBar
+
+if TYPE_CHECKING:
+    from wizard.answers import Answers, Problem
+
+
+class StepScreen(Screen[None]):
+    """One step of the wizard; subclasses lay out a form over some sections of the answers."""
+
+    STEP_NAME: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+    SECTIONS: ClassVar[tuple[str, ...]] = ()
+    NEXT_LABEL: ClassVar[str] = "Next"
+    DEPENDS_ON: ClassVar[tuple[str, ...]] = ("mode",)
+    """The parts of the state, beside the answers, that the screen is built from."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+n", "next", "Next", id="next", tooltip="Go on to the next step"),
+        Binding("enter", "next", "Next", show=False, id="next-enter"),
+        Binding("escape", "back", "Back", id="back", tooltip="Go back a step; entries are kept"),
+    ]
+
+    def __init__(
+        self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.position = position
+        self.count = count
+        self.earlier = earlier
+        self.valid = False
+        self._checked_once = False
+        self.checked: Answers | None = None
+        self.left: WizardState | None = None
+
+    @classmethod
+    def should_skip(cls, state: WizardState) -> bool:
+        """Return whether this step does not apply to the wizard's state."""
+        return False
+
+    # --- Layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Lay out the header, the step's form, the navigation row and the footer."""
+        yield Static(self.heading(), id="title-bar", markup=False)
+        with VerticalScroll(id="body"):
+            yield from self.compose_form()
+            problems = Static("", id="step-problems", markup=False)
+            problems.display = False
+            yield problems
+        with Horizontal(id="nav"):
+            yield Button("Back", id="back", compact=True, disabled=self.position == 1)
+            yield Static("", id="nav-status", markup=False)
+            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
+        yield KeyBar()
+
+    def compose_form(self) -> ComposeResult:
+        """Yield the step's own widgets."""
+        yield from ()
+
+    def still_fits(self, state: WizardState) -> bool:
+        """Return whether this screen, as the person left it, can be shown again for state.
+
+        It can when nothing it was built from has changed since: the parts of the state named
+        in DEPENDS_ON, and the answers of this step and the steps before it.
+        """
+        left = self.left
+        if left is None:
+            return False
+        if any(getattr(state, name) != getattr(left, name) for name in self.DEPENDS_ON):
+            return False
+        sections = self.earlier + self.SECTIONS
+        return keep_sections(state.draft, sections) == keep_sections(left.draft, sections)
+
+    def come_back(self, state: WizardState, *, position: int, count: int) -> None:
+        """Show this screen again, as it was left, for the current state."""
+        self.state = state
+        self.position = position
+        self.count = count
+        self.query_one("#title-bar", Static).update(self.heading())
+        self.revalidate()
+
+    def leave(self, state: WizardState) -> WizardState:
+        """Remember the state this screen is left with, and return it."""
+        self.left = state
+        return state
+
+    def heading(self) -> str:
+        """Return the title bar's text: the app, where this step is, and its name."""
+        return f"matrix-wizard · Step {self.position} of {self.count}: {self.STEP_NAME}"
+
+    def on_mount(self) -> None:
+        """Set the cursors' blinking, and check what is there."""
+        self.sub_title = f"Step {self.position} of {self.count}: {self.STEP_NAME}"
+        blink = getattr(self.app, "cursor_blink", True)
+        for widget in self.query(Input):
+            widget.cursor_blink = blink
+        self.revalidate()
+
+    def view(self) -> Draft:
+        """Return the answers as the form shows them: defaults, then what was entered."""
+        return form_view(self.state.draft, self.earlier, self.SECTIONS)
+
+    # --- Validation ---------------------------------------------------------------------------
+
+    def form(self) -> Draft:
+        """Return the step's sections as entered, valid or not."""
+        return {}
+
+    def step_problems(self) -> "list[Problem]":
+        """Return problems outside the answers file (such as a machine not yet probed)."""
+        return []
+
+    def revalidate(self) -> None:
+        """Check the entries as the answers file would and show each problem beside its field."""
+        problems: list[Problem] = []
+        notices: list[str] = []
+        self.checked = None
+        if self.SECTIONS:
+            entered = keep_sections(self.form(), self.SECTIONS)
+            draft = merged(keep_sections(self.state.draft, self.earlier), entered)
+            problems, notices, self.checked = check_draft(draft, self.SECTIONS)
+        problems += self.step_problems()
+        self._show(problems, notices)
+        valid = not problems
+        if valid != self.valid or not self._checked_once:
+            self._checked_once = True
+            self.valid = valid
+            self.query_one("#next", Button).disabled = not valid
+            self.refresh_bindings()
+
+    def _show(self, problems: "list[Problem]", notices: list[str]) -> None:
+        """Put each problem and notice beside the field it concerns; the rest below the form."""
+        placed: set[int] = set()
+        for field in self.query(Field):
+            mine = [
+                index
+                for index, problem in enumerate(problems)
+                if index not in placed and field.concerns(problem.path)
+            ]
+            placed.update(mine)
+            note = next((text for text in notices if field.concerns(text.partition(":")[0])), None)
+            field.show(problems[mine[0]].message if mine else None, note)
+        # A problem with no path is a word on where the step stands: the status line says it.
+        rest = "\n".join(
+            str(problem)
+            for index, problem in enumerate(problems)
+            if index not in placed and problem.path
+        )
+        other = self.query_one("#step-problems", Static)
+        if str(other.content) != rest:
+            other.update(rest)
+            other.display = bool(rest)
+        status = self.query_one("#nav-status", Static)
+        said = str(problems[0]) if problems else ""
+        if str(status.content) != said:
+            status.update(said)
+
+    def work_failed(self, message: str) -> None:
+        """Show why a background task failed; steps with a better place for it override this."""
+        other = self.query_one("#step-problems", Static)
+        other.update(message)
+        other.display = True
+
+    # --- Handing back -------------------------------------------------------------------------
+
+    def hand_back(self, state: WizardState) -> WizardState:
+        """Return the state with this step's sections as the answers file reads them."""
+        if self.checked is None:
+            return state
+        parsed = self.checked.model_dump(mode="json")
+        return replace(state, draft=merged(state.draft, keep_sections(parsed, self.SECTIONS)))
+
+    def keep_entries(self, state: WizardState) -> WizardState:
+        """Return the state with this step's entries kept as they are, for going back."""
+        return replace(state, draft=merged(state.draft, keep_sections(self.form(), self.SECTIONS)))
+
+    # --- Keys and buttons ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out Next until the step is valid, and Back on the first step."""
+        if action == "next":
+            return True if self.valid else None
+        if action == "back":
+            return True if self.position > 1 else None
+        return True
+
+    def action_next(self) -> None:
+        """Ask the app to go on."""
+        self.post_message(NextRequested())
+
+    def action_back(self) -> None:
+        """Ask the app to go back."""
+        self.post_message(BackRequested())
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.post_message(NextRequested())
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.post_message(BackRequested())
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.post_message(NextRequested())
+
+    @on(Input.Changed)
+    @on(RadioSet.Changed)
+    def _changed(self) -> None:
+        self.form_changed()
+
+    def on_checkbox_changed(self) -> None:
+        """React to a checkbox like to any other entry."""
+        self.form_changed()
+
+    def on_select_changed(self) -> None:
+        """React to a choice in a list like to any other entry."""
+        self.form_changed()
+
+    def form_changed(self) -> None:
+        """React to any entry changing: by default, check the step again."""
+        self.revalidate()

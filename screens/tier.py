@@ -1,0 +1,196 @@
+"""Step 3, Homeserver and tier: how the machine fits each homeserver, and which to tune for."""
+
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import DataTable, Static
+
+from screens.state import Draft, WizardState, resumed_machine_is_known
+from screens.step import StepScreen
+from screens.widgets.choices import Choices
+from screens.widgets.field import Field
+from wizard.answers import Problem
+from wizard.errors import UsageError
+from wizard.tiers import (
+    DISPLAY_NAMES,
+    HOMESERVERS,
+    LABELS,
+    TIERS,
+    Fit,
+    Recommendation,
+    TierCheck,
+    fit,
+    hardware_for,
+    load_tiers,
+    recommend,
+)
+
+
+def cell_text(check: TierCheck) -> str:
+    """Return one cell of the fit table: met, what is lacking, or not defined."""
+    if not check.defined:
+        return "not defined"
+    if check.met:
+        edges = [LABELS[req.name] for req in check.requirements if req.at_edge or not req.known]
+        return "meets" + (f" ({', '.join(edges)} at edge)" if edges else "")
+    lacking = [
+        LABELS[requirement.name]
+        for requirement in check.requirements
+        if requirement.hardware and not requirement.met
+    ]
+    return "lacks " + ", ".join(lacking)
+
+
+def overview_note(homeserver: str) -> str:
+    """Return the overview's notes on a homeserver: maturity, idle RAM and its status today."""
+    tables = load_tiers()
+    name = DISPLAY_NAMES[homeserver]  # type: ignore[index]
+    comparison = tables.comparison.homeservers[homeserver]  # type: ignore[index]
+    status = tables.status.homeservers[homeserver]  # type: ignore[index]
+    return (
+        f"{name}: {comparison.maturity}, features {comparison.features}, idle RAM "
+        f"{comparison.idle_ram}, setup {comparison.setup}. {status.summary}"
+    )
+
+
+class TierStep(StepScreen):
+    """Show the fit of every homeserver and tier; pick the homeserver and the tier to tune for."""
+
+    STEP_NAME = "Homeserver and tier"
+    HELP = "tier"
+    DEPENDS_ON = ("mode", "facts")
+    SECTIONS = ("homeserver",)
+
+    def __init__(
+        self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
+    ) -> None:
+        super().__init__(state, position=position, count=count, earlier=earlier)
+        self.fits: dict[str, Fit] = {}
+        self.recommendation: Recommendation | None = None
+        if state.facts is not None:
+            self.fits = {name: fit(state.facts, name) for name in HOMESERVERS}
+            self.recommendation = recommend(state.facts)
+
+    @classmethod
+    def should_skip(cls, state: WizardState) -> bool:
+        """Skip when a resumed draft already names the machine and the homeserver."""
+        return resumed_machine_is_known(state)
+
+    def _defaults(self) -> tuple[str, str]:
+        entered = self.view()["homeserver"]
+        rec = self.recommendation
+        kind = entered.get("kind") or (rec.best if rec and rec.best else None)
+        if kind is None:
+            kind = rec.ranking[0].homeserver if rec else "synapse"
+        reached = self.fits[kind].tier if kind in self.fits else "minimum"
+        tier = entered.get("tier") or ("minimum" if reached == "below-minimum" else reached)
+        return str(kind), str(tier)
+
+    def compose_form(self) -> ComposeResult:
+        """Lay out the recommendation, the fit table, the notes and the two choices."""
+        kind, tier = self._defaults()
+        rec = self.recommendation
+        yield Static(
+            rec.summary if rec else "No machine facts: pick by hand.", id="summary", markup=False
+        )
+        table: DataTable[Text] = DataTable(id="fit-table", cursor_type="cell", zebra_stripes=True)
+        yield table
+        yield Field(
+            "Homeserver",
+            Choices(
+                [(name, DISPLAY_NAMES[name]) for name in HOMESERVERS],
+                kind,
+                id="kind",
+                horizontal=True,
+            ),
+            path="homeserver.kind",
+        )
+        yield Field(
+            "Tune for tier",
+            Choices([(name, name) for name in TIERS], tier, id="tier", horizontal=True),
+            path="homeserver.tier",
+        )
+        yield Static("", id="tier-warning", markup=False)
+        yield Static("", id="reasons", markup=False)
+        yield Static(
+            "\n".join(overview_note(name) for name in HOMESERVERS), id="notes", markup=False
+        )
+        if rec is not None and rec.below_minimum:
+            yield Static("\n".join(rec.advice), id="advice", markup=False)
+
+    def on_mount(self) -> None:
+        """Fill the fit table."""
+        table = self.query_one("#fit-table", DataTable)
+        table.add_column("Homeserver", key="homeserver")
+        for tier in TIERS:
+            table.add_column(tier.capitalize(), key=tier)
+        for name in HOMESERVERS:
+            if name not in self.fits:
+                continue
+            cells = [Text(cell_text(check)) for check in self.fits[name].checks]
+            table.add_row(Text(DISPLAY_NAMES[name]), *cells, key=name)
+        self._explain()
+
+    def _choice(self) -> tuple[str, str]:
+        kind = self.query_one("#kind", Choices).selected or "synapse"
+        tier = self.query_one("#tier", Choices).selected or "recommended"
+        return kind, tier
+
+    def _explain(self) -> None:
+        kind, tier = self._choice()
+        warning = ""
+        if kind in self.fits and tier in TIERS:
+            check = self.fits[kind].checks[TIERS.index(tier)]
+            lacking = [req for req in check.requirements if req.hardware and not req.met]
+            if check.defined and lacking:
+                warning = f"This machine lacks for the {tier} tier: " + "; ".join(
+                    f"{LABELS[req.name]} {req.needed} (found {req.found})" for req in lacking
+                )
+        self.query_one("#tier-warning", Static).update(warning)
+        self.query_one("#tier-warning", Static).display = bool(warning)
+        reasons = ""
+        if self.recommendation is not None:
+            choice = next(item for item in self.recommendation.ranking if item.homeserver == kind)
+            reasons = f"Why {DISPLAY_NAMES[choice.homeserver]} ranks #{choice.rank}:\n" + "\n".join(
+                f"  - {reason}" for reason in choice.reasons
+            )
+        self.query_one("#reasons", Static).update(reasons)
+
+    def form(self) -> Draft:
+        """Return the homeserver section with the chosen homeserver and tier."""
+        kind, tier = self._choice()
+        return {"homeserver": {**self.view()["homeserver"], "kind": kind, "tier": tier}}
+
+    def form_changed(self) -> None:
+        """Explain the choice, then check it."""
+        self._explain()
+        self.revalidate()
+
+    def step_problems(self) -> list[Problem]:
+        """Refuse a tier the overview does not define for the homeserver."""
+        kind, tier = self._choice()
+        try:
+            hardware_for(kind, tier)
+        except UsageError as error:
+            return [Problem(path="homeserver.tier", message=str(error))]
+        return []
+
+    @on(DataTable.CellSelected, "#fit-table")
+    def _cell_selected(self, event: DataTable.CellSelected) -> None:
+        kind = event.cell_key.row_key.value
+        tier = event.cell_key.column_key.value
+        if kind:
+            self.query_one("#kind", Choices).choose(kind)
+        if tier in TIERS:
+            self.query_one("#tier", Choices).choose(tier)
+
+    def hand_back(self, state: WizardState) -> WizardState:
+        """Return the state with the homeserver; another homeserver starts its database afresh."""
+        previous = (state.draft.get("homeserver") or {}).get("kind")
+        state = super().hand_back(state)
+        if previous is not None and previous != self._choice()[0]:
+            draft = {name: value for name, value in state.draft.items() if name != "database"}
+            state = replace(state, draft=draft)
+        return state

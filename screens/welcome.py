@@ -1,0 +1,125 @@
+"""Step 1, Welcome: what will happen, and which machine the bundle is for (or a draft to resume)."""
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.widgets import Input, Static
+
+from screens.draft import load_draft
+from screens.state import Draft, Mode, WizardState
+from screens.step import StepScreen
+from screens.widgets.choices import Choices
+from screens.widgets.entry import Entry
+from screens.widgets.field import Field
+from wizard.errors import UsageError
+
+if TYPE_CHECKING:
+    from wizard.answers import Problem
+
+INTRO = (
+    "This wizard sizes a Matrix homeserver (Synapse, Dendrite or Conduit) for a machine and "
+    "writes a bundle of files that, applied, runs it behind a reverse proxy. Nothing is "
+    "installed until you run apply.sh from the bundle."
+)
+STEPS_AHEAD = (
+    "Ahead: the machine, the homeserver and its tier, the domain, the database, the proxy and "
+    "TLS, the extras; then a review of every file, writing the bundle, and how to apply it."
+)
+MODES = (
+    (Mode.LOCAL.value, "This machine: probe it now"),
+    (Mode.REMOTE.value, "A remote machine, over SSH"),
+    (Mode.PLAN.value, "Plan for a machine described by hand or by a profile"),
+    (Mode.RESUME.value, "Resume a saved draft"),
+)
+
+
+class WelcomeStep(StepScreen):
+    """Say what will happen and pick the mode; resuming loads a saved draft."""
+
+    STEP_NAME = "Welcome"
+    HELP = "welcome"
+
+    def __init__(
+        self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
+    ) -> None:
+        super().__init__(state, position=position, count=count, earlier=earlier)
+        self._loaded: Draft | None = None
+
+    def compose_form(self) -> ComposeResult:
+        """Lay out the introduction, the modes and the draft file."""
+        yield Static(INTRO, classes="intro")
+        yield Static(STEPS_AHEAD, classes="why")
+        yield Field(
+            "The bundle is for",
+            Choices(MODES, self.state.mode.value, id="mode"),
+            path="mode",
+        )
+        yield Field(
+            "Draft file",
+            Entry(str(self.state.draft_path), id="draft-path"),
+            path="draft",
+            why="a draft saved with ctrl+s, or an answers.yaml",
+            id="draft-field",
+        )
+
+    def on_mount(self) -> None:
+        """Show the draft file only when resuming."""
+        self._show_draft_field()
+
+    def _mode(self) -> Mode:
+        selected = self.query_one("#mode", Choices).selected
+        return Mode(selected) if selected else self.state.mode
+
+    def _show_draft_field(self) -> None:
+        self.query_one("#draft-field", Field).display = self._mode() is Mode.RESUME
+
+    def form_changed(self) -> None:
+        """Show or hide the draft file, then check again."""
+        self._show_draft_field()
+        self.revalidate()
+
+    def step_problems(self) -> "list[Problem]":
+        """Return why the draft cannot be resumed, if resuming."""
+        self._loaded = None
+        if self._mode() is not Mode.RESUME:
+            return []
+        from wizard.answers import Problem
+
+        text = self.query_one("#draft-path", Input).value.strip()
+        if not text:
+            return [Problem(path="draft", message="give the path of a saved draft")]
+        try:
+            self._loaded = load_draft(Path(text))
+        except UsageError as error:
+            return [Problem(path="draft", message=str(error))]
+        return []
+
+    def hand_back(self, state: WizardState) -> WizardState:
+        """Return the state for the chosen mode; a resumed draft replaces the answers so far."""
+        mode = self._mode()
+        if mode is Mode.RESUME and self._loaded is not None:
+            path = Path(self.query_one("#draft-path", Input).value.strip())
+            machine = self._loaded.get("machine") or {}
+            form = {
+                "source": "hand",
+                "cores": str(machine.get("cores") or ""),
+                "ram": f"{machine['ram_mb']}M" if machine.get("ram_mb") else "",
+            }
+            return replace(
+                state,
+                mode=mode,
+                draft=self._loaded,
+                draft_path=path,
+                facts=None,
+                machine_form=form,
+                saved_draft=self._loaded,
+            )
+        if mode is state.mode:
+            return state
+        return replace(state, mode=mode, facts=None, machine_form={})
+
+    def keep_entries(self, state: WizardState) -> WizardState:
+        """Nothing to keep: Welcome is the first step."""
+        return state

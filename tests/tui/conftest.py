@@ -1,0 +1,176 @@
+"""Helpers for driving the wizard on screen: a profile in place of the probe, and walking steps."""
+
+import asyncio
+import functools
+import html
+import re
+import shutil
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any, ParamSpec
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.widgets import Button, Input
+
+from screens.app import WizardApp
+from screens.domain import DomainStep
+from screens.remote import SessionFactory, UnavailableSession
+from screens.state import Mode, WizardState
+from screens.step import StepScreen
+from screens.welcome import WelcomeStep
+from screens.widgets.choices import Choices
+from screens.widgets.field import Field
+from wizard.answers import AnswersError, parse_answers
+from wizard.cli import main
+from wizard.facts import HostFacts
+from wizard.probe.profile import load_profile
+
+Params = ParamSpec("Params")
+
+
+def asynctest(test: Callable[Params, Coroutine[Any, Any, None]]) -> Callable[Params, None]:
+    """Run an async test function in its own event loop, keeping its fixtures."""
+
+    @functools.wraps(test)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> None:
+        asyncio.run(test(*args, **kwargs))
+
+    return run
+
+
+# The probe reads the machine the tests run on, whose facts differ from one machine to the
+# next; a profile stands in wherever a test or snapshot needs facts that never change.
+STABLE_PROFILE = "vps-4g"
+
+
+def profile_probe(data_path: str) -> HostFacts:
+    """Return the stable profile's facts, whatever the data path."""
+    return load_profile(STABLE_PROFILE)
+
+
+def wizard(
+    state: WizardState | None = None, *, session_factory: SessionFactory = UnavailableSession
+) -> WizardApp:
+    """Return the app with the stable probe and no blinking cursors."""
+    return WizardApp(
+        state, probe=profile_probe, session_factory=session_factory, cursor_blink=False
+    )
+
+
+def step(app: App[int]) -> StepScreen:
+    """Return the step on screen, failing when a dialog covers it."""
+    screen = app.screen
+    assert isinstance(screen, StepScreen), f"{type(screen).__name__} is not a step"
+    return screen
+
+
+async def settle(pilot: Pilot[int]) -> None:
+    """Wait for every worker and for the screen to catch up."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def type_into(pilot: Pilot[int], selector: str, value: str) -> None:
+    """Set an input's value as if typed, and let the step check it."""
+    step(pilot.app).query_one(selector, Input).value = value
+    await pilot.pause()
+
+
+async def go_on(pilot: Pilot[int]) -> StepScreen:
+    """Press ctrl+n and return the step that follows, once settled."""
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    return step(pilot.app)
+
+
+async def go_back(pilot: Pilot[int]) -> StepScreen:
+    """Press Escape and return the step before, once settled."""
+    await pilot.press("escape")
+    await settle(pilot)
+    return step(pilot.app)
+
+
+def plan_state(out_dir: Path | str = "matrix-bundle") -> WizardState:
+    """Return a fresh state in planning mode, writing to out_dir."""
+    return WizardState(mode=Mode.PLAN, out_dir=str(out_dir))
+
+
+async def walk_to(
+    pilot: Pilot[int], target: type[StepScreen], server_name: str = "example.com"
+) -> StepScreen:
+    """Walk a planning run from Welcome to the target step, on the defaults."""
+    current = step(pilot.app)
+    if isinstance(current, WelcomeStep):
+        current.query_one("#mode", Choices).choose("plan")
+        await pilot.pause()
+    while not isinstance(current, target):
+        if isinstance(current, DomainStep):
+            await type_into(pilot, "#server-name", server_name)
+        current = await go_on(pilot)
+    return current
+
+
+def field_problem(screen: StepScreen, path: str) -> str | None:
+    """Return the problem shown beside the field for an answer, or None."""
+    field = next(field for field in screen.query(Field) if field.path == path)
+    return field.problem
+
+
+def answers_file_says(data: dict[str, object]) -> dict[str, str]:
+    """Return what the answers file reports for data, by path."""
+    try:
+        parse_answers(data)
+    except AnswersError as error:
+        return {problem.path: problem.message for problem in error.problems}
+    return {}
+
+
+async def refused(pilot: Pilot[int]) -> bool:
+    """Return whether Next is disabled and ctrl+n leaves the step where it is."""
+    before = step(pilot.app)
+    disabled = before.query_one("#next", Button).disabled
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    return disabled and step(pilot.app) is before and not before.valid
+
+
+def screen_text(app: App[int]) -> str:
+    """Return the characters on screen, line after line, as the screenshot shows them."""
+    svg = app.export_screenshot()
+    lines: dict[str, list[str]] = {}
+    for line, text in re.findall(
+        r'<text[^>]*clip-path="url\(#[\w-]+-line-(\d+)\)"[^>]*>(.*?)</text>', svg
+    ):
+        lines.setdefault(line, []).append(html.unescape(text).replace("\xa0", " "))
+    return "\n".join(
+        "".join(parts) for _, parts in sorted(lines.items(), key=lambda item: int(item[0]))
+    )
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Return every file under a folder by relative path, with its bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def assert_generate_reproduces(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Check the saved answers rebuild the bundle byte for byte, in place and in a new folder."""
+    answers = bundle / "answers.yaml"
+    capsys.readouterr()
+    assert main(["generate", "--answers", str(answers), "--out", str(bundle)]) == 0
+    assert "Nothing changed" in capsys.readouterr().out
+
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy2(bundle / "secrets.yaml", again / "secrets.yaml")
+    assert main(["generate", "--answers", str(answers), "--out", str(again)]) == 0
+    assert files_of(again) == files_of(bundle)

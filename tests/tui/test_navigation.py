@@ -1,0 +1,335 @@
+"""Moving about the wizard: back keeps entries, skipped steps, help, drafts, quitting, mouse."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+from textual.widgets import Button, Input, Markdown, Static
+
+from screens.app import WizardApp
+from screens.database import DatabaseStep
+from screens.dialogs import HelpDialog, QuitDialog
+from screens.domain import DomainStep
+from screens.draft import DRAFT_HEADER
+from screens.machine import MachineStep
+from screens.proxy import ProxyStep
+from screens.state import Mode, WizardState
+from screens.step import StepScreen
+from screens.steps import STEPS
+from screens.tier import TierStep
+from screens.welcome import WelcomeStep
+from screens.widgets.choices import Choices
+from screens.write import WriteStep
+from tests.tui.conftest import (
+    assert_generate_reproduces,
+    asynctest,
+    field_problem,
+    go_back,
+    go_on,
+    screen_text,
+    settle,
+    step,
+    type_into,
+    walk_to,
+    wizard,
+)
+from wizard.answers import parse_answers
+from wizard.cli import main
+from wizard.paths import asset
+
+pytestmark = pytest.mark.tui
+
+
+def title(screen: StepScreen) -> str:
+    return str(screen.query_one("#title-bar", Static).content)
+
+
+def test_the_step_list_agrees_with_each_step() -> None:
+    states = [
+        WizardState(),
+        WizardState(
+            mode=Mode.RESUME,
+            draft={"machine": {"cores": 2, "ram_mb": 4096}, "homeserver": {"kind": "conduit"}},
+        ),
+    ]
+    for entry in STEPS:
+        screen = entry.screen_class()
+        assert entry.sections == screen.SECTIONS
+        assert [screen.should_skip(state) for state in states] == [
+            entry.skip(state) for state in states
+        ]
+        assert asset(f"help/{screen.HELP}.md").is_file()
+
+
+@asynctest
+async def test_going_back_and_forth_keeps_entries_even_invalid_ones() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "no-dot")
+        assert not domain.valid
+        await go_back(pilot)
+        await go_back(pilot)
+        assert isinstance(step(pilot.app), MachineStep)
+        await go_on(pilot)
+        domain = await go_on(pilot)
+        assert isinstance(domain, DomainStep)
+        assert domain.query_one("#server-name", Input).value == "no-dot"
+        assert field_problem(domain, "domain.server_name") is not None
+        await type_into(pilot, "#server-name", "example.net")
+        database = await go_on(pilot)
+        database.query_one("#kind", Choices).choose("sqlite")
+        await pilot.pause()
+        await go_back(pilot)
+        database = await go_on(pilot)
+        assert database.query_one("#kind", Choices).selected == "sqlite"
+
+
+@asynctest
+async def test_another_homeserver_starts_the_database_afresh() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        database = await walk_to(pilot, DatabaseStep)
+        database.query_one("#kind", Choices).choose("sqlite")
+        await pilot.pause()
+        await go_back(pilot)
+        await go_back(pilot)
+        tier = step(pilot.app)
+        assert isinstance(tier, TierStep)
+        tier.query_one("#kind", Choices).choose("conduit")
+        await pilot.pause()
+        database = await walk_to(pilot, DatabaseStep)
+        assert database.query_one("#kind", Choices).selected == "rocksdb"
+
+
+@asynctest
+async def test_header_counts_the_steps_that_apply(tmp_path: Path) -> None:
+    draft = tmp_path / "answers.yaml"
+    data = {
+        "homeserver": {"kind": "conduit", "tier": "minimum"},
+        "domain": {"server_name": "example.org"},
+        "machine": {"cores": 1, "ram_mb": 1024},
+    }
+    draft.write_text(yaml.safe_dump(data))
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        welcome = step(pilot.app)
+        assert "Step 1 of 10: Welcome" in title(welcome)
+        welcome.query_one("#mode", Choices).choose("resume")
+        await pilot.pause()
+        await type_into(pilot, "#draft-path", str(draft))
+        domain = await go_on(pilot)
+        assert isinstance(domain, DomainStep)
+        assert "Step 2 of 8: Domain" in title(domain)
+        assert domain.query_one("#server-name", Input).value == "example.org"
+        welcome = await go_back(pilot)
+        assert isinstance(welcome, WelcomeStep)
+
+
+@asynctest
+async def test_resuming_a_complete_draft_reproduces_its_bundle(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = tmp_path / "answers.yaml"
+    assert (
+        main(
+            [
+                "answers",
+                "--homeserver",
+                "synapse",
+                "--server-name",
+                "example.org",
+                "--set",
+                "machine.cores=4",
+                "--set",
+                "machine.ram_mb=8192",
+            ]
+        )
+        == 0
+    )
+    answers.write_text(capsys.readouterr().out)
+    out = tmp_path / "bundle"
+    async with wizard(WizardState(out_dir=str(out))).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        step(pilot.app).query_one("#mode", Choices).choose("resume")
+        await pilot.pause()
+        await type_into(pilot, "#draft-path", str(answers))
+        while not isinstance(step(pilot.app), WriteStep):
+            await go_on(pilot)
+        await pilot.click("#write")
+        await settle(pilot)
+        assert step(pilot.app).valid
+    written, _ = parse_answers(yaml.safe_load((out / "answers.yaml").read_text()))
+    given, _ = parse_answers(yaml.safe_load(answers.read_text()))
+    assert written == given
+    assert_generate_reproduces(out, tmp_path, capsys)
+
+
+@asynctest
+async def test_f1_shows_the_steps_help_and_escape_returns() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        proxy = await walk_to(pilot, ProxyStep)
+        await pilot.press("f1")
+        await pilot.pause()
+        dialog = pilot.app.screen
+        assert isinstance(dialog, HelpDialog)
+        shown = dialog.query_one(Markdown).source
+        assert shown == asset("help/proxy.md").read_text(encoding="utf-8")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert pilot.app.screen is proxy
+
+
+@asynctest
+async def test_ctrl_s_saves_a_partial_draft_that_resumes(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    async with wizard(WizardState(draft_path=draft)).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "not-yet")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    text = draft.read_text()
+    assert text.startswith(DRAFT_HEADER)
+    saved = yaml.safe_load(text)
+    assert saved["domain"]["server_name"] == "not-yet"
+    assert saved["homeserver"]["kind"] == "synapse"
+    assert "database" not in saved
+
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        step(pilot.app).query_one("#mode", Choices).choose("resume")
+        await pilot.pause()
+        await type_into(pilot, "#draft-path", str(draft))
+        domain = await go_on(pilot)
+        assert isinstance(domain, DomainStep)
+        assert domain.query_one("#server-name", Input).value == "not-yet"
+        assert not domain.valid
+
+
+@asynctest
+async def test_ctrl_s_saves_a_valid_answers_file_once_complete(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    async with wizard(WizardState(draft_path=draft)).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, ProxyStep, server_name="complete.example.org")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    answers, _ = parse_answers(yaml.safe_load(draft.read_text()))
+    assert answers.domain.server_name == "complete.example.org"
+
+
+@asynctest
+async def test_ctrl_q_asks_first_when_answers_are_unsaved() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "unsaved.example.org")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitDialog)
+        await pilot.click("#stay")
+        await pilot.pause()
+        assert isinstance(app.screen, DomainStep)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.click("#discard")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+@asynctest
+async def test_ctrl_q_quits_at_once_with_nothing_to_lose() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.return_code is None
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+@asynctest
+async def test_the_mouse_drives_the_steps() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        welcome = step(pilot.app)
+        plan = next(
+            button
+            for button in welcome.query_one("#mode", Choices).query("RadioButton")
+            if button.name == "plan"
+        )
+        await pilot.click(plan)
+        await pilot.pause()
+        assert welcome.query_one("#mode", Choices).selected == "plan"
+        await pilot.click("#next")
+        await settle(pilot)
+        assert isinstance(step(pilot.app), MachineStep)
+        await pilot.click("#back")
+        await settle(pilot)
+        assert step(pilot.app) is welcome
+        await pilot.click("KeyBar", offset=(2, 0))
+        await settle(pilot)
+        assert isinstance(step(pilot.app), MachineStep)
+
+
+@asynctest
+async def test_enter_goes_on_from_a_field_and_from_a_choice() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        domain.query_one("#server-name", Input).focus()
+        await type_into(pilot, "#server-name", "enter.example.org")
+        await pilot.press("enter")
+        await settle(pilot)
+        database = step(pilot.app)
+        assert isinstance(database, DatabaseStep)
+        database.query_one("#kind", Choices).focus()
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(step(pilot.app), ProxyStep)
+        await go_back(pilot)
+        assert step(pilot.app).query_one("#kind", Choices).selected == "sqlite"
+
+
+@asynctest
+async def test_next_is_greyed_in_the_footer_until_the_step_is_valid() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        assert domain.check_action("next", ()) is None
+        assert domain.query_one("#next", Button).disabled
+        await type_into(pilot, "#server-name", "example.org")
+        assert domain.check_action("next", ()) is True
+        assert not domain.query_one("#next", Button).disabled
+
+
+@asynctest
+async def test_markup_in_what_is_typed_is_shown_as_written() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "[bold red]x")
+        problem = field_problem(domain, "domain.server_name")
+        assert problem is not None
+        assert "[bold red]x" in problem
+        assert "[bold red]x" in screen_text(pilot.app)
+
+
+@asynctest
+async def test_both_themes_and_both_sizes_render_every_step_reached() -> None:
+    for theme in ("textual-dark", "textual-light"):
+        app = wizard()
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.theme = theme
+            await settle(pilot)
+            await walk_to(pilot, ProxyStep)
+            assert "Step 6 of 10: Proxy and TLS" in screen_text(app)
+
+
+def test_a_wizard_app_builds_without_a_terminal() -> None:
+    app = WizardApp()
+    assert app.state == WizardState()

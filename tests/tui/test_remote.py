@@ -1,0 +1,194 @@
+"""Remote mode: connecting, the host-key question, and applying with the output streamed.
+
+The SSH module (paramiko, the OpenSSH fixture) is not part of this tree yet, so these tests
+drive the screens through a stand-in that keeps the RemoteSession protocol: the screens'
+behaviour (the dialog, refusals, escaping, the streamed log) is what is tested here, and the
+real session plugs in behind the same protocol.
+"""
+
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Log, Static
+
+from screens.dialogs import HostKeyDialog
+from screens.done import DoneStep
+from screens.machine import MachineStep
+from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget
+from screens.state import WizardState
+from screens.welcome import WelcomeStep
+from screens.widgets.choices import Choices
+from screens.write import WriteStep
+from tests.tui.conftest import (
+    STABLE_PROFILE,
+    assert_generate_reproduces,
+    asynctest,
+    field_problem,
+    go_on,
+    refused,
+    settle,
+    step,
+    type_into,
+    wizard,
+)
+from wizard.errors import WizardError
+from wizard.facts import HostFacts
+from wizard.probe.profile import load_profile
+
+pytestmark = pytest.mark.tui
+
+FINGERPRINT = "SHA256:Lp3T0dcUC8nKsbBfVt4cvmqkJ2pi4hXvJZrmWkp9Svs"
+
+
+class StandInSession:
+    """A RemoteSession that answers from a profile, as the real one answers from the machine."""
+
+    def __init__(
+        self,
+        *,
+        connect_error: str | None = None,
+        lines: tuple[str, ...] = ("apply.sh: checking the bundle", "apply.sh: done"),
+        status: int = 0,
+    ) -> None:
+        self.connect_error = connect_error
+        self.lines = lines
+        self.status = status
+        self.asked: list[HostKey] = []
+        self.applied: list[tuple[Path, bool]] = []
+        self.closed = False
+
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> HostFacts:
+        key = HostKey(host=target.host, key_type="ssh-ed25519", fingerprint=FINGERPRINT)
+        self.asked.append(key)
+        if not on_unknown_key(key):
+            raise WizardError(f"the host key of {target.host} was refused", "nothing was sent")
+        if self.connect_error is not None:
+            raise WizardError(self.connect_error)
+        facts = load_profile(STABLE_PROFILE)
+        return facts.model_copy(update={"source": "ssh", "hostname": target.host})
+
+    def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
+        self.applied.append((bundle_dir, dry_run))
+        for line in self.lines:
+            on_line(line)
+        return self.status
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def connect(pilot: Pilot[int], *, accept: bool) -> MachineStep:
+    """Choose remote mode, connect to vps.example.com, and accept or refuse its key."""
+    welcome = step(pilot.app)
+    assert isinstance(welcome, WelcomeStep)
+    welcome.query_one("#mode", Choices).choose("remote")
+    await pilot.pause()
+    machine = await go_on(pilot)
+    assert isinstance(machine, MachineStep)
+    await type_into(pilot, "#host", "vps.example.com")
+    await pilot.click("#connect")
+    await pilot.pause()
+    await pilot.pause()
+    dialog = pilot.app.screen
+    assert isinstance(dialog, HostKeyDialog)
+    assert FINGERPRINT in str(dialog.query_one("#fingerprint", Static).content)
+    await pilot.click("#accept" if accept else "#refuse")
+    await settle(pilot)
+    return machine
+
+
+@asynctest
+async def test_remote_run_accepts_the_key_writes_and_streams_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session = StandInSession()
+    out = tmp_path / "bundle"
+    app = wizard(WizardState(out_dir=str(out)), session_factory=lambda: session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        machine = await connect(pilot, accept=True)
+        assert machine.valid
+        assert machine.facts is not None
+        assert machine.facts.hostname == "vps.example.com"
+        await go_on(pilot)
+        await go_on(pilot)
+        await type_into(pilot, "#server-name", "example.com")
+        while not isinstance(step(app), WriteStep):
+            await go_on(pilot)
+        await pilot.click("#write")
+        await settle(pilot)
+        done = await go_on(pilot)
+        assert isinstance(done, DoneStep)
+        await pilot.click("#dry-run")
+        await settle(pilot)
+        assert session.applied == [(out.resolve(), True)]
+        log = done.query_one("#apply-log", Log)
+        assert list(log.lines) == list(session.lines)
+        assert "apply.sh finished" in str(done.query_one("#apply-status", Static).content)
+        await pilot.click("#apply")
+        await settle(pilot)
+        assert session.applied[-1] == (out.resolve(), False)
+    assert session.closed
+    assert_generate_reproduces(out, tmp_path, capsys)
+
+
+@asynctest
+async def test_refusing_the_key_leaves_the_step_unfinished() -> None:
+    session = StandInSession()
+    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        machine = await connect(pilot, accept=False)
+        assert await refused(pilot)
+        problem = field_problem(machine, "remote.host")
+        assert problem is not None
+        assert problem.startswith("the host key of vps.example.com was refused")
+
+
+@asynctest
+async def test_a_changed_key_is_refused_and_its_words_shown_as_written() -> None:
+    warning = "the host key of vps.example.com [b]CHANGED[/b]: refused"
+    session = StandInSession(connect_error=warning)
+    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        machine = await connect(pilot, accept=True)
+        assert await refused(pilot)
+        assert field_problem(machine, "remote.host") == warning
+
+
+@asynctest
+async def test_a_failed_apply_says_so() -> None:
+    session = StandInSession(lines=("apply.sh: port 443 is taken",), status=3)
+    app = wizard(session_factory=lambda: session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await connect(pilot, accept=True)
+        await go_on(pilot)
+        await go_on(pilot)
+        await type_into(pilot, "#server-name", "example.com")
+        while not isinstance(step(app), DoneStep):
+            if isinstance(step(app), WriteStep):
+                await pilot.click("#write")
+                await settle(pilot)
+            await go_on(pilot)
+        done = step(app)
+        await pilot.click("#apply")
+        await settle(pilot)
+        assert "failed with status 3" in str(done.query_one("#apply-status", Static).content)
+        assert done.valid
+
+
+@asynctest
+async def test_without_ssh_support_connecting_says_how_else() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        step(pilot.app).query_one("#mode", Choices).choose("remote")
+        await pilot.pause()
+        machine = await go_on(pilot)
+        await type_into(pilot, "#host", "vps.example.com")
+        await pilot.click("#connect")
+        await settle(pilot)
+        assert await refused(pilot)
+        problem = field_problem(machine, "remote.host")
+        assert problem is not None
+        assert problem.startswith("connecting over SSH is not available in this build")

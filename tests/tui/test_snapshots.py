@@ -1,0 +1,124 @@
+"""SVG snapshots of every step at 80x24 and 120x40, with a profile in place of the probe.
+
+Update them after a deliberate change with `pytest tests/tui --snapshot-update`, and review the
+report pytest-textual-snapshot writes before committing the new ones.
+"""
+
+import shutil
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import TabbedContent
+
+from screens.app import WizardApp
+from screens.database import DatabaseStep
+from screens.domain import DomainStep
+from screens.done import DoneStep
+from screens.extras import ExtrasStep
+from screens.machine import MachineStep
+from screens.proxy import ProxyStep
+from screens.review import ReviewStep
+from screens.state import WizardState
+from screens.step import StepScreen
+from screens.tier import TierStep
+from screens.welcome import WelcomeStep
+from screens.widgets.choices import Choices
+from screens.write import WriteStep
+from tests.tui.conftest import go_on, settle, step, type_into, wizard
+
+pytestmark = pytest.mark.tui
+
+# Done shows the bundle's folder, so it must be the same folder on every run.
+SNAPSHOT_BUNDLE = Path("/tmp/matrix-wizard-snapshots/bundle")
+SIZES = [(80, 24), (120, 40)]
+SnapCompare = Callable[..., bool]
+RunBefore = Callable[[Pilot[int]], Awaitable[None]]
+
+
+def reach(target: type[StepScreen], *, mode: str = "local") -> RunBefore:
+    """Return a run_before that walks a run to the target step, writing when it passes Write."""
+
+    async def run_before(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        if mode != "local":
+            step(pilot.app).query_one("#mode", Choices).choose(mode)
+            await pilot.pause()
+        while not isinstance(step(pilot.app), target):
+            current = step(pilot.app)
+            if isinstance(current, DomainStep):
+                await type_into(pilot, "#server-name", "example.com")
+            if isinstance(current, WriteStep):
+                await pilot.click("#write")
+                await settle(pilot)
+            await go_on(pilot)
+        await settle(pilot)
+
+    return run_before
+
+
+def app_for_snapshot() -> WizardApp:
+    shutil.rmtree(SNAPSHOT_BUNDLE.parent, ignore_errors=True)
+    return wizard(WizardState(out_dir=str(SNAPSHOT_BUNDLE)))
+
+
+STEP_CLASSES = [
+    WelcomeStep,
+    MachineStep,
+    TierStep,
+    DomainStep,
+    DatabaseStep,
+    ProxyStep,
+    ExtrasStep,
+    ReviewStep,
+    WriteStep,
+    DoneStep,
+]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+@pytest.mark.parametrize("target", STEP_CLASSES, ids=[cls.__name__ for cls in STEP_CLASSES])
+def test_every_step(
+    snap_compare: SnapCompare, target: type[StepScreen], size: tuple[int, int]
+) -> None:
+    assert snap_compare(app_for_snapshot(), terminal_size=size, run_before=reach(target))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
+def test_planning_by_hand(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach(MachineStep, mode="plan")(pilot)
+        step(pilot.app).query_one("#source", Choices).choose("hand")
+        await pilot.pause()
+        await type_into(pilot, "#cores", "2")
+        await type_into(pilot, "#ram", "4X")
+
+    assert snap_compare(app_for_snapshot(), terminal_size=size, run_before=run_before)
+
+
+def test_review_files(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach(ReviewStep)(pilot)
+        step(pilot.app).query_one("#review-tabs", TabbedContent).active = "files-tab"
+        await pilot.pause()
+
+    assert snap_compare(app_for_snapshot(), terminal_size=(120, 40), run_before=run_before)
+
+
+def test_domain_with_a_problem_in_the_light_theme(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        pilot.app.theme = "textual-light"
+        await reach(DomainStep)(pilot)
+        await type_into(pilot, "#server-name", "matrix")
+
+    assert snap_compare(app_for_snapshot(), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help(snap_compare: SnapCompare) -> None:
+    async def run_before(pilot: Pilot[int]) -> None:
+        await reach(TierStep)(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app_for_snapshot(), terminal_size=(80, 24), run_before=run_before)
