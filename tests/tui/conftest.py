@@ -40,6 +40,12 @@ def asynctest(test: Callable[Params, Coroutine[Any, Any, None]]) -> Callable[Par
     return run
 
 
+@pytest.fixture(autouse=True)
+def in_a_fresh_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every test from an empty folder, so the default bundle folder is written there."""
+    monkeypatch.chdir(tmp_path)
+
+
 # The probe reads the machine the tests run on, whose facts differ from one machine to the
 # next; a profile stands in wherever a test or snapshot needs facts that never change.
 STABLE_PROFILE = "vps-4g"
