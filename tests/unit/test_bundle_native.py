@@ -1,10 +1,12 @@
 """A deployment without containers: the packages, users and programs apply.sh installs."""
 
+import tomllib
 from typing import Any
 
 import pytest
 
 from tests.bundle_support import answers_for, context_for
+from tests.conftest import ROOT
 from wizard.answers import Homeserver
 from wizard.bundle import apply_script, compose, layout, native, readme
 from wizard.bundle.context import RenderContext
@@ -120,3 +122,12 @@ def test_the_readme_says_what_apply_sh_installs_and_how_to_check_the_server() ->
 
 def test_the_compose_readme_has_no_native_section() -> None:
     assert "## Running without containers" not in readme.readme_text(context_for(answers_for()))
+
+
+def test_tests_check_with_the_synapse_release_the_bundle_installs() -> None:
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    (pin,) = [item for item in extras["test"] if item.startswith("matrix-synapse")]
+    assert pin.endswith(f"=={native.SYNAPSE_VERSION}")
