@@ -479,8 +479,12 @@ class WizardApp(App[int]):
             )
 
 
-def run_wizard() -> int:
-    """Run the wizard in this terminal and return its exit status."""
-    app = WizardApp()
+def run_wizard(session_factory: SessionFactory | None = None) -> int:
+    """Run the wizard in this terminal, over SSH unless told otherwise; return its exit status."""
+    if session_factory is None:
+        from screens.ssh_session import SshSession
+
+        session_factory = SshSession
+    app = WizardApp(session_factory=session_factory)
     app.run()
     return app.return_code or 0

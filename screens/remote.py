@@ -1,6 +1,6 @@
 """The remote mode's view of SSH: connect with a host-key question, then upload and apply.
 
-The screens depend only on this protocol; the implementation over paramiko lives in wizard/.
+The screens depend only on this protocol; screens/ssh_session.py implements it over paramiko.
 """
 
 from collections.abc import Callable

@@ -1,9 +1,8 @@
-"""Remote mode: connecting, the host-key question, and applying with the output streamed.
+"""Remote mode through a stand-in session: the failure shapes the real server cannot easily give.
 
-The SSH module (paramiko, the OpenSSH fixture) is not part of this tree yet, so these tests
-drive the screens through a stand-in that keeps the RemoteSession protocol: the screens'
-behaviour (the dialog, refusals, escaping, the streamed log) is what is tested here, and the
-real session plugs in behind the same protocol.
+This is the stand-in only for what test_remote_real.py cannot make the real OpenSSH server do
+on demand (a failing apply.sh with a chosen status, markup in an error, a build without SSH);
+the real connect, host-key dialog, probe and apply are tested there against the real sshd.
 """
 
 from pathlib import Path

@@ -1,0 +1,124 @@
+"""The remote mode's SSH session: connect with paramiko, probe the machine, upload and apply."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget
+from wizard.errors import WizardError
+from wizard.probe.ssh_timeouts import Timeouts
+
+if TYPE_CHECKING:
+    from wizard.facts import HostFacts
+    from wizard.probe.ssh import HostKeyQuestion as SshHostKeyQuestion
+    from wizard.probe.ssh import SshConnection
+
+DEFAULT_DATA_PATH = "/var/lib"
+
+
+class LineSplitter:
+    """Turns pieces of output, from stdout and stderr, into whole lines for a LineSink."""
+
+    def __init__(self, on_line: LineSink) -> None:
+        self.on_line = on_line
+        self.pending: dict[str, str] = {}
+
+    def __call__(self, stream: str, text: str) -> None:
+        """Take one piece of a stream's output, passing on every line it completes."""
+        *lines, rest = (self.pending.get(stream, "") + text).split("\n")
+        self.pending[stream] = rest
+        for line in lines:
+            self.on_line(line)
+
+    def finish(self) -> None:
+        """Pass on what is left of each stream's last line."""
+        for rest in self.pending.values():
+            if rest:
+                self.on_line(rest)
+        self.pending.clear()
+
+
+@dataclass
+class SshSession:
+    """A RemoteSession over the wizard's SSH module, for one machine at a time."""
+
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    ssh_dir: Path | None = None
+    use_agent: bool = True
+    remote_dir: str | None = None
+    data_path: str = DEFAULT_DATA_PATH
+    connection: "SshConnection | None" = None
+
+    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
+        """Connect, asking about an unknown host key, refusing a changed one; return the facts."""
+        from wizard.probe.remote_snapshot import probe_ssh
+        from wizard.probe.ssh import ConnectOptions
+        from wizard.probe.ssh import connect as ssh_connect
+        from wizard.probe.ssh_target import resolve_target
+
+        self.close()
+        text = f"{target.user}@{target.host}" if target.user else target.host
+        identity = Path(target.key_file).expanduser() if target.key_file else None
+        resolved = resolve_target(text, port=target.port, identity=identity, ssh_dir=self.ssh_dir)
+
+        def confirm(question: "SshHostKeyQuestion") -> bool:
+            return on_unknown_key(HostKey(question.target, question.key_type, question.fingerprint))
+
+        secrets_wanted: list[str] = []
+
+        def no_secret(prompt: str) -> None:
+            secrets_wanted.append(prompt)
+
+        options = ConnectOptions(
+            timeouts=self.timeouts,
+            confirm_host_key=confirm,
+            ask_secret=no_secret,
+            use_agent=self.use_agent,
+        )
+        try:
+            self.connection = ssh_connect(resolved, options)
+        except WizardError as error:
+            if not secrets_wanted:
+                raise
+            raise WizardError(
+                f"cannot log in to {resolved}: it wants a password or a key's passphrase, "
+                "which the wizard on screen does not ask for",
+                "give a key file without a passphrase, or load the key into ssh-agent "
+                "(ssh-add) and connect again",
+                details=error.details,
+            ) from None
+        return probe_ssh(self.connection, self.data_path)
+
+    def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
+        """Upload the bundle, run apply.sh (or apply.sh --dry-run) there; return its status."""
+        from wizard.remote import apply_command, read_local_bundle, run_apply, upload_bundle
+
+        connection = self._connected()
+        bundle = read_local_bundle(bundle_dir)
+        remote_dir = self.remote_dir or f"~/{bundle.folder.resolve().name}"
+        result = upload_bundle(connection, bundle, remote_dir)
+        on_line(f"Uploaded {len(bundle.files)} files to {connection.target}:{result.state.target}.")
+        for notice in result.notices:
+            on_line(notice)
+        splitter = LineSplitter(on_line)
+        if dry_run:
+            command = apply_command(result.state, dry_run=True)
+            status = connection.stream(command, splitter, what="apply.sh --dry-run")
+        else:
+            status = run_apply(connection, result.state, splitter)
+        splitter.finish()
+        return status
+
+    def close(self) -> None:
+        """Close the connection; safe to call more than once."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+    def _connected(self) -> "SshConnection":
+        """Return the open connection, or say to connect first."""
+        if self.connection is None or not self.connection.transport.is_active():
+            raise WizardError(
+                "not connected to the machine", "go back to the Machine step and connect"
+            )
+        return self.connection
