@@ -1,6 +1,5 @@
 """Answers: every choice of a deployment, validated the way the Matrix spec and each program do."""
 
-import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -375,7 +374,9 @@ class Answers(_Section):
                 name = None
             if name and not domain.get("homeserver_host"):
                 host = validators.server_name_host(name)
-                domain["homeserver_host"] = host if _is_ip(host) else f"matrix.{host}"
+                domain["homeserver_host"] = (
+                    host if validators.is_ip_address(host) else f"matrix.{host}"
+                )
             data["domain"] = domain
             proxy = data.get("proxy")
             proxy = dict(proxy) if isinstance(proxy, dict) else {}
@@ -401,14 +402,6 @@ class Answers(_Section):
             database.setdefault("user", hs.value)
             data["database"] = database
         return data
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 class Problem(BaseModel):

@@ -27,6 +27,15 @@ def to_ascii_hostname(text: str) -> tuple[str, list[str]]:
     return ascii_name, notes
 
 
+def is_ip_address(host: str) -> bool:
+    """Return whether a host is an IPv4 or IPv6 address rather than a DNS name."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 def check_dns_name(name: str) -> str:
     """Return the name if it is a DNS name as the Matrix spec allows, else raise ValueError."""
     if not name:

@@ -1,8 +1,8 @@
 """Which TLS certificate the stack uses, where its files are, and which names it must cover."""
 
-import ipaddress
 from dataclasses import dataclass
 
+from wizard import validators
 from wizard.answers import Delegation, ProxyKind, TlsMode
 from wizard.bundle import layout
 from wizard.bundle.context import RenderContext
@@ -16,14 +16,6 @@ class CertificateFiles:
     key: str
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def uses_certbot(ctx: RenderContext) -> bool:
     """Return whether apply.sh obtains the certificate with certbot (nginx with ACME)."""
     return ctx.answers.proxy.kind is ProxyKind.NGINX and ctx.answers.proxy.tls is TlsMode.ACME
@@ -33,7 +25,9 @@ def certificate_names(ctx: RenderContext) -> list[str]:
     """Return the DNS names certbot's certificate must cover, the homeserver host first."""
     names = [ctx.homeserver_host]
     server_host = ctx.server_name_host
-    if ctx.answers.domain.delegation is not Delegation.NONE and not _is_ip(server_host):
+    if ctx.answers.domain.delegation is not Delegation.NONE and not validators.is_ip_address(
+        server_host
+    ):
         names.append(server_host)
     turn_host = ctx.answers.calls.turn_host
     if ctx.answers.calls.turn and turn_host:

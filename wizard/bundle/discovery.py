@@ -1,10 +1,10 @@
 """How others find the homeserver: /.well-known/matrix files and the DNS records to create."""
 
-import ipaddress
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from wizard import validators
 from wizard.answers import Delegation, TlsMode
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
@@ -33,19 +33,10 @@ class DnsRecord:
         return f"{self.name}. {DNS_TTL} IN {self.type} {self.value}"
 
 
-def is_ip_literal(host: str) -> bool:
-    """Return whether a host is an IP address rather than a DNS name."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def wellknown_host(ctx: RenderContext) -> str | None:
     """Return the host serving /.well-known/matrix/ (the server_name's), or None for an IP."""
     host = ctx.server_name_host
-    return None if is_ip_literal(host) else host
+    return None if validators.is_ip_address(host) else host
 
 
 def delegation_applies(ctx: RenderContext) -> bool:
@@ -97,7 +88,7 @@ def dns_records(ctx: RenderContext) -> list[DnsRecord]:
     records = [
         record
         for host, purpose in hosts.items()
-        if not is_ip_literal(host)
+        if not validators.is_ip_address(host)
         for record in _address_records(host, purpose)
     ]
     if ctx.answers.domain.delegation is Delegation.SRV and delegation_applies(ctx):
@@ -116,7 +107,7 @@ def dns_records(ctx: RenderContext) -> list[DnsRecord]:
                 host, "CAA", '0 issue "letsencrypt.org"', "limit who may issue certificates", True
             )
             for host in dict.fromkeys((ctx.server_name_host, ctx.homeserver_host))
-            if not is_ip_literal(host)
+            if not validators.is_ip_address(host)
         )
     return records
 

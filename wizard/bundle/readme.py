@@ -1,8 +1,8 @@
 """README.md of the bundle: what it is, and the checklist from DNS to the first admin account."""
 
-import ipaddress
 from dataclasses import dataclass
 
+from wizard import validators
 from wizard.answers import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
 from wizard.bundle import (
     apply_script,
@@ -33,21 +33,13 @@ class DnsRow:
     why: str
 
 
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
 def dns_rows(ctx: RenderContext) -> list[DnsRow]:
     """Return the DNS records the deployment needs, each host once."""
     address = "this server's IPv4 (AAAA: its IPv6)"
     rows = [DnsRow(ctx.homeserver_host, "A/AAAA", address, "clients and other servers")]
     server_host = ctx.server_name_host
     delegation = ctx.answers.domain.delegation
-    if delegation is Delegation.WELL_KNOWN and not _is_ip(server_host):
+    if delegation is Delegation.WELL_KNOWN and not validators.is_ip_address(server_host):
         rows.append(
             DnsRow(
                 server_host,
