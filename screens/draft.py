@@ -137,19 +137,14 @@ def save_draft(draft: Draft, path: Path) -> None:
 
 def load_draft(path: Path) -> Draft:
     """Read a saved draft or answers file; a partial draft comes back as it was saved."""
-    import yaml
+    from wizard.datafiles import read_yaml
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"cannot read {path}: {error.strerror or error}",
-            "give the path of a saved draft or an answers.yaml",
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise UsageError(f"{path} is not valid YAML", "give a draft saved by the wizard") from None
+    data = read_yaml(
+        path,
+        unreadable_hint="give the path of a saved draft or an answers.yaml",
+        invalid_hint="give a draft saved by the wizard",
+        error=UsageError,
+    )
     if not isinstance(data, dict) or not all(isinstance(value, dict) for value in _sections(data)):
         raise UsageError(
             f"{path} is not an answers draft", "give a draft saved by the wizard, or answers.yaml"

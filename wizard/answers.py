@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from wizard import validators
+from wizard.datafiles import read_yaml
 from wizard.errors import UsageError
 
 
@@ -584,21 +585,13 @@ def parse_answers(data: object) -> tuple[Answers, list[str]]:
 
 def load_answers_file(path: Path) -> tuple[Answers, list[str]]:
     """Read and validate an answers.yaml, reporting every problem at once."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(
-            f"cannot read answers file {path}: {error.strerror}",
-            "give the path of an answers.yaml (matrix-wizard answers writes one)",
-        ) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UsageError(
-            f"{path} is not valid YAML{where}", "fix the syntax and try again"
-        ) from None
+    data = read_yaml(
+        path,
+        what="answers file ",
+        unreadable_hint="give the path of an answers.yaml (matrix-wizard answers writes one)",
+        invalid_hint="fix the syntax and try again",
+        error=UsageError,
+    )
     return parse_answers(data)
 
 

@@ -32,22 +32,36 @@ Size = Annotated[int, BeforeValidator(_to_bytes)]
 """A byte count that a data file may write as 4 GB, 512 MB or 4GiB (powers of 1024)."""
 
 
-def read_model(path: Path, model: type[Model]) -> Model:
-    """Return the YAML file at ``path`` validated as ``model``, or raise a WizardError."""
+def read_yaml(
+    path: Path,
+    *,
+    unreadable_hint: str,
+    invalid_hint: str,
+    error: type[WizardError] = WizardError,
+    what: str = "",
+) -> object:
+    """Return the data of a YAML file, or raise ``error`` saying why it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise WizardError(
-            f"cannot read {path}: {error.strerror or error}",
-            "reinstall matrix-wizard so its data files are complete",
+    except OSError as problem:
+        raise error(
+            f"cannot read {what}{path}: {problem.strerror or problem}", unreadable_hint
         ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise WizardError(
-            f"{path} is not valid YAML: {error}".replace("\n", " "),
-            "fix the file or reinstall matrix-wizard",
-        ) from None
+        return yaml.safe_load(text)
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{path} is not valid YAML{where}", invalid_hint) from None
+
+
+def read_model(path: Path, model: type[Model]) -> Model:
+    """Return the YAML file at ``path`` validated as ``model``, or raise a WizardError."""
+    data = read_yaml(
+        path,
+        unreadable_hint="reinstall matrix-wizard so its data files are complete",
+        invalid_hint="fix the file or reinstall matrix-wizard",
+    )
     try:
         return model.model_validate(data)
     except ValidationError as error:
