@@ -1,6 +1,6 @@
-"""Export the README's screenshots from the wizard itself, headless, as SVG files beside this one.
+"""Export the README's screenshots from the wizard itself, headless, into assets/screenshots.
 
-Run from the repository root: `python docs/screenshots/export.py`. A machine profile stands in
+Run from the repository root: `python -m screens.screenshots`. A machine profile stands in
 for probing, so the pictures do not depend on the machine they are made on.
 """
 
@@ -16,7 +16,7 @@ from screens.step import StepScreen
 from screens.tier import TierStep
 from wizard.probe.profile import load_profile
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "assets" / "screenshots"
 SIZE = (110, 34)
 
 
@@ -46,6 +46,7 @@ async def export() -> None:
         await settle()
         app.save_screenshot("domain.svg", str(HERE))
         review = await go_to(ReviewStep)
+        assert isinstance(review, ReviewStep)
         review.query_one("#review-tabs", TabbedContent).active = "files-tab"
         await settle()
         review.show_file("synapse/homeserver.yaml")
