@@ -16,12 +16,14 @@ from textual.widgets import Button, Input
 
 from screens.app import WizardApp
 from screens.domain import DomainStep
+from screens.done import DoneStep
 from screens.remote import SessionFactory, UnavailableSession
 from screens.state import Mode, WizardState
 from screens.step import StepScreen
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
+from screens.write import WriteStep
 from wizard.answers import AnswersError, parse_answers
 from wizard.cli import main
 from wizard.facts import HostFacts
@@ -118,6 +120,22 @@ async def walk_to(
             await type_into(pilot, "#server-name", server_name)
         current = await go_on(pilot)
     return current
+
+
+async def write_and_dry_run(pilot: Pilot[int], server_name: str = "example.com") -> DoneStep:
+    """From a connected Machine step, walk to Write, write, and press Done's upload and dry run."""
+    await go_on(pilot)
+    await go_on(pilot)
+    await type_into(pilot, "#server-name", server_name)
+    while not isinstance(step(pilot.app), WriteStep):
+        await go_on(pilot)
+    await pilot.click("#write")
+    await settle(pilot)
+    done = await go_on(pilot)
+    assert isinstance(done, DoneStep)
+    await pilot.click("#dry-run")
+    await settle(pilot)
+    return done
 
 
 def field_problem(screen: StepScreen, path: str) -> str | None:

@@ -30,6 +30,7 @@ from tests.tui.conftest import (
     step,
     type_into,
     wizard,
+    write_and_dry_run,
 )
 from wizard.errors import WizardError
 from wizard.facts import HostFacts
@@ -110,17 +111,7 @@ async def test_remote_run_accepts_the_key_writes_and_streams_apply(
         assert machine.valid
         assert machine.facts is not None
         assert machine.facts.hostname == "vps.example.com"
-        await go_on(pilot)
-        await go_on(pilot)
-        await type_into(pilot, "#server-name", "example.com")
-        while not isinstance(step(app), WriteStep):
-            await go_on(pilot)
-        await pilot.click("#write")
-        await settle(pilot)
-        done = await go_on(pilot)
-        assert isinstance(done, DoneStep)
-        await pilot.click("#dry-run")
-        await settle(pilot)
+        done = await write_and_dry_run(pilot)
         assert session.applied == [(out.resolve(), True)]
         log = done.query_one("#apply-log", Log)
         assert list(log.lines) == list(session.lines)

@@ -8,14 +8,12 @@ from textual.pilot import Pilot
 from textual.widgets import Log, Static
 
 from screens.dialogs import HostKeyDialog
-from screens.done import DoneStep
 from screens.machine import MachineStep
 from screens.remote import HostKey, RemoteTarget
 from screens.ssh_session import SshSession
 from screens.state import WizardState
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
-from screens.write import WriteStep
 from tests.ssh.conftest import APPLY_STATUS, make_bundle, ssh_dir
 from tests.ssh.sshd_server import SshServer, sshd
 from tests.tui.conftest import (
@@ -27,6 +25,7 @@ from tests.tui.conftest import (
     step,
     type_into,
     wizard,
+    write_and_dry_run,
 )
 from wizard.probe.known_hosts import known_hosts_name
 from wizard.probe.ssh_timeouts import Timeouts
@@ -108,17 +107,7 @@ async def test_accepting_the_real_key_shows_the_remote_probe_then_applies_a_dry_
         known = (stranger_dir / "known_hosts").read_text(encoding="utf-8")
         assert known == sshd.known_hosts_line
 
-        await go_on(pilot)
-        await go_on(pilot)
-        await type_into(pilot, "#server-name", "example.com")
-        while not isinstance(step(app), WriteStep):
-            await go_on(pilot)
-        await pilot.click("#write")
-        await settle(pilot)
-        done = await go_on(pilot)
-        assert isinstance(done, DoneStep)
-        await pilot.click("#dry-run")
-        await settle(pilot)
+        done = await write_and_dry_run(pilot)
         lines = list(done.query_one("#apply-log", Log).lines)
         status = str(done.query_one("#apply-status", Static).content)
         assert status == "apply.sh finished", "\n".join(lines)
