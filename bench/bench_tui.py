@@ -8,13 +8,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App, ComposeResult
 from textual.widgets import Label
 
+if TYPE_CHECKING:
+    from screens.app import WizardApp
+
 RUNS = 7
-STEP_ROUNDS = 5
+STEP_ROUNDS = 3
 SIZE = (80, 24)
 
 
@@ -43,14 +46,14 @@ def _child_first_paint(which: str) -> None:
         return
     import wizard.cli  # noqa: F401  (the path `matrix-wizard` takes: the command line first)
     from screens.app import WizardApp
-    from screens.step import StepScreen
 
     class TimedWizard(WizardApp):
         def on_ready(self) -> None:
             self.call_after_refresh(self._check)
 
         def _check(self) -> None:
-            if isinstance(self.screen, StepScreen):
+            shown = self.current_step()
+            if shown is not None and shown.is_mounted:
                 _painted(self)
             else:
                 self.call_after_refresh(self._check)
@@ -69,7 +72,6 @@ async def _walk_and_write() -> None:
 
     from screens.app import WizardApp
     from screens.domain import DomainStep
-    from screens.step import StepScreen
     from screens.welcome import WelcomeStep
     from screens.widgets.choices import Choices
     from screens.write import WriteStep
@@ -80,97 +82,100 @@ async def _walk_and_write() -> None:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
             while True:
-                screen = app.screen
-                assert isinstance(screen, StepScreen)
-                if isinstance(screen, WelcomeStep):
-                    screen.query_one("#mode", Choices).choose("plan")
-                elif isinstance(screen, DomainStep):
-                    screen.query_one("#server-name", Input).value = "example.com"
-                elif isinstance(screen, WriteStep):
-                    screen.query_one("#out-dir", Input).value = str(Path(folder) / "bundle")
+                shown = app.current_step()
+                if isinstance(shown, WelcomeStep):
+                    shown.query_one("#mode", Choices).choose("plan")
+                elif isinstance(shown, DomainStep):
+                    shown.query_one("#server-name", Input).value = "example.com"
+                elif isinstance(shown, WriteStep):
+                    shown.query_one("#out-dir", Input).value = str(Path(folder) / "bundle")
                     await pilot.pause()
                     await pilot.click("#write")
                     await app.workers.wait_for_complete()
                     await pilot.pause()
                     break
-                await pilot.pause()
+                await _read_for_a_moment(app)
                 app.next_step()
                 await app.workers.wait_for_complete()
                 await pilot.pause()
+
+
+async def _read_for_a_moment(app: "WizardApp") -> None:
+    """Wait as a person reading the step would: until the next step has been built ahead."""
+    from screens.app import BUILD_AHEAD_PAUSE
+    from screens.step import StepPane
+
+    await asyncio.sleep(BUILD_AHEAD_PAUSE + 0.05)
+    await app.workers.wait_for_complete()
+    while not all(pane.is_mounted for pane in app.frame.query(StepPane)):
+        await asyncio.sleep(0.005)
+    await asyncio.sleep(0.02)
 
 
 # --- Step changes, in process ------------------------------------------------------------------
 
 
 async def _step_changes() -> dict[str, list[float]]:
-    """Return, for each step change, the seconds from asking for it to the new step painted."""
+    """Return, for each step change, the seconds from asking for it to the new step painted.
+
+    Between changes the run waits as a person reading the step would, which gives the wizard
+    the pause it uses to build the next step out of sight; a step built on the spot (after
+    an answer that changes it, given without a pause) is labelled so.
+    """
     from textual.widgets import Input
 
     from screens.app import WizardApp
     from screens.domain import DomainStep
-    from screens.step import StepScreen
     from screens.welcome import WelcomeStep
     from screens.widgets.choices import Choices
     from screens.write import WriteStep
     from wizard.probe.profile import load_profile
 
-    painted: dict[int, float] = {}
-    mounted = StepScreen.on_mount
-
-    def note_paint(screen: StepScreen) -> None:
-        screen.call_after_refresh(lambda: painted.setdefault(id(screen), time.perf_counter()))
-
-    def timed_mount(screen: StepScreen) -> None:
-        mounted(screen)
-        note_paint(screen)
-
-    def timed_resume(screen: StepScreen) -> None:
-        if screen.is_mounted:
-            note_paint(screen)
-
-    # A new step notes its first paint at the end of its mount; a step shown again, when it
-    # resumes. Both hooks are put in place for the measurement and taken away after it.
-    StepScreen.on_mount = timed_mount  # type: ignore[method-assign,assignment]
-    StepScreen.on_screen_resume = timed_resume  # type: ignore[attr-defined]
     app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
     timings: dict[str, list[float]] = {}
-
     seen: set[int] = set()
 
     async def change(forward: bool) -> None:
-        before = app.screen
+        before = app.current_step()
+        assert before is not None
         seen.add(id(before))
-        painted.clear()
+        painted = asyncio.Event()
         start = time.perf_counter()
         if forward:
             app.next_step()
         else:
             app.prev_step()
-        while app.screen is before or id(app.screen) not in painted:
+        shown = app.current_step()
+        assert shown is not None and shown is not before
+        ready = shown.is_mounted
+        while not shown.is_mounted:
             await asyncio.sleep(0.0005)
-        visit = "again" if id(app.screen) in seen else "first time"
-        label = f"to {type(app.screen).__name__.removesuffix('Step')}, {visit}"
-        timings.setdefault(label, []).append(painted[id(app.screen)] - start)
-        await app.workers.wait_for_complete()
-        await asyncio.sleep(0.05)
+        app.screen.call_after_refresh(painted.set)
+        await painted.wait()
+        elapsed = time.perf_counter() - start
+        if id(shown) in seen:
+            visit = "again"
+        else:
+            visit = "first time, built ahead" if ready else "first time, built on the spot"
+        label = f"to {type(shown).__name__.removesuffix('Step')}, {visit}"
+        timings.setdefault(label, []).append(elapsed)
+        await _read_for_a_moment(app)
 
-    try:
-        async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            welcome = app.screen
-            assert isinstance(welcome, WelcomeStep)
-            welcome.query_one("#mode", Choices).choose("plan")
-            await pilot.pause()
-            while not isinstance(app.screen, WriteStep):
-                if isinstance(app.screen, DomainStep):
-                    app.screen.query_one("#server-name", Input).value = "example.com"
-                    await pilot.pause()
-                for _ in range(STEP_ROUNDS):
-                    await change(forward=True)
-                    await change(forward=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        welcome = app.current_step()
+        assert isinstance(welcome, WelcomeStep)
+        welcome.query_one("#mode", Choices).choose("plan")
+        await _read_for_a_moment(app)
+        while not isinstance(app.current_step(), WriteStep):
+            domain = app.current_step()
+            if isinstance(domain, DomainStep):
+                domain.query_one("#server-name", Input).value = "example.com"
+                await _read_for_a_moment(app)
+            for _ in range(STEP_ROUNDS):
                 await change(forward=True)
-    finally:
-        StepScreen.on_mount = mounted  # type: ignore[method-assign]
+                await change(forward=False)
+            await change(forward=True)
     return timings
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.draft import save_draft
@@ -25,6 +26,8 @@ from screens.messages import (
     NextRequested,
     ProbeRequested,
     RenderRequested,
+    ScreenReady,
+    StepChecked,
     WorkFailed,
     WriteFinished,
     WriteProgressed,
@@ -32,8 +35,9 @@ from screens.messages import (
 )
 from screens.remote import HostKey, RemoteSession, RemoteTarget, SessionFactory, UnavailableSession
 from screens.state import WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.steps import STEPS, sections_before
+from screens.wizard_screen import WizardScreen
 from wizard.errors import WizardError
 from wizard.paths import asset
 
@@ -42,10 +46,13 @@ if TYPE_CHECKING:
     from wizard.facts import HostFacts
 
 Probe = Callable[[str], "HostFacts"]
-Kept = TypeVar("Kept", bound=StepScreen)
+Kept = TypeVar("Kept", bound=StepPane)
 
 # How often a worker waiting for the person checks whether it was cancelled, in seconds.
 _WAIT_SLICE = 0.1
+
+# How long the person pauses before the next step's pane is built out of sight, in seconds.
+BUILD_AHEAD_PAUSE = 0.3
 
 
 def probe_this_machine(data_path: str) -> "HostFacts":
@@ -98,12 +105,25 @@ class WizardApp(App[int]):
         self.cursor_blink = cursor_blink
         self.session: RemoteSession | None = None
         self.step_index = 0
-        self._shown: dict[int, StepScreen] = {}
+        self._shown: dict[int, StepPane] = {}
+        self._ahead: Timer | None = None
+        self._warmed_up = False
 
-    def on_mount(self) -> None:
-        """Show the first step, then load the rest of the wizard in the background."""
-        self.push_screen(self._screen_for(0))
-        self.call_after_refresh(self.warm_up)
+    def get_default_screen(self) -> WizardScreen:
+        """Return the one screen the steps are shown on."""
+        return WizardScreen()
+
+    @property
+    def frame(self) -> WizardScreen:
+        """Return the screen the steps are shown on, whatever dialog covers it."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, WizardScreen)
+        return screen
+
+    @on(ScreenReady)
+    def _screen_ready(self) -> None:
+        """Show the first step."""
+        self._go(0)
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def warm_up(self) -> None:
@@ -112,44 +132,41 @@ class WizardApp(App[int]):
         from wizard.tiers import load_tiers
 
         for step in STEPS[1:]:
-            step.screen_class()
+            step.pane_class()
         load_tiers()
         list_profiles()
 
     # --- Steps --------------------------------------------------------------------------------
 
-    def applicable(self) -> list[int]:
-        """Return the indexes of the steps that apply to the current state."""
-        return [index for index, step in enumerate(STEPS) if not step.skip(self.state)]
+    def applicable(self, state: WizardState | None = None) -> list[int]:
+        """Return the indexes of the steps that apply to the state (by default, the current)."""
+        state = state or self.state
+        return [index for index, step in enumerate(STEPS) if not step.skip(state)]
 
-    def _screen_for(self, index: int) -> StepScreen:
-        """Return the step's screen: the one shown before if it still fits, else a new one."""
-        steps = self.applicable()
+    def _pane_for(self, index: int, state: WizardState) -> StepPane:
+        """Return the step's pane for state: the one kept if it still fits, else a new one."""
+        steps = self.applicable(state)
         position = steps.index(index) + 1 if index in steps else index + 1
-        shown = self._shown.get(index)
-        if shown is not None and shown.still_fits(self.state):
-            shown.come_back(self.state, position=position, count=len(steps))
-            return shown
-        if shown is not None:
+        kept = self._shown.get(index)
+        if kept is not None and kept.still_fits(state):
+            kept.come_back(state, position=position, count=len(steps))
+            return kept
+        if kept is not None:
             self._forget(index)
-        screen = STEPS[index].screen_class()(
-            self.state, position=position, count=len(steps), earlier=sections_before(index)
+        pane = STEPS[index].pane_class()(
+            state, position=position, count=len(steps), earlier=sections_before(index)
         )
-        self.install_screen(screen, f"step-{index}-{id(screen)}")
-        self._shown[index] = screen
-        return screen
+        self._shown[index] = pane
+        return pane
 
     def _forget(self, index: int) -> None:
-        """Let go of a step's kept screen, so that it is built afresh when next shown."""
-        screen = self._shown.pop(index)
-        self.uninstall_screen(screen)
-        if screen.is_attached:
-            screen.remove()
+        """Let go of a step's kept pane, so that it is built afresh when next needed."""
+        self.frame.forget(self._shown.pop(index))
 
     def _keep_only_neighbours(self, index: int) -> None:
-        """Keep the screens of the steps either side of index, the ones most often gone back to.
+        """Keep the panes of the steps either side of index, the ones most often gone to next.
 
-        Every kept screen holds its widgets; keeping them all would cost memory for little gain.
+        Every kept pane holds its widgets; keeping them all would cost memory for little gain.
         """
         steps = self.applicable()
         place = steps.index(index) if index in steps else 0
@@ -158,21 +175,47 @@ class WizardApp(App[int]):
             self._forget(kept)
 
     def kept(self, kind: type[Kept]) -> Kept | None:
-        """Return the kept screen of a kind of step, on screen or not, for a worker's result."""
-        for screen in (self.screen, *self._shown.values()):
-            if isinstance(screen, kind):
-                return screen
+        """Return the kept pane of a kind of step, on show or not, for a worker's result."""
+        for pane in self._shown.values():
+            if isinstance(pane, kind):
+                return pane
         return None
 
-    def current_step(self) -> StepScreen | None:
-        """Return the step on screen, or None while a dialog covers it."""
-        screen = self.screen
-        return screen if isinstance(screen, StepScreen) else None
+    def current_step(self) -> StepPane | None:
+        """Return the step on show, or None while a dialog covers it or the wizard closes."""
+        stack = self.screen_stack
+        top = stack[-1] if stack else None
+        return top.step if isinstance(top, WizardScreen) else None
 
     def _go(self, index: int) -> None:
         self.step_index = index
-        self.switch_screen(self._screen_for(index))
+        pane = self._pane_for(index, self.state)
+        self.frame.show(pane)
+        if not pane.reached:
+            pane.reached = True
+            pane.call_after_refresh(pane.arrived)
         self.call_after_refresh(self._keep_only_neighbours, index)
+        self._build_ahead_soon()
+
+    def _build_ahead_soon(self) -> None:
+        """Build the next step's pane once the person has paused, unless one is waiting."""
+        if self._ahead is not None:
+            self._ahead.stop()
+        self._ahead = self.set_timer(BUILD_AHEAD_PAUSE, self._build_ahead)
+
+    def _build_ahead(self) -> None:
+        """Build, out of sight, the pane of the step that Next would show now."""
+        self._ahead = None
+        step = self.current_step()
+        if step is None or not step.valid:
+            return
+        state = step.hand_back(self.state)
+        later = [index for index in self.applicable(state) if index > self.step_index]
+        if not later:
+            return
+        kept = self._shown.get(later[0])
+        if kept is None or not kept.still_fits(state):
+            self.frame.add(self._pane_for(later[0], state))
 
     def next_step(self) -> None:
         """Take the step's answers and go on to the next step that applies; finish after Done."""
@@ -198,6 +241,16 @@ class WizardApp(App[int]):
         earlier = [index for index in self.applicable() if index < self.step_index]
         if earlier:
             self._go(earlier[-1])
+
+    @on(StepChecked)
+    def _step_checked(self, message: StepChecked) -> None:
+        if message.step is self.current_step():
+            self.frame.checked(message.step)
+            self._build_ahead_soon()
+            if not self._warmed_up:
+                # Once the first step is painted, the rest of the wizard loads behind it.
+                self._warmed_up = True
+                self.call_after_refresh(self.warm_up)
 
     @on(NextRequested)
     def _next(self) -> None:
@@ -313,14 +366,14 @@ class WizardApp(App[int]):
         self.push_screen(HostKeyDialog(message.key), answered)
 
     @on(FactsFound)
-    async def _facts_found(self, message: FactsFound) -> None:
+    def _facts_found(self, message: FactsFound) -> None:
         if message.session is not None:
             self.session = message.session
         from screens.machine import MachineStep
 
         step = self.kept(MachineStep)
         if step is not None:
-            await step.facts_arrived(message.facts)
+            step.facts_arrived(message.facts)
 
     # --- Rendering, writing and checking ------------------------------------------------------
 
@@ -463,7 +516,7 @@ class WizardApp(App[int]):
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:
         owner = next((step for step in STEPS if step.module == f"screens.{message.step}"), None)
-        screen = self.kept(owner.screen_class()) if owner is not None else None
+        screen = self.kept(owner.pane_class()) if owner is not None else None
         if screen is not None:
             screen.work_failed(message.message)
         else:

@@ -6,7 +6,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from screens import validation
 from screens.state import Draft
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
@@ -29,7 +29,7 @@ def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:
     return f"{kind.value}: the overview says {said.lower()}"
 
 
-class DatabaseStep(StepScreen):
+class DatabaseStep(StepPane):
     """Pick the database among those the homeserver supports; PostgreSQL may be external."""
 
     STEP_NAME = "Database"

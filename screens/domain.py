@@ -7,7 +7,7 @@ from textual.widgets import Input, Static
 
 from screens import validation
 from screens.state import Draft
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
@@ -55,7 +55,7 @@ def user_id_preview(server_name: str) -> str:
     return f"Your user IDs will look like @you:{name}"
 
 
-class DomainStep(StepScreen):
+class DomainStep(StepPane):
     """Ask for the server_name, the homeserver host, the delegation and an Element Web host."""
 
     STEP_NAME = "Domain"

@@ -11,7 +11,7 @@ from textual.widgets import Button, Log, Static
 from screens.draft import finished_answers
 from screens.messages import ApplyRequested
 from screens.state import Mode, WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from wizard.answers import Answers, AnswersError, Problem
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import dns_records
@@ -51,7 +51,7 @@ def dns_text(answers: Answers) -> str:
     return "\n".join(lines)
 
 
-class DoneStep(StepScreen):
+class DoneStep(StepPane):
     """Say where the bundle is and how to apply it; in remote mode, upload and apply it."""
 
     STEP_NAME = "Done"

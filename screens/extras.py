@@ -8,7 +8,7 @@ from textual.widgets import Checkbox, Input, Static
 
 from screens import validation
 from screens.state import Draft
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
@@ -46,7 +46,7 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-class ExtrasStep(StepScreen):
+class ExtrasStep(StepPane):
     """Every extra with a sensible default and one line of why."""
 
     STEP_NAME = "Extras"

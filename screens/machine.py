@@ -14,7 +14,7 @@ from screens.draft import machine_section
 from screens.messages import ConnectRequested, ProbeRequested
 from screens.remote import RemoteTarget
 from screens.state import Draft, Mode, WizardState, resumed_machine_is_known
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.facts_table import FactsTable
@@ -40,7 +40,7 @@ def _profile_label(name: str) -> str:
     )
 
 
-class MachineStep(StepScreen):
+class MachineStep(StepPane):
     """Learn the machine the bundle is for, and show its facts."""
 
     STEP_NAME = "Machine"
@@ -176,14 +176,16 @@ class MachineStep(StepScreen):
             )
 
     def on_mount(self) -> None:
-        """Start probing this machine if it has not been probed; lay out the planning form."""
-        mode = self.state.mode
-        if mode is Mode.LOCAL:
-            if self.facts is None:
-                self._start_probe()
-        elif mode is not Mode.REMOTE:
+        """Lay out the planning form."""
+        if self.state.mode not in (Mode.LOCAL, Mode.REMOTE):
             self._plan_changed()
         self._show_busy()
+
+    def arrived(self) -> None:
+        """Start probing this machine if it has not been probed."""
+        if self.state.mode is Mode.LOCAL and self.facts is None:
+            self._start_probe()
+            self._show_busy()
 
     # --- Entries ------------------------------------------------------------------------------
 
@@ -243,7 +245,7 @@ class MachineStep(StepScreen):
                 facts = load_profile(name)
         if facts != self.facts:
             self.facts = facts
-            self.call_later(self.query_one(FactsTable).show, facts)
+            self.query_one(FactsTable).show(facts)
 
     def _described(self) -> HostFacts | None:
         sizes: dict[str, int] = {}
@@ -370,7 +372,7 @@ class MachineStep(StepScreen):
         self._start_connect()
         self._show_busy()
 
-    async def facts_arrived(self, facts: HostFacts) -> None:
+    def facts_arrived(self, facts: HostFacts) -> None:
         """Show the facts a worker found."""
         self.busy = False
         self.failure = None
@@ -378,7 +380,7 @@ class MachineStep(StepScreen):
         for status in self.query("#machine-status"):
             if isinstance(status, Static):
                 status.update("")
-        await self.query_one(FactsTable).show(facts)
+        self.query_one(FactsTable).show(facts)
         self._show_busy()
 
     def work_failed(self, message: str) -> None:
@@ -390,7 +392,7 @@ class MachineStep(StepScreen):
         for status in self.query("#machine-status"):
             if isinstance(status, Static):
                 status.update("")
-        self.call_later(self.query_one(FactsTable).show, None)
+        self.query_one(FactsTable).show(None)
         self._show_busy()
 
     # --- Handing back -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from textual.message import Message
 from screens.remote import HostKey, RemoteSession, RemoteTarget
 
 if TYPE_CHECKING:
+    from screens.step import StepPane
     from wizard.answers import Answers
     from wizard.bundle.model import Bundle
     from wizard.checks import CheckResult
@@ -19,12 +20,24 @@ if TYPE_CHECKING:
 # --- From the steps to the app ----------------------------------------------------------------
 
 
+class ScreenReady(Message):
+    """The wizard's screen is laid out and ready for its first step."""
+
+
 class NextRequested(Message):
     """The person wants to go on to the next step."""
 
 
 class BackRequested(Message):
     """The person wants to go back a step."""
+
+
+class StepChecked(Message):
+    """A step has checked its entries; the navigation row shows the result if it is on screen."""
+
+    def __init__(self, step: "StepPane") -> None:
+        super().__init__()
+        self.step = step
 
 
 class ProbeRequested(Message):

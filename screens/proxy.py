@@ -6,7 +6,7 @@ from textual.widgets import Input
 
 from screens import validation
 from screens.state import Draft
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
@@ -28,7 +28,7 @@ FEDERATION_PORTS = (
 )
 
 
-class ProxyStep(StepScreen):
+class ProxyStep(StepPane):
     """Pick the proxy, the source of certificates and the federation port."""
 
     STEP_NAME = "Proxy and TLS"

@@ -12,7 +12,7 @@ from textual.widgets.tree import TreeNode
 
 from screens.draft import finished_answers
 from screens.messages import RenderRequested
-from screens.step import StepScreen
+from screens.step import StepPane
 from wizard.answers import Answers, AnswersError, Problem, warnings
 from wizard.bundle.model import Bundle
 from wizard.secret_store import Secrets, redact
@@ -51,7 +51,7 @@ def answer_rows(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, "(none)" if data is None else str(data))]
 
 
-class ReviewStep(StepScreen):
+class ReviewStep(StepPane):
     """Show every answer and warning, and the bundle's files in a read-only viewer."""
 
     STEP_NAME = "Review"
@@ -83,7 +83,7 @@ class ReviewStep(StepScreen):
                 yield TextArea.code_editor("", read_only=True, id="viewer")
 
     def on_mount(self) -> None:
-        """Fill the answers table and ask for the bundle to be rendered."""
+        """Fill the answers table."""
         self.query_one("#viewer", TextArea).cursor_blink = getattr(self.app, "cursor_blink", True)
         self.query_one("#warnings").display = bool(self.query_one("#warnings", Static).content)
         table = self.query_one("#answers", DataTable)
@@ -93,6 +93,10 @@ class ReviewStep(StepScreen):
             for path, value in answer_rows(self.answers.model_dump(mode="json")):
                 if path != "version":
                     table.add_row(Text(path), Text(value))
+
+    def arrived(self) -> None:
+        """Ask for the bundle to be rendered."""
+        if self.answers is not None:
             self.post_message(RenderRequested(self.answers, self.state.out_dir))
 
     def step_problems(self) -> list[Problem]:

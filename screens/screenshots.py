@@ -12,7 +12,7 @@ from textual.widgets import Input, TabbedContent
 from screens.app import WizardApp
 from screens.domain import DomainStep
 from screens.review import ReviewStep
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.tier import TierStep
 from wizard.probe.profile import load_profile
 
@@ -25,14 +25,14 @@ async def export() -> None:
     app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
     async with app.run_test(size=SIZE) as pilot:
 
-        async def settle() -> StepScreen:
+        async def settle() -> StepPane:
             await app.workers.wait_for_complete()
             await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, StepScreen)
-            return screen
+            shown = app.current_step()
+            assert shown is not None
+            return shown
 
-        async def go_to(target: type[StepScreen]) -> StepScreen:
+        async def go_to(target: type[StepPane]) -> StepPane:
             screen = await settle()
             while not isinstance(screen, target):
                 app.next_step()

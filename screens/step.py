@@ -1,27 +1,28 @@
-"""StepScreen: what every step shares: header, navigation, validation and handing answers back."""
+"""StepPane: what every step shares: its form, validation, and handing answers back."""
 
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Button, Input, RadioSet, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Input, RadioSet, Static
 
 from screens.draft import check_draft, form_view, keep_sections, merged
-from screens.messages import BackRequested, NextRequested
+from screens.messages import NextRequested, StepChecked
 from screens.state import Draft, WizardState
 from screens.widgets.field import Field
-from screens.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from wizard.answers import Answers, Problem
 
 
-class StepScreen(Screen[None]):
-    """One step of the wizard; subclasses lay out a form over some sections of the answers."""
+class StepPane(VerticalScroll):
+    """One step of the wizard; subclasses lay out a form over some sections of the answers.
+
+    Every step is a pane of the one wizard screen, which shows one pane at a time beneath the
+    title and above the navigation row, so a pane built ahead of time shows at once.
+    """
 
     STEP_NAME: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
@@ -29,12 +30,6 @@ class StepScreen(Screen[None]):
     NEXT_LABEL: ClassVar[str] = "Next"
     DEPENDS_ON: ClassVar[tuple[str, ...]] = ("mode",)
     """The parts of the state, beside the answers, that the screen is built from."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+n", "next", "Next", id="next", tooltip="Go on to the next step"),
-        Binding("enter", "next", "Next", show=False, id="next-enter"),
-        Binding("escape", "back", "Back", id="back", tooltip="Go back a step; entries are kept"),
-    ]
 
     def __init__(
         self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
@@ -45,7 +40,8 @@ class StepScreen(Screen[None]):
         self.count = count
         self.earlier = earlier
         self.valid = False
-        self._checked_once = False
+        self.status = ""
+        self.reached = False
         self.checked: Answers | None = None
         self.left: WizardState | None = None
 
@@ -57,18 +53,11 @@ class StepScreen(Screen[None]):
     # --- Layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Lay out the header, the step's form, the navigation row and the footer."""
-        yield Static(self.heading(), id="title-bar", markup=False)
-        with VerticalScroll(id="body"):
-            yield from self.compose_form()
-            problems = Static("", id="step-problems", markup=False)
-            problems.display = False
-            yield problems
-        with Horizontal(id="nav"):
-            yield Button("Back", id="back", compact=True, disabled=self.position == 1)
-            yield Static("", id="nav-status", markup=False)
-            yield Button(self.NEXT_LABEL, id="next", variant="primary", compact=True)
-        yield KeyBar()
+        """Lay out the step's form, with a line beneath it for problems no field owns."""
+        yield from self.compose_form()
+        problems = Static("", id="step-problems", markup=False)
+        problems.display = False
+        yield problems
 
     def compose_form(self) -> ComposeResult:
         """Yield the step's own widgets."""
@@ -77,12 +66,10 @@ class StepScreen(Screen[None]):
     def still_fits(self, state: WizardState) -> bool:
         """Return whether this screen, as the person left it, can be shown again for state.
 
-        It can when nothing it was built from has changed since: the parts of the state named
-        in DEPENDS_ON, and the answers of this step and the steps before it.
+        It can when nothing it was built from, or left with, has changed since: the parts of
+        the state named in DEPENDS_ON, and the answers of this step and the steps before it.
         """
-        left = self.left
-        if left is None:
-            return False
+        left = self.left or self.state
         if any(getattr(state, name) != getattr(left, name) for name in self.DEPENDS_ON):
             return False
         sections = self.earlier + self.SECTIONS
@@ -93,8 +80,11 @@ class StepScreen(Screen[None]):
         self.state = state
         self.position = position
         self.count = count
-        self.query_one("#title-bar", Static).update(self.heading())
-        self.revalidate()
+        if self.is_mounted:
+            self.revalidate()
+
+    def arrived(self) -> None:
+        """Start what the step does when the person first reaches it; by default nothing."""
 
     def leave(self, state: WizardState) -> WizardState:
         """Remember the state this screen is left with, and return it."""
@@ -107,7 +97,6 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Set the cursors' blinking, and check what is there."""
-        self.sub_title = f"Step {self.position} of {self.count}: {self.STEP_NAME}"
         blink = getattr(self.app, "cursor_blink", True)
         for widget in self.query(Input):
             widget.cursor_blink = blink
@@ -138,12 +127,8 @@ class StepScreen(Screen[None]):
             problems, notices, self.checked = check_draft(draft, self.SECTIONS)
         problems += self.step_problems()
         self._show(problems, notices)
-        valid = not problems
-        if valid != self.valid or not self._checked_once:
-            self._checked_once = True
-            self.valid = valid
-            self.query_one("#next", Button).disabled = not valid
-            self.refresh_bindings()
+        self.valid = not problems
+        self.post_message(StepChecked(self))
 
     def _show(self, problems: "list[Problem]", notices: list[str]) -> None:
         """Put each problem and notice beside the field it concerns; the rest below the form."""
@@ -167,10 +152,7 @@ class StepScreen(Screen[None]):
         if str(other.content) != rest:
             other.update(rest)
             other.display = bool(rest)
-        status = self.query_one("#nav-status", Static)
-        said = str(problems[0]) if problems else ""
-        if str(status.content) != said:
-            status.update(said)
+        self.status = str(problems[0]) if problems else ""
 
     def work_failed(self, message: str) -> None:
         """Show why a background task failed; steps with a better place for it override this."""
@@ -191,31 +173,7 @@ class StepScreen(Screen[None]):
         """Return the state with this step's entries kept as they are, for going back."""
         return replace(state, draft=merged(state.draft, keep_sections(self.form(), self.SECTIONS)))
 
-    # --- Keys and buttons ---------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out Next until the step is valid, and Back on the first step."""
-        if action == "next":
-            return True if self.valid else None
-        if action == "back":
-            return True if self.position > 1 else None
-        return True
-
-    def action_next(self) -> None:
-        """Ask the app to go on."""
-        self.post_message(NextRequested())
-
-    def action_back(self) -> None:
-        """Ask the app to go back."""
-        self.post_message(BackRequested())
-
-    @on(Button.Pressed, "#next")
-    def _next_pressed(self) -> None:
-        self.post_message(NextRequested())
-
-    @on(Button.Pressed, "#back")
-    def _back_pressed(self) -> None:
-        self.post_message(BackRequested())
+    # --- Entries changing ---------------------------------------------------------------------
 
     @on(Input.Submitted)
     def _submitted(self) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from screens.state import WizardState, resumed_machine_is_known
 
 if TYPE_CHECKING:
-    from screens.step import StepScreen
+    from screens.step import StepPane
 
 
 def _always_applies(state: WizardState) -> bool:
@@ -28,9 +28,9 @@ class Step:
     sections: tuple[str, ...] = ()
     skip: Callable[[WizardState], bool] = _always_applies
 
-    def screen_class(self) -> "type[StepScreen]":
+    def pane_class(self) -> "type[StepPane]":
         """Return the step's screen class, importing its module on first use."""
-        screen: type[StepScreen] = getattr(importlib.import_module(self.module), self.name)
+        screen: type[StepPane] = getattr(importlib.import_module(self.module), self.name)
         return screen
 
 

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
 from screens.state import Draft, WizardState, resumed_machine_is_known
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from wizard.answers import Problem
@@ -55,7 +55,7 @@ def overview_note(homeserver: str) -> str:
     )
 
 
-class TierStep(StepScreen):
+class TierStep(StepPane):
     """Show the fit of every homeserver and tier; pick the homeserver and the tier to tune for."""
 
     STEP_NAME = "Homeserver and tier"

@@ -5,11 +5,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from screens.draft import load_draft
 from screens.state import Draft, Mode, WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
@@ -35,7 +35,7 @@ MODES = (
 )
 
 
-class WelcomeStep(StepScreen):
+class WelcomeStep(StepPane):
     """Say what will happen and pick the mode; resuming loads a saved draft."""
 
     STEP_NAME = "Welcome"
@@ -46,6 +46,7 @@ class WelcomeStep(StepScreen):
     ) -> None:
         super().__init__(state, position=position, count=count, earlier=earlier)
         self._loaded: Draft | None = None
+        self._draft_path: Entry | None = None
 
     def compose_form(self) -> ComposeResult:
         """Lay out the introduction, the modes and the draft file."""
@@ -55,25 +56,33 @@ class WelcomeStep(StepScreen):
             "The bundle is for",
             Choices(MODES, self.state.mode.value, id="mode"),
             path="mode",
+            id="mode-field",
         )
-        yield Field(
+        if self.state.mode is Mode.RESUME:
+            yield self._draft_field()
+
+    def _draft_field(self) -> Field:
+        self._draft_path = Entry(str(self.state.draft_path), id="draft-path")
+        return Field(
             "Draft file",
-            Entry(str(self.state.draft_path), id="draft-path"),
+            self._draft_path,
             path="draft",
             why="a draft saved with ctrl+s, or an answers.yaml",
             id="draft-field",
         )
-
-    def on_mount(self) -> None:
-        """Show the draft file only when resuming."""
-        self._show_draft_field()
 
     def _mode(self) -> Mode:
         selected = self.query_one("#mode", Choices).selected
         return Mode(selected) if selected else self.state.mode
 
     def _show_draft_field(self) -> None:
-        self.query_one("#draft-field", Field).display = self._mode() is Mode.RESUME
+        """Show the draft file only when resuming; it is built the first time it is needed."""
+        resuming = self._mode() is Mode.RESUME
+        shown = self.query("#draft-field")
+        if shown:
+            shown.first(Field).display = resuming
+        elif resuming:
+            self.mount(self._draft_field(), after="#mode-field")
 
     def form_changed(self) -> None:
         """Show or hide the draft file, then check again."""
@@ -87,7 +96,7 @@ class WelcomeStep(StepScreen):
             return []
         from wizard.answers import Problem
 
-        text = self.query_one("#draft-path", Input).value.strip()
+        text = self._draft_path.value.strip() if self._draft_path else ""
         if not text:
             return [Problem(path="draft", message="give the path of a saved draft")]
         try:
@@ -99,8 +108,8 @@ class WelcomeStep(StepScreen):
     def hand_back(self, state: WizardState) -> WizardState:
         """Return the state for the chosen mode; a resumed draft replaces the answers so far."""
         mode = self._mode()
-        if mode is Mode.RESUME and self._loaded is not None:
-            path = Path(self.query_one("#draft-path", Input).value.strip())
+        if mode is Mode.RESUME and self._loaded is not None and self._draft_path is not None:
+            path = Path(self._draft_path.value.strip())
             machine = self._loaded.get("machine") or {}
             form = {
                 "source": "hand",

@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Input, ProgressBar, Static
 from screens.draft import finished_answers
 from screens.messages import WriteRequested
 from screens.state import Mode, WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
 from wizard.answers import AnswersError, Problem
@@ -21,7 +21,7 @@ from wizard.checks import CheckResult
 _STATUS_WORDS = {"passed": "passed", "failed": "FAILED", "not-checked": "not checked"}
 
 
-class WriteStep(StepScreen):
+class WriteStep(StepPane):
     """Write the bundle to a folder and check it with the real programs that read it."""
 
     STEP_NAME = "Write"

@@ -1,7 +1,9 @@
 """FactsTable: a machine's facts as label and value rows, in the words of the text report."""
 
-from textual.app import ComposeResult
-from textual.containers import Grid
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
 from wizard import report
@@ -35,27 +37,36 @@ def fact_rows(facts: HostFacts) -> list[tuple[str, str]]:
     return rows
 
 
-class FactsTable(Grid):
-    """The facts of one machine in two columns whose values wrap; outside text is never markup."""
+class FactsTable(Static):
+    """The facts of one machine in two columns whose values wrap; outside text is never markup.
 
+    One widget draws every row, so showing new facts redraws it rather than rebuilding rows.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"facts-table--label"}
     DEFAULT_CSS = """
-    FactsTable { grid-size: 2; grid-columns: 14 1fr; grid-rows: auto; height: auto; }
-    FactsTable > .fact-label { color: $text-muted; }
+    FactsTable { height: auto; }
+    FactsTable > .facts-table--label { color: $text-muted; }
     """
 
     def __init__(self, facts: HostFacts | None = None, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__("", id=id, markup=False)
         self._facts = facts
 
-    def compose(self) -> ComposeResult:
-        """Lay out one label and value per fact."""
-        if self._facts is None:
-            return
-        for label, value in fact_rows(self._facts):
-            yield Static(label, classes="fact-label", markup=False)
-            yield Static(value, classes="fact-value", markup=False)
+    def on_mount(self) -> None:
+        """Draw the facts given at the start."""
+        self.show(self._facts)
 
-    async def show(self, facts: HostFacts | None) -> None:
+    def show(self, facts: HostFacts | None) -> None:
         """Replace the rows with the facts of a machine, or clear them."""
         self._facts = facts
-        await self.recompose()
+        if facts is None:
+            self.update("")
+            return
+        table = Table.grid(padding=(0, 1))
+        table.add_column(width=13, no_wrap=True)
+        table.add_column(ratio=1)
+        label_style = self.get_component_rich_style("facts-table--label")
+        for label, value in fact_rows(facts):
+            table.add_row(Text(label, style=label_style), Text(value))
+        self.update(table)

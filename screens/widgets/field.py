@@ -32,14 +32,14 @@ class Field(Grid):
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)
+        self._detail = Static(why, classes="detail", markup=False)
+        self._detail.display = bool(why)
 
     def compose(self) -> ComposeResult:
         """Lay out the label and control on one row, the detail beneath."""
         yield Label(self._label, classes="field-label", markup=False)
         yield self._control
-        detail = Static(self._why, classes="detail", markup=False)
-        detail.display = bool(self._why)
-        yield detail
+        yield self._detail
 
     def concerns(self, problem_path: str) -> bool:
         """Return whether a problem at problem_path belongs beside this field."""
@@ -59,7 +59,7 @@ class Field(Grid):
         if (problem, note) == self._shown:
             return
         self._shown = (problem, note)
-        detail = self.query_one(".detail", Static)
+        detail = self._detail
         text = "\n".join(part for part in (problem, note) if part) or self._why
         detail.update(text)
         detail.set_class(problem is not None, "-problem")

@@ -19,7 +19,7 @@ from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.remote import SessionFactory, UnavailableSession
 from screens.state import Mode, WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
@@ -67,11 +67,12 @@ def wizard(
     )
 
 
-def step(app: App[int]) -> StepScreen:
-    """Return the step on screen, failing when a dialog covers it."""
-    screen = app.screen
-    assert isinstance(screen, StepScreen), f"{type(screen).__name__} is not a step"
-    return screen
+def step(app: App[int]) -> StepPane:
+    """Return the step on show, failing when a dialog covers it."""
+    assert isinstance(app, WizardApp)
+    shown = app.current_step()
+    assert shown is not None, f"{type(app.screen).__name__} covers the step"
+    return shown
 
 
 async def settle(pilot: Pilot[int]) -> None:
@@ -88,14 +89,14 @@ async def type_into(pilot: Pilot[int], selector: str, value: str) -> None:
     await pilot.pause()
 
 
-async def go_on(pilot: Pilot[int]) -> StepScreen:
+async def go_on(pilot: Pilot[int]) -> StepPane:
     """Press ctrl+n and return the step that follows, once settled."""
     await pilot.press("ctrl+n")
     await settle(pilot)
     return step(pilot.app)
 
 
-async def go_back(pilot: Pilot[int]) -> StepScreen:
+async def go_back(pilot: Pilot[int]) -> StepPane:
     """Press Escape and return the step before, once settled."""
     await pilot.press("escape")
     await settle(pilot)
@@ -108,8 +109,8 @@ def plan_state(out_dir: Path | str = "matrix-bundle") -> WizardState:
 
 
 async def walk_to(
-    pilot: Pilot[int], target: type[StepScreen], server_name: str = "example.com"
-) -> StepScreen:
+    pilot: Pilot[int], target: type[StepPane], server_name: str = "example.com"
+) -> StepPane:
     """Walk a planning run from Welcome to the target step, on the defaults."""
     current = step(pilot.app)
     if isinstance(current, WelcomeStep):
@@ -138,7 +139,7 @@ async def write_and_dry_run(pilot: Pilot[int], server_name: str = "example.com")
     return done
 
 
-def field_problem(screen: StepScreen, path: str) -> str | None:
+def field_problem(screen: StepPane, path: str) -> str | None:
     """Return the problem shown beside the field for an answer, or None."""
     field = next(field for field in screen.query(Field) if field.path == path)
     return field.problem
@@ -156,7 +157,7 @@ def answers_file_says(data: dict[str, object]) -> dict[str, str]:
 async def refused(pilot: Pilot[int]) -> bool:
     """Return whether Next is disabled and ctrl+n leaves the step where it is."""
     before = step(pilot.app)
-    disabled = before.query_one("#next", Button).disabled
+    disabled = before.screen.query_one("#next", Button).disabled
     await pilot.press("ctrl+n")
     await pilot.pause()
     return disabled and step(pilot.app) is before and not before.valid

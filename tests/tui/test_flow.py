@@ -41,7 +41,7 @@ async def write_and_finish(pilot: Pilot[int], out_dir: Path) -> None:
     await type_into(pilot, "#out-dir", str(out_dir))
     await pilot.click("#write")
     await settle(pilot)
-    assert write.valid, write.query_one("#nav-status", Static).content
+    assert write.valid, write.screen.query_one("#nav-status", Static).content
     done = await go_on(pilot)
     assert isinstance(done, DoneStep)
     assert str(out_dir) in str(done.query_one("#where", Static).content)

@@ -14,7 +14,7 @@ from screens.draft import DRAFT_HEADER
 from screens.machine import MachineStep
 from screens.proxy import ProxyStep
 from screens.state import Mode, WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.steps import STEPS
 from screens.tier import TierStep
 from screens.welcome import WelcomeStep
@@ -40,8 +40,8 @@ from wizard.paths import asset
 pytestmark = pytest.mark.tui
 
 
-def title(screen: StepScreen) -> str:
-    return str(screen.query_one("#title-bar", Static).content)
+def title(shown: StepPane) -> str:
+    return str(shown.screen.query_one("#title-bar", Static).content)
 
 
 def test_the_step_list_agrees_with_each_step() -> None:
@@ -53,7 +53,7 @@ def test_the_step_list_agrees_with_each_step() -> None:
         ),
     ]
     for entry in STEPS:
-        screen = entry.screen_class()
+        screen = entry.pane_class()
         assert entry.sections == screen.SECTIONS
         assert [screen.should_skip(state) for state in states] == [
             entry.skip(state) for state in states
@@ -178,7 +178,7 @@ async def test_f1_shows_the_steps_help_and_escape_returns() -> None:
         assert shown == asset("help/proxy.md").read_text(encoding="utf-8")
         await pilot.press("escape")
         await pilot.pause()
-        assert pilot.app.screen is proxy
+        assert step(pilot.app) is proxy
 
 
 @asynctest
@@ -232,7 +232,7 @@ async def test_ctrl_q_asks_first_when_answers_are_unsaved() -> None:
         assert isinstance(app.screen, QuitDialog)
         await pilot.click("#stay")
         await pilot.pause()
-        assert isinstance(app.screen, DomainStep)
+        assert isinstance(step(app), DomainStep)
         await pilot.press("ctrl+q")
         await pilot.pause()
         assert app.return_code is None
@@ -300,11 +300,11 @@ async def test_next_is_greyed_in_the_footer_until_the_step_is_valid() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         domain = await walk_to(pilot, DomainStep)
-        assert domain.check_action("next", ()) is None
-        assert domain.query_one("#next", Button).disabled
+        assert domain.screen.check_action("next", ()) is None
+        assert domain.screen.query_one("#next", Button).disabled
         await type_into(pilot, "#server-name", "example.org")
-        assert domain.check_action("next", ()) is True
-        assert not domain.query_one("#next", Button).disabled
+        assert domain.screen.check_action("next", ()) is True
+        assert not domain.screen.query_one("#next", Button).disabled
 
 
 @asynctest

@@ -21,7 +21,7 @@ from screens.machine import MachineStep
 from screens.proxy import ProxyStep
 from screens.review import ReviewStep
 from screens.state import WizardState
-from screens.step import StepScreen
+from screens.step import StepPane
 from screens.tier import TierStep
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
@@ -37,7 +37,7 @@ SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot[int]], Awaitable[None]]
 
 
-def reach(target: type[StepScreen], *, mode: str = "local") -> RunBefore:
+def reach(target: type[StepPane], *, mode: str = "local") -> RunBefore:
     """Return a run_before that walks a run to the target step, writing when it passes Write."""
 
     async def run_before(pilot: Pilot[int]) -> None:
@@ -80,7 +80,7 @@ STEP_CLASSES = [
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
 @pytest.mark.parametrize("target", STEP_CLASSES, ids=[cls.__name__ for cls in STEP_CLASSES])
 def test_every_step(
-    snap_compare: SnapCompare, target: type[StepScreen], size: tuple[int, int]
+    snap_compare: SnapCompare, target: type[StepPane], size: tuple[int, int]
 ) -> None:
     assert snap_compare(app_for_snapshot(), terminal_size=size, run_before=reach(target))
 
