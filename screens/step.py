@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Input, RadioSet, Static
+from textual.widgets import Button, Input, Static
 
 from screens.draft import check_draft, form_view, keep_sections, merged
 from screens.messages import BackRequested, NextRequested
 from screens.state import Draft, WizardState
+from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from screens.widgets.keybar import KeyBar
 
@@ -222,7 +223,7 @@ class StepScreen(Screen[None]):
         self.post_message(NextRequested())
 
     @on(Input.Changed)
-    @on(RadioSet.Changed)
+    @on(Choices.Changed)
     def _changed(self) -> None:
         self.form_changed()
 
