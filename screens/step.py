@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Input, RadioSet, Static
+from textual.widgets import Input, Static
 
 from screens.draft import check_draft, form_view, keep_sections, merged
 from screens.messages import NextRequested, StepChecked
 from screens.state import Draft, WizardState
+from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 
 if TYPE_CHECKING:
@@ -180,7 +181,7 @@ class StepPane(VerticalScroll):
         self.post_message(NextRequested())
 
     @on(Input.Changed)
-    @on(RadioSet.Changed)
+    @on(Choices.Changed)
     def _changed(self) -> None:
         self.form_changed()
 

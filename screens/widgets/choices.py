@@ -1,20 +1,70 @@
-"""Choices: a set of radio buttons, each naming the value it stands for."""
+"""Choices: one widget drawing a radio list, each option naming the value it stands for."""
 
 from collections.abc import Sequence
 from typing import ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
-from textual.widgets import RadioButton, RadioSet
+from textual.content import Content
+from textual.geometry import Size
+from textual.message import Message
+from textual.widget import Widget
 
 from screens.messages import NextRequested
 
+CHOSEN = "◉"
+NOT_CHOSEN = "○"
+GAP = 2
 
-class Choices(RadioSet):
-    """Radio buttons for one answer; Enter picks the highlighted one and goes on."""
 
+class Choices(Widget, can_focus=True):
+    """A radio list for one answer: arrows move the highlight, space chooses, Enter goes on."""
+
+    ALLOW_SELECT = False
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "choose_and_go_on", "Choose and go on", show=False)
+        Binding("up,left", "move(-1)", "Previous option", show=False),
+        Binding("down,right", "move(1)", "Next option", show=False),
+        Binding("space", "choose", "Choose", show=False),
+        Binding("enter", "choose_and_go_on", "Choose and go on", show=False),
     ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"choices--selected", "choices--cursor"}
+    DEFAULT_CSS = """
+    Choices {
+        height: auto;
+        width: 1fr;
+        background: $surface;
+        pointer: pointer;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        & > .choices--selected {
+            color: $text-success;
+        }
+        &:focus {
+            background-tint: $foreground 5%;
+            & > .choices--cursor {
+                color: $block-cursor-foreground;
+                background: $block-cursor-background;
+                text-style: $block-cursor-text-style;
+            }
+        }
+        &:disabled > .choices--selected {
+            color: $text-disabled;
+        }
+    }
+    """
+
+    class Changed(Message):
+        """Another option was chosen."""
+
+        def __init__(self, choices: "Choices", value: str) -> None:
+            super().__init__()
+            self.choices = choices
+            self.value = value
+
+        @property
+        def control(self) -> "Choices":
+            """Return the widget whose choice changed, so `@on` selectors can match it."""
+            return self.choices
 
     def __init__(
         self,
@@ -24,32 +74,93 @@ class Choices(RadioSet):
         id: str | None = None,
         horizontal: bool = False,
     ) -> None:
-        buttons = [
-            RadioButton(label, value=value == selected, name=value) for value, label in options
-        ]
-        super().__init__(*buttons, id=id, compact=True, classes="horizontal" if horizontal else "")
+        super().__init__(id=id)
+        self._values = tuple(value for value, _ in options)
+        self._labels = tuple(Content(label) for _, label in options)
+        self._horizontal = horizontal
+        self._chosen = self._values.index(selected) if selected in self._values else None
+        self._cursor = self._chosen or 0
 
-    def on_mount(self) -> None:
-        """Once the set has laid itself out, put the highlight on the pressed button."""
-        self.call_later(self._highlight_pressed)
-
-    def _highlight_pressed(self) -> None:
-        if self.pressed_index >= 0:
-            self._selected = self.pressed_index
+    @property
+    def values(self) -> tuple[str, ...]:
+        """Return the value of every option, in order."""
+        return self._values
 
     @property
     def selected(self) -> str | None:
-        """Return the value of the pressed button, or None before one is pressed."""
-        button = self.pressed_button
-        return button.name if button is not None else None
+        """Return the chosen value, or None before one is chosen."""
+        return None if self._chosen is None else self._values[self._chosen]
 
     def choose(self, value: str) -> None:
-        """Press the button standing for value."""
-        for button in self.query(RadioButton):
-            if button.name == value:
-                button.value = True
+        """Choose the option standing for value."""
+        if value in self._values:
+            self._choose_index(self._values.index(value))
+
+    def _choose_index(self, index: int) -> None:
+        self._cursor = index
+        self.refresh()
+        if index != self._chosen:
+            self._chosen = index
+            self.post_message(self.Changed(self, self._values[index]))
+
+    def _spans(self) -> list[tuple[int, int]]:
+        """Return the columns where each option starts and ends on its line."""
+        spans = []
+        start = 0
+        for label in self._labels:
+            end = start + 2 + label.cell_length
+            spans.append((start, end))
+            if self._horizontal:
+                start = end + GAP
+        return spans
+
+    def render(self) -> Content:
+        """Draw a mark and a label for each option; the highlight shows only while focused."""
+        cursor = self.get_visual_style("choices--cursor")
+        selected = self.get_visual_style("choices--selected")
+        options = []
+        for index, label in enumerate(self._labels):
+            mark = (CHOSEN, selected) if index == self._chosen else NOT_CHOSEN
+            text = label.stylize_before(cursor) if index == self._cursor else label
+            options.append(Content.assemble(mark, " ", text))
+        return Content(" " * GAP if self._horizontal else "\n").join(options)
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        """Return the width of the longest line."""
+        ends = [end for _, end in self._spans()]
+        return ends[-1] if self._horizontal else max(ends, default=0)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        """Return one line for a horizontal list, else one per option."""
+        return 1 if self._horizontal else len(self._values)
+
+    def on_focus(self) -> None:
+        """Start the highlight on the chosen option."""
+        self._cursor = self._chosen or 0
+
+    def on_click(self, event: events.Click) -> None:
+        """Choose the option under the pointer."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if not self._horizontal:
+            if offset.y < len(self._values):
+                self._choose_index(offset.y)
+            return
+        for index, (start, end) in enumerate(self._spans()):
+            if start <= offset.x < end:
+                self._choose_index(index)
+
+    def action_move(self, step: int) -> None:
+        """Move the highlight by step options, wrapping round at either end."""
+        self._cursor = (self._cursor + step) % len(self._values)
+        self.refresh()
+
+    def action_choose(self) -> None:
+        """Choose the highlighted option."""
+        self._choose_index(self._cursor)
 
     def action_choose_and_go_on(self) -> None:
-        """Press the highlighted button, then ask to go on once the choice has settled."""
-        self.action_toggle_button()
+        """Choose the highlighted option, then ask to go on once the choice has settled."""
+        self.action_choose()
         self.call_after_refresh(self.post_message, NextRequested())
