@@ -35,6 +35,7 @@ class DatabaseStep(StepPane):
     STEP_NAME = "Database"
     HELP = "database"
     SECTIONS = ("database",)
+    BUILT_FROM = ("homeserver",)
 
     def compose_form(self) -> ComposeResult:
         """Lay out the choices, the warnings, the SQLite acceptance and PostgreSQL's details."""

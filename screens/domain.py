@@ -61,6 +61,7 @@ class DomainStep(StepPane):
     STEP_NAME = "Domain"
     HELP = "domain"
     SECTIONS = ("domain",)
+    BUILT_FROM = ()
 
     def compose_form(self) -> ComposeResult:
         """Lay out the four answers, the preview and the warning."""

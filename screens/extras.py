@@ -52,6 +52,7 @@ class ExtrasStep(StepPane):
     STEP_NAME = "Extras"
     HELP = "extras"
     SECTIONS = EXTRAS_SECTIONS
+    BUILT_FROM = ()
 
     def compose_form(self) -> ComposeResult:
         """Lay out one group per extra."""

@@ -34,6 +34,7 @@ class ProxyStep(StepPane):
     STEP_NAME = "Proxy and TLS"
     HELP = "proxy"
     SECTIONS = ("proxy",)
+    BUILT_FROM = ()
 
     def compose_form(self) -> ComposeResult:
         """Lay out the proxy, TLS and federation choices with the fields each needs."""

@@ -30,7 +30,9 @@ class StepPane(VerticalScroll):
     SECTIONS: ClassVar[tuple[str, ...]] = ()
     NEXT_LABEL: ClassVar[str] = "Next"
     DEPENDS_ON: ClassVar[tuple[str, ...]] = ("mode",)
-    """The parts of the state, beside the answers, that the screen is built from."""
+    """The parts of the state, beside the answers, that the pane is built from."""
+    BUILT_FROM: ClassVar[tuple[str, ...] | None] = None
+    """The earlier answers sections the form reads, beside its own; None for all of them."""
 
     def __init__(
         self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
@@ -65,16 +67,22 @@ class StepPane(VerticalScroll):
         yield from ()
 
     def still_fits(self, state: WizardState) -> bool:
-        """Return whether this screen, as the person left it, can be shown again for state.
+        """Return whether this pane, as it was built or left, can be shown for state.
 
-        It can when nothing it was built from, or left with, has changed since: the parts of
-        the state named in DEPENDS_ON, and the answers of this step and the steps before it.
+        It can when nothing its form shows has changed since: the parts of the state named in
+        DEPENDS_ON, and the form's view of the answers it is built from (its own sections,
+        with the defaults that follow from earlier answers, and the sections in BUILT_FROM).
         """
-        left = self.left or self.state
-        if any(getattr(state, name) != getattr(left, name) for name in self.DEPENDS_ON):
+        basis = self.left or self.state
+        if any(getattr(state, name) != getattr(basis, name) for name in self.DEPENDS_ON):
             return False
-        sections = self.earlier + self.SECTIONS
-        return keep_sections(state.draft, sections) == keep_sections(left.draft, sections)
+        return self._built_from(state) == self._built_from(basis)
+
+    def _built_from(self, state: WizardState) -> Draft:
+        """Return the part of the form's view of state that the form is built from."""
+        built_from = self.earlier if self.BUILT_FROM is None else self.BUILT_FROM
+        view = form_view(state.draft, self.earlier, self.SECTIONS)
+        return keep_sections(view, built_from + self.SECTIONS)
 
     def come_back(self, state: WizardState, *, position: int, count: int) -> None:
         """Show this screen again, as it was left, for the current state."""
