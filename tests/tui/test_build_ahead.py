@@ -1,0 +1,127 @@
+"""The next step is built out of sight while the person reads, and only when it will fit."""
+
+import asyncio
+
+import pytest
+from textual.pilot import Pilot
+
+from screens.app import BUILD_AHEAD_PAUSE, WizardApp
+from screens.database import DatabaseStep
+from screens.domain import DomainStep
+from screens.extras import ExtrasStep
+from screens.machine import MachineStep
+from screens.review import ReviewStep
+from screens.step import StepPane
+from screens.widgets.choices import Choices
+from tests.tui.conftest import (
+    STABLE_PROFILE,
+    asynctest,
+    go_on,
+    settle,
+    type_into,
+    walk_to,
+    wizard,
+)
+from wizard.facts import HostFacts
+from wizard.probe.profile import load_profile
+
+pytestmark = pytest.mark.tui
+
+
+async def read_for_a_moment(pilot: Pilot[int]) -> None:
+    """Pause as a person reading the step would, long enough for the next step to be built."""
+    await asyncio.sleep(BUILD_AHEAD_PAUSE + 0.1)
+    await settle(pilot)
+
+
+def built_ahead(app: WizardApp, kind: type[StepPane]) -> StepPane | None:
+    """Return the pane of a kind of step if it is built and out of sight."""
+    pane = app.kept(kind)
+    if pane is None or not pane.is_mounted or pane.display:
+        return None
+    return pane
+
+
+@asynctest
+async def test_the_next_step_is_built_while_the_person_reads_and_shown_at_once() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "example.org")
+        await read_for_a_moment(pilot)
+        database = built_ahead(app, DatabaseStep)
+        assert database is not None
+        assert await go_on(pilot) is database
+        assert database.display and database.valid
+
+
+@asynctest
+async def test_an_answer_the_next_step_does_not_show_keeps_it_built() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "example.org")
+        await read_for_a_moment(pilot)
+        database = built_ahead(app, DatabaseStep)
+        # Typing another name and going on at once: the database form does not show the name.
+        await type_into(pilot, "#server-name", "example.net")
+        assert await go_on(pilot) is database
+
+
+@asynctest
+async def test_a_built_step_is_built_again_when_an_answer_it_shows_changes() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        await read_for_a_moment(pilot)
+        first = built_ahead(app, ReviewStep)
+        assert isinstance(first, ReviewStep)
+        extras.query_one("#rate-limits", Choices).choose("strict")
+        await read_for_a_moment(pilot)
+        second = built_ahead(app, ReviewStep)
+        assert isinstance(second, ReviewStep) and second is not first
+        assert not first.is_attached
+        # Going on at once after another change builds the step on the spot.
+        extras.query_one("#encryption", Choices).choose("off")
+        await pilot.pause()
+        review = await go_on(pilot)
+        assert isinstance(review, ReviewStep) and review is not second
+        assert review.answers is not None
+        assert review.answers.rate_limits.preset.value == "strict"
+        assert review.answers.encryption.by_default.value == "off"
+
+
+@asynctest
+async def test_probing_waits_until_the_person_reaches_the_machine_step() -> None:
+    probed: list[str] = []
+
+    def counting_probe(data_path: str) -> HostFacts:
+        probed.append(data_path)
+        return load_profile(STABLE_PROFILE)
+
+    app = WizardApp(probe=counting_probe, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await read_for_a_moment(pilot)
+        assert built_ahead(app, MachineStep) is not None
+        assert probed == []
+        await go_on(pilot)
+        assert probed == ["/var/lib"]
+
+
+@asynctest
+async def test_the_bundle_is_rendered_for_review_only_once_review_is_reached() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await walk_to(pilot, ExtrasStep)
+        await read_for_a_moment(pilot)
+        review = built_ahead(app, ReviewStep)
+        assert isinstance(review, ReviewStep)
+        assert review.bundle is None
+        assert await go_on(pilot) is review
+        await settle(pilot)
+        assert review.bundle is not None and review.valid
