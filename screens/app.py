@@ -65,8 +65,10 @@ def probe_this_machine(data_path: str) -> "HostFacts":
 class WizardApp(App[int]):
     """The wizard: walks the steps in order, holding the answers draft between them.
 
-    A step's screen is kept once shown, and shown again as it was when the person comes back
-    to it, unless what it was built from (the mode, the machine, earlier answers) has changed.
+    Each step is a pane of the one wizard screen. The pane Next would show is built out of
+    sight while the person reads the step on show; a pane is kept once shown, and shown again
+    as it was when the person comes back to it, unless what its form shows (the mode, the
+    machine, earlier answers) has changed.
     """
 
     CSS_PATH = str(asset("wizard.tcss"))
@@ -516,9 +518,9 @@ class WizardApp(App[int]):
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:
         owner = next((step for step in STEPS if step.module == f"screens.{message.step}"), None)
-        screen = self.kept(owner.pane_class()) if owner is not None else None
-        if screen is not None:
-            screen.work_failed(message.message)
+        pane = self.kept(owner.pane_class()) if owner is not None else None
+        if pane is not None:
+            pane.work_failed(message.message)
         else:
             self.notify(message.message, severity="error", markup=False)
 

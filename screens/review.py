@@ -69,6 +69,7 @@ class ReviewStep(StepPane):
         self.bundle: Bundle | None = None
         self.secrets: Secrets | None = None
         self.failure: str | None = None
+        self.file_shown: str | None = None
 
     def compose_form(self) -> ComposeResult:
         """Lay out the warnings, then the answers and the files in two tabs."""
@@ -137,8 +138,11 @@ class ReviewStep(StepPane):
         self.revalidate()
 
     def show_file(self, path: str) -> None:
-        """Show one file, redacted, highlighted by its kind."""
+        """Show one file, redacted, highlighted by its kind, once the Files tab is open."""
+        self.file_shown = path
         if self.bundle is None or self.secrets is None:
+            return
+        if self.query_one("#review-tabs", TabbedContent).active != "files-tab":
             return
         viewer = self.query_one("#viewer", TextArea)
         viewer.language = language_for(path)
@@ -149,6 +153,12 @@ class ReviewStep(StepPane):
         """Show why the bundle could not be rendered."""
         self.failure = message
         self.revalidate()
+
+    @on(TabbedContent.TabActivated, "#review-tabs")
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Load the chosen file into the viewer when the Files tab opens."""
+        if event.pane.id == "files-tab" and self.file_shown is not None:
+            self.show_file(self.file_shown)
 
     @on(Tree.NodeHighlighted, "#files")
     @on(Tree.NodeSelected, "#files")

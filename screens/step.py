@@ -85,7 +85,7 @@ class StepPane(VerticalScroll):
         return keep_sections(view, built_from + self.SECTIONS)
 
     def come_back(self, state: WizardState, *, position: int, count: int) -> None:
-        """Show this screen again, as it was left, for the current state."""
+        """Show this pane again, as it was built or left, for the current state."""
         self.state = state
         self.position = position
         self.count = count
@@ -96,7 +96,7 @@ class StepPane(VerticalScroll):
         """Start what the step does when the person first reaches it; by default nothing."""
 
     def leave(self, state: WizardState) -> WizardState:
-        """Remember the state this screen is left with, and return it."""
+        """Remember the state this pane is left with, and return it."""
         self.left = state
         return state
 

@@ -20,7 +20,7 @@ class Step:
     """One step: the module and class that show it, its answers sections, and when it is skipped.
 
     ``skip`` is the same rule as the class's ``should_skip``, kept here so that counting the
-    steps does not import every screen.
+    steps does not import every step's module.
     """
 
     module: str
@@ -29,9 +29,9 @@ class Step:
     skip: Callable[[WizardState], bool] = _always_applies
 
     def pane_class(self) -> "type[StepPane]":
-        """Return the step's screen class, importing its module on first use."""
-        screen: type[StepPane] = getattr(importlib.import_module(self.module), self.name)
-        return screen
+        """Return the step's pane class, importing its module on first use."""
+        pane: type[StepPane] = getattr(importlib.import_module(self.module), self.name)
+        return pane
 
 
 STEPS: tuple[Step, ...] = (
