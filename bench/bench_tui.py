@@ -16,6 +16,7 @@ from textual.widgets import Label
 if TYPE_CHECKING:
     from screens.app import WizardApp
 
+ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
 STEP_ROUNDS = 3
 SIZE = (80, 24)
@@ -253,11 +254,8 @@ def _compile_like_an_install() -> None:
     """
     import compileall
 
-    import screens
-    import wizard
-
-    for package in (wizard, screens):
-        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+    for package in ("wizard", "screens"):
+        compileall.compile_dir(ROOT / package, quiet=1)
 
 
 def main() -> None:
