@@ -1,5 +1,6 @@
 """WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
 
+import gc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -129,7 +130,12 @@ class WizardApp(App[int]):
 
     @work(thread=True, exit_on_error=False, group="warm-up")
     def warm_up(self) -> None:
-        """Import the other steps and read the data files while the person reads Welcome."""
+        """Import the other steps and read the data files while the person reads Welcome.
+
+        Then the objects made so far, nearly all of them for good (modules, classes, styles),
+        are set aside from garbage collection: a full collection walking them all would
+        otherwise stall a later step change by tens of milliseconds.
+        """
         from wizard.probe.profile import list_profiles
         from wizard.tiers import load_tiers
 
@@ -137,6 +143,8 @@ class WizardApp(App[int]):
             step.pane_class()
         load_tiers()
         list_profiles()
+        gc.collect()
+        gc.freeze()
 
     # --- Steps --------------------------------------------------------------------------------
 
@@ -309,9 +317,10 @@ class WizardApp(App[int]):
         self.push_screen(QuitDialog(str(self.state.draft_path)), chosen)
 
     def on_unmount(self) -> None:
-        """Close the SSH connection, if one is open."""
+        """Close the SSH connection, if one is open, and collect garbage as usual again."""
         if self.session is not None:
             self.session.close()
+        gc.unfreeze()
 
     # --- Probing and connecting ---------------------------------------------------------------
 
