@@ -184,8 +184,8 @@ async def _step_changes() -> dict[str, list[float]]:
 async def _first_visits_without_a_pause() -> dict[str, list[float]]:
     """Return the seconds to paint each step when Next is pressed as soon as a step is shown.
 
-    No pause means no step is built ahead: each is built on the spot, as when the person
-    changes an answer the next step shows and goes on at once.
+    The wizard here never builds a step ahead, so each is built on the spot, as when the
+    person changes an answer the next step shows and goes on at once.
     """
     from textual.widgets import Input
 
@@ -196,7 +196,11 @@ async def _first_visits_without_a_pause() -> dict[str, list[float]]:
     from screens.write import WriteStep
     from wizard.probe.profile import load_profile
 
-    app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    class BuildingOnTheSpot(WizardApp):
+        def _build_ahead(self) -> None:
+            return
+
+    app = BuildingOnTheSpot(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
     timings: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -52,7 +52,8 @@ Kept = TypeVar("Kept", bound=StepPane)
 # How often a worker waiting for the person checks whether it was cancelled, in seconds.
 _WAIT_SLICE = 0.1
 
-# How long the person pauses before the next step's pane is built out of sight, in seconds.
+# The next step's pane is built out of sight as soon as a step is shown, and built again
+# once the person has paused this long, in seconds, after changing an answer it shows.
 BUILD_AHEAD_PAUSE = 0.3
 
 
@@ -205,17 +206,16 @@ class WizardApp(App[int]):
             pane.reached = True
             pane.call_after_refresh(pane.arrived)
         self.call_after_refresh(self._keep_only_neighbours, index)
-        self._build_ahead_soon()
+        self.call_after_refresh(self._build_ahead)
 
     def _build_ahead_soon(self) -> None:
-        """Build the next step's pane once the person has paused, unless one is waiting."""
+        """Build the next step's pane again once the person pauses over the answers."""
         if self._ahead is not None:
             self._ahead.stop()
         self._ahead = self.set_timer(BUILD_AHEAD_PAUSE, self._build_ahead)
 
     def _build_ahead(self) -> None:
-        """Build, out of sight, the pane of the step that Next would show now."""
-        self._ahead = None
+        """Build, out of sight, the pane of the step that Next would show now, if not built."""
         step = self.current_step()
         if step is None or not step.valid:
             return
