@@ -179,6 +179,8 @@ class WizardApp(App[int]):
 
         Every kept pane holds its widgets; keeping them all would cost memory for little gain.
         """
+        if not self.screen_stack:
+            return
         steps = self.applicable()
         place = steps.index(index) if index in steps else 0
         near = set(steps[max(0, place - 1) : place + 2])

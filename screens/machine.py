@@ -1,5 +1,6 @@
 """Step 2, Machine: probe this machine, reach one over SSH, or describe one for planning."""
 
+import getpass
 import ipaddress
 import re
 from dataclasses import replace
@@ -28,6 +29,30 @@ from wizard.units import format_size, parse_size
 
 DEFAULT_DATA_PATH = "/var/lib"
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
+# One label, as a Host of ~/.ssh/config or a name in /etc/hosts may be.
+_ALIAS = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,62})$")
+
+
+def _host_problem(host: str) -> str | None:
+    """Return what is wrong with the host to connect to, or None."""
+    if not host:
+        return "give the machine's address or name, or a Host of your ~/.ssh/config"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    try:
+        ascii_host = validators.to_ascii_hostname(host)[0]
+        if "." in ascii_host:
+            validators.check_dns_name(ascii_host)
+        elif not _ALIAS.match(ascii_host):
+            return f"{host!r} is not a host name: use letters, digits and hyphens"
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 SOURCES = (("profile", "a profile of a common plan"), ("hand", "its figures"))
 DISK_KINDS = (("ssd", "SSD"), ("hdd", "HDD"), ("unknown", "not sure"))
 
@@ -107,9 +132,23 @@ class MachineStep(StepPane):
             "Host",
             Entry(self._value("host"), id="host", placeholder="vps.example.com"),
             path="remote.host",
+            why="an address, a name, or a Host of your ~/.ssh/config",
         )
-        yield Field("Port", Entry(self._value("port", "22"), id="port"), path="remote.port")
-        yield Field("User", Entry(self._value("user", "root"), id="user"), path="remote.user")
+        yield Field(
+            "Port",
+            Entry(self._value("port"), id="port", placeholder="22, or as ~/.ssh/config says"),
+            path="remote.port",
+        )
+        yield Field(
+            "User",
+            Entry(
+                self._value("user"),
+                id="user",
+                placeholder=f"{getpass.getuser()}, or as ~/.ssh/config says",
+            ),
+            path="remote.user",
+            why="a fresh server is usually reached as root",
+        )
         yield Field(
             "Key file",
             Entry(self._value("key_file"), id="key-file", placeholder="~/.ssh/id_ed25519"),
@@ -276,19 +315,16 @@ class MachineStep(StepPane):
     def _remote_problems(self) -> list[Problem]:
         problems = []
         host = self._input("host")
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            try:
-                validators.check_dns_name(validators.to_ascii_hostname(host)[0])
-            except ValueError as error:
-                problems.append(Problem(path="remote.host", message=str(error)))
+        host_problem = _host_problem(host)
+        if host_problem:
+            problems.append(Problem(path="remote.host", message=host_problem))
         port = self._input("port")
-        if not (port.isdigit() and 1 <= int(port) <= 65535):
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
             problems.append(
                 Problem(path="remote.port", message=f"{port!r} is not a port: use 1 to 65535")
             )
-        if not _USER.match(self._input("user")):
+        user = self._input("user")
+        if user and not _USER.match(user):
             problems.append(
                 Problem(path="remote.user", message="give a user name such as root or admin")
             )
@@ -337,10 +373,11 @@ class MachineStep(StepPane):
             self.revalidate()
             return
         key_file = self._input("key-file") or None
+        port = self._input("port")
         target = RemoteTarget(
             host=self._input("host"),
-            port=int(self._input("port")),
-            user=self._input("user"),
+            port=int(port) if port else None,
+            user=self._input("user") or None,
             key_file=key_file,
         )
         self.busy = True

@@ -16,11 +16,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class RemoteTarget:
-    """Where to connect: host, port, user and an optional private key file."""
+    """Where to connect: host, port, user and an optional private key file.
+
+    A port or user left out is found as ssh finds it: in ~/.ssh/config for the host, else
+    port 22 and the name of the person running the wizard.
+    """
 
     host: str
-    port: int = 22
-    user: str = "root"
+    port: int | None = None
+    user: str | None = None
     key_file: str | None = None
 
 

@@ -174,6 +174,32 @@ async def test_a_key_with_a_passphrase_says_to_use_the_agent_or_another_key(
         assert "ssh-add" in problem
 
 
+@asynctest
+async def test_a_host_of_the_ssh_config_brings_its_port_and_user(
+    sshd: SshServer, ssh_dir: Path
+) -> None:
+    config = (
+        f"Host matrixbox\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {sshd.client_keys['ed25519']}\n"
+    )
+    (ssh_dir / "config").write_text(config, encoding="utf-8")
+    session = session_for(ssh_dir)
+    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        step(pilot.app).query_one("#mode", Choices).choose("remote")
+        await pilot.pause()
+        machine = await go_on(pilot)
+        assert isinstance(machine, MachineStep)
+        await type_into(pilot, "#host", "matrixbox")
+        assert field_problem(machine, "remote.host") is None
+        await pilot.click("#connect")
+        await settle(pilot)
+        assert machine.failure is None, machine.failure
+        assert machine.facts is not None and machine.facts.source == "ssh"
+        assert machine.valid
+        session.close()
+
+
 def test_a_real_apply_streams_each_line_and_passes_its_status_on(
     sshd: SshServer, ssh_dir: Path, tmp_path: Path
 ) -> None:
