@@ -1,6 +1,7 @@
 """WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
 
 import gc
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,8 @@ from screens.messages import (
     ProbeRequested,
     RenderRequested,
     ScreenReady,
+    SecretAsked,
+    SecretReply,
     StepChecked,
     WorkFailed,
     WriteFinished,
@@ -55,6 +58,15 @@ _WAIT_SLICE = 0.1
 # The next step's pane is built out of sight as soon as a step is shown, and built again
 # once the person has paused this long, in seconds, after changing an answer it shows.
 BUILD_AHEAD_PAUSE = 0.3
+
+
+def _wait_for(given: threading.Event) -> bool:
+    """Wait in a worker until the person answers; return False if the worker is cancelled."""
+    worker = get_current_worker()
+    while not given.wait(_WAIT_SLICE):
+        if worker.is_cancelled:
+            return False
+    return True
 
 
 def probe_this_machine(data_path: str) -> "HostFacts":
@@ -352,7 +364,7 @@ class WizardApp(App[int]):
         """Connect over SSH, asking about an unknown host key, and post the machine's facts."""
         session = self.session_factory()
         try:
-            facts = session.connect(target, self._ask_host_key)
+            facts = session.connect(target, self._ask_host_key, self._ask_secret)
         except WizardError as error:
             session.close()
             self.post_message(WorkFailed("machine", str(error)))
@@ -363,11 +375,17 @@ class WizardApp(App[int]):
         """Ask the person about a host key from the SSH worker, waiting for the answer."""
         reply = HostKeyReply()
         self.post_message(HostKeyAsked(key, reply))
-        worker = get_current_worker()
-        while not reply.given.wait(_WAIT_SLICE):
-            if worker.is_cancelled:
-                return False
+        if not _wait_for(reply.given):
+            return False
         return reply.accepted
+
+    def _ask_secret(self, prompt: str) -> str | None:
+        """Ask the person for a password or passphrase from the SSH worker, waiting for it."""
+        reply = SecretReply()
+        self.post_message(SecretAsked(prompt, reply))
+        if not _wait_for(reply.given):
+            return None
+        return reply.take()
 
     @on(HostKeyAsked)
     def _host_key_asked(self, message: HostKeyAsked) -> None:
@@ -377,6 +395,12 @@ class WizardApp(App[int]):
             message.reply.answer(bool(accepted))
 
         self.push_screen(HostKeyDialog(message.key), answered)
+
+    @on(SecretAsked)
+    def _secret_asked(self, message: SecretAsked) -> None:
+        from screens.dialogs import SecretDialog
+
+        self.push_screen(SecretDialog(message.prompt), message.reply.answer)
 
     @on(FactsFound)
     def _facts_found(self, message: FactsFound) -> None:

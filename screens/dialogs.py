@@ -1,4 +1,4 @@
-"""Dialogs over a step: help, quitting with unsaved work, and an unknown SSH host key."""
+"""Dialogs over a step: help, quitting with unsaved work, an unknown SSH host key, a secret."""
 
 from typing import ClassVar, Literal
 
@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Markdown, Static
+from textual.widgets import Button, Input, Label, Markdown, Static
 
 from screens.remote import HostKey
 
@@ -125,3 +125,46 @@ class HostKeyDialog(ModalScreen[bool]):
     @on(Button.Pressed)
     def _chosen(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "accept")
+
+
+class SecretDialog(ModalScreen[str | None]):
+    """Ask for a password or a key's passphrase; what is typed is hidden and never kept."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", tooltip="Log in without it")
+    ]
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__()
+        self._prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        """Show what is asked for, a hidden entry, and the buttons."""
+        with Vertical(id="dialog"):
+            yield Label("Log in", id="dialog-title")
+            yield Static(self._prompt.rstrip(": "), markup=False)
+            yield Input(password=True, id="secret", compact=True)
+            yield Static(
+                "It is used for this login only: not saved, not shown, not written anywhere.",
+                classes="why",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Log in", id="give", variant="primary", compact=True)
+
+    def action_cancel(self) -> None:
+        """Go on without the secret."""
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#secret")
+    @on(Button.Pressed, "#give")
+    def _give(self) -> None:
+        entry = self.query_one("#secret", Input)
+        secret = entry.value
+        entry.value = ""
+        self.dismiss(secret or None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)

@@ -128,6 +128,33 @@ class HostKeyAsked(Message):
         self.reply = reply
 
 
+@dataclass
+class SecretReply:
+    """Where the password or passphrase the person typed is left for the waiting worker."""
+
+    secret: str | None = field(default=None, repr=False)
+    given: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, secret: str | None) -> None:
+        """Record the secret, or None when the person declined, and wake the worker."""
+        self.secret = secret
+        self.given.set()
+
+    def take(self) -> str | None:
+        """Return the secret and forget it here."""
+        secret, self.secret = self.secret, None
+        return secret
+
+
+class SecretAsked(Message):
+    """The SSH worker waits for a password or a key's passphrase."""
+
+    def __init__(self, prompt: str, reply: SecretReply) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.reply = reply
+
+
 class BundleRendered(Message):
     """The bundle as it would be written, with the secrets it holds (for redaction)."""
 

@@ -38,14 +38,18 @@ class HostKey:
 
 
 HostKeyQuestion = Callable[[HostKey], bool]
+SecretQuestion = Callable[[str], str | None]
+"""Ask the person for a password or passphrase by its prompt; None when they decline."""
 LineSink = Callable[[str], None]
 
 
 class RemoteSession(Protocol):
     """One SSH connection to the machine the bundle is for."""
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
-        """Connect, asking about an unknown host key, refusing a changed one; return the facts."""
+    def connect(
+        self, target: RemoteTarget, on_unknown_key: HostKeyQuestion, on_secret: SecretQuestion
+    ) -> "HostFacts":
+        """Connect, asking about an unknown host key and for any secret; return the facts."""
         ...
 
     def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
@@ -63,7 +67,9 @@ SessionFactory = Callable[[], RemoteSession]
 class UnavailableSession:
     """The session used when this build has no SSH support: every call says so."""
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
+    def connect(
+        self, target: RemoteTarget, on_unknown_key: HostKeyQuestion, on_secret: SecretQuestion
+    ) -> "HostFacts":
         """Refuse to connect, with the ways that work without SSH."""
         raise WizardError(
             "connecting over SSH is not available in this build",

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget
+from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from wizard.errors import WizardError
 from wizard.probe.ssh_timeouts import Timeouts
 
@@ -49,8 +49,10 @@ class SshSession:
     data_path: str = DEFAULT_DATA_PATH
     connection: "SshConnection | None" = None
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> "HostFacts":
-        """Connect, asking about an unknown host key, refusing a changed one; return the facts."""
+    def connect(
+        self, target: RemoteTarget, on_unknown_key: HostKeyQuestion, on_secret: SecretQuestion
+    ) -> "HostFacts":
+        """Connect, asking about an unknown host key and for any secret; return the facts."""
         from wizard.probe.remote_snapshot import probe_ssh
         from wizard.probe.ssh import ConnectOptions
         from wizard.probe.ssh import connect as ssh_connect
@@ -64,29 +66,13 @@ class SshSession:
         def confirm(question: "SshHostKeyQuestion") -> bool:
             return on_unknown_key(HostKey(question.target, question.key_type, question.fingerprint))
 
-        secrets_wanted: list[str] = []
-
-        def no_secret(prompt: str) -> None:
-            secrets_wanted.append(prompt)
-
         options = ConnectOptions(
             timeouts=self.timeouts,
             confirm_host_key=confirm,
-            ask_secret=no_secret,
+            ask_secret=on_secret,
             use_agent=self.use_agent,
         )
-        try:
-            self.connection = ssh_connect(resolved, options)
-        except WizardError as error:
-            if not secrets_wanted:
-                raise
-            raise WizardError(
-                f"cannot log in to {resolved}: it wants a password or a key's passphrase, "
-                "which the wizard on screen does not ask for",
-                "give a key file without a passphrase, or load the key into ssh-agent "
-                "(ssh-add) and connect again",
-                details=error.details,
-            ) from None
+        self.connection = ssh_connect(resolved, options)
         return probe_ssh(self.connection, self.data_path)
 
     def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:

@@ -14,7 +14,7 @@ from textual.widgets import Log, Static
 from screens.dialogs import HostKeyDialog
 from screens.done import DoneStep
 from screens.machine import MachineStep
-from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget
+from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from screens.state import WizardState
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
@@ -58,7 +58,9 @@ class StandInSession:
         self.applied: list[tuple[Path, bool]] = []
         self.closed = False
 
-    def connect(self, target: RemoteTarget, on_unknown_key: HostKeyQuestion) -> HostFacts:
+    def connect(
+        self, target: RemoteTarget, on_unknown_key: HostKeyQuestion, on_secret: SecretQuestion
+    ) -> HostFacts:
         key = HostKey(host=target.host, key_type="ssh-ed25519", fingerprint=FINGERPRINT)
         self.asked.append(key)
         if not on_unknown_key(key):

@@ -2,12 +2,14 @@
 
 import os
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Log, Static
+from textual.screen import Screen
+from textual.widgets import Button, Input, Log, Static
 
-from screens.dialogs import HostKeyDialog
+from screens.dialogs import HostKeyDialog, SecretDialog
 from screens.machine import MachineStep
 from screens.remote import HostKey, RemoteTarget
 from screens.ssh_session import SshSession
@@ -15,12 +17,13 @@ from screens.state import WizardState
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from tests.ssh.conftest import APPLY_STATUS, make_bundle, ssh_dir
-from tests.ssh.sshd_server import SshServer, sshd
+from tests.ssh.sshd_server import KEY_PASSPHRASE, SshServer, sshd
 from tests.tui.conftest import (
     asynctest,
     field_problem,
     go_on,
     refused,
+    screen_text,
     settle,
     step,
     type_into,
@@ -36,6 +39,7 @@ __all__ = ["ssh_dir", "sshd"]
 pytestmark = [pytest.mark.tui, pytest.mark.ssh]
 
 QUICK = Timeouts(connect=5.0, banner=5.0, auth=10.0)
+Dialog = TypeVar("Dialog", bound=Screen[Any])
 
 
 @pytest.fixture
@@ -74,13 +78,33 @@ async def fill_in_and_connect(
     return machine
 
 
-async def host_key_dialog(pilot: Pilot[int]) -> HostKeyDialog:
-    """Wait for the SSH worker to ask about the host key, and return the dialog."""
+async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
+    """Wait for the SSH worker to ask its question, and return the dialog asking it."""
     for _ in range(200):
-        if isinstance(pilot.app.screen, HostKeyDialog):
+        if isinstance(pilot.app.screen, kind):
             return pilot.app.screen
         await pilot.pause(0.05)
-    raise AssertionError(f"no host-key question; {type(pilot.app.screen).__name__} on screen")
+    raise AssertionError(f"no {kind.__name__}; {type(pilot.app.screen).__name__} on screen")
+
+
+async def host_key_dialog(pilot: Pilot[int]) -> HostKeyDialog:
+    """Wait for the SSH worker to ask about the host key, and return the dialog."""
+    return await dialog_on_screen(pilot, HostKeyDialog)
+
+
+async def give_secret(pilot: Pilot[int], secret: str | None) -> str:
+    """Answer the password or passphrase question, or decline it; return its prompt."""
+    dialog = await dialog_on_screen(pilot, SecretDialog)
+    prompt = screen_text(pilot.app)
+    if secret is None:
+        await pilot.press("escape")
+    else:
+        dialog.query_one("#secret", Input).value = secret
+        await pilot.pause()
+        assert secret not in screen_text(pilot.app)
+        await pilot.press("enter")
+    await settle(pilot)
+    return prompt
 
 
 @asynctest
@@ -160,18 +184,41 @@ async def test_a_changed_real_key_is_refused_without_a_question(
 
 
 @asynctest
-async def test_a_key_with_a_passphrase_says_to_use_the_agent_or_another_key(
+async def test_a_key_with_a_passphrase_is_unlocked_with_what_the_person_types(
     sshd: SshServer, ssh_dir: Path
 ) -> None:
     session = session_for(ssh_dir)
-    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
+    app = wizard(session_factory=lambda: session)
+    async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         machine = await fill_in_and_connect(pilot, sshd, key=sshd.encrypted_key)
+        prompt = await give_secret(pilot, KEY_PASSPHRASE)
+        assert f"Passphrase for the key {sshd.encrypted_key}" in prompt
+        assert machine.failure is None, machine.failure
+        assert machine.facts is not None and machine.facts.source == "ssh"
+        assert KEY_PASSPHRASE not in repr(app.state)
+    session.close()
+
+
+@asynctest
+async def test_a_password_logs_in_and_a_declined_one_says_what_was_tried(
+    sshd: SshServer, ssh_dir: Path
+) -> None:
+    user = sshd.password_user
+    assert user.password is not None
+    session = session_for(ssh_dir)
+    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        machine = await fill_in_and_connect(pilot, sshd, user=user.name, key=sshd.stranger_key)
+        prompt = await give_secret(pilot, None)
+        assert f"Password for {user.name}@127.0.0.1" in prompt
         problem = field_problem(machine, "remote.host")
-        assert problem is not None
-        assert "wants a password or a key's passphrase" in problem
-        assert "ssh-add" in problem
+        assert problem is not None and "password: none given" in problem
+        machine.query_one("#connect", Button).press()
+        await give_secret(pilot, user.password)
+        assert machine.failure is None, machine.failure
+        assert machine.facts is not None and machine.facts.source == "ssh"
+    session.close()
 
 
 @asynctest
@@ -213,7 +260,7 @@ def test_a_real_apply_streams_each_line_and_passes_its_status_on(
         return False
 
     target = RemoteTarget("127.0.0.1", sshd.port, "root", str(sshd.client_keys["ecdsa"]))
-    facts = session.connect(target, ask)
+    facts = session.connect(target, ask, lambda prompt: None)
     assert facts.source == "ssh"
     assert asked == []
     lines: list[str] = []
