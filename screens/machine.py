@@ -1,7 +1,6 @@
 """Step 2, Machine: probe this machine, reach one over SSH, or describe one for planning."""
 
 import getpass
-import ipaddress
 import re
 from dataclasses import replace
 
@@ -37,11 +36,8 @@ def _host_problem(host: str) -> str | None:
     """Return what is wrong with the host to connect to, or None."""
     if not host:
         return "give the machine's address or name, or a Host of your ~/.ssh/config"
-    try:
-        ipaddress.ip_address(host)
+    if validators.is_ip_address(host):
         return None
-    except ValueError:
-        pass
     try:
         ascii_host = validators.to_ascii_hostname(host)[0]
         if "." in ascii_host:
