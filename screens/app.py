@@ -1,7 +1,6 @@
 """WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
 
 import gc
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.draft import save_draft
 from screens.messages import (
+    Answer,
     ApplyFinished,
     ApplyOutput,
     ApplyRequested,
@@ -24,13 +24,12 @@ from screens.messages import (
     ConnectRequested,
     FactsFound,
     HostKeyAsked,
-    HostKeyReply,
     NextRequested,
     ProbeRequested,
     RenderRequested,
+    Reply,
     ScreenReady,
     SecretAsked,
-    SecretReply,
     StepChecked,
     WorkFailed,
     WriteFinished,
@@ -60,13 +59,13 @@ _WAIT_SLICE = 0.1
 BUILD_AHEAD_PAUSE = 0.3
 
 
-def _wait_for(given: threading.Event) -> bool:
-    """Wait in a worker until the person answers; return False if the worker is cancelled."""
+def _wait_for(reply: Reply[Answer]) -> Answer | None:
+    """Wait in a worker for the person's answer; return None if they decline or it is cancelled."""
     worker = get_current_worker()
-    while not given.wait(_WAIT_SLICE):
+    while not reply.given.wait(_WAIT_SLICE):
         if worker.is_cancelled:
-            return False
-    return True
+            return None
+    return reply.take()
 
 
 def probe_this_machine(data_path: str) -> "HostFacts":
@@ -373,19 +372,15 @@ class WizardApp(App[int]):
 
     def _ask_host_key(self, key: HostKey) -> bool:
         """Ask the person about a host key from the SSH worker, waiting for the answer."""
-        reply = HostKeyReply()
+        reply: Reply[bool] = Reply()
         self.post_message(HostKeyAsked(key, reply))
-        if not _wait_for(reply.given):
-            return False
-        return reply.accepted
+        return _wait_for(reply) is True
 
     def _ask_secret(self, prompt: str) -> str | None:
         """Ask the person for a password or passphrase from the SSH worker, waiting for it."""
-        reply = SecretReply()
+        reply: Reply[str] = Reply()
         self.post_message(SecretAsked(prompt, reply))
-        if not _wait_for(reply.given):
-            return None
-        return reply.take()
+        return _wait_for(reply)
 
     @on(HostKeyAsked)
     def _host_key_asked(self, message: HostKeyAsked) -> None:

@@ -3,7 +3,7 @@
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from textual.message import Message
 
@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from wizard.checks import CheckResult
     from wizard.facts import HostFacts
     from wizard.secret_store import Secrets
+
+Answer = TypeVar("Answer")
 
 # --- From the steps to the app ----------------------------------------------------------------
 
@@ -107,49 +109,36 @@ class FactsFound(Message):
 
 
 @dataclass
-class HostKeyReply:
-    """Where the person's answer about a host key is left for the waiting worker."""
+class Reply(Generic[Answer]):
+    """Where the person's answer to a worker's question is left; it never shows in a repr."""
 
-    accepted: bool = False
+    value: Answer | None = field(default=None, repr=False)
     given: threading.Event = field(default_factory=threading.Event)
 
-    def answer(self, accepted: bool) -> None:
-        """Record the answer and wake the worker."""
-        self.accepted = accepted
+    def answer(self, value: Answer | None) -> None:
+        """Record the answer, or None when the person declined, and wake the worker."""
+        self.value = value
         self.given.set()
+
+    def take(self) -> Answer | None:
+        """Return the answer and forget it here."""
+        value, self.value = self.value, None
+        return value
 
 
 class HostKeyAsked(Message):
     """The SSH worker waits for the person to accept or refuse an unknown host key."""
 
-    def __init__(self, key: HostKey, reply: HostKeyReply) -> None:
+    def __init__(self, key: HostKey, reply: Reply[bool]) -> None:
         super().__init__()
         self.key = key
         self.reply = reply
 
 
-@dataclass
-class SecretReply:
-    """Where the password or passphrase the person typed is left for the waiting worker."""
-
-    secret: str | None = field(default=None, repr=False)
-    given: threading.Event = field(default_factory=threading.Event)
-
-    def answer(self, secret: str | None) -> None:
-        """Record the secret, or None when the person declined, and wake the worker."""
-        self.secret = secret
-        self.given.set()
-
-    def take(self) -> str | None:
-        """Return the secret and forget it here."""
-        secret, self.secret = self.secret, None
-        return secret
-
-
 class SecretAsked(Message):
     """The SSH worker waits for a password or a key's passphrase."""
 
-    def __init__(self, prompt: str, reply: SecretReply) -> None:
+    def __init__(self, prompt: str, reply: Reply[str]) -> None:
         super().__init__()
         self.prompt = prompt
         self.reply = reply
