@@ -15,6 +15,7 @@ from textual.widgets import Label
 
 if TYPE_CHECKING:
     from screens.app import WizardApp
+    from screens.step import StepPane
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = 7
@@ -69,37 +70,71 @@ def _child_whole_run() -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
 
 
-async def _walk_and_write() -> None:
+def _planning_wizard(kind: "type[WizardApp] | None" = None) -> "WizardApp":
+    """Return the wizard planning for the vps-4g profile, cursors not blinking."""
+    from screens.app import WizardApp
+    from wizard.probe.profile import load_profile
+
+    return (kind or WizardApp)(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+
+
+def _answer_what_is_asked(shown: "StepPane | None") -> None:
+    """Give the entries a planning run needs beyond the defaults: the mode and a server name."""
     from textual.widgets import Input
 
-    from screens.app import WizardApp
     from screens.domain import DomainStep
     from screens.welcome import WelcomeStep
     from screens.widgets.choices import Choices
-    from screens.write import WriteStep
-    from wizard.probe.profile import load_profile
 
-    app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    if isinstance(shown, WelcomeStep):
+        shown.query_one("#mode", Choices).choose("plan")
+    elif isinstance(shown, DomainStep):
+        shown.query_one("#server-name", Input).value = "example.com"
+
+
+async def _change_step(app: "WizardApp", *, forward: bool) -> tuple["StepPane", bool, float]:
+    """Go a step on or back; return the step shown, whether it was built, and seconds to paint."""
+    before = app.current_step()
+    painted = asyncio.Event()
+    start = time.perf_counter()
+    if forward:
+        app.next_step()
+    else:
+        app.prev_step()
+    shown = app.current_step()
+    assert shown is not None and shown is not before
+    built = shown.is_mounted
+    while not shown.is_mounted:
+        await asyncio.sleep(0.0005)
+    app.screen.call_after_refresh(painted.set)
+    await painted.wait()
+    return shown, built, time.perf_counter() - start
+
+
+def _label(shown: "StepPane", visit: str) -> str:
+    return f"to {type(shown).__name__.removesuffix('Step')}, {visit}"
+
+
+async def _walk_and_write() -> None:
+    from textual.widgets import Input
+
+    from screens.write import WriteStep
+
+    app = _planning_wizard()
     with tempfile.TemporaryDirectory() as folder:
         async with app.run_test(size=SIZE) as pilot:
             await pilot.pause()
-            while True:
-                shown = app.current_step()
-                if isinstance(shown, WelcomeStep):
-                    shown.query_one("#mode", Choices).choose("plan")
-                elif isinstance(shown, DomainStep):
-                    shown.query_one("#server-name", Input).value = "example.com"
-                elif isinstance(shown, WriteStep):
-                    shown.query_one("#out-dir", Input).value = str(Path(folder) / "bundle")
-                    await pilot.pause()
-                    await pilot.click("#write")
-                    await app.workers.wait_for_complete()
-                    await pilot.pause()
-                    break
+            while not isinstance(shown := app.current_step(), WriteStep):
+                _answer_what_is_asked(shown)
                 await _read_for_a_moment(app)
                 app.next_step()
                 await app.workers.wait_for_complete()
                 await pilot.pause()
+            shown.query_one("#out-dir", Input).value = str(Path(folder) / "bundle")
+            await pilot.pause()
+            await pilot.click("#write")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
 
 
 async def _read_for_a_moment(app: "WizardApp") -> None:
@@ -121,59 +156,30 @@ async def _step_changes() -> dict[str, list[float]]:
     """Return, for each step change, the seconds from asking for it to the new step painted.
 
     Between changes the run waits as a person reading the step would, which gives the wizard
-    the pause it uses to build the next step out of sight; a step built on the spot (after
-    an answer that changes it, given without a pause) is labelled so.
+    the pause it uses to build the next step out of sight.
     """
-    from textual.widgets import Input
-
-    from screens.app import WizardApp
-    from screens.domain import DomainStep
-    from screens.welcome import WelcomeStep
-    from screens.widgets.choices import Choices
     from screens.write import WriteStep
-    from wizard.probe.profile import load_profile
 
-    app = WizardApp(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    app = _planning_wizard()
     timings: dict[str, list[float]] = {}
     seen: set[int] = set()
 
     async def change(forward: bool) -> None:
         before = app.current_step()
-        assert before is not None
         seen.add(id(before))
-        painted = asyncio.Event()
-        start = time.perf_counter()
-        if forward:
-            app.next_step()
-        else:
-            app.prev_step()
-        shown = app.current_step()
-        assert shown is not None and shown is not before
-        ready = shown.is_mounted
-        while not shown.is_mounted:
-            await asyncio.sleep(0.0005)
-        app.screen.call_after_refresh(painted.set)
-        await painted.wait()
-        elapsed = time.perf_counter() - start
+        shown, built, seconds = await _change_step(app, forward=forward)
         if id(shown) in seen:
             visit = "again"
         else:
-            visit = "first time, built ahead" if ready else "first time, built on the spot"
-        label = f"to {type(shown).__name__.removesuffix('Step')}, {visit}"
-        timings.setdefault(label, []).append(elapsed)
+            visit = "first time, built ahead" if built else "first time, built on the spot"
+        timings.setdefault(_label(shown, visit), []).append(seconds)
         await _read_for_a_moment(app)
 
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        welcome = app.current_step()
-        assert isinstance(welcome, WelcomeStep)
-        welcome.query_one("#mode", Choices).choose("plan")
-        await _read_for_a_moment(app)
         while not isinstance(app.current_step(), WriteStep):
-            domain = app.current_step()
-            if isinstance(domain, DomainStep):
-                domain.query_one("#server-name", Input).value = "example.com"
-                await _read_for_a_moment(app)
+            _answer_what_is_asked(app.current_step())
+            await _read_for_a_moment(app)
             for _ in range(STEP_ROUNDS):
                 await change(forward=True)
                 await change(forward=False)
@@ -187,42 +193,22 @@ async def _first_visits_without_a_pause() -> dict[str, list[float]]:
     The wizard here never builds a step ahead, so each is built on the spot, as when the
     person changes an answer the next step shows and goes on at once.
     """
-    from textual.widgets import Input
-
     from screens.app import WizardApp
-    from screens.domain import DomainStep
-    from screens.welcome import WelcomeStep
-    from screens.widgets.choices import Choices
     from screens.write import WriteStep
-    from wizard.probe.profile import load_profile
 
     class BuildingOnTheSpot(WizardApp):
         def _build_ahead(self) -> None:
             return
 
-    app = BuildingOnTheSpot(probe=lambda path: load_profile("vps-4g"), cursor_blink=False)
+    app = _planning_wizard(BuildingOnTheSpot)
     timings: dict[str, list[float]] = {}
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         while not isinstance(app.current_step(), WriteStep):
-            before = app.current_step()
-            if isinstance(before, WelcomeStep):
-                before.query_one("#mode", Choices).choose("plan")
-            elif isinstance(before, DomainStep):
-                before.query_one("#server-name", Input).value = "example.com"
+            _answer_what_is_asked(app.current_step())
             await pilot.pause()
-            painted = asyncio.Event()
-            start = time.perf_counter()
-            app.next_step()
-            shown = app.current_step()
-            assert shown is not None and shown is not before
-            while not shown.is_mounted:
-                await asyncio.sleep(0.0005)
-            app.screen.call_after_refresh(painted.set)
-            await painted.wait()
-            elapsed = time.perf_counter() - start
-            label = f"to {type(shown).__name__.removesuffix('Step')}, built on the spot"
-            timings[label] = [elapsed]
+            shown, _, seconds = await _change_step(app, forward=True)
+            timings[_label(shown, "built on the spot")] = [seconds]
             await app.workers.wait_for_complete()
     return timings
 
