@@ -42,16 +42,22 @@ def built_ahead(app: WizardApp, kind: type[StepPane]) -> StepPane | None:
     return pane
 
 
+async def database_built_while_reading_domain(pilot: Pilot[int], app: WizardApp) -> StepPane:
+    """Walk to Domain, give a server name, pause, and return the Database step built ahead."""
+    await settle(pilot)
+    await walk_to(pilot, DomainStep)
+    await type_into(pilot, "#server-name", "example.org")
+    await read_for_a_moment(pilot)
+    database = built_ahead(app, DatabaseStep)
+    assert database is not None
+    return database
+
+
 @asynctest
 async def test_the_next_step_is_built_while_the_person_reads_and_shown_at_once() -> None:
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await walk_to(pilot, DomainStep)
-        await type_into(pilot, "#server-name", "example.org")
-        await read_for_a_moment(pilot)
-        database = built_ahead(app, DatabaseStep)
-        assert database is not None
+        database = await database_built_while_reading_domain(pilot, app)
         assert await go_on(pilot) is database
         assert database.display and database.valid
 
@@ -60,11 +66,7 @@ async def test_the_next_step_is_built_while_the_person_reads_and_shown_at_once()
 async def test_an_answer_the_next_step_does_not_show_keeps_it_built() -> None:
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        await walk_to(pilot, DomainStep)
-        await type_into(pilot, "#server-name", "example.org")
-        await read_for_a_moment(pilot)
-        database = built_ahead(app, DatabaseStep)
+        database = await database_built_while_reading_domain(pilot, app)
         # Typing another name and going on at once: the database form does not show the name.
         await type_into(pilot, "#server-name", "example.net")
         assert await go_on(pilot) is database
