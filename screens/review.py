@@ -80,7 +80,7 @@ class ReviewStep(StepPane):
                 table: DataTable[Text] = DataTable(id="answers", cursor_type="row")
                 yield table
             with TabPane("Files", id="files-tab"), Horizontal(id="files-view"):
-                yield Tree("bundle", id="files")
+                yield Tree(Text("bundle"), id="files")
                 yield TextArea.code_editor("", read_only=True, id="viewer")
 
     def on_mount(self) -> None:
@@ -88,8 +88,8 @@ class ReviewStep(StepPane):
         self.query_one("#viewer", TextArea).cursor_blink = getattr(self.app, "cursor_blink", True)
         self.query_one("#warnings").display = bool(self.query_one("#warnings", Static).content)
         table = self.query_one("#answers", DataTable)
-        table.add_column("Answer", key="path")
-        table.add_column("Value", key="value")
+        table.add_column(Text("Answer"), key="path")
+        table.add_column(Text("Value"), key="value")
         if self.answers is not None:
             for path, value in answer_rows(self.answers.model_dump(mode="json")):
                 if path != "version":
@@ -128,9 +128,9 @@ class ReviewStep(StepPane):
             for depth in range(1, len(parts)):
                 folder = "/".join(parts[:depth])
                 if folder not in folders:
-                    folders[folder] = node.add(parts[depth - 1] + "/", expand=True)
+                    folders[folder] = node.add(Text(parts[depth - 1] + "/"), expand=True)
                 node = folders[folder]
-            leaves[path] = node.add_leaf(parts[-1], data=path)
+            leaves[path] = node.add_leaf(Text(parts[-1]), data=path)
         tree.root.expand()
         first = FIRST_FILE if FIRST_FILE in bundle else next(iter(bundle))
         self.show_file(first)

@@ -123,9 +123,9 @@ class TierStep(StepPane):
     def on_mount(self) -> None:
         """Fill the fit table."""
         table = self.query_one("#fit-table", DataTable)
-        table.add_column("Homeserver", key="homeserver")
+        table.add_column(Text("Homeserver"), key="homeserver")
         for tier in TIERS:
-            table.add_column(tier.capitalize(), key=tier)
+            table.add_column(Text(tier.capitalize()), key=tier)
         for name in HOMESERVERS:
             if name not in self.fits:
                 continue

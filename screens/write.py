@@ -63,7 +63,7 @@ class WriteStep(StepPane):
         """Set up the checks table."""
         table = self.query_one("#checks", DataTable)
         for label in ("File", "Checked with", "Result", "Detail"):
-            table.add_column(label, key=label.lower())
+            table.add_column(Text(label), key=label.lower())
         table.display = False
         self.query_one("#progress", ProgressBar).display = self.busy
 
