@@ -417,7 +417,7 @@ class WizardApp(App[int]):
     def render_bundle(self, answers: "Answers", out_dir: str) -> None:
         """Render the bundle with the secrets it would be written with, for review."""
         from wizard.bundle.render import render
-        from wizard.cli import tuned_facts
+        from wizard.facts import tuned_facts
         from wizard.secret_store import load_secrets
 
         try:
@@ -446,7 +446,7 @@ class WizardApp(App[int]):
         from wizard import targets
         from wizard.bundle.render import render
         from wizard.checks import CheckResult, check_bundle, checkers_for
-        from wizard.cli import tuned_facts
+        from wizard.facts import tuned_facts
         from wizard.secret_store import load_secrets
 
         worker = get_current_worker()

@@ -11,7 +11,6 @@ from wizard import __version__
 from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
     from wizard.doctor import DoctorResult
     from wizard.facts import HostFacts
     from wizard.probe.ssh import SshConnection
@@ -238,21 +237,6 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
-def tuned_facts(answers: "Answers") -> "HostFacts | None":
-    """Return the machine the answers say the bundle is tuned for, if they name one."""
-    from wizard.facts import CpuFacts, HostFacts, MemoryFacts
-    from wizard.units import MIB
-
-    machine = answers.machine
-    if machine.cores is None and machine.ram_mb is None:
-        return None
-    return HostFacts(
-        source="manual",
-        cpu=CpuFacts(logical=machine.cores),
-        memory=MemoryFacts(total=None if machine.ram_mb is None else machine.ram_mb * MIB),
-    )
-
-
 def _cmd_generate(args: argparse.Namespace) -> int:
     from functools import partial
     from pathlib import Path
@@ -260,6 +244,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from wizard import targets
     from wizard.answers import load_answers_file, parse_answers, warnings
     from wizard.bundle.render import render
+    from wizard.facts import tuned_facts
     from wizard.secret_store import load_secrets, redact
 
     answers, notices = load_answers_file(Path(args.answers))

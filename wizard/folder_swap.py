@@ -1,6 +1,5 @@
 """Swap a fully built folder in for another in one step, keeping the folder it replaces."""
 
-import ctypes
 import errno
 import os
 import shutil
@@ -24,6 +23,8 @@ class StrandedFolder(WizardError):
 
 @cache
 def _renameat2() -> Renameat2 | None:
+    import ctypes  # loaded only when a folder is replaced: most writes make a new one
+
     try:
         function = ctypes.CDLL(None, use_errno=True).renameat2
     except (AttributeError, OSError, TypeError):
@@ -50,6 +51,8 @@ def exchange_paths(first: Path, second: Path) -> bool:
     )
     if result == 0:
         return True
+    import ctypes
+
     code = ctypes.get_errno()
     if code in _UNSUPPORTED:
         return False

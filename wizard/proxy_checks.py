@@ -14,8 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -198,10 +196,12 @@ def _loopback_static(
 
 
 def _api_get(port: int, path: str) -> list[dict[str, Any]] | None:
+    import urllib.request  # loaded only for Traefik, the one proxy checked over its API
+
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
             data = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
     return data if isinstance(data, list) else None
 
