@@ -1,6 +1,5 @@
 """WizardApp: owns the answers draft and the ordered steps, and runs every slow task in a worker."""
 
-import gc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.draft import save_draft
+from screens.memory import collect_as_usual, free_panes_let_go, set_aside_what_is_loaded
 from screens.messages import (
     Answer,
     ApplyFinished,
@@ -31,6 +31,7 @@ from screens.messages import (
     ScreenReady,
     SecretAsked,
     StepChecked,
+    WizardLoaded,
     WorkFailed,
     WriteFinished,
     WriteProgressed,
@@ -57,6 +58,10 @@ _WAIT_SLICE = 0.1
 # The next step's pane is built out of sight as soon as a step is shown, and built again
 # once the person has paused this long, in seconds, after changing an answer it shows.
 BUILD_AHEAD_PAUSE = 0.3
+
+# The memory of the panes let go is freed once the person has stayed on a step this long, in
+# seconds; a garbage collection takes up to about 20 ms.
+FREE_PAUSE = 0.2
 
 
 def _wait_for(reply: Reply[Answer]) -> Answer | None:
@@ -122,7 +127,10 @@ class WizardApp(App[int]):
         self.step_index = 0
         self._shown: dict[int, StepPane] = {}
         self._ahead: Timer | None = None
-        self._warmed_up = False
+        self._freeing: Timer | None = None
+        self._freeing_due = False
+        self._warm_up_started = False
+        self._loaded = False
 
     def get_default_screen(self) -> WizardScreen:
         """Return the one screen the steps are shown on."""
@@ -144,9 +152,8 @@ class WizardApp(App[int]):
     def warm_up(self) -> None:
         """Import the other steps and read the data files while the person reads Welcome.
 
-        Then the objects made so far, nearly all of them for good (modules, classes, styles),
-        are set aside from garbage collection: a full collection walking them all would
-        otherwise stall a later step change by tens of milliseconds.
+        Then what is loaded is set aside from garbage collection, being kept for good. Steps
+        are built ahead only after that: a pane set aside with it could never be freed.
         """
         from wizard.probe.profile import list_profiles
         from wizard.tiers import load_tiers
@@ -155,8 +162,13 @@ class WizardApp(App[int]):
             step.pane_class()
         load_tiers()
         list_profiles()
-        gc.collect()
-        gc.freeze()
+        set_aside_what_is_loaded()
+        self.post_message(WizardLoaded())
+
+    @on(WizardLoaded)
+    def _wizard_loaded(self) -> None:
+        self._loaded = True
+        self._build_ahead()
 
     # --- Steps --------------------------------------------------------------------------------
 
@@ -184,17 +196,36 @@ class WizardApp(App[int]):
     def _forget(self, index: int) -> None:
         """Let go of a step's kept pane, so that it is built afresh when next needed."""
         self.frame.forget(self._shown.pop(index))
+        self._freeing_due = True
+        self._free_after_a_pause()
+
+    def _free_after_a_pause(self) -> None:
+        """Free the memory of the panes let go once the person stays on a step a moment.
+
+        Waiting keeps the collection out of step changes made one after another at once.
+        """
+        if self._freeing is not None:
+            self._freeing.stop()
+        if self._freeing_due:
+            self._freeing = self.set_timer(FREE_PAUSE, self._free)
+
+    def _free(self) -> None:
+        """Free the memory of the panes let go, now that the person has paused."""
+        self._freeing_due = False
+        free_panes_let_go()
 
     def _keep_only_neighbours(self, index: int) -> None:
         """Keep the panes of the steps either side of index, the ones most often gone to next.
 
         Every kept pane holds its widgets; keeping them all would cost memory for little gain.
+        The first step's pane is kept too: it is set aside with what is loaded while it is on
+        show, so letting go of it would free nothing.
         """
         if not self.screen_stack:
             return
         steps = self.applicable()
         place = steps.index(index) if index in steps else 0
-        near = set(steps[max(0, place - 1) : place + 2])
+        near = {0, *steps[max(0, place - 1) : place + 2]}
         for kept in [kept for kept in self._shown if kept not in near]:
             self._forget(kept)
 
@@ -213,6 +244,7 @@ class WizardApp(App[int]):
 
     def _go(self, index: int) -> None:
         self.step_index = index
+        self._free_after_a_pause()
         pane = self._pane_for(index, self.state)
         self.frame.show(pane)
         if not pane.reached:
@@ -230,7 +262,7 @@ class WizardApp(App[int]):
     def _build_ahead(self) -> None:
         """Build, out of sight, the pane of the step that Next would show now, if not built."""
         step = self.current_step()
-        if step is None or not step.valid:
+        if step is None or not step.valid or not self._loaded:
             return
         state = step.hand_back(self.state)
         later = [index for index in self.applicable(state) if index > self.step_index]
@@ -270,9 +302,9 @@ class WizardApp(App[int]):
         if message.step is self.current_step():
             self.frame.checked(message.step)
             self._build_ahead_soon()
-            if not self._warmed_up:
+            if not self._warm_up_started:
                 # Once the first step is painted, the rest of the wizard loads behind it.
-                self._warmed_up = True
+                self._warm_up_started = True
                 self.call_after_refresh(self.warm_up)
 
     @on(NextRequested)
@@ -333,7 +365,7 @@ class WizardApp(App[int]):
         """Close the SSH connection, if one is open, and collect garbage as usual again."""
         if self.session is not None:
             self.session.close()
-        gc.unfreeze()
+        collect_as_usual()
 
     # --- Probing and connecting ---------------------------------------------------------------
 

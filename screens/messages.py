@@ -26,6 +26,10 @@ class ScreenReady(Message):
     """The wizard's screen is laid out and ready for its first step."""
 
 
+class WizardLoaded(Message):
+    """The steps the first one did not need are loaded, and what is loaded is set aside."""
+
+
 class NextRequested(Message):
     """The person wants to go on to the next step."""
 

@@ -13,6 +13,7 @@ from textual.widgets.tree import TreeNode
 from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
+from screens.widgets.released import ReleasedTextArea
 from wizard.answers import Answers, AnswersError, Problem, warnings
 from wizard.bundle.model import Bundle
 from wizard.secret_store import Secrets, redact
@@ -81,7 +82,7 @@ class ReviewStep(StepPane):
                 yield table
             with TabPane("Files", id="files-tab"), Horizontal(id="files-view"):
                 yield Tree(Text("bundle"), id="files")
-                yield TextArea.code_editor("", read_only=True, id="viewer")
+                yield ReleasedTextArea.code_editor("", read_only=True, id="viewer")
 
     def on_mount(self) -> None:
         """Fill the answers table."""

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from textual.validation import Validator
 from textual.widgets import Input
 
+from screens.widgets.released import release_selection_signal
+
 
 class Entry(Input):
     """A compact Input; outside text shown in it is never parsed as markup."""
@@ -20,3 +22,7 @@ class Entry(Input):
         super().__init__(
             value, placeholder=placeholder, id=id, validators=list(validators), compact=True
         )
+
+    def on_unmount(self) -> None:
+        """Drop the selection subscription that would keep this widget alive once removed."""
+        release_selection_signal(self)
