@@ -32,14 +32,20 @@ class Field(Grid):
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)
-        self._detail = Static(why, classes="detail", markup=False)
-        self._detail.display = bool(why)
+        self._detail = Static(why, classes="detail", markup=False) if why else None
+        self._composed = False
 
     def compose(self) -> ComposeResult:
-        """Lay out the label and control on one row, the detail beneath."""
+        """Lay out the label and control on one row, the detail beneath if there is one yet.
+
+        A field with nothing to say has no detail line until it has a problem to show: most
+        never do, and every widget costs memory and time to build.
+        """
         yield Label(self._label, classes="field-label", markup=False)
         yield self._control
-        yield self._detail
+        if self._detail is not None:
+            yield self._detail
+        self._composed = True
 
     def concerns(self, problem_path: str) -> bool:
         """Return whether a problem at problem_path belongs beside this field."""
@@ -59,9 +65,16 @@ class Field(Grid):
         if (problem, note) == self._shown:
             return
         self._shown = (problem, note)
-        detail = self._detail
         text = "\n".join(part for part in (problem, note) if part) or self._why
-        detail.update(text)
+        detail = self._detail
+        if detail is None:
+            if not text:
+                return
+            detail = self._detail = Static(text, classes="detail", markup=False)
+            if self._composed:
+                self.mount(detail)
+        else:
+            detail.update(text)
         detail.set_class(problem is not None, "-problem")
         detail.set_class(problem is None and note is not None, "-note")
         detail.display = bool(text)

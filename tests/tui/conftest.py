@@ -12,7 +12,7 @@ from typing import Any, ParamSpec
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, Static
 
 from screens.app import WizardApp
 from screens.domain import DomainStep
@@ -140,8 +140,11 @@ async def write_and_dry_run(pilot: Pilot[int], server_name: str = "example.com")
 
 
 def field_problem(screen: StepPane, path: str) -> str | None:
-    """Return the problem shown beside the field for an answer, or None."""
+    """Return the problem shown beside the field for an answer, or None, checking it shows."""
     field = next(field for field in screen.query(Field) if field.path == path)
+    if field.problem is not None:
+        detail = field.query_one(".detail", Static)
+        assert detail.display and str(detail.content).startswith(field.problem)
     return field.problem
 
 
