@@ -1,5 +1,6 @@
 """Step 7, Extras: media, calls, sign-up, encryption, limits, backups, firewall and monitoring."""
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from textual.app import ComposeResult
@@ -46,6 +47,18 @@ def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _optional_entries(view: dict[str, Any]) -> dict[str, str]:
+    """Return the text each entry of the bucket and TURN groups starts with, by widget id."""
+    s3: dict[str, Any] = view["media"].get("s3") or {}
+    return {
+        "s3-bucket": _text(s3.get("bucket")),
+        "s3-endpoint": _text(s3.get("endpoint") or "https://s3.amazonaws.com"),
+        "s3-region": _text(s3.get("region") or "us-east-1"),
+        "s3-key-id": _text(s3.get("access_key_id")),
+        "turn-host": _text(view["calls"].get("turn_host")),
+    }
+
+
 class ExtrasStep(StepPane):
     """Every extra with a sensible default and one line of why."""
 
@@ -58,7 +71,6 @@ class ExtrasStep(StepPane):
         """Lay out one group per extra."""
         view = self.view()
         media, calls = view["media"], view["calls"]
-        s3: dict[str, Any] = media.get("s3") or {}
         yield Static("Media", classes="heading")
         yield Field(
             "Stored on",
@@ -73,31 +85,8 @@ class ExtrasStep(StepPane):
             why="larger uploads are refused by the proxy and the homeserver",
         )
         with Vertical(id="s3"):
-            yield Field(
-                "Bucket",
-                Entry(_text(s3.get("bucket")), id="s3-bucket", validators=[validation.bucket()]),
-                path="media.s3.bucket",
-            )
-            yield Field(
-                "Endpoint",
-                Entry(
-                    _text(s3.get("endpoint") or "https://s3.amazonaws.com"),
-                    id="s3-endpoint",
-                    validators=[validation.url()],
-                ),
-                path="media.s3.endpoint",
-            )
-            yield Field(
-                "Region",
-                Entry(_text(s3.get("region") or "us-east-1"), id="s3-region"),
-                path="media.s3.region",
-            )
-            yield Field(
-                "Access key ID",
-                Entry(_text(s3.get("access_key_id")), id="s3-key-id"),
-                path="media.s3.access_key_id",
-                why="the secret key goes in secrets.yaml (s3_secret_access_key), never here",
-            )
+            if media.get("backend") == "s3":
+                yield from self._s3_fields()
         yield Static("Calls", classes="heading")
         yield Field(
             "TURN server",
@@ -106,16 +95,8 @@ class ExtrasStep(StepPane):
             why="lets voice and video calls through NAT; opens UDP ports",
         )
         with Vertical(id="turn-fields"):
-            yield Field(
-                "TURN host",
-                Entry(
-                    _text(calls.get("turn_host")),
-                    id="turn-host",
-                    placeholder="empty: turn.<server_name>",
-                    validators=[validation.host_name(optional=True)],
-                ),
-                path="calls.turn_host",
-            )
+            if calls.get("turn"):
+                yield from self._turn_fields()
         yield Static("People and rooms", classes="heading")
         yield Field(
             "Registration",
@@ -200,6 +181,40 @@ class ExtrasStep(StepPane):
             why="dashboards over Prometheus",
         )
 
+    def _s3_fields(self) -> Iterator[Field]:
+        """Return the bucket's fields, filled from the answers the step was built from."""
+        start = _optional_entries(self.view())
+        yield Field(
+            "Bucket",
+            Entry(start["s3-bucket"], id="s3-bucket", validators=[validation.bucket()]),
+            path="media.s3.bucket",
+        )
+        yield Field(
+            "Endpoint",
+            Entry(start["s3-endpoint"], id="s3-endpoint", validators=[validation.url()]),
+            path="media.s3.endpoint",
+        )
+        yield Field("Region", Entry(start["s3-region"], id="s3-region"), path="media.s3.region")
+        yield Field(
+            "Access key ID",
+            Entry(start["s3-key-id"], id="s3-key-id"),
+            path="media.s3.access_key_id",
+            why="the secret key goes in secrets.yaml (s3_secret_access_key), never here",
+        )
+
+    def _turn_fields(self) -> Iterator[Field]:
+        """Return the TURN server's fields, filled from the answers the step was built from."""
+        yield Field(
+            "TURN host",
+            Entry(
+                _optional_entries(self.view())["turn-host"],
+                id="turn-host",
+                placeholder="empty: turn.<server_name>",
+                validators=[validation.host_name(optional=True)],
+            ),
+            path="calls.turn_host",
+        )
+
     def on_mount(self) -> None:
         """Show the fields that apply to the switches."""
         self._arrange()
@@ -211,13 +226,29 @@ class ExtrasStep(StepPane):
         return self.query_one(f"#{widget_id}", Choices).selected or ""
 
     def _value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value.strip()
+        """Return an entry's text; one still being built has the text it starts with."""
+        entry = next(iter(self.query(f"#{widget_id}").results(Input)), None)
+        if entry is None:
+            return _optional_entries(self.view())[widget_id].strip()
+        return entry.value.strip()
 
     def _arrange(self) -> None:
-        self.query_one("#s3").display = self._choice("media-backend") == "s3"
-        self.query_one("#turn-fields").display = self._on("turn")
+        self._show_group("#s3", self._choice("media-backend") == "s3", self._s3_fields)
+        self._show_group("#turn-fields", self._on("turn"), self._turn_fields)
         self.query_one("#backup-fields").display = self._on("backups")
         self.query_one("#firewall-fields").display = self._on("firewall")
+
+    def _show_group(
+        self, selector: str, shown: bool, fields: Callable[[], Iterator[Field]]
+    ) -> None:
+        """Show or hide a group of fields, building them the first time they are shown.
+
+        The bucket and TURN fields are off by default; most people never see them.
+        """
+        group = self.query_one(selector)
+        if shown and not group.children:
+            group.mount_all(fields())
+        group.display = shown
 
     def form(self) -> Draft:
         """Return every extra's section as entered."""

@@ -1,0 +1,45 @@
+"""Extras: the bucket and TURN fields are built when switched on, and keep what was typed."""
+
+import pytest
+from textual.widgets import Checkbox, Input
+
+from screens.extras import ExtrasStep
+from screens.widgets.choices import Choices
+from tests.tui.conftest import asynctest, settle, type_into, walk_to, wizard
+
+pytestmark = pytest.mark.tui
+
+
+@asynctest
+async def test_the_bucket_fields_are_built_when_s3_is_chosen_and_keep_what_was_typed() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        assert not extras.query("#s3-bucket")
+        extras.query_one("#media-backend", Choices).choose("s3")
+        # Read at once, before the fields are built, the answers hold what they will show.
+        assert extras.form()["media"]["s3"]["endpoint"] == "https://s3.amazonaws.com"
+        await pilot.pause()
+        assert extras.query_one("#s3-endpoint", Input).value == "https://s3.amazonaws.com"
+        await type_into(pilot, "#s3-bucket", "matrix-media")
+        extras.query_one("#media-backend", Choices).choose("local")
+        await pilot.pause()
+        assert extras.form()["media"]["s3"] is None
+        extras.query_one("#media-backend", Choices).choose("s3")
+        await pilot.pause()
+        assert extras.query_one("#s3").display
+        assert extras.form()["media"]["s3"]["bucket"] == "matrix-media"
+
+
+@asynctest
+async def test_the_turn_host_is_built_when_turn_is_switched_on() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        assert not extras.query("#turn-host")
+        extras.query_one("#turn", Checkbox).value = True
+        await pilot.pause()
+        await type_into(pilot, "#turn-host", "turn.example.com")
+        calls = extras.form()["calls"]
+        assert (calls["turn"], calls["turn_host"]) == (True, "turn.example.com")
+        assert extras.valid
