@@ -158,15 +158,18 @@ class WizardApp(App[int]):
         from wizard.probe.profile import list_profiles
         from wizard.tiers import load_tiers
 
-        for step in STEPS[1:]:
-            step.pane_class()
-        load_tiers()
-        list_profiles()
-        set_aside_what_is_loaded()
-        self.post_message(WizardLoaded())
+        try:
+            for step in STEPS[1:]:
+                step.pane_class()
+            load_tiers()
+            list_profiles()
+            set_aside_what_is_loaded()
+        finally:
+            self.post_message(WizardLoaded())
 
     @on(WizardLoaded)
     def _wizard_loaded(self) -> None:
+        """Build the next step ahead, which waited for the wizard to load."""
         self._loaded = True
         self._build_ahead()
 

@@ -27,7 +27,7 @@ class ScreenReady(Message):
 
 
 class WizardLoaded(Message):
-    """The steps the first one did not need are loaded, and what is loaded is set aside."""
+    """The wizard has finished loading behind the first step, or given up trying."""
 
 
 class NextRequested(Message):
