@@ -99,6 +99,18 @@ class Deployment(StrEnum):
     NATIVE = "native"
 
 
+POSTGRES_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+S3_REGION = r"^[a-z0-9-]{2,32}$"
+S3_ACCESS_KEY_ID = r"^[A-Za-z0-9/+=_-]{4,128}$"
+
+# What each pattern above asks for, in the words a problem with it is reported in.
+PATTERN_WORDS = {
+    POSTGRES_NAME: "a lower-case letter or _, then up to 62 lower-case letters, digits or _",
+    S3_REGION: "2 to 32 lower-case letters, digits or hyphens",
+    S3_ACCESS_KEY_ID: "4 to 128 letters, digits or / + = _ -",
+}
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
@@ -160,8 +172,8 @@ class DatabaseSection(_Section):
     kind: DatabaseKind
     host: str | None = Field(None, description="an external PostgreSQL host; none = bundled")
     port: int = Field(5432, ge=1, le=65535)
-    name: str = Field("matrix", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    user: str = Field("matrix", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    name: str = Field("matrix", pattern=POSTGRES_NAME)
+    user: str = Field("matrix", pattern=POSTGRES_NAME)
     accept_sqlite_in_production: bool = Field(
         False, description="run Synapse on SQLite at the production tier anyway"
     )
@@ -200,8 +212,8 @@ class S3Section(_Section):
 
     bucket: str
     endpoint: str = "https://s3.amazonaws.com"
-    region: str = Field("us-east-1", pattern=r"^[a-z0-9-]{2,32}$")
-    access_key_id: str = Field(pattern=r"^[A-Za-z0-9/+=_-]{4,128}$")
+    region: str = Field("us-east-1", pattern=S3_REGION)
+    access_key_id: str = Field(pattern=S3_ACCESS_KEY_ID)
 
     @field_validator("bucket")
     @classmethod
@@ -564,6 +576,8 @@ def _problems_from(error: ValidationError) -> list[Problem]:
             message = "is not a known setting; check its spelling (matrix-wizard schema lists all)"
         elif item["type"] == "missing":
             message = "is required"
+        elif item["type"] == "string_pattern_mismatch":
+            message = "must be " + PATTERN_WORDS[item["ctx"]["pattern"]]
         problems.append(Problem(path=path, message=message))
     return problems
 

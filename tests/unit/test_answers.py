@@ -74,6 +74,40 @@ def test_every_field_problem_is_reported_at_once_with_its_path() -> None:
     assert "check its spelling" in problems[-1]
 
 
+@pytest.mark.parametrize(
+    ("sections", "expected"),
+    [
+        (
+            {"database": {"kind": "postgresql", "name": "Matrix-DB"}},
+            "database.name: must be a lower-case letter or _, then up to 62 lower-case letters, "
+            "digits or _",
+        ),
+        (
+            {"database": {"kind": "postgresql", "user": "9lives"}},
+            "database.user: must be a lower-case letter or _, then up to 62 lower-case letters, "
+            "digits or _",
+        ),
+        (
+            {"media": {"backend": "s3", "s3": {"bucket": "media", "access_key_id": "AK"}}},
+            "media.s3.access_key_id: must be 4 to 128 letters, digits or / + = _ -",
+        ),
+        (
+            {
+                "media": {
+                    "backend": "s3",
+                    "s3": {"bucket": "media", "access_key_id": "AKIAEXAMPLE", "region": "EU"},
+                }
+            },
+            "media.s3.region: must be 2 to 32 lower-case letters, digits or hyphens",
+        ),
+    ],
+)
+def test_a_name_of_the_wrong_shape_is_refused_in_words(
+    sections: dict[str, Any], expected: str
+) -> None:
+    assert problems_of(base(**sections)) == [expected]
+
+
 def test_conduit_with_postgresql_is_refused_with_the_reason() -> None:
     problems = problems_of(base(homeserver={"kind": "conduit"}, database={"kind": "postgresql"}))
     assert problems == [
