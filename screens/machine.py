@@ -427,6 +427,12 @@ class MachineStep(StepPane):
                 status.update("")
         self.query_one(FactsTable).show(None)
         self._show_busy()
+        self.call_after_refresh(self._keep_action_in_view)
+
+    def _keep_action_in_view(self) -> None:
+        """Scroll the Probe or Connect button back into view, below a reason of many lines."""
+        for button in self.query(".action-row Button"):
+            button.scroll_visible(animate=False)
 
     # --- Handing back -------------------------------------------------------------------------
 

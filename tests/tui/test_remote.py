@@ -184,3 +184,25 @@ async def test_without_ssh_support_connecting_says_how_else() -> None:
         problem = field_problem(machine, "remote.host")
         assert problem is not None
         assert problem.startswith("connecting over SSH is not available in this build")
+
+
+@asynctest
+async def test_after_a_long_refusal_the_connect_button_is_still_in_view() -> None:
+    refusal = (
+        "vps.example.com refused every way of logging in: "
+        "key file /home/you/.ssh/id_ed25519 (ED25519 SHA256:AAAA): refused by the server; "
+        "key file /home/you/.ssh/id_rsa (RSA SHA256:BBBB): refused by the server; "
+        "agent key (ED25519 SHA256:CCCC): refused by the server; "
+        "agent key (ECDSA SHA256:DDDD): refused by the server; "
+        "agent key (RSA SHA256:EEEE): refused by the server; "
+        "password: refused by the server"
+    )
+    session = StandInSession(connect_error=refusal)
+    async with wizard(session_factory=lambda: session).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        machine = await connect(pilot, accept=True)
+        assert await refused(pilot)
+        assert field_problem(machine, "remote.host") == refusal
+        await pilot.pause()
+        button = machine.query_one("#connect")
+        assert machine.region.contains_region(button.region)
