@@ -576,7 +576,7 @@ def _problems_from(error: ValidationError) -> list[Problem]:
             message = "is not a known setting; check its spelling (matrix-wizard schema lists all)"
         elif item["type"] == "missing":
             message = "is required"
-        elif item["type"] == "string_pattern_mismatch":
+        elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] in PATTERN_WORDS:
             message = "must be " + PATTERN_WORDS[item["ctx"]["pattern"]]
         problems.append(Problem(path=path, message=message))
     return problems
