@@ -128,7 +128,6 @@ class WizardApp(App[int]):
         self._shown: dict[int, StepPane] = {}
         self._ahead: Timer | None = None
         self._freeing: Timer | None = None
-        self._freeing_due = False
         self._warm_up_started = False
         self._loaded = False
 
@@ -199,7 +198,6 @@ class WizardApp(App[int]):
     def _forget(self, index: int) -> None:
         """Let go of a step's kept pane, so that it is built afresh when next needed."""
         self.frame.forget(self._shown.pop(index))
-        self._freeing_due = True
         self._free_after_a_pause()
 
     def _free_after_a_pause(self) -> None:
@@ -209,12 +207,11 @@ class WizardApp(App[int]):
         """
         if self._freeing is not None:
             self._freeing.stop()
-        if self._freeing_due:
-            self._freeing = self.set_timer(FREE_PAUSE, self._free)
+        self._freeing = self.set_timer(FREE_PAUSE, self._free)
 
     def _free(self) -> None:
         """Free the memory of the panes let go, now that the person has paused."""
-        self._freeing_due = False
+        self._freeing = None
         free_panes_let_go()
 
     def _keep_only_neighbours(self, index: int) -> None:
@@ -247,7 +244,8 @@ class WizardApp(App[int]):
 
     def _go(self, index: int) -> None:
         self.step_index = index
-        self._free_after_a_pause()
+        if self._freeing is not None:
+            self._free_after_a_pause()
         pane = self._pane_for(index, self.state)
         self.frame.show(pane)
         if not pane.reached:
