@@ -75,6 +75,10 @@ elif command -v nft >/dev/null 2>&1; then
         echo "  nft list table inet matrix_wizard >> /etc/nftables.conf"
         echo "  systemctl enable nftables"
     fi
+elif [ "$DRY_RUN" = 1 ]; then
+    echo "firewall.sh: neither ufw nor nft is installed; a real run stops here until one is (apt install ufw)"
+    echo "firewall.sh: with nftables it would load:"
+    nft_ruleset
 else
     echo "firewall.sh: neither ufw nor nft is installed; install one (apt install ufw)" >&2
     exit 1

@@ -1,5 +1,7 @@
 """firewall.sh opens exactly the ports the answers imply, with ufw or nftables."""
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -79,3 +81,39 @@ def test_an_unknown_option_is_refused(tmp_path: Path) -> None:
     result = subprocess.run(["sh", str(script), "--yes"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "--dry-run" in result.stderr
+
+
+def _run_without_firewall_tools(script: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the script with a PATH holding only the basic tools, neither ufw nor nft."""
+    tools = script.parent / "bin"
+    tools.mkdir()
+    for name in ("id", "tr"):
+        found = shutil.which(name)
+        assert found is not None
+        (tools / name).symlink_to(found)
+    return subprocess.run(
+        ["/bin/sh", str(script), *args],
+        capture_output=True,
+        text=True,
+        env={"PATH": str(tools)},
+    )
+
+
+def test_a_dry_run_without_ufw_or_nft_shows_the_rules_and_the_missing_tool(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "firewall.sh"
+    script.write_text(firewall.render(context_for(answers_for()))[firewall.FIREWALL_SCRIPT].text)
+    result = _run_without_firewall_tools(script, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "neither ufw nor nft is installed; a real run stops here" in result.stdout
+    assert 'tcp dport 8448 accept comment "federation"' in result.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a real run asks for root before it looks for a tool")
+def test_a_real_run_without_ufw_or_nft_stops_and_says_what_to_install(tmp_path: Path) -> None:
+    script = tmp_path / "firewall.sh"
+    script.write_text(firewall.render(context_for(answers_for()))[firewall.FIREWALL_SCRIPT].text)
+    result = _run_without_firewall_tools(script)
+    assert result.returncode == 1
+    assert "neither ufw nor nft is installed; install one (apt install ufw)" in result.stderr
