@@ -7,6 +7,7 @@ each test session; nothing outside the server's temporary folder is changed.
 """
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -22,9 +23,12 @@ import psutil
 import pytest
 
 from tests.conftest import require_program
+from tests.waiting import wait_until
 from wizard.probe.known_hosts import fingerprint_of, known_hosts_name
 
-READY_TIMEOUT = 10.0
+READY_TIMEOUT = 60.0
+# What sshd logs when a connection ends, whether refused before login or closed after it.
+CONNECTION_ENDED = re.compile(r"Connection (closed|reset) by|Closing connection to")
 SMALL_DISK = "256k"
 CLIENT_KEY_TYPES = ("ed25519", "ecdsa", "rsa")
 KEY_PASSPHRASE = "correct horse battery staple"
@@ -274,9 +278,14 @@ class SshServer:
         """Return what sshd has logged so far."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
-    def sessions_started(self, since: int) -> int:
-        """Return how many sessions (exec, shell or subsystem) sshd started after a log offset."""
-        return self.log_text()[since:].count("Starting session:")
+    def log_of_ended_connection(self, since: int) -> str:
+        """Wait until a connection made after a log offset has ended, and return the log since."""
+
+        def ended() -> str:
+            log = self.log_text()[since:]
+            return log if CONNECTION_ENDED.search(log) else ""
+
+        return wait_until(ended, "sshd to log the end of the connection")
 
     def log_offset(self) -> int:
         """Return the log's current length, to count what happens after."""

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from tests.conftest import require_program
 from tests.ssh.conftest import NO_AGENT, target_for
 from tests.ssh.sshd_server import CLIENT_KEY_TYPES, KEY_PASSPHRASE, SshServer
+from tests.waiting import wait_until
 from wizard.errors import WizardError
 from wizard.probe.ssh import ConnectOptions, connect
 from wizard.probe.ssh_target import resolve_target
@@ -27,8 +27,7 @@ def _user_of(options: ConnectOptions, sshd: SshServer, ssh_dir: Path, **target: 
 def test_each_key_type_logs_in(sshd: SshServer, ssh_dir: Path, kind: str) -> None:
     offset = sshd.log_offset()
     assert _user_of(NO_AGENT, sshd, ssh_dir, key=sshd.client_keys[kind]) == "root"
-    time.sleep(0.1)
-    assert "Accepted publickey for root" in sshd.log_text()[offset:]
+    assert "Accepted publickey for root" in sshd.log_of_ended_connection(offset)
 
 
 def test_an_encrypted_key_is_opened_with_the_passphrase_asked_for(
@@ -102,10 +101,7 @@ def agent(tmp_path: Path, sshd: SshServer) -> Iterator[str]:
         ["ssh-agent", "-D", "-a", socket_path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        for _ in range(200):
-            if os.path.exists(socket_path):
-                break
-            time.sleep(0.01)
+        wait_until(lambda: os.path.exists(socket_path), "ssh-agent to make its socket")
         subprocess.run(
             ["ssh-add", "-q", str(sshd.client_keys["rsa"])],
             env={**os.environ, "SSH_AUTH_SOCK": socket_path},
@@ -131,9 +127,9 @@ def test_the_agent_key_is_tried_first(
     assert target.identity_files == ()
     with connect(target, ConnectOptions()) as connection:
         assert connection.run("id -un").stdout.decode().strip() == "root"
-    time.sleep(0.1)
-    assert "Accepted publickey for root" in sshd.log_text()[offset:]
-    assert "RSA SHA256:" in sshd.log_text()[offset:]
+    log = sshd.log_of_ended_connection(offset)
+    assert "Accepted publickey for root" in log
+    assert "RSA SHA256:" in log
 
 
 def test_a_host_alias_is_resolved_from_the_ssh_config(sshd: SshServer, ssh_dir: Path) -> None:

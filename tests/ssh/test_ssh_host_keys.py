@@ -2,7 +2,6 @@
 
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -28,8 +27,7 @@ def stranger_dir(tmp_path: Path) -> Path:
 
 
 def _logged_in(sshd: SshServer, offset: int) -> bool:
-    time.sleep(0.1)
-    return "Accepted publickey" in sshd.log_text()[offset:]
+    return "Accepted publickey" in sshd.log_of_ended_connection(offset)
 
 
 def test_an_unknown_key_is_refused_without_the_persons_word(

@@ -5,6 +5,7 @@ import functools
 import html
 import re
 import shutil
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -24,6 +25,7 @@ from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from screens.write import WriteStep
+from tests.waiting import LIMIT, POLL
 from wizard.answers import AnswersError, parse_answers
 from wizard.cli import main
 from wizard.facts import HostFacts
@@ -81,6 +83,29 @@ async def settle(pilot: Pilot[int]) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def steady(pilot: Pilot[int]) -> None:
+    """Wait until the screen is drawn the same twice running, with every worker done.
+
+    Textual's own pause takes a loaded machine's slowness for idleness, so a screen can still
+    be drawing (a table's rows, help's Markdown) after it; a snapshot waits for this instead.
+    """
+    previous = None
+
+    async def drawn_again() -> bool:
+        nonlocal previous
+        await settle(pilot)
+        await pilot.wait_for_scheduled_animations()
+        drawing = pilot.app.export_screenshot()
+        same, previous = drawing == previous, drawing
+        return same
+
+    deadline = time.monotonic() + LIMIT
+    while not await drawn_again():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the screen was still changing after {LIMIT:.0f} s")
+        await asyncio.sleep(POLL)
 
 
 async def type_into(pilot: Pilot[int], selector: str, value: str) -> None:

@@ -1,11 +1,9 @@
 """The next step is built out of sight while the person reads, and only when it will fit."""
 
-import asyncio
-
 import pytest
 from textual.pilot import Pilot
 
-from screens.app import BUILD_AHEAD_PAUSE, WizardApp
+from screens.app import WizardApp
 from screens.database import DatabaseStep
 from screens.domain import DomainStep
 from screens.extras import ExtrasStep
@@ -22,16 +20,11 @@ from tests.tui.conftest import (
     walk_to,
     wizard,
 )
+from tests.waiting import eventually
 from wizard.facts import HostFacts
 from wizard.probe.profile import load_profile
 
 pytestmark = pytest.mark.tui
-
-
-async def read_for_a_moment(pilot: Pilot[int]) -> None:
-    """Pause as a person reading the step would, long enough for the next step to be built."""
-    await asyncio.sleep(BUILD_AHEAD_PAUSE + 0.1)
-    await settle(pilot)
 
 
 def built_ahead(app: WizardApp, kind: type[StepPane]) -> StepPane | None:
@@ -42,15 +35,28 @@ def built_ahead(app: WizardApp, kind: type[StepPane]) -> StepPane | None:
     return pane
 
 
+async def read_until_built(
+    pilot: Pilot[int], kind: type[StepPane], *, other_than: StepPane | None = None
+) -> StepPane:
+    """Stay on the step, as a person reading it would, until a new pane of kind is built ahead."""
+    assert isinstance(pilot.app, WizardApp)
+    app = pilot.app
+
+    def built() -> StepPane | None:
+        pane = built_ahead(app, kind)
+        return pane if pane is not other_than else None
+
+    pane = await eventually(built, f"the {kind.__name__} step to be built ahead")
+    await settle(pilot)
+    return pane
+
+
 async def database_built_while_reading_domain(pilot: Pilot[int], app: WizardApp) -> StepPane:
     """Walk to Domain, give a server name, pause, and return the Database step built ahead."""
     await settle(pilot)
     await walk_to(pilot, DomainStep)
     await type_into(pilot, "#server-name", "example.org")
-    await read_for_a_moment(pilot)
-    database = built_ahead(app, DatabaseStep)
-    assert database is not None
-    return database
+    return await read_until_built(pilot, DatabaseStep)
 
 
 @asynctest
@@ -78,13 +84,9 @@ async def test_a_built_step_is_built_again_when_an_answer_it_shows_changes() -> 
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         extras = await walk_to(pilot, ExtrasStep)
-        await read_for_a_moment(pilot)
-        first = built_ahead(app, ReviewStep)
-        assert isinstance(first, ReviewStep)
+        first = await read_until_built(pilot, ReviewStep)
         extras.query_one("#rate-limits", Choices).choose("strict")
-        await read_for_a_moment(pilot)
-        second = built_ahead(app, ReviewStep)
-        assert isinstance(second, ReviewStep) and second is not first
+        second = await read_until_built(pilot, ReviewStep, other_than=first)
         assert not first.is_attached
         # Going on at once after another change builds the step on the spot.
         extras.query_one("#encryption", Choices).choose("off")
@@ -107,8 +109,7 @@ async def test_probing_waits_until_the_person_reaches_the_machine_step() -> None
     app = WizardApp(probe=counting_probe, cursor_blink=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        await read_for_a_moment(pilot)
-        assert built_ahead(app, MachineStep) is not None
+        await read_until_built(pilot, MachineStep)
         assert probed == []
         await go_on(pilot)
         assert probed == ["/var/lib"]
@@ -120,8 +121,7 @@ async def test_the_bundle_is_rendered_for_review_only_once_review_is_reached() -
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await walk_to(pilot, ExtrasStep)
-        await read_for_a_moment(pilot)
-        review = built_ahead(app, ReviewStep)
+        review = await read_until_built(pilot, ReviewStep)
         assert isinstance(review, ReviewStep)
         assert review.bundle is None
         assert await go_on(pilot) is review

@@ -1,19 +1,18 @@
 """Panes the wizard lets go of are freed, with every widget in them, while the person reads."""
 
-import asyncio
 import gc
 import weakref
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from screens.app import BUILD_AHEAD_PAUSE, FREE_PAUSE
 from screens.database import DatabaseStep
 from screens.machine import MachineStep
 from screens.review import ReviewStep
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from tests.tui.conftest import asynctest, go_back, settle, step, walk_to, wizard
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.tui
 
@@ -28,13 +27,9 @@ def no_automatic_collection() -> Iterator[None]:
         gc.enable()
 
 
-async def freed(*widgets: Callable[[], object]) -> bool:
-    """Wait, as a person staying on a step would, up to two seconds for the widgets to be freed."""
-    for _ in range(20):
-        await asyncio.sleep(FREE_PAUSE / 2)
-        if all(widget() is None for widget in widgets):
-            return True
-    return False
+async def freed(*widgets: Callable[[], object]) -> None:
+    """Stay on the step, as a person would, until the widgets are freed."""
+    await eventually(lambda: all(widget() is None for widget in widgets), "the widgets to be freed")
 
 
 @asynctest
@@ -50,7 +45,7 @@ async def test_a_pane_let_go_is_freed_once_the_person_stays_on_a_step() -> None:
         await walk_to(pilot, DatabaseStep)
         assert app.kept(MachineStep) is None
         # Textual's Input stays subscribed to its screen's text-selection signal unless told.
-        assert await freed(pane, entry)
+        await freed(pane, entry)
 
 
 @asynctest
@@ -66,7 +61,7 @@ async def test_the_review_step_let_go_is_freed_with_its_file_viewer() -> None:
         await go_back(pilot)
         await go_back(pilot)
         assert app.kept(ReviewStep) is None
-        assert await freed(pane, viewer)
+        await freed(pane, viewer)
 
 
 @asynctest
@@ -82,6 +77,8 @@ async def test_a_step_built_ahead_of_a_changed_answer_is_freed() -> None:
         was_built = weakref.ref(first)
         del first
         step(app).query_one("#mode", Choices).choose("plan")
-        await asyncio.sleep(BUILD_AHEAD_PAUSE)
-        assert await freed(was_built)
-        assert app.kept(MachineStep) is not None
+        await eventually(
+            lambda: app.kept(MachineStep) not in (None, was_built()),
+            "the Machine step to be built again for planning",
+        )
+        await freed(was_built)

@@ -30,6 +30,7 @@ from tests.tui.conftest import (
     wizard,
     write_and_dry_run,
 )
+from tests.waiting import eventually
 from wizard.probe.known_hosts import known_hosts_name
 from wizard.probe.ssh_timeouts import Timeouts
 from wizard.remote import read_local_bundle
@@ -79,12 +80,15 @@ async def fill_in_and_connect(
 
 
 async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
-    """Wait for the SSH worker to ask its question, and return the dialog asking it."""
-    for _ in range(200):
-        if isinstance(pilot.app.screen, kind):
-            return pilot.app.screen
-        await pilot.pause(0.05)
-    raise AssertionError(f"no {kind.__name__}; {type(pilot.app.screen).__name__} on screen")
+    """Wait for the SSH worker to ask its question, and return the dialog once it is drawn."""
+
+    def asking() -> Dialog | None:
+        screen = pilot.app.screen
+        return screen if isinstance(screen, kind) and screen.is_mounted else None
+
+    dialog = await eventually(asking, f"a {kind.__name__} on screen")
+    await pilot.pause()
+    return dialog
 
 
 async def host_key_dialog(pilot: Pilot[int]) -> HostKeyDialog:

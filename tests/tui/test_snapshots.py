@@ -26,7 +26,7 @@ from screens.tier import TierStep
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
-from tests.tui.conftest import go_on, settle, step, type_into, wizard
+from tests.tui.conftest import go_on, settle, steady, step, type_into, wizard
 
 pytestmark = pytest.mark.tui
 
@@ -53,7 +53,7 @@ def reach(target: type[StepPane], *, mode: str = "local") -> RunBefore:
                 await pilot.click("#write")
                 await settle(pilot)
             await go_on(pilot)
-        await settle(pilot)
+        await steady(pilot)
 
     return run_before
 
@@ -93,6 +93,7 @@ def test_planning_by_hand(snap_compare: SnapCompare, size: tuple[int, int]) -> N
         await pilot.pause()
         await type_into(pilot, "#cores", "2")
         await type_into(pilot, "#ram", "4X")
+        await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=size, run_before=run_before)
 
@@ -101,7 +102,7 @@ def test_review_files(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[int]) -> None:
         await reach(ReviewStep)(pilot)
         step(pilot.app).query_one("#review-tabs", TabbedContent).active = "files-tab"
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=(120, 40), run_before=run_before)
 
@@ -111,6 +112,7 @@ def test_domain_with_a_problem_in_the_light_theme(snap_compare: SnapCompare) -> 
         pilot.app.theme = "textual-light"
         await reach(DomainStep)(pilot)
         await type_into(pilot, "#server-name", "matrix")
+        await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=(80, 24), run_before=run_before)
 
@@ -119,6 +121,6 @@ def test_help(snap_compare: SnapCompare) -> None:
     async def run_before(pilot: Pilot[int]) -> None:
         await reach(TierStep)(pilot)
         await pilot.press("f1")
-        await pilot.pause()
+        await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=(80, 24), run_before=run_before)
