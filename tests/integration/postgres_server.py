@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_program
+from tests.waiting import LIMIT
 
 SUPERUSER = "postgres"
-START_TIMEOUT = 30.0
+START_TIMEOUT = LIMIT
 
 
 def free_port() -> int:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import psutil
 
-READY_TIMEOUT = 20.0
+from tests.waiting import LIMIT
+
+READY_TIMEOUT = LIMIT
 
 
 def free_port() -> int:

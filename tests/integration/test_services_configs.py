@@ -19,6 +19,7 @@ import yaml
 
 from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
 from tests.conftest import require_program
+from tests.waiting import wait_until
 from wizard.bundle import (
     apply_script,
     backup,
@@ -186,19 +187,18 @@ def test_the_static_well_known_server_answers_json_with_cors(tmp_path: Path) -> 
     ]
     assert run(*args, "-t").returncode == 0
     server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/.well-known/matrix/server"
+
+    def answer() -> Any:
+        try:
+            return urllib.request.urlopen(url, timeout=2)
+        except urllib.error.HTTPError:
+            raise
+        except OSError:
+            return None
+
     try:
-        response = None
-        for _ in range(50):
-            try:
-                response = urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/.well-known/matrix/server", timeout=2
-                )
-                break
-            except urllib.error.HTTPError:
-                raise
-            except OSError:
-                time.sleep(0.1)
-        assert response is not None, "nginx did not answer"
+        response = wait_until(answer, "nginx to answer")
         assert response.headers["Content-Type"] == "application/json"
         assert response.headers["Access-Control-Allow-Origin"] == "*"
         assert json.loads(response.read()) == {"m.server": "matrix.example.com:443"}
@@ -266,10 +266,7 @@ def running_turnserver(config: Path, log: Path) -> Iterator[subprocess.Popen[byt
             [binary, "-c", str(config)], stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        for _ in range(50):
-            if "turn server id" in log.read_text():
-                break
-            time.sleep(0.1)
+        wait_until(lambda: "turn server id" in log.read_text(), "coturn to set up its servers")
         yield server
     finally:
         server.terminate()

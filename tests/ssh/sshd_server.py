@@ -23,10 +23,10 @@ import psutil
 import pytest
 
 from tests.conftest import require_program
-from tests.waiting import wait_until
+from tests.waiting import LIMIT, wait_until
 from wizard.probe.known_hosts import fingerprint_of, known_hosts_name
 
-READY_TIMEOUT = 60.0
+READY_TIMEOUT = LIMIT
 # What sshd logs when a connection ends, whether refused before login or closed after it.
 CONNECTION_ENDED = re.compile(r"Connection (closed|reset) by|Closing connection to")
 SMALL_DISK = "256k"
