@@ -15,7 +15,9 @@ POLL = 0.02
 Result = TypeVar("Result")
 
 
-def wait_until(condition: Callable[[], Result], what: str, *, limit: float = LIMIT) -> Result:
+def wait_until(
+    condition: Callable[[], Result | None], what: str, *, limit: float = LIMIT
+) -> Result:
     """Poll the condition until it returns something true, and return that."""
     deadline = time.monotonic() + limit
     while True:
@@ -27,7 +29,9 @@ def wait_until(condition: Callable[[], Result], what: str, *, limit: float = LIM
         time.sleep(POLL)
 
 
-async def eventually(condition: Callable[[], Result], what: str, *, limit: float = LIMIT) -> Result:
+async def eventually(
+    condition: Callable[[], Result | None], what: str, *, limit: float = LIMIT
+) -> Result:
     """Let the event loop run until the condition returns something true, and return that."""
     deadline = time.monotonic() + limit
     while True:
