@@ -116,9 +116,15 @@ class _Section(BaseModel):
 
 
 def _notice(info: ValidationInfo, text: str) -> None:
-    """Record a change made to what the person wrote, when the caller collects notices."""
+    """Record a note on what the person wrote, when the caller collects notices.
+
+    A note already made on another answer (such as a look-alike part that a derived host
+    shares with the server_name) is not repeated.
+    """
     if isinstance(info.context, dict):
-        info.context.setdefault("notices", []).append(text)
+        notices: list[str] = info.context.setdefault("notices", [])
+        if text.partition(": ")[2] not in {said.partition(": ")[2] for said in notices}:
+            notices.append(text)
 
 
 class MachineSection(_Section):

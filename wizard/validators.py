@@ -3,28 +3,66 @@
 import ipaddress
 import re
 
+import idna
+
+from wizard.mixed_scripts import mixed_script_warning
+
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_EMAIL = re.compile(r"^[^@\s\"'`;\\{}<>]+@[a-z0-9.-]+\.[a-z]{2,}$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s\"'`;\\{}<>]+@[a-z0-9.-]+\.([a-z]{2,}|xn--[a-z0-9-]+)$", re.IGNORECASE)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _UNIX_PATH = re.compile(r"^/[A-Za-z0-9._+/-]*$")
 
 
-def to_ascii_hostname(text: str) -> tuple[str, list[str]]:
-    """Return a DNS name in lower-case ASCII form, with a note for each change made to it."""
-    notes: list[str] = []
-    lowered = text.strip().lower()
-    if lowered != text.strip():
-        notes.append(f"{text.strip()!r} was written in lower case as {lowered!r}")
-    if lowered.isascii():
-        return lowered, notes
+def _quoted(text: str, limit: int = 40) -> str:
+    """Return text quoted for a message, cut short with an ellipsis when it is long."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _ascii_label(label: str) -> str:
+    """Return one UTS-46 mapped label in ASCII: itself, or xn-- and its Punycode."""
+    if label.isascii():
+        return label
+    idna.check_label(label)
+    return "xn--" + label.encode("punycode").decode("ascii")
+
+
+def _decoded_label(label: str) -> str | None:
+    """Return an xn-- part decoded to Unicode, or None when it is not valid Punycode for a name."""
     try:
-        ascii_name = lowered.encode("idna").decode("ascii")
+        return idna.ulabel(label)
     except UnicodeError:
-        raise ValueError(
-            f"{text!r} is not a valid internationalised domain name; check its spelling"
-        ) from None
-    notes.append(f"{lowered!r} is written in its ASCII form {ascii_name!r}")
-    return ascii_name, notes
+        return None
+
+
+def _unicode_form(ascii_name: str) -> str:
+    """Return a name with each valid xn-- part decoded; check_dns_name refuses invalid ones."""
+    return ".".join(
+        (_decoded_label(label) or label) if label.startswith("xn--") else label
+        for label in ascii_name.split(".")
+    )
+
+
+def to_ascii_hostname(text: str) -> tuple[str, list[str]]:
+    """Return a DNS name in lower-case ASCII by UTS-46, as browsers read it, with notes on it."""
+    notes: list[str] = []
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if lowered != stripped:
+        notes.append(f"{stripped!r} was written in lower case as {lowered!r}")
+    if lowered.isascii():
+        ascii_name = lowered
+    else:
+        try:
+            mapped = idna.uts46_remap(lowered, std3_rules=True, transitional=False)
+            ascii_name = ".".join(_ascii_label(label) for label in mapped.split("."))
+        except UnicodeError:
+            raise ValueError(
+                f"{_quoted(stripped)} is not a valid internationalised domain name; "
+                "check its spelling"
+            ) from None
+        notes.append(f"{lowered!r} is written in its ASCII form {ascii_name!r}")
+    warning = mixed_script_warning(_unicode_form(ascii_name))
+    return ascii_name, [warning, *notes] if warning else notes
 
 
 def is_ip_address(host: str) -> bool:
@@ -48,6 +86,11 @@ def check_dns_name(name: str) -> str:
             raise ValueError(
                 f"{name!r} is not a valid host name: each part between dots must be letters, "
                 "digits or inner hyphens, 1 to 63 characters"
+            )
+        if label.startswith("xn--") and _decoded_label(label) is None:
+            raise ValueError(
+                f"{name!r} has {label!r}, which is not a valid internationalised part "
+                "(xn-- and its Punycode); check its spelling"
             )
     if len(labels) < 2:
         raise ValueError(

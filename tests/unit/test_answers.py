@@ -174,6 +174,28 @@ def test_not_a_mapping() -> None:
     assert problems_of(["a", "list"]) == ["an answers file must be a YAML mapping"]
 
 
+def test_a_look_alike_name_is_warned_about_once() -> None:
+    lookalike = "ex\u0430mple.org"  # a Cyrillic a
+    _, notes = parse_answers(base(domain={"server_name": lookalike}))
+    assert notes == [
+        "domain.server_name: 'ex\u0430mple' mixes Latin letters with Cyrillic '\u0430' (U+0430), "
+        "as look-alike names do: check that this is the name you mean",
+        f"domain.server_name: {lookalike!r} is written in its ASCII form 'xn--exmple-4nf.org'",
+    ]
+
+
+def test_an_internationalised_top_level_domain_still_gets_a_default_acme_email() -> None:
+    answers, _ = parse_answers(base(domain={"server_name": "пример.рф"}))
+    assert answers.proxy.acme_email == "admin@xn--e1afmkfd.xn--p1ai"
+
+
+def test_a_sharp_s_names_its_own_domain() -> None:
+    answers, _ = parse_answers(base(domain={"server_name": "ß.example"}))
+    assert answers.domain.server_name == "xn--zca.example"
+    assert answers.domain.homeserver_host == "matrix.xn--zca.example"
+    assert answers.proxy.acme_email == "admin@xn--zca.example"
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda inner: (
