@@ -10,7 +10,7 @@ from wizard.mixed_scripts import mixed_script_warning
 DNS_NAME_MAX = 253  # characters of a DNS name in text form, without a final dot (RFC 1035)
 DNS_LABEL_MAX = 63  # characters of one part between dots (RFC 1035)
 SERVER_NAME_MAX = 255  # characters of a whole server_name, port included (the Matrix spec)
-USE_A_DOMAIN = "use a domain name, such as example.com"
+_USE_A_DOMAIN = "use a domain name, such as example.com"
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _IDENTIFIERS = {"@": "a user ID", "#": "a room alias"}
@@ -120,7 +120,7 @@ def check_dns_name(name: str) -> str:
 
 
 def _check_port(text: str, whole: str) -> None:
-    if not text.isdigit() or not 1 <= int(text) <= 65535 or len(text) > 5:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
         raise ValueError(f"{whole!r} has a bad port: use a number from 1 to 65535")
 
 
@@ -167,12 +167,12 @@ def _refuse_ip_addresses(raw: str) -> None:
     if raw.startswith("["):
         inside, closing, _ = raw[1:].partition("]")
         if not closing:
-            raise ValueError(f"{raw!r} has a '[' with no closing ']'; {USE_A_DOMAIN}")
+            raise ValueError(f"{raw!r} has a '[' with no closing ']'; {_USE_A_DOMAIN}")
         try:
             ipaddress.IPv6Address(inside)
         except ValueError:
             raise ValueError(
-                f"{raw!r} holds no IPv6 address in its brackets; {USE_A_DOMAIN}"
+                f"{raw!r} holds no IPv6 address in its brackets; {_USE_A_DOMAIN}"
             ) from None
         raise ValueError(_ip_refusal(raw, inside))
     if raw.count(":") > 1:
@@ -186,7 +186,7 @@ def _refuse_ip_addresses(raw: str) -> None:
     if is_ip_address(host):
         raise ValueError(_ip_refusal(raw, host))
     if re.fullmatch(r"[0-9.]+", host):
-        raise ValueError(f"{raw!r} is not a valid IP address, nor a domain name; {USE_A_DOMAIN}")
+        raise ValueError(f"{raw!r} is not a valid IP address, nor a domain name; {_USE_A_DOMAIN}")
 
 
 def normalise_server_name(text: str) -> tuple[str, list[str]]:

@@ -44,6 +44,8 @@ def test_server_names_the_spec_allows(given: str, expected: str) -> None:
         "example.com:0",
         "example.com:65536",
         "example.com:http",
+        "example.com:\u00b2",  # a superscript two, which str.isdigit() takes for a digit
+        "example.com:\u0668\u0664\u0664\u0668",  # 8448 in Arabic-Indic digits
         "-bad.example.com",
         "bad-.example.com",
         "exa_mple.com",
