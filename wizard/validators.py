@@ -60,6 +60,8 @@ def to_ascii_hostname(text: str) -> tuple[str, list[str]]:
     else:
         try:
             mapped = idna.uts46_remap(lowered, std3_rules=True, transitional=False)
+            if not mapped:
+                raise idna.IDNAError("every character is one UTS-46 leaves out")
             ascii_name = ".".join(_ascii_label(label) for label in mapped.split("."))
         except UnicodeError:
             raise ValueError(
@@ -206,6 +208,8 @@ def normalise_server_name(text: str) -> tuple[str, list[str]]:
     _refuse_other_shapes(raw)
     _refuse_ip_addresses(raw)
     host, colon, port = raw.partition(":")
+    if not host:
+        raise ValueError(f"{raw!r} has no domain before its port; {_USE_A_DOMAIN}")
     if colon:
         _check_port(port, raw)
     ascii_host, notes = to_ascii_hostname(host)

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wizard import validators
 
@@ -163,6 +165,11 @@ def test_urls_and_matrix_ids_are_refused_with_the_server_name_they_hold(
             "'bü cher.example' is not a valid internationalised domain name; check its spelling",
         ),
         ("", "a server name is needed, such as example.com"),
+        (":8448", "':8448' has no domain before its port; use a domain name, such as example.com"),
+        (
+            "\u00ad",  # a soft hyphen, which UTS-46 leaves out
+            r"'\xad' is not a valid internationalised domain name; check its spelling",
+        ),
     ],
 )
 def test_each_length_and_spelling_problem_has_its_own_line(given: str, message: str) -> None:
@@ -234,3 +241,21 @@ def test_email_and_url() -> None:
     assert validators.check_url("https://s3.example.com:9000/x") == "https://s3.example.com:9000/x"
     with pytest.raises(ValueError):
         validators.check_url("ftp://s3.example.com")
+
+
+name_pieces = st.sampled_from(
+    ["example", "matrix", ".", ":", "[", "]", "::1", "8448", "@", "#", "/", "https://", "xn--", "-"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(name_pieces | st.text(max_size=4), max_size=8).map("".join))
+def test_every_refusal_is_one_line_that_names_what_it_refuses(text: str) -> None:
+    try:
+        name, _ = validators.normalise_server_name(text)
+    except ValueError as error:
+        message = str(error)
+        assert "\n" not in message
+        assert message[0] in "'\"" or message.startswith("a server name is needed"), message
+    else:
+        assert name.isascii() and name == name.lower()
