@@ -1,7 +1,5 @@
 """Step 4, Domain: the server_name (which cannot change), the homeserver host and delegation."""
 
-import ipaddress
-
 from textual.app import ComposeResult
 from textual.widgets import Input, Static
 
@@ -11,8 +9,8 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import Delegation
-from wizard.validators import normalise_server_name, server_name_host
+from wizard.answers import Delegation, default_homeserver_host
+from wizard.validators import normalise_server_name
 
 CANNOT_CHANGE = (
     "The server_name cannot change later: every account and room carries it. "
@@ -38,12 +36,7 @@ def derived_host(server_name: str) -> str:
         name, _ = normalise_server_name(server_name)
     except ValueError:
         return ""
-    host = server_name_host(name)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return f"matrix.{host}"
-    return host
+    return default_homeserver_host(name)
 
 
 def user_id_preview(server_name: str) -> str:

@@ -149,8 +149,12 @@ class StepPane(VerticalScroll):
                 if index not in placed and field.concerns(problem.path)
             ]
             placed.update(mine)
-            note = next((text for text in notices if field.concerns(text.partition(":")[0])), None)
-            field.show(problems[mine[0]].message if mine else None, note)
+            notes = [
+                note
+                for path, _, note in (text.partition(": ") for text in notices)
+                if field.concerns(path)
+            ]
+            field.show(problems[mine[0]].message if mine else None, "\n".join(notes) or None)
         # A problem with no path is a word on where the step stands: the status line says it.
         rest = "\n".join(
             str(problem)

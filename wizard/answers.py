@@ -1,5 +1,6 @@
 """Answers: every choice of a deployment, validated the way the Matrix spec and each program do."""
 
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -116,9 +117,15 @@ class _Section(BaseModel):
 
 
 def _notice(info: ValidationInfo, text: str) -> None:
-    """Record a change made to what the person wrote, when the caller collects notices."""
+    """Record a note on what the person wrote, when the caller collects notices.
+
+    A note already made on another answer (such as a look-alike part that a derived host
+    shares with the server_name) is not repeated.
+    """
     if isinstance(info.context, dict):
-        info.context.setdefault("notices", []).append(text)
+        notices: list[str] = info.context.setdefault("notices", [])
+        if text.partition(": ")[2] not in {said.partition(": ")[2] for said in notices}:
+            notices.append(text)
 
 
 class MachineSection(_Section):
@@ -350,6 +357,26 @@ SUPPORTED_DATABASES = {
 }
 
 
+def _if_valid(check: Callable[[str], str], value: str) -> str | None:
+    """Return a derived value when its check accepts it, so a default never brings a problem."""
+    try:
+        return check(value)
+    except ValueError:
+        return None
+
+
+def default_homeserver_host(server_name: str) -> str:
+    """Return the homeserver host a normalised server_name suggests: matrix.<host>.
+
+    A host that already starts with matrix., or that is too long to take the prefix, serves
+    the homeserver itself.
+    """
+    host = validators.server_name_host(server_name)
+    if host.startswith("matrix."):
+        return host
+    return _if_valid(validators.check_dns_name, f"matrix.{host}") or host
+
+
 class Answers(_Section):
     """Every choice of one deployment; no secrets, replayable with `generate --answers`."""
 
@@ -386,24 +413,24 @@ class Answers(_Section):
             except ValueError:
                 name = None
             if name and not domain.get("homeserver_host"):
-                host = validators.server_name_host(name)
-                domain["homeserver_host"] = (
-                    host if validators.is_ip_address(host) else f"matrix.{host}"
-                )
+                domain["homeserver_host"] = default_homeserver_host(name)
             data["domain"] = domain
+            host = validators.server_name_host(name) if name else None
             proxy = data.get("proxy")
             proxy = dict(proxy) if isinstance(proxy, dict) else {}
-            if proxy.get("tls", TlsMode.ACME.value) == TlsMode.ACME.value and name:
-                proxy.setdefault("acme_email", f"admin@{validators.server_name_host(name)}")
+            email = host and _if_valid(validators.check_email, f"admin@{host}")
+            if proxy.get("tls", TlsMode.ACME.value) == TlsMode.ACME.value and email:
+                proxy.setdefault("acme_email", email)
                 data["proxy"] = proxy
             calls = data.get("calls")
+            turn_host = host and _if_valid(validators.check_dns_name, f"turn.{host}")
             if (
                 isinstance(calls, dict)
                 and calls.get("turn")
                 and not calls.get("turn_host")
-                and name
+                and turn_host
             ):
-                data["calls"] = {**calls, "turn_host": f"turn.{validators.server_name_host(name)}"}
+                data["calls"] = {**calls, "turn_host": turn_host}
         database = data.get("database")
         if isinstance(kind, str) and kind in Homeserver._value2member_map_:
             hs = Homeserver(kind)

@@ -357,6 +357,16 @@ def _port_number(text: str) -> int:
     return int(text)
 
 
+def _server_name(text: str) -> str:
+    from wizard.validators import normalise_server_name
+
+    try:
+        normalise_server_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
 def _fingerprint(text: str) -> str:
     import re
 
@@ -508,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument(
         "--server-name",
         required=True,
+        type=_server_name,
         help="the domain in user IDs, such as example.com (cannot change later)",
     )
     answers.add_argument(

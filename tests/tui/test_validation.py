@@ -13,6 +13,7 @@ from screens.proxy import ProxyStep
 from screens.tier import TierStep
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
+from screens.widgets.field import Field
 from screens.write import WriteStep
 from tests.tui.conftest import (
     answers_file_says,
@@ -118,6 +119,44 @@ async def test_domain_previews_the_user_id_and_follows_the_host() -> None:
         domain = await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "Example.ORG")
         assert str(domain.query_one("#preview", Static).content).endswith("@you:example.org")
+        assert domain.form()["domain"]["homeserver_host"] == "matrix.example.org"
+        assert domain.valid
+
+
+@asynctest
+async def test_domain_says_to_drop_the_scheme_of_a_url() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "https://example.org")
+        assert await refused(pilot)
+        assert field_problem(domain, "domain.server_name") == (
+            "'https://example.org' is a URL: drop the scheme and write 'example.org'"
+        )
+        assert domain.form()["domain"]["homeserver_host"] == ""
+
+
+@asynctest
+async def test_domain_warns_of_a_look_alike_name_beside_it() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "ex\u0430mple.org")
+        assert domain.valid
+        field = next(field for field in domain.query(Field) if field.path == "domain.server_name")
+        assert str(field.query_one(".detail", Static).content) == (
+            "'ex\u0430mple' mixes Latin letters with Cyrillic '\u0430' (U+0430), as look-alike "
+            "names do: check that this is the name you mean\n"
+            "'ex\u0430mple.org' is written in its ASCII form 'xn--exmple-4nf.org'"
+        )
+
+
+@asynctest
+async def test_domain_offers_a_matrix_server_name_as_its_own_host() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        await type_into(pilot, "#server-name", "matrix.example.org")
         assert domain.form()["domain"]["homeserver_host"] == "matrix.example.org"
         assert domain.valid
 

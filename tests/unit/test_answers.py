@@ -174,6 +174,90 @@ def test_not_a_mapping() -> None:
     assert problems_of(["a", "list"]) == ["an answers file must be a YAML mapping"]
 
 
+IP_REASON = (
+    "this wizard serves a domain name, such as example.com, "
+    "since an IP server name gets no delegation and no ACME certificate"
+)
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        (
+            {"server_name": "[::1]:8448"},
+            "domain.server_name: '[::1]:8448' is a loopback address, which only this machine "
+            f"can reach; {IP_REASON}",
+        ),
+        (
+            # An edited file that filled in the hosts and e-mail by hand is refused the same.
+            {"server_name": "192.168.1.1", "homeserver_host": "matrix.example.com"},
+            "domain.server_name: '192.168.1.1' is a private IP address, which other servers "
+            f"cannot reach to federate; {IP_REASON}",
+        ),
+        (
+            {"server_name": "[::1"},
+            "domain.server_name: '[::1' has a '[' with no closing ']'; "
+            "use a domain name, such as example.com",
+        ),
+        (
+            {"server_name": "https://example.org"},
+            "domain.server_name: 'https://example.org' is a URL: drop the scheme and write "
+            "'example.org'",
+        ),
+        (
+            {"server_name": "@me:example.org"},
+            "domain.server_name: '@me:example.org' is a user ID: the server name is the part "
+            "after the colon, 'example.org'",
+        ),
+        (
+            {"server_name": ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 62])},
+            f"domain.server_name: {'a' * 40 + '…'!r} is 254 characters long: "
+            "a DNS name has at most 253",
+        ),
+    ],
+)
+def test_a_server_name_this_wizard_cannot_serve_is_one_problem_at_the_server_name(
+    domain: dict[str, str], expected: str
+) -> None:
+    assert problems_of(base(domain=domain, proxy={"acme_email": "admin@example.com"})) == [expected]
+
+
+def test_a_server_name_starting_with_matrix_is_its_own_homeserver_host() -> None:
+    answers, _ = parse_answers(base(domain={"server_name": "matrix.example.org"}))
+    assert answers.domain.homeserver_host == "matrix.example.org"
+
+
+def test_a_server_name_too_long_for_the_prefix_is_its_own_homeserver_host() -> None:
+    name = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57])  # 249 characters
+    answers, _ = parse_answers(
+        base(domain={"server_name": name}, proxy={"tls": "external"}, calls={"turn": True})
+    )
+    assert answers.domain.homeserver_host == name
+    assert answers.calls.turn_host is None  # the TURN server then runs on the server_name
+
+
+def test_a_look_alike_name_is_warned_about_once() -> None:
+    lookalike = "ex\u0430mple.org"  # a Cyrillic a
+    _, notes = parse_answers(base(domain={"server_name": lookalike}))
+    assert notes == [
+        "domain.server_name: 'ex\u0430mple' mixes Latin letters with Cyrillic '\u0430' (U+0430), "
+        "as look-alike names do: check that this is the name you mean",
+        f"domain.server_name: {lookalike!r} is written in its ASCII form 'xn--exmple-4nf.org'",
+    ]
+
+
+def test_an_internationalised_top_level_domain_still_gets_a_default_acme_email() -> None:
+    answers, _ = parse_answers(base(domain={"server_name": "пример.рф"}))
+    assert answers.proxy.acme_email == "admin@xn--e1afmkfd.xn--p1ai"
+
+
+def test_a_sharp_s_names_its_own_domain() -> None:
+    answers, _ = parse_answers(base(domain={"server_name": "ß.example"}))
+    assert answers.domain.server_name == "xn--zca.example"
+    assert answers.domain.homeserver_host == "matrix.xn--zca.example"
+    assert answers.proxy.acme_email == "admin@xn--zca.example"
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda inner: (

@@ -91,12 +91,6 @@ def test_an_explicit_port_in_the_server_name_means_no_delegation_lookup() -> Non
     assert _records(_ctx(server_name="example.com:8449", domain__delegation="srv"), "SRV") == []
 
 
-def test_an_ip_server_name_gets_no_well_known_and_no_address_record() -> None:
-    ctx = _ctx(server_name="203.0.113.7")
-    assert _documents(ctx) == {}
-    assert all(record.name != "203.0.113.7" for record in discovery.dns_records(ctx))
-
-
 def test_address_records_cover_every_public_host() -> None:
     ctx = _ctx(calls__turn=True, domain__element_host="chat.example.com")
     names = [record.name for record in _records(ctx, "A")]

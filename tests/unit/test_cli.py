@@ -95,6 +95,24 @@ def test_bad_input_is_one_clear_line_and_exit_2(args: list[str], says: str) -> N
     assert "Traceback" not in result.stderr
 
 
+def test_answers_refuses_an_ip_server_name_at_once_in_one_line() -> None:
+    result = run_cli("answers", "--homeserver", "synapse", "--server-name", "[::1]:8448")
+    assert result.returncode == 2
+    assert_one_clear_line(result.stderr)
+    assert result.stderr.startswith(
+        "matrix-wizard answers: error: argument --server-name: '[::1]:8448' is a loopback "
+        "address, which only this machine can reach; this wizard serves a domain name, such as "
+        "example.com, since an IP server name gets no delegation and no ACME certificate"
+    )
+
+
+def test_answers_names_the_server_name_inside_a_url() -> None:
+    result = run_cli("answers", "--homeserver", "synapse", "--server-name", "https://example.org")
+    assert result.returncode == 2
+    assert_one_clear_line(result.stderr)
+    assert "is a URL: drop the scheme and write 'example.org'" in result.stderr
+
+
 def test_answers_prints_a_complete_file_that_parses_back(tmp_path: Path) -> None:
     result = run_cli(
         "answers",

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from wizard import validators
 from wizard.answers import Delegation, ProxyKind, TlsMode
 from wizard.bundle import layout
 from wizard.bundle.context import RenderContext
@@ -24,11 +23,8 @@ def uses_certbot(ctx: RenderContext) -> bool:
 def certificate_names(ctx: RenderContext) -> list[str]:
     """Return the DNS names certbot's certificate must cover, the homeserver host first."""
     names = [ctx.homeserver_host]
-    server_host = ctx.server_name_host
-    if ctx.answers.domain.delegation is not Delegation.NONE and not validators.is_ip_address(
-        server_host
-    ):
-        names.append(server_host)
+    if ctx.answers.domain.delegation is not Delegation.NONE:
+        names.append(ctx.server_name_host)
     turn_host = ctx.answers.calls.turn_host
     if ctx.answers.calls.turn and turn_host:
         names.append(turn_host)

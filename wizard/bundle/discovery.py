@@ -33,15 +33,9 @@ class DnsRecord:
         return f"{self.name}. {DNS_TTL} IN {self.type} {self.value}"
 
 
-def wellknown_host(ctx: RenderContext) -> str | None:
-    """Return the host serving /.well-known/matrix/ (the server_name's), or None for an IP."""
-    host = ctx.server_name_host
-    return None if validators.is_ip_address(host) else host
-
-
 def delegation_applies(ctx: RenderContext) -> bool:
-    """Return whether servers look up delegation at all: not for an IP or an explicit port."""
-    return wellknown_host(ctx) is not None and ":" not in ctx.server_name
+    """Return whether servers look up delegation at all: not for an explicit port."""
+    return ":" not in ctx.server_name
 
 
 def client_base_url(ctx: RenderContext) -> str:
@@ -57,8 +51,6 @@ def wellknown_documents(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     people's user IDs name a host other than the homeserver, because clients find the
     homeserver from the user ID through this file alone (they never read SRV records).
     """
-    if wellknown_host(ctx) is None:
-        return {}
     documents: dict[str, dict[str, Any]] = {}
     delegation = ctx.answers.domain.delegation
     if delegation is Delegation.WELL_KNOWN and delegation_applies(ctx):
@@ -77,9 +69,7 @@ def _address_records(host: str, purpose: str) -> list[DnsRecord]:
 
 def dns_records(ctx: RenderContext) -> list[DnsRecord]:
     """Return the DNS records the deployment needs, address records first."""
-    hosts: dict[str, str] = {}
-    if wellknown_host(ctx) is not None:
-        hosts[ctx.server_name_host] = "the server_name: user IDs and /.well-known/matrix"
+    hosts = {ctx.server_name_host: "the server_name: user IDs and /.well-known/matrix"}
     hosts.setdefault(ctx.homeserver_host, "the homeserver: clients and federation")
     if ctx.answers.calls.turn and ctx.answers.calls.turn_host:
         hosts.setdefault(ctx.answers.calls.turn_host, "TURN for calls (no CDN or proxy in front)")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from wizard.answers import Delegation, Homeserver, TlsMode
 from wizard.bundle.context import RenderContext
-from wizard.bundle.discovery import delegation_applies, wellknown_documents, wellknown_host
+from wizard.bundle.discovery import delegation_applies, wellknown_documents
 from wizard.errors import WizardError
 
 MATRIX_PREFIX = "/_matrix/"
@@ -69,7 +69,7 @@ def federation_host(ctx: RenderContext) -> str:
     """Return the host name other servers send (TLS SNI and Host) when they connect.
 
     With well-known delegation they connect to the delegated homeserver host; with SRV, no
-    delegation, an explicit port or an IP they keep the server_name's host.
+    delegation or an explicit port they keep the server_name's host.
     """
     delegated = ctx.answers.domain.delegation is Delegation.WELL_KNOWN and delegation_applies(ctx)
     return ctx.homeserver_host if delegated else ctx.server_name_host
@@ -86,7 +86,7 @@ def _ports(ctx: RenderContext, federation: bool) -> tuple[int, ...]:
 def sites(ctx: RenderContext) -> list[Site]:
     """Return the homeserver's site, then the server_name's site when it is another host."""
     federating = federation_host(ctx)
-    wellknown_at = wellknown_host(ctx) if wellknown_documents(ctx) else None
+    wellknown_at = ctx.server_name_host if wellknown_documents(ctx) else None
     found = [
         Site(
             host=ctx.homeserver_host,

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from wizard import validators
 from wizard.answers import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
 from wizard.bundle import (
     apply_script,
@@ -39,7 +38,7 @@ def dns_rows(ctx: RenderContext) -> list[DnsRow]:
     rows = [DnsRow(ctx.homeserver_host, "A/AAAA", address, "clients and other servers")]
     server_host = ctx.server_name_host
     delegation = ctx.answers.domain.delegation
-    if delegation is Delegation.WELL_KNOWN and not validators.is_ip_address(server_host):
+    if delegation is Delegation.WELL_KNOWN:
         rows.append(
             DnsRow(
                 server_host,
