@@ -92,6 +92,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         survey_remote,
         upload_bundle,
     )
+    from wizard.remote_lock import remote_lock
     from wizard.units import format_size
 
     bundle = read_local_bundle(Path(args.bundle))
@@ -100,15 +101,16 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(describe_dry_run(connection, bundle, survey_remote(connection, remote_dir)))
             return 0
-        result = upload_bundle(connection, bundle, remote_dir)
-        print(
-            f"Uploaded {result.files} files ({format_size(result.size)}) to "
-            f"{connection.target}:{result.state.target}, checked and swapped in.",
-            file=sys.stderr,
-        )
-        for notice in result.notices:
-            print(notice, file=sys.stderr)
-        return run_apply(connection, result.state, _print_output)
+        with remote_lock(connection, remote_dir) as lock_notices:
+            result = upload_bundle(connection, bundle, remote_dir)
+            print(
+                f"Uploaded {result.files} files ({format_size(result.size)}) to "
+                f"{connection.target}:{result.state.target}, checked and swapped in.",
+                file=sys.stderr,
+            )
+            for notice in (*lock_notices, *result.notices):
+                print(notice, file=sys.stderr)
+            return run_apply(connection, result.state, _print_output)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
