@@ -84,10 +84,12 @@ class SshSession:
         bundle = read_local_bundle(bundle_dir)
         remote_dir = self.remote_dir or f"~/{bundle.folder.resolve().name}"
         with remote_lock(connection, remote_dir) as lock_notices:
+            for notice in lock_notices:
+                on_line(notice)
             result = upload_bundle(connection, bundle, remote_dir)
             where = f"{connection.target}:{result.state.target}"
             on_line(f"Uploaded {len(bundle.files)} files to {where}.")
-            for notice in (*lock_notices, *result.notices):
+            for notice in result.notices:
                 on_line(notice)
             splitter = LineSplitter(on_line)
             if dry_run:

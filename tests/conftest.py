@@ -47,3 +47,20 @@ def next_line(stream: IO[str] | None, timeout: float = 120) -> str:
         return lines.get(timeout=timeout)
     except queue.Empty:
         pytest.fail(f"no line came within {timeout:g} s")
+
+
+def busybox_applets(folder: Path, *, flock: bool) -> str:
+    """Return a PATH of busybox's applets alone, as on a minimal system, with flock or none.
+
+    Where busybox has no flock applet, util-linux's flock stands in for it.
+    """
+    busybox = require_program("busybox")
+    folder.mkdir()
+    listed = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
+    applets = listed.stdout.split()
+    for applet in applets:
+        if applet != "flock":
+            (folder / applet).symlink_to(busybox)
+    if flock:
+        (folder / "flock").symlink_to(busybox if "flock" in applets else require_program("flock"))
+    return str(folder)

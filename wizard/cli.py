@@ -102,13 +102,15 @@ def _cmd_apply(args: argparse.Namespace) -> int:
             print(describe_dry_run(connection, bundle, survey_remote(connection, remote_dir)))
             return 0
         with remote_lock(connection, remote_dir) as lock_notices:
+            for notice in lock_notices:
+                print(notice, file=sys.stderr)
             result = upload_bundle(connection, bundle, remote_dir)
             print(
                 f"Uploaded {result.files} files ({format_size(result.size)}) to "
                 f"{connection.target}:{result.state.target}, checked and swapped in.",
                 file=sys.stderr,
             )
-            for notice in (*lock_notices, *result.notices):
+            for notice in result.notices:
                 print(notice, file=sys.stderr)
             return run_apply(connection, result.state, _print_output)
 

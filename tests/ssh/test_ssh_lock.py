@@ -17,13 +17,13 @@ import pytest
 
 from screens.remote import RemoteTarget
 from screens.ssh_session import SshSession
-from tests.conftest import ROOT, next_line
+from tests.conftest import ROOT, busybox_applets, next_line
 from tests.ssh.conftest import APPLY_STATUS, NO_AGENT, make_bundle, target_for
 from tests.ssh.sshd_server import SshServer
 from wizard.errors import WizardError
 from wizard.folder_swap import stale_staging_dirs
 from wizard.probe.ssh import connect
-from wizard.remote import read_local_bundle, upload_bundle
+from wizard.remote import RemoteSteps, read_local_bundle, upload_bundle
 from wizard.remote_lock import remote_lock
 
 pytestmark = pytest.mark.ssh
@@ -181,3 +181,26 @@ def test_the_wizard_on_screen_is_refused_too(
     )
     assert lines == []
     assert not remote.exists()
+
+
+def test_a_server_without_flock_is_used_unlocked_with_a_notice(
+    sshd: SshServer, ssh_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = busybox_applets(tmp_path / "busybox-bin", flock=False)
+    command = RemoteSteps.command
+
+    def without_flock(steps: RemoteSteps, step: str, *args: str) -> str:
+        return f"PATH={path} {command(steps, step, *args)}"
+
+    monkeypatch.setattr(RemoteSteps, "command", without_flock)
+    remote = tmp_path / "server" / "matrix"
+    with (
+        connect(target_for(sshd, ssh_dir), NO_AGENT) as connection,
+        remote_lock(connection, str(remote)) as notices,
+    ):
+        assert notices == (
+            f"root@127.0.0.1:{sshd.port} has no flock command, so nothing keeps another run "
+            f"from changing {remote} at the same time; install util-linux there to have it "
+            "locked.",
+        )
+        assert list(remote.parent.iterdir()) == []

@@ -9,32 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import next_line, require_program
+from tests.conftest import busybox_applets, next_line, require_program
 from wizard.bundle_lock import describe_holder, lock_path
 from wizard.paths import asset
 
 TIMEOUT = 60
 
 
-def applets(tmp_path: Path, *, flock: bool) -> str:
-    """Return a PATH of busybox's applets alone, with flock (util-linux's if busybox has none)."""
-    busybox = require_program("busybox")
-    folder = tmp_path / "busybox-bin"
-    folder.mkdir()
-    listed = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True)
-    for applet in listed.stdout.split():
-        if applet != "flock":
-            (folder / applet).symlink_to(busybox)
-    if flock:
-        found = "flock" in listed.stdout.split()
-        (folder / "flock").symlink_to(busybox if found else require_program("flock"))
-    return str(folder)
-
-
 def shell_and_env(shell: str, tmp_path: Path) -> tuple[list[str], dict[str, str] | None]:
     """Return how to start the shell, and the environment it runs in (None: this one's)."""
     if shell == "busybox":
-        path = applets(tmp_path, flock=True)
+        path = busybox_applets(tmp_path / "busybox-bin", flock=True)
         return [f"{path}/sh"], {"PATH": path}
     require_program("flock")
     return [require_program(shell)], None
@@ -103,7 +88,7 @@ def test_the_lock_is_held_until_input_ends_and_a_second_taker_is_told_who(
 
 
 def test_without_flock_the_lock_step_says_so_and_holds_nothing(tmp_path: Path) -> None:
-    path = applets(tmp_path, flock=False)
+    path = busybox_applets(tmp_path / "busybox-bin", flock=False)
     assert shutil.which("flock", path=path) is None
     target = tmp_path / "server" / "matrix"
     step = subprocess.Popen(
