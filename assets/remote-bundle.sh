@@ -1,12 +1,14 @@
 #!/bin/sh
 # The server-side steps of uploading a bundle over SSH; each step is one exec channel.
-# POSIX sh (dash, bash, busybox ash) plus id, df, tail, mktemp, mkdir, chmod, mv, rm, sha256sum.
+# POSIX sh (dash, bash, busybox ash) plus id, df, tail, mktemp, mkdir, chmod, mv, rm, sha256sum,
+# and flock, cat and date for the lock (without flock, the lock step says so and holds nothing).
 #
 #   remote-bundle.sh survey TARGET PREFIX            where the bundle would go; changes nothing
 #   remote-bundle.sh prepare TARGET PREFIX           the same, then an empty staging folder
 #   remote-bundle.sh verify STAGING KMODE PATH...    set modes (K: d or f), sha256 of each f
 #   remote-bundle.sh swap STAGING TARGET MODE PREFIX the staging folder in, TARGET.previous kept
 #   remote-bundle.sh cleanup STAGING TARGET          delete the staging folder, say the room left
+#   remote-bundle.sh lock TARGET WHO                 hold TARGET's lock until standard input ends
 #
 # PREFIX is the name staging folders start with beside TARGET (.NAME.tmp-): the same names
 # as a local write, so an interrupted upload is found and deleted by the next one.
@@ -138,6 +140,40 @@ cleanup() {
     room "$parent"
 }
 
+# lock TARGET WHO: flock .NAME.lock beside TARGET (the file a local write locks too), write the
+# holder's pid, WHO and the time into it, say "locked", then hold it until standard input ends:
+# when the wizard lets go, or its SSH session ends in any way. The file is deleted before the
+# lock goes, so a step that then locks a deleted file opens the new one and tries again. A lock
+# held by another prints its holder's lines and "busy", and exits 1.
+lock() {
+    place "$1"
+    printf 'target\t%s\n' "$target"
+    why=$(mkdir -p -- "$parent" 2>&1) || fail mkdir "$why"
+    if ! command -v flock >/dev/null 2>&1; then
+        printf 'unlocked\tno flock\n'
+        return 0
+    fi
+    lockfile=$parent/.${target##*/}.lock
+    while :; do
+        why=$(: 2>&1 <>"$lockfile") || fail lock "$why"
+        exec 9<>"$lockfile"
+        if ! flock -n 9; then
+            while IFS= read -r line; do
+                printf 'holder\t%s\n' "$line"
+            done <&9
+            printf 'busy\t%s\n' "$lockfile"
+            exit 1
+        fi
+        [ "$lockfile" -ef /dev/fd/9 ] && break
+        exec 9<&-
+    done
+    printf 'pid %s\ncommand %s\nsince %s\n' "$$" "$2" "$(date '+%Y-%m-%d %H:%M:%S %z')" \
+        >"$lockfile" 2>/dev/null
+    printf 'locked\t%s\n' "$lockfile"
+    cat >/dev/null 9<&-
+    rm -f -- "$lockfile"
+}
+
 step=${1:-}
 [ $# -gt 0 ] && shift
 case $step in
@@ -146,8 +182,9 @@ prepare) prepare "$1" "$2" ;;
 verify) verify "$@" ;;
 swap) swap "$1" "$2" "$3" "$4" ;;
 cleanup) cleanup "$1" "$2" ;;
+lock) lock "$1" "$2" ;;
 *)
-    echo "usage: remote-bundle.sh survey|prepare|verify|swap|cleanup ..." >&2
+    echo "usage: remote-bundle.sh survey|prepare|verify|swap|cleanup|lock ..." >&2
     exit 2
     ;;
 esac

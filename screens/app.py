@@ -475,7 +475,7 @@ class WizardApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def write_bundle(self, answers: "Answers", out_dir: str) -> None:
-        """Render, write atomically, then run each real check, posting progress as it goes."""
+        """Under the folder's lock read its secrets, render and write; then run each real check."""
         from wizard import targets
         from wizard.bundle.render import render
         from wizard.checks import CheckResult, check_bundle, checkers_for
@@ -484,10 +484,11 @@ class WizardApp(App[int]):
 
         worker = get_current_worker()
         try:
-            secrets = load_secrets(Path(out_dir))
-            bundle = render(answers, tuned_facts(answers), secrets)
-            self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, 3))
-            result = targets.write_bundle(bundle, Path(out_dir))
+            with targets.writer_lock(Path(out_dir)) as folder:
+                secrets = load_secrets(folder)
+                bundle = render(answers, tuned_facts(answers), secrets)
+                self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, 3))
+                result = targets.write_bundle(bundle, folder)
         except WizardError as error:
             self.post_message(WorkFailed("write", str(error)))
             return

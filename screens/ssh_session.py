@@ -76,23 +76,28 @@ class SshSession:
         return probe_ssh(self.connection, self.data_path)
 
     def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
-        """Upload the bundle, run apply.sh (or apply.sh --dry-run) there; return its status."""
+        """Upload under the server's lock, run apply.sh (or with --dry-run); return its status."""
         from wizard.remote import apply_command, read_local_bundle, run_apply, upload_bundle
+        from wizard.remote_lock import remote_lock
 
         connection = self._connected()
         bundle = read_local_bundle(bundle_dir)
         remote_dir = self.remote_dir or f"~/{bundle.folder.resolve().name}"
-        result = upload_bundle(connection, bundle, remote_dir)
-        on_line(f"Uploaded {len(bundle.files)} files to {connection.target}:{result.state.target}.")
-        for notice in result.notices:
-            on_line(notice)
-        splitter = LineSplitter(on_line)
-        if dry_run:
-            command = apply_command(result.state, dry_run=True)
-            status = connection.stream(command, splitter, what="apply.sh --dry-run")
-        else:
-            status = run_apply(connection, result.state, splitter)
-        splitter.finish()
+        with remote_lock(connection, remote_dir) as lock_notices:
+            for notice in lock_notices:
+                on_line(notice)
+            result = upload_bundle(connection, bundle, remote_dir)
+            where = f"{connection.target}:{result.state.target}"
+            on_line(f"Uploaded {len(bundle.files)} files to {where}.")
+            for notice in result.notices:
+                on_line(notice)
+            splitter = LineSplitter(on_line)
+            if dry_run:
+                command = apply_command(result.state, dry_run=True)
+                status = connection.stream(command, splitter, what="apply.sh --dry-run")
+            else:
+                status = run_apply(connection, result.state, splitter)
+            splitter.finish()
         return status
 
     def close(self) -> None:

@@ -92,6 +92,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         survey_remote,
         upload_bundle,
     )
+    from wizard.remote_lock import remote_lock
     from wizard.units import format_size
 
     bundle = read_local_bundle(Path(args.bundle))
@@ -100,15 +101,18 @@ def _cmd_apply(args: argparse.Namespace) -> int:
         if args.dry_run:
             print(describe_dry_run(connection, bundle, survey_remote(connection, remote_dir)))
             return 0
-        result = upload_bundle(connection, bundle, remote_dir)
-        print(
-            f"Uploaded {result.files} files ({format_size(result.size)}) to "
-            f"{connection.target}:{result.state.target}, checked and swapped in.",
-            file=sys.stderr,
-        )
-        for notice in result.notices:
-            print(notice, file=sys.stderr)
-        return run_apply(connection, result.state, _print_output)
+        with remote_lock(connection, remote_dir) as lock_notices:
+            for notice in lock_notices:
+                print(notice, file=sys.stderr)
+            result = upload_bundle(connection, bundle, remote_dir)
+            print(
+                f"Uploaded {result.files} files ({format_size(result.size)}) to "
+                f"{connection.target}:{result.state.target}, checked and swapped in.",
+                file=sys.stderr,
+            )
+            for notice in result.notices:
+                print(notice, file=sys.stderr)
+            return run_apply(connection, result.state, _print_output)
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
@@ -237,7 +241,13 @@ def _cmd_answers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tell(line: str) -> None:
+    """Show one line about the run's progress on standard error, at once."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from contextlib import AbstractContextManager, nullcontext
     from functools import partial
     from pathlib import Path
 
@@ -257,13 +267,20 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     for line in warnings(answers):
         print(f"warning: {line}", file=sys.stderr)
     out_dir = Path(args.out)
-    secrets = load_secrets(out_dir)
-    bundle = render(answers, tuned_facts(answers), secrets)
-    if args.dry_run:
-        plan = targets.plan_write(bundle, out_dir, redact=partial(redact, store=secrets))
-        print(targets.describe_plan(plan))
-        return 0
-    result = targets.write_bundle(bundle, out_dir)
+    # One run at a time reads the folder's secrets and writes it; a dry run writes nothing.
+    lock: AbstractContextManager[Path] = (
+        nullcontext(out_dir)
+        if args.dry_run
+        else targets.writer_lock(out_dir, wait=args.wait, on_wait=_tell)
+    )
+    with lock as folder:
+        secrets = load_secrets(folder)
+        bundle = render(answers, tuned_facts(answers), secrets)
+        if args.dry_run:
+            plan = targets.plan_write(bundle, folder, redact=partial(redact, store=secrets))
+            print(targets.describe_plan(plan))
+            return 0
+        result = targets.write_bundle(bundle, folder)
     print(targets.describe_result(result))
     return 0
 
@@ -539,10 +556,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write the bundle for an answers file")
     generate.add_argument("--answers", required=True, help="the answers.yaml to build from")
     generate.add_argument("--out", required=True, help="the bundle folder to write")
-    generate.add_argument(
+    when = generate.add_mutually_exclusive_group()
+    when.add_argument(
         "--dry-run",
         action="store_true",
         help="show what would be created, changed and kept; write nothing",
+    )
+    when.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run is writing the folder, wait for it to finish rather than stop",
     )
     generate.add_argument("--prefix", help="put every absolute path under this folder (staging)")
     generate.set_defaults(handler=_cmd_generate)

@@ -163,7 +163,7 @@ def _remote_name(remote_dir: str) -> str:
     return name
 
 
-class _RemoteSteps:
+class RemoteSteps:
     """Runs the steps of remote-bundle.sh, one exec channel each, and reads their answers."""
 
     def __init__(self, connection: SshConnection, remote_dir: str) -> None:
@@ -177,20 +177,18 @@ class _RemoteSteps:
         """Return the target as the person named it, with the server."""
         return f"{self.connection.target}:{self.remote_dir}"
 
-    def run(self, step: str, *args: str) -> dict[str, list[str]]:
-        """Run one step; return its answers by key (raw lines under ""), or raise its error."""
-        command = " ".join(
+    def command(self, step: str, *args: str) -> str:
+        """Return the command that runs one step of the script on the server."""
+        return " ".join(
             ["sh", "-c", shlex.quote(self.script), REMOTE_SCRIPT, step, *map(shlex.quote, args)]
         )
-        result = self.connection.run(command, what=f"the {step} step")
+
+    def run(self, step: str, *args: str) -> dict[str, list[str]]:
+        """Run one step; return its answers by key (raw lines under ""), or raise its error."""
+        result = self.connection.run(self.command(step, *args), what=f"the {step} step")
         answers: dict[str, list[str]] = {}
-        lines = result.stdout.decode("utf-8", errors="replace").splitlines()
-        for line in lines:
-            key, tab, value = line.partition("\t")
-            if tab:
-                answers.setdefault(key, []).append(value)
-            else:
-                answers.setdefault("", []).append(line)
+        for line in result.stdout.decode("utf-8", errors="replace").splitlines():
+            add_answer(answers, line)
         if "error" in answers:
             failed, _, reason = answers["error"][0].partition("\t")
             raise self.failure(failed, reason, answers)
@@ -227,6 +225,15 @@ class _RemoteSteps:
             f"cannot upload to {self.where}: {failed} failed: {reason} ({unchanged})",
             "put right the cause above, then run the same command again",
         )
+
+
+def add_answer(answers: dict[str, list[str]], line: str) -> None:
+    """Add one line a step printed to its answers: by its key, or under "" when it has none."""
+    key, tab, value = line.partition("\t")
+    if tab:
+        answers.setdefault(key, []).append(value)
+    else:
+        answers.setdefault("", []).append(line)
 
 
 def _free(answers: dict[str, list[str]], key: str) -> int | None:
@@ -271,7 +278,7 @@ def _staging(state: RemoteState) -> str:
 
 def survey_remote(connection: SshConnection, remote_dir: str) -> RemoteState:
     """Return where a bundle would go on the server and what is there, changing nothing."""
-    steps = _RemoteSteps(connection, remote_dir)
+    steps = RemoteSteps(connection, remote_dir)
     return _state(steps.run("survey", remote_dir, steps.prefix))
 
 
@@ -304,7 +311,7 @@ def _upload_files(
 
 
 def _upload_error(
-    steps: _RemoteSteps, state: RemoteState, bundle: LocalBundle, error: Exception
+    steps: RemoteSteps, state: RemoteState, bundle: LocalBundle, error: Exception
 ) -> WizardError:
     """Delete the staging folder, and return the error for an upload that failed."""
     staging = _staging(state)
@@ -337,7 +344,7 @@ def _upload_error(
     )
 
 
-def _verify(steps: _RemoteSteps, bundle: LocalBundle, staging: str) -> None:
+def _verify(steps: RemoteSteps, bundle: LocalBundle, staging: str) -> None:
     """Set each mode on the server and check every file's sha256 against what was sent."""
     pairs: list[str] = []
     for relative, mode in bundle.folders:
@@ -367,7 +374,7 @@ def upload_bundle(
     progress: UploadProgress | None = None,
 ) -> UploadResult:
     """Upload a bundle beside remote_dir, check it there, and swap it in; keep the old one."""
-    steps = _RemoteSteps(connection, remote_dir)
+    steps = RemoteSteps(connection, remote_dir)
     state = _state(steps.run("prepare", remote_dir, steps.prefix))
     staging = _staging(state)
     notices = [

@@ -7,11 +7,13 @@ import shutil
 import stat
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
 from wizard.bundle.model import Bundle
+from wizard.bundle_lock import BundleLock, WaitNotice
 from wizard.errors import WizardError
 from wizard.folder_swap import (
     StrandedFolder,
@@ -142,6 +144,28 @@ def plan_write(bundle: Bundle, out_dir: Path, *, redact: Redactor) -> WritePlan:
     return WritePlan(survey.out_dir, files, _added_by_hand(survey), survey.up_to_date)
 
 
+@contextmanager
+def writer_lock(
+    out_dir: Path, *, wait: bool = False, on_wait: WaitNotice | None = None
+) -> Iterator[Path]:
+    """Hold out_dir's writer lock for the block, making its parents first; yield it resolved.
+
+    Hold it from reading the folder's secrets to writing the bundle, so that a second run is
+    refused (or, with wait, waits) and then builds on what the first one wrote.
+    """
+    target = _resolve_out_dir(out_dir)
+    _make_parents(target)
+    lock = BundleLock(target)
+    try:
+        lock.acquire(wait=wait, on_wait=on_wait)
+    except OSError as error:
+        raise _write_error(error, target, 0) from None
+    try:
+        yield target
+    finally:
+        lock.release()
+
+
 def write_bundle(
     bundle: Bundle, out_dir: Path, *, previous_dir_name: str | None = None
 ) -> WriteResult:
@@ -150,9 +174,15 @@ def write_bundle(
     The new folder is built whole in a hidden sibling, flushed to disk and renamed into place;
     the folder it replaces is kept as <name>.previous (or previous_dir_name). Files edited by
     hand are never overwritten (the new version goes beside them as <file>.new), files added by
-    hand are carried over, and nothing is written at all when nothing would change.
+    hand are carried over, and nothing is written at all when nothing would change. The write
+    holds out_dir's writer lock, or refuses when another run holds it.
     """
-    target = _resolve_out_dir(out_dir)
+    with writer_lock(out_dir) as target:
+        return _write_locked(bundle, target, previous_dir_name)
+
+
+def _write_locked(bundle: Bundle, target: Path, previous_dir_name: str | None) -> WriteResult:
+    """Write the bundle to the resolved target, whose writer lock this thread holds."""
     previous = _previous_dir(target, previous_dir_name)
     survey = _survey(bundle, target)
     files = tuple(PlannedFile(path, action) for path, action in survey.actions.items())
@@ -160,7 +190,6 @@ def write_bundle(
     notices = [_notice(file, previous) for file in files if file.action in _TOLD]
     if survey.up_to_date:
         return WriteResult(target, False, files, carried, None, tuple(notices))
-    _make_parents(target)
     notices += _clear_stale_staging(target)
     try:
         staged = make_staging_dir(target)

@@ -1,5 +1,6 @@
 """Failures in the background become a readable message on the step, never a crash."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from screens.app import WizardApp
 from screens.machine import MachineStep
 from screens.review import ReviewStep
 from screens.state import WizardState
+from screens.write import WriteStep
 from tests.tui.conftest import (
     asynctest,
     field_problem,
@@ -16,9 +18,11 @@ from tests.tui.conftest import (
     refused,
     settle,
     step,
+    type_into,
     walk_to,
     wizard,
 )
+from wizard.bundle_lock import BundleLock
 from wizard.errors import UsageError
 from wizard.facts import HostFacts
 
@@ -74,3 +78,32 @@ async def test_unreadable_secrets_in_the_folder_stop_review_with_the_reason(
         said = str(review.query_one("#step-problems", Static).content)
         assert f"cannot read {out / 'secrets.yaml'}" in said
         assert step(pilot.app) is review
+
+
+@asynctest
+async def test_a_folder_another_run_is_writing_is_refused_with_who_holds_it(
+    tmp_path: Path,
+) -> None:
+    out = (tmp_path / "bundle").resolve()
+    lock = BundleLock(out)
+    lock.acquire()
+    try:
+        async with wizard().run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            write = await walk_to(pilot, WriteStep)
+            await type_into(pilot, "#out-dir", str(out))
+            await pilot.click("#write")
+            await settle(pilot)
+            assert await refused(pilot)
+            problem = field_problem(write, "write.out_dir")
+            assert problem is not None
+            assert problem.startswith(f"{out} is being written by another run, pid {os.getpid()} (")
+            assert problem.endswith(": wait for it to finish, then try again")
+            assert not out.exists()
+            lock.release()
+            await pilot.click("#write")
+            await settle(pilot)
+            assert write.valid
+            assert (out / "answers.yaml").is_file()
+    finally:
+        lock.release()
