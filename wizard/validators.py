@@ -99,13 +99,35 @@ def server_name_host(server_name: str) -> str:
 
 def check_email(text: str) -> str:
     """Return an e-mail address fit for an ACME account, else raise ValueError."""
+    size = len(text.encode("utf-8"))
+    if size > 254:  # RFC 5321: 256 octets hold the address and its angle brackets
+        raise ValueError(
+            f"an e-mail address of {size} bytes is longer than the 254 RFC 5321 allows; "
+            "give a shorter one, such as admin@example.com"
+        )
     if not _EMAIL.match(text):
         raise ValueError(f"{text!r} is not an e-mail address, such as admin@example.com")
+    local, _, domain = text.rpartition("@")
+    if len(local.encode("utf-8")) > 64:  # RFC 5321's limit on the part before the @
+        raise ValueError(
+            f"the part before the @ has {len(local.encode('utf-8'))} bytes, more than the 64 "
+            "RFC 5321 allows; shorten it"
+        )
+    if any(len(label) > 63 for label in domain.split(".")):
+        raise ValueError(
+            "the domain after the @ has a part longer than the 63 characters DNS allows "
+            "between dots; check the domain"
+        )
     return text
 
 
 def check_absolute_path(text: str) -> str:
     """Return an absolute path made of safe characters only, else raise ValueError."""
+    if len(text) > 4095:  # Linux's PATH_MAX of 4096 bytes ends with a NUL
+        raise ValueError(
+            f"a path of {len(text)} characters is longer than the 4095 Linux allows; "
+            "give a shorter one, such as /var/lib/matrix"
+        )
     if not _UNIX_PATH.match(text) or "/../" in f"{text}/" or "//" in text:
         raise ValueError(
             f"{text!r} must be an absolute path of letters, digits and . _ + - /, "

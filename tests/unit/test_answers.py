@@ -171,7 +171,9 @@ def test_answers_file_round_trips_with_every_default() -> None:
 
 
 def test_not_a_mapping() -> None:
-    assert problems_of(["a", "list"]) == ["an answers file must be a YAML mapping"]
+    assert problems_of(["a", "list"]) == [
+        "the answers must be sections such as homeserver: and domain:, not a list"
+    ]
 
 
 json_values = st.recursive(
