@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import VALID_TEXT, run, written
+from wizard.checks import CHECKERS, CheckResult, Workspace, check_bundle
 from wizard.errors import quoted
 
 
@@ -95,3 +96,38 @@ def test_a_hostile_setting_is_refused_in_the_words_of_the_file(
 ) -> None:
     argv = ["answers", "--homeserver", "synapse", "--server-name", "example.com", "--set", setting]
     assert run(argv, capsys) == (2, f"matrix-wizard: error: {says}\n")
+
+
+def test_a_secrets_file_in_another_encoding_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / "secrets.yaml").write_bytes("macaroon: abc\n".encode("utf-16"))
+    answers = written(tmp_path, VALID_TEXT)
+    assert run(["generate", "--answers", str(answers), "--out", str(out), "--dry-run"], capsys) == (
+        1,
+        f"matrix-wizard: error: {out}/secrets.yaml is UTF-16 text, not UTF-8 (byte 0xff at "
+        "offset 0): restore it from a backup, or move it away to make new secrets (the "
+        "homeserver's signing key and passwords then change)\n",
+    )
+
+
+def test_check_fails_a_file_edited_into_another_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def reads_text(work: Workspace) -> CheckResult:
+        work.path("notes.conf").read_text(encoding="utf-8")
+        return CheckResult("notes.conf", "reader", "passed")
+
+    monkeypatch.setitem(CHECKERS, "notes.conf", reads_text)
+    (tmp_path / "notes.conf").write_bytes(b"caf\xe9\n")
+    assert check_bundle(tmp_path) == [
+        CheckResult(
+            "notes.conf",
+            "utf-8",
+            "failed",
+            "notes.conf or a file it needs is not UTF-8 text (byte 0xe9 at offset 3): "
+            "save it as UTF-8",
+        )
+    ]
