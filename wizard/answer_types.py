@@ -28,6 +28,10 @@ def _no_lookalike(value: object) -> object:
 WholeNumber = Annotated[int, BeforeValidator(_entered_digits), Strict()]
 """A whole number, written as one or as digits; true, 8448.0, a list or a section is refused."""
 
+WholeNumberOrNone = Annotated[Annotated[int, Strict()] | None, BeforeValidator(_entered_digits)]
+"""A WholeNumber or null; the digits are read outside the union, so its JSON Schema keeps the
+field's minimum and maximum."""
+
 YesNo = Annotated[bool, Strict()]
 """true or false only: 1, "yes" in quotes or a list is refused."""
 

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from wizard import validators
-from wizard.answer_types import EXACT_NUMBER, WholeNumber, YesNo
+from wizard.answer_types import EXACT_NUMBER, WholeNumber, WholeNumberOrNone, YesNo
 from wizard.datafiles import read_yaml
 from wizard.errors import UsageError, quoted
 
@@ -129,8 +129,8 @@ def _notice(info: ValidationInfo, text: str) -> None:
 class MachineSection(_Section):
     """The machine the bundle is tuned for; left empty, the tier's own figures are used."""
 
-    cores: WholeNumber | None = Field(None, ge=1, le=1024)
-    ram_mb: WholeNumber | None = Field(None, ge=128, le=16 * 1024 * 1024)
+    cores: WholeNumberOrNone = Field(None, ge=1, le=1024)
+    ram_mb: WholeNumberOrNone = Field(None, ge=128, le=16 * 1024 * 1024)
 
 
 class HomeserverSection(_Section):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import generate, with_line, written
-from wizard.answers import parse_answers
+from wizard.answers import answers_schema, parse_answers
 from wizard.errors import UsageError
 from wizard.validators import check_absolute_path, check_email
 
@@ -130,3 +130,17 @@ def test_a_path_longer_than_linux_allows_is_refused() -> None:
         "a path of 4096 characters is longer than the 4095 Linux allows; "
         "give a shorter one, such as /var/lib/matrix"
     )
+
+
+def test_the_schema_words_every_bound_as_json_schema_does() -> None:
+    def keys(node: object) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | {key for value in node.values() for key in keys(value)}
+        if isinstance(node, list):
+            return {key for value in node for key in keys(value)}
+        return set()
+
+    schema = answers_schema()
+    assert not {"ge", "le"} & keys(schema)
+    cores = schema["$defs"]["MachineSection"]["properties"]["cores"]["anyOf"][0]
+    assert cores == {"type": "integer", "minimum": 1, "maximum": 1024}
