@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from wizard.probe.ssh import SshConnection
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
-MAX_CORES = 1024
-"""The most CPU cores a machine may be described with, as in the answers' machine section."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -333,19 +331,12 @@ def _print_doctor_results(results: "Sequence[DoctorResult]") -> None:
 
 
 def _cores(text: str) -> int:
-    from wizard.errors import quoted
+    from wizard.units import parse_cores
 
-    digits = text.strip()
-    if not digits.lstrip("-").isdecimal():
-        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a whole number, such as 2")
-    number = digits.lstrip("0")
-    if digits.startswith("-") or not number:
-        raise argparse.ArgumentTypeError(f"{quoted(text)} cores: give at least 1")
-    if len(number) > len(str(MAX_CORES)) or int(number) > MAX_CORES:
-        raise argparse.ArgumentTypeError(
-            f"{quoted(text)} cores is more than any one machine has: give at most {MAX_CORES}"
-        )
-    return int(number)
+    try:
+        return parse_cores(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _path(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Parse and print sizes such as 512M, 4G, 4GB, 4GiB and 1.5T."""
+"""Parse and print the figures of a machine: sizes such as 512M, 4G or 1.5T, and CPU cores."""
 
 import re
 
@@ -15,6 +15,8 @@ GIB = 1024**3
 TIB = 1024**4
 MAX_SIZE = 1024 * TIB
 """The largest size read: a petabyte is more RAM or disk than any one machine has."""
+MAX_CORES = 1024
+"""The most CPU cores a machine may be described with, as in the answers' machine section."""
 
 
 def parse_size(text: str) -> int:
@@ -41,6 +43,22 @@ def parse_size(text: str) -> int:
     if int(value) <= 0:
         raise UsageError(f"size {quoted(text)} must be more than zero", "such as 512M, 4G or 1.5T")
     return int(value)
+
+
+def parse_cores(text: str) -> int:
+    """Return a count of CPU cores written as a whole number from 1 to MAX_CORES."""
+    digits = text.strip()
+    if not (digits.lstrip("-").isascii() and digits.lstrip("-").isdigit()):
+        raise UsageError(f"CPU cores {quoted(text)} is not a whole number", "give one, such as 2")
+    number = digits.lstrip("0")
+    if digits.startswith("-") or not number:
+        raise UsageError(f"{quoted(text)} CPU cores is too few", "give at least 1")
+    if len(number) > len(str(MAX_CORES)) or int(number) > MAX_CORES:
+        raise UsageError(
+            f"{quoted(text)} CPU cores is more than any one machine has",
+            f"give at most {MAX_CORES}",
+        )
+    return int(number)
 
 
 def format_size(size: int | float | None) -> str:

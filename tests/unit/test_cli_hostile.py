@@ -19,13 +19,18 @@ def test_plan_with_a_bare_ram_figure_says_to_give_a_unit(
     )
 
 
+TOO_MANY = "CPU cores is more than any one machine has: give at most 1024"
+
+
 @pytest.mark.parametrize(
     ("cpus", "says"),
     [
-        ("0", "'0' cores: give at least 1"),
-        ("two", "'two' is not a whole number, such as 2"),
-        ("99999", "'99999' cores is more than any one machine has: give at most 1024"),
-        ("9" * 30, f"{quoted('9' * 30)} cores is more than any one machine has: give at most 1024"),
+        ("0", "'0' CPU cores is too few: give at least 1"),
+        ("-2", "'-2' CPU cores is too few: give at least 1"),
+        ("two", "CPU cores 'two' is not a whole number: give one, such as 2"),
+        ("2.5", "CPU cores '2.5' is not a whole number: give one, such as 2"),
+        ("99999", f"'99999' {TOO_MANY}"),
+        ("9" * 50, f"{quoted('9' * 50)} {TOO_MANY}"),
     ],
 )
 def test_plan_with_absurd_cores_says_what_would_do(

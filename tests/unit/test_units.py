@@ -1,7 +1,7 @@
 import pytest
 
 from wizard.errors import UsageError, quoted
-from wizard.units import GIB, MIB, TIB, format_size, parse_size
+from wizard.units import GIB, MIB, TIB, format_size, parse_cores, parse_size
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,14 @@ def test_a_size_needs_a_unit_and_a_sane_figure(text: str, says: str) -> None:
 
 def test_the_largest_size_is_a_petabyte() -> None:
     assert parse_size("1024T") == 1024 * TIB
+
+
+@pytest.mark.parametrize(("text", "cores"), [("2", 2), (" 8 ", 8), ("0016", 16), ("1024", 1024)])
+def test_cores_are_a_whole_number_from_1_to_1024(text: str, cores: int) -> None:
+    assert parse_cores(text) == cores
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "1025", "٤", "2.0", "", "9" * 5000])
+def test_cores_outside_1_to_1024_are_refused(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_cores(text)
