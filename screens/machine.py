@@ -24,7 +24,7 @@ from wizard.answers import Problem
 from wizard.errors import UsageError
 from wizard.facts import DiskKind, HostFacts
 from wizard.probe.profile import describe_machine, list_profiles, load_profile
-from wizard.units import format_size, parse_size
+from wizard.units import format_size, parse_cores, parse_size
 
 DEFAULT_DATA_PATH = "/var/lib"
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -295,18 +295,15 @@ class MachineStep(StepPane):
                 sizes[key] = parse_size(text)
             except UsageError as error:
                 self._entry_problems.append(Problem(path=f"plan.{key}", message=str(error)))
-        cores_text = self._input("cores")
-        if not cores_text.isdigit() or int(cores_text) < 1:
-            self._entry_problems.append(
-                Problem(
-                    path="plan.cores",
-                    message=f"CPU cores must be a whole number more than zero, not {cores_text!r}",
-                )
-            )
+        try:
+            cores = parse_cores(self._input("cores"))
+        except UsageError as error:
+            self._entry_problems.append(Problem(path="plan.cores", message=str(error)))
+            return None
         if self._entry_problems:
             return None
         kind = DiskKind(self.query_one("#kind", Choices).selected or "unknown")
-        return describe_machine(int(cores_text), sizes["ram"], sizes["disk"], kind)
+        return describe_machine(cores, sizes["ram"], sizes["disk"], kind)
 
     def _remote_problems(self) -> list[Problem]:
         problems = []

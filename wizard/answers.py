@@ -1,9 +1,10 @@
 """Answers: every choice of a deployment, validated the way the Matrix spec and each program do."""
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -17,8 +18,12 @@ from pydantic import (
 )
 
 from wizard import validators
+from wizard.answer_types import EXACT_NUMBER, WholeNumber, WholeNumberOrNone, YesNo
 from wizard.datafiles import read_yaml
-from wizard.errors import UsageError
+from wizard.errors import UsageError, quoted
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 
 class Homeserver(StrEnum):
@@ -131,8 +136,8 @@ def _notice(info: ValidationInfo, text: str) -> None:
 class MachineSection(_Section):
     """The machine the bundle is tuned for; left empty, the tier's own figures are used."""
 
-    cores: int | None = Field(None, ge=1, le=1024)
-    ram_mb: int | None = Field(None, ge=128, le=16 * 1024 * 1024)
+    cores: WholeNumberOrNone = Field(None, ge=1, le=1024)
+    ram_mb: WholeNumberOrNone = Field(None, ge=128, le=16 * 1024 * 1024)
 
 
 class HomeserverSection(_Section):
@@ -140,8 +145,10 @@ class HomeserverSection(_Section):
 
     kind: Homeserver = Field(description="synapse, dendrite or conduit")
     tier: Tier = Field(Tier.RECOMMENDED, description="the hardware tier the bundle is tuned for")
-    workers: int = Field(0, ge=0, le=16, description="Synapse generic workers (needs PostgreSQL)")
-    report_stats: bool = Field(False, description="send anonymous usage statistics to matrix.org")
+    workers: WholeNumber = Field(
+        0, ge=0, le=16, description="Synapse generic workers (needs PostgreSQL)"
+    )
+    report_stats: YesNo = Field(False, description="send anonymous usage statistics to matrix.org")
 
 
 class DomainSection(_Section):
@@ -178,10 +185,10 @@ class DatabaseSection(_Section):
 
     kind: DatabaseKind
     host: str | None = Field(None, description="an external PostgreSQL host; none = bundled")
-    port: int = Field(5432, ge=1, le=65535)
+    port: WholeNumber = Field(5432, ge=1, le=65535)
     name: str = Field("matrix", pattern=POSTGRES_NAME)
     user: str = Field("matrix", pattern=POSTGRES_NAME)
-    accept_sqlite_in_production: bool = Field(
+    accept_sqlite_in_production: YesNo = Field(
         False, description="run Synapse on SQLite at the production tier anyway"
     )
 
@@ -199,7 +206,7 @@ class ProxySection(_Section):
     acme_email: str | None = None
     cert_path: str | None = None
     key_path: str | None = None
-    federation_port: Literal[443, 8448] = Field(
+    federation_port: Annotated[Literal[443, 8448], EXACT_NUMBER] = Field(
         8448, description="8448, or 443 when delegation points servers there"
     )
 
@@ -238,7 +245,7 @@ class MediaSection(_Section):
 
     backend: Literal["local", "s3"] = "local"
     path: str = "/var/lib/matrix-wizard/media"
-    max_upload_mb: int = Field(50, ge=1, le=4096)
+    max_upload_mb: WholeNumber = Field(50, ge=1, le=4096)
     s3: S3Section | None = None
 
     @field_validator("path")
@@ -250,10 +257,10 @@ class MediaSection(_Section):
 class CallsSection(_Section):
     """TURN for voice and video calls through NAT."""
 
-    turn: bool = False
+    turn: YesNo = False
     turn_host: str | None = None
-    relay_min_port: int = Field(49152, ge=1024, le=65535)
-    relay_max_port: int = Field(49407, ge=1024, le=65535)
+    relay_min_port: WholeNumber = Field(49152, ge=1024, le=65535)
+    relay_max_port: WholeNumber = Field(49407, ge=1024, le=65535)
 
     @field_validator("turn_host")
     @classmethod
@@ -282,9 +289,9 @@ class RateLimitSection(_Section):
 class BackupSection(_Section):
     """Nightly database dumps and media copies, with retention."""
 
-    enabled: bool = True
+    enabled: YesNo = True
     path: str = "/var/backups/matrix-wizard"
-    keep_days: int = Field(14, ge=1, le=3650)
+    keep_days: WholeNumber = Field(14, ge=1, le=3650)
 
     @field_validator("path")
     @classmethod
@@ -295,34 +302,36 @@ class BackupSection(_Section):
 class FirewallSection(_Section):
     """A host firewall opening exactly the ports in use."""
 
-    enabled: bool = True
-    ssh_port: int = Field(22, ge=1, le=65535)
+    enabled: YesNo = True
+    ssh_port: WholeNumber = Field(22, ge=1, le=65535)
 
 
 class MonitoringSection(_Section):
     """Prometheus scraping the homeserver, and Grafana over it."""
 
-    prometheus: bool = False
-    grafana: bool = False
+    prometheus: YesNo = False
+    grafana: YesNo = False
 
 
 class PortsSection(_Section):
     """The ports everything listens on; change them behind another proxy or to stage a test."""
 
-    http: int = Field(80, ge=1, le=65535)
-    https: int = Field(443, ge=1, le=65535)
-    federation: int = Field(8448, ge=1, le=65535)
-    homeserver: int = Field(8008, ge=1, le=65535)
-    metrics: int = Field(9000, ge=1, le=65535)
-    postgres: int = Field(5432, ge=1, le=65535)
-    turn: int = Field(3478, ge=1, le=65535)
-    turns: int = Field(5349, ge=1, le=65535)
-    prometheus: int = Field(9090, ge=1, le=65535)
-    grafana: int = Field(3000, ge=1, le=65535)
-    wellknown: int = Field(
+    http: WholeNumber = Field(80, ge=1, le=65535)
+    https: WholeNumber = Field(443, ge=1, le=65535)
+    federation: WholeNumber = Field(8448, ge=1, le=65535)
+    homeserver: WholeNumber = Field(8008, ge=1, le=65535)
+    metrics: WholeNumber = Field(9000, ge=1, le=65535)
+    postgres: WholeNumber = Field(5432, ge=1, le=65535)
+    turn: WholeNumber = Field(3478, ge=1, le=65535)
+    turns: WholeNumber = Field(5349, ge=1, le=65535)
+    prometheus: WholeNumber = Field(9090, ge=1, le=65535)
+    grafana: WholeNumber = Field(3000, ge=1, le=65535)
+    wellknown: WholeNumber = Field(
         8090, ge=1, le=65535, description="loopback server of /.well-known for native Traefik"
     )
-    caddy_admin: int = Field(2019, ge=1, le=65535, description="Caddy's admin API, on loopback")
+    caddy_admin: WholeNumber = Field(
+        2019, ge=1, le=65535, description="Caddy's admin API, on loopback"
+    )
 
 
 class DeploymentSection(_Section):
@@ -380,7 +389,7 @@ def default_homeserver_host(server_name: str) -> str:
 class Answers(_Section):
     """Every choice of one deployment; no secrets, replayable with `generate --answers`."""
 
-    version: Literal[1] = 1
+    version: Annotated[Literal[1], EXACT_NUMBER] = 1
     homeserver: HomeserverSection
     domain: DomainSection
     database: DatabaseSection
@@ -455,15 +464,17 @@ class Problem(BaseModel):
 
 
 class AnswersError(UsageError):
-    """An answers file with one or more problems, each with its path."""
+    """An answers file with one or more problems, each with its path; one problem is one line."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
-        super().__init__(
-            f"the answers have {count}",
-            "fix each and try again",
-            details=[str(problem) for problem in problems],
-        )
+        if len(problems) == 1:
+            super().__init__(str(problems[0]))
+        else:
+            super().__init__(
+                f"the answers have {len(problems)} problems",
+                "fix each and try again",
+                details=[str(problem) for problem in problems],
+            )
         self.problems = problems
 
 
@@ -591,28 +602,96 @@ def warnings(answers: Answers) -> list[str]:
     return found
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,40}")
+# What a value of the wrong kind should have been, by pydantic's error type.
+_KIND_WORDS = {
+    "int_type": "must be a whole number",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "model_type": "must be a section of settings (key: value lines)",
+}
+
+
+def _describe_value(value: object) -> str:
+    """Name a value as YAML writes it, briefly: true, 8448.5, 'text', a list, a section."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a section"
+    if isinstance(value, int | float) and len(str(value)) <= 20:
+        return str(value)
+    return quoted(str(value))
+
+
+def _problem_words(item: "ErrorDetails") -> str:
+    """Return what is wrong with one value and what would be right, in the answers' words."""
+    kind = item["type"]
+    ctx = item.get("ctx", {})
+    given = _describe_value(item["input"])
+    if kind == "extra_forbidden":
+        return "is not a known setting; check its spelling (matrix-wizard schema lists all)"
+    if kind == "missing":
+        return "is required"
+    if kind == "invalid_key":
+        return f"is not a known setting: the name of a setting is a word, not {given}"
+    if kind in _KIND_WORDS:
+        return f"{_KIND_WORDS[kind]}, not {given}"
+    if kind in ("literal_error", "enum"):
+        return f"must be {ctx['expected']}, not {given}"
+    if kind == "greater_than_equal":
+        return f"must be at least {ctx['ge']}, not {given}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']}, not {given}"
+    if kind == "string_pattern_mismatch" and ctx["pattern"] in PATTERN_WORDS:
+        return f"must be {PATTERN_WORDS[ctx['pattern']]}"
+    return item["msg"].removeprefix("Value error, ")
+
+
+def _path_of(location: tuple[int | str, ...]) -> str:
+    """Return where a problem is, as section.key; a key that is not plain words is quoted."""
+    return ".".join(
+        part if isinstance(part, str) and _PLAIN_KEY.fullmatch(part) else quoted(str(part))
+        for part in location
+    )
+
+
 def _problems_from(error: ValidationError) -> list[Problem]:
     problems = []
-    paths = {".".join(str(part) for part in item["loc"]) for item in error.errors()}
+    paths = {_path_of(item["loc"]) for item in error.errors()}
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
+        path = _path_of(item["loc"])
         if path == "domain.homeserver_host" and "domain.server_name" in paths:
             continue  # it follows from the server_name, whose own problem is reported
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "extra_forbidden":
-            message = "is not a known setting; check its spelling (matrix-wizard schema lists all)"
-        elif item["type"] == "missing":
-            message = "is required"
-        elif item["type"] == "string_pattern_mismatch" and item["ctx"]["pattern"] in PATTERN_WORDS:
-            message = "must be " + PATTERN_WORDS[item["ctx"]["pattern"]]
-        problems.append(Problem(path=path, message=message))
+        if path == "database" and item["type"] == "missing" and "homeserver.kind" in paths:
+            continue  # the database follows from the homeserver, whose own problem is reported
+        problems.append(Problem(path=path, message=_problem_words(item)))
     return problems
 
 
 def parse_answers(data: object) -> tuple[Answers, list[str]]:
     """Validate answers data and return the model with notes on what was normalised."""
+    if data is None:
+        raise AnswersError(
+            [
+                Problem(
+                    path="", message="the answers are empty: give at least homeserver: and domain:"
+                )
+            ]
+        )
     if not isinstance(data, dict):
-        raise AnswersError([Problem(path="", message="an answers file must be a YAML mapping")])
+        raise AnswersError(
+            [
+                Problem(
+                    path="",
+                    message="the answers must be sections such as homeserver: and domain:, "
+                    f"not {_describe_value(data)}",
+                )
+            ]
+        )
     context: dict[str, list[str]] = {"notices": []}
     try:
         answers = Answers.model_validate(data, context=context)

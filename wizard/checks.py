@@ -290,6 +290,21 @@ def checkers_for(bundle_dir: Path) -> dict[str, Checker]:
     }
 
 
+def _checked(relative: str, checker: Checker, work: Workspace) -> CheckResult:
+    """Run one checker; a file edited into another encoding fails it with the reason."""
+    try:
+        return checker(work)
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start]
+        return CheckResult(
+            relative,
+            "utf-8",
+            "failed",
+            f"{relative} or a file it needs is not UTF-8 text (byte 0x{byte:02x} at offset "
+            f"{error.start}): save it as UTF-8",
+        )
+
+
 def check_bundle(
     bundle_dir: Path, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
@@ -301,7 +316,7 @@ def check_bundle(
             copy = scratch / "bundle"
             shutil.copytree(bundle_dir, copy, symlinks=True)
             (scratch / "work").mkdir()
-            result = checker(Workspace(bundle=copy, scratch=scratch / "work"))
+            result = _checked(relative, checker, Workspace(bundle=copy, scratch=scratch / "work"))
             results.append(result)
             if on_result is not None:
                 on_result(result)

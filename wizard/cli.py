@@ -199,6 +199,9 @@ def _apply_setting(data: dict[str, object], setting: str) -> None:
     """Set one ``section.key=value`` in answers data; the value is read as YAML (true, 8448)."""
     import yaml
 
+    from wizard import yaml_input
+    from wizard.errors import quoted
+
     path, equals, raw = setting.partition("=")
     keys = path.split(".")
     if not equals or not all(keys):
@@ -207,7 +210,7 @@ def _apply_setting(data: dict[str, object], setting: str) -> None:
             "for example --set calls.turn=true or --set proxy.acme_email=me@example.com",
         )
     try:
-        value = yaml.safe_load(raw) if raw else ""
+        value = yaml_input.parse(raw, f"--set {quoted(setting)}") if raw else ""
     except yaml.YAMLError:
         value = raw
     node = data
@@ -299,11 +302,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from wizard.checks import check_bundle
+    from wizard.manifest import MANIFEST_FILE
 
     bundle_dir = Path(args.bundle)
     if not bundle_dir.is_dir():
         raise UsageError(
             f"{bundle_dir} is not a bundle folder", "give the folder matrix-wizard generate wrote"
+        )
+    if not (bundle_dir / MANIFEST_FILE).is_file():
+        raise WizardError(
+            f"{bundle_dir} holds no {MANIFEST_FILE}, so it is no bundle the wizard wrote and "
+            "there is nothing to check",
+            "give the folder matrix-wizard generate wrote",
         )
     results = check_bundle(bundle_dir)
     if args.json:
@@ -337,14 +347,19 @@ def _print_doctor_results(results: "Sequence[DoctorResult]") -> None:
         print(f"{result.status:<10}  {result.check:<{width}}  {result.reason}")
 
 
-def _positive_int(text: str) -> int:
+def _cores(text: str) -> int:
+    from wizard.units import parse_cores
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, such as 2") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} cores: give at least 1")
-    return value
+        return parse_cores(text)
+    except UsageError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _path(text: str) -> str:
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or folder: give one")
+    return text
 
 
 def _size(text: str) -> int:
@@ -504,7 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = commands.add_parser("plan", help="fit a machine described by hand or by a profile")
     plan.add_argument("--profile", help="a machine profile (see: matrix-wizard profiles)")
-    plan.add_argument("--cpus", type=_positive_int, help="CPU cores, such as 2")
+    plan.add_argument("--cpus", type=_cores, help="CPU cores, such as 2")
     plan.add_argument("--ram", type=_size, help="RAM, such as 4G (units are powers of 1024)")
     plan.add_argument("--disk", type=_size, help="free disk for the homeserver, such as 60G")
     kind = plan.add_mutually_exclusive_group()
@@ -554,8 +569,10 @@ def build_parser() -> argparse.ArgumentParser:
     answers.set_defaults(handler=_cmd_answers)
 
     generate = commands.add_parser("generate", help="write the bundle for an answers file")
-    generate.add_argument("--answers", required=True, help="the answers.yaml to build from")
-    generate.add_argument("--out", required=True, help="the bundle folder to write")
+    generate.add_argument(
+        "--answers", required=True, type=_path, help="the answers.yaml to build from"
+    )
+    generate.add_argument("--out", required=True, type=_path, help="the bundle folder to write")
     when = generate.add_mutually_exclusive_group()
     when.add_argument(
         "--dry-run",
@@ -571,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.set_defaults(handler=_cmd_generate)
 
     check = commands.add_parser("check", help="check a bundle with the real programs installed")
-    check.add_argument("bundle", help="the bundle folder")
+    check.add_argument("bundle", type=_path, help="the bundle folder")
     check.add_argument("--json", action="store_true", help="print a JSON list of results")
     check.set_defaults(handler=_cmd_check)
     _add_apply_command(commands)

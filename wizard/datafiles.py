@@ -6,6 +6,7 @@ from typing import Annotated, TypeVar
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
+from wizard import yaml_input
 from wizard.errors import UsageError, WizardError
 from wizard.units import parse_size
 
@@ -40,19 +41,25 @@ def read_yaml(
     error: type[WizardError] = WizardError,
     what: str = "",
 ) -> object:
-    """Return the data of a YAML file, or raise ``error`` saying why it cannot be read."""
+    """Return the data of a YAML file, or raise ``error`` saying why it cannot be read.
+
+    Files from outside are read as yaml_input bounds them: too large, not UTF-8, nested too
+    deep or with a key given twice is refused in one line.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        return yaml_input.parse(yaml_input.read_text(path), str(path))
     except OSError as problem:
         raise error(
             f"cannot read {what}{path}: {problem.strerror or problem}", unreadable_hint
         ) from None
-    try:
-        return yaml.safe_load(text)
+    except UsageError as refused:
+        raise error(refused.message, refused.hint) from None
     except yaml.YAMLError as problem:
         mark = getattr(problem, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise error(f"{path} is not valid YAML{where}", invalid_hint) from None
+        said = getattr(problem, "problem", None)
+        reason = f" ({said})" if said else ""
+        raise error(f"{path} is not valid YAML{where}{reason}", invalid_hint) from None
 
 
 def read_model(path: Path, model: type[Model]) -> Model:

@@ -21,3 +21,10 @@ class UsageError(WizardError):
     """Bad input on the command line or in a file: the person must change what they gave."""
 
     exit_code = 2
+
+
+def quoted(text: str, limit: int = 40) -> str:
+    """Return text quoted for a message, cut short when long so that the message stays one line."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

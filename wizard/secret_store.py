@@ -8,9 +8,14 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from wizard.errors import WizardError
+from wizard import yaml_input
+from wizard.errors import UsageError, WizardError
 
 SECRETS_FILE = "secrets.yaml"
+_DAMAGED_HINT = (
+    "restore it from a backup, or move it away to make new secrets "
+    "(the homeserver's signing key and passwords then change)"
+)
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -60,15 +65,13 @@ def load_secrets(bundle_dir: Path) -> Secrets:
     if not path.exists():
         return Secrets()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml_input.parse(yaml_input.read_text(path), str(path)) or {}
         return Secrets.model_validate(data)
+    except UsageError as refused:
+        raise WizardError(refused.message, _DAMAGED_HINT) from None
     except (OSError, yaml.YAMLError, ValidationError) as error:
         reason = error.strerror if isinstance(error, OSError) else "it is not a valid secrets file"
-        raise WizardError(
-            f"cannot read {path}: {reason}",
-            "restore it from a backup, or move it away to make new secrets "
-            "(the homeserver's signing key and passwords then change)",
-        ) from None
+        raise WizardError(f"cannot read {path}: {reason}", _DAMAGED_HINT) from None
 
 
 def redact(text: str, store: Secrets) -> str:

@@ -5,6 +5,7 @@ import re
 
 import idna
 
+from wizard.errors import quoted
 from wizard.mixed_scripts import mixed_script_warning
 
 DNS_NAME_MAX = 253  # characters of a DNS name in text form, without a final dot (RFC 1035)
@@ -17,11 +18,6 @@ _IDENTIFIERS = {"@": "a user ID", "#": "a room alias"}
 _EMAIL = re.compile(r"^[^@\s\"'`;\\{}<>]+@[a-z0-9.-]+\.([a-z]{2,}|xn--[a-z0-9-]+)$", re.IGNORECASE)
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _UNIX_PATH = re.compile(r"^/[A-Za-z0-9._+/-]*$")
-
-
-def _quoted(text: str, limit: int = 40) -> str:
-    """Return text quoted for a message, cut short with an ellipsis when it is long."""
-    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
 def _ascii_label(label: str) -> str:
@@ -65,7 +61,7 @@ def to_ascii_hostname(text: str) -> tuple[str, list[str]]:
             ascii_name = ".".join(_ascii_label(label) for label in mapped.split("."))
         except UnicodeError:
             raise ValueError(
-                f"{_quoted(stripped)} is not a valid internationalised domain name; "
+                f"{quoted(stripped)} is not a valid internationalised domain name; "
                 "check its spelling"
             ) from None
         notes.append(f"{lowered!r} is written in its ASCII form {ascii_name!r}")
@@ -93,7 +89,7 @@ def check_dns_name(name: str) -> str:
     bare = name.removesuffix(".")
     if len(bare) > DNS_NAME_MAX:
         raise ValueError(
-            f"{_quoted(name)} is {len(bare)} characters long: a DNS name has at most {DNS_NAME_MAX}"
+            f"{quoted(name)} is too long: a DNS name has at most {DNS_NAME_MAX} characters"
         )
     labels = bare.split(".")
     for label in labels:
@@ -101,8 +97,8 @@ def check_dns_name(name: str) -> str:
             raise ValueError(f"{name!r} has an empty part between dots; remove the extra dot")
         if len(label) > DNS_LABEL_MAX:
             raise ValueError(
-                f"{_quoted(name)} has a part of {len(label)} characters, {_quoted(label)}: "
-                f"each part between dots has at most {DNS_LABEL_MAX}"
+                f"{quoted(name)} has a part too long, {quoted(label)}: "
+                f"each part between dots has at most {DNS_LABEL_MAX} characters"
             )
         if not _LABEL.match(label):
             raise ValueError(
@@ -202,8 +198,8 @@ def normalise_server_name(text: str) -> tuple[str, list[str]]:
         raise ValueError("a server name is needed, such as example.com")
     if len(raw) > SERVER_NAME_MAX:
         raise ValueError(
-            f"{_quoted(raw)} is {len(raw)} characters long: "
-            f"the Matrix spec allows a server name of at most {SERVER_NAME_MAX}"
+            f"{quoted(raw)} is too long: "
+            f"the Matrix spec allows a server name of at most {SERVER_NAME_MAX} characters"
         )
     _refuse_other_shapes(raw)
     _refuse_ip_addresses(raw)
@@ -216,8 +212,8 @@ def normalise_server_name(text: str) -> tuple[str, list[str]]:
     name = check_dns_name(ascii_host) + colon + port
     if len(name) > SERVER_NAME_MAX:
         raise ValueError(
-            f"{_quoted(name)} is {len(name)} characters long with its port: the Matrix spec "
-            f"allows a server name of at most {SERVER_NAME_MAX}; drop the port or shorten the name"
+            f"{quoted(name)} is too long with its port: the Matrix spec allows a server name "
+            f"of at most {SERVER_NAME_MAX} characters; drop the port or shorten the name"
         )
     return name, notes
 
@@ -229,13 +225,35 @@ def server_name_host(server_name: str) -> str:
 
 def check_email(text: str) -> str:
     """Return an e-mail address fit for an ACME account, else raise ValueError."""
+    size = len(text.encode("utf-8"))
+    if size > 254:  # RFC 5321: 256 octets hold the address and its angle brackets
+        raise ValueError(
+            f"an e-mail address of {size} bytes is longer than the 254 RFC 5321 allows; "
+            "give a shorter one, such as admin@example.com"
+        )
     if not _EMAIL.match(text):
         raise ValueError(f"{text!r} is not an e-mail address, such as admin@example.com")
+    local, _, domain = text.rpartition("@")
+    if len(local.encode("utf-8")) > 64:  # RFC 5321's limit on the part before the @
+        raise ValueError(
+            f"the part before the @ has {len(local.encode('utf-8'))} bytes, more than the 64 "
+            "RFC 5321 allows; shorten it"
+        )
+    if any(len(label) > 63 for label in domain.split(".")):
+        raise ValueError(
+            "the domain after the @ has a part longer than the 63 characters DNS allows "
+            "between dots; check the domain"
+        )
     return text
 
 
 def check_absolute_path(text: str) -> str:
     """Return an absolute path made of safe characters only, else raise ValueError."""
+    if len(text) > 4095:  # Linux's PATH_MAX of 4096 bytes ends with a NUL
+        raise ValueError(
+            f"a path of {len(text)} characters is longer than the 4095 Linux allows; "
+            "give a shorter one, such as /var/lib/matrix"
+        )
     if not _UNIX_PATH.match(text) or "/../" in f"{text}/" or "//" in text:
         raise ValueError(
             f"{text!r} must be an absolute path of letters, digits and . _ + - /, "

@@ -28,7 +28,7 @@ from tests.tui.conftest import (
 )
 from wizard.errors import UsageError
 from wizard.tiers import hardware_for
-from wizard.units import parse_size
+from wizard.units import parse_cores, parse_size
 
 pytestmark = pytest.mark.tui
 
@@ -64,9 +64,9 @@ async def test_machine_refuses_sizes_and_cores_it_cannot_read() -> None:
         with pytest.raises(UsageError) as said:
             parse_size("4X")
         assert field_problem(machine, "plan.ram") == str(said.value)
-        assert field_problem(machine, "plan.cores") == (
-            "CPU cores must be a whole number more than zero, not '0'"
-        )
+        with pytest.raises(UsageError) as said:
+            parse_cores("0")
+        assert field_problem(machine, "plan.cores") == str(said.value)
         await type_into(pilot, "#cores", "2")
         await type_into(pilot, "#ram", "4G")
         assert machine.valid

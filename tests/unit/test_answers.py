@@ -171,7 +171,9 @@ def test_answers_file_round_trips_with_every_default() -> None:
 
 
 def test_not_a_mapping() -> None:
-    assert problems_of(["a", "list"]) == ["an answers file must be a YAML mapping"]
+    assert problems_of(["a", "list"]) == [
+        "the answers must be sections such as homeserver: and domain:, not a list"
+    ]
 
 
 IP_REASON = (
@@ -211,8 +213,8 @@ IP_REASON = (
         ),
         (
             {"server_name": ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 62])},
-            f"domain.server_name: {'a' * 40 + '…'!r} is 254 characters long: "
-            "a DNS name has at most 253",
+            f"domain.server_name: {'a' * 40!r}... (254 characters) is too long: "
+            "a DNS name has at most 253 characters",
         ),
     ],
 )
