@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 from bench.timing import median_process_seconds, median_seconds, report
-from wizard.answers import parse_answers
+from wizard.answers.model import parse_answers
+from wizard.answers.secret_store import Secrets
 from wizard.bundle.render import render
-from wizard.secret_store import Secrets
 
 FULL = {
     "homeserver": {"kind": "synapse", "tier": "production"},

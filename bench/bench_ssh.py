@@ -19,10 +19,10 @@ from pathlib import Path
 
 from bench.timing import report
 from tests.ssh.sshd_server import SshServer
-from wizard.probe.known_hosts import known_hosts_name
 from wizard.probe.remote_snapshot import probe_ssh
-from wizard.probe.ssh import ConnectOptions, connect
-from wizard.probe.ssh_target import resolve_target
+from wizard.ssh.connection import ConnectOptions, connect
+from wizard.ssh.known_hosts import known_hosts_name
+from wizard.ssh.target import resolve_target
 
 DELAY = 0.050
 RUNS = 5

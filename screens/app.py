@@ -46,8 +46,8 @@ from wizard.errors import WizardError
 from wizard.paths import asset
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers
-    from wizard.facts import HostFacts
+    from wizard.answers.model import Answers
+    from wizard.probe.facts import HostFacts
 
 Probe = Callable[[str], "HostFacts"]
 Kept = TypeVar("Kept", bound=StepPane)
@@ -154,8 +154,8 @@ class WizardApp(App[int]):
         Then what is loaded is set aside from garbage collection, being kept for good. Steps
         are built ahead only after that: a pane set aside with it could never be freed.
         """
+        from wizard.fit.tiers import load_tiers
         from wizard.probe.profile import list_profiles
-        from wizard.tiers import load_tiers
 
         try:
             for step in STEPS[1:]:
@@ -449,9 +449,9 @@ class WizardApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="review")
     def render_bundle(self, answers: "Answers", out_dir: str) -> None:
         """Render the bundle with the secrets it would be written with, for review."""
+        from wizard.answers.model import tuned_facts
+        from wizard.answers.secret_store import load_secrets
         from wizard.bundle.render import render
-        from wizard.facts import tuned_facts
-        from wizard.secret_store import load_secrets
 
         try:
             secrets = load_secrets(Path(out_dir))
@@ -476,11 +476,11 @@ class WizardApp(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="write")
     def write_bundle(self, answers: "Answers", out_dir: str) -> None:
         """Under the folder's lock read its secrets, render and write; then run each real check."""
-        from wizard import targets
+        from wizard.answers.model import tuned_facts
+        from wizard.answers.secret_store import load_secrets
         from wizard.bundle.render import render
-        from wizard.checks import CheckResult, check_bundle, checkers_for
-        from wizard.facts import tuned_facts
-        from wizard.secret_store import load_secrets
+        from wizard.deliver import targets
+        from wizard.verify.checks import CheckResult, check_bundle, checkers_for
 
         worker = get_current_worker()
         try:

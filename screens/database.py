@@ -10,14 +10,14 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import (
+from wizard.answers.model import (
     SUPPORTED_DATABASES,
     DatabaseKind,
     Homeserver,
     Tier,
     warnings,
 )
-from wizard.tiers import DISPLAY_NAMES, load_tiers
+from wizard.fit.tiers import DISPLAY_NAMES, load_tiers
 
 
 def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:

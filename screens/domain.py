@@ -9,8 +9,8 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import Delegation, default_homeserver_host
-from wizard.validators import normalise_server_name
+from wizard.answers.model import Delegation, default_homeserver_host
+from wizard.answers.validators import normalise_server_name
 
 CANNOT_CHANGE = (
     "The server_name cannot change later: every account and room carries it. "

@@ -12,10 +12,10 @@ from screens.draft import finished_answers
 from screens.messages import ApplyRequested
 from screens.state import Mode, WizardState
 from screens.step import StepPane
-from wizard.answers import Answers, AnswersError, Problem
+from wizard.answers.model import Answers, AnswersError, Problem
+from wizard.answers.secret_store import Secrets
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import dns_records
-from wizard.secret_store import Secrets
 
 
 def apply_commands(mode: Mode, bundle_dir: Path, homeserver_host: str) -> list[str]:

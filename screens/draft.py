@@ -10,10 +10,10 @@ from wizard.errors import UsageError
 from wizard.units import MIB
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers, Problem
-    from wizard.facts import HostFacts
+    from wizard.answers.model import Answers, Problem
+    from wizard.probe.facts import HostFacts
 
-# wizard.answers and yaml are imported where used: the first screen needs neither, and the
+# wizard.answers.model and yaml are imported where used: the first screen needs neither, and the
 # wizard paints it sooner without them.
 
 # Sections a step before them needs to be valid; the placeholders stand in only while checking.
@@ -56,7 +56,7 @@ def check_draft(
     answers file would read them (defaults and derived values filled in) when there is no problem
     at all; sections every answers file needs but the draft lacks yet are stood in for.
     """
-    from wizard.answers import AnswersError, parse_answers
+    from wizard.answers.model import AnswersError, parse_answers
 
     wanted = tuple(sections)
     try:
@@ -80,7 +80,7 @@ def form_view(draft: Draft, earlier: Iterable[str], own: Iterable[str]) -> Draft
     the database for a homeserver); the step's own sections keep whatever was entered, even if it
     is not valid yet, so that going back and forth never loses an entry.
     """
-    from wizard.answers import AnswersError, parse_answers
+    from wizard.answers.model import AnswersError, parse_answers
 
     try:
         answers, _ = parse_answers(_with_placeholders(keep_sections(draft, earlier)))
@@ -96,7 +96,7 @@ def form_view(draft: Draft, earlier: Iterable[str], own: Iterable[str]) -> Draft
 
 def finished_answers(draft: Draft) -> "Answers":
     """Return the draft as Answers, or raise AnswersError with every problem."""
-    from wizard.answers import parse_answers
+    from wizard.answers.model import parse_answers
 
     answers, _ = parse_answers(draft)
     return answers
@@ -116,7 +116,7 @@ def draft_text(draft: Draft) -> str:
     """Return the draft as YAML: a complete answers file once valid, else the plain mapping."""
     import yaml
 
-    from wizard.answers import AnswersError, dump_answers
+    from wizard.answers.model import AnswersError, dump_answers
 
     try:
         return dump_answers(finished_answers(draft))

@@ -13,7 +13,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import EncryptionDefault, RateLimits, RegistrationMode
+from wizard.answers.model import EncryptionDefault, RateLimits, RegistrationMode
 
 MEDIA = (("local", "local disk"), ("s3", "S3-compatible bucket"))
 REGISTRATION = (

@@ -19,10 +19,10 @@ from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.facts_table import FactsTable
 from screens.widgets.field import Field
-from wizard import validators
-from wizard.answers import Problem
+from wizard.answers import validators
+from wizard.answers.model import Problem
 from wizard.errors import UsageError
-from wizard.facts import DiskKind, HostFacts
+from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import describe_machine, list_profiles, load_profile
 from wizard.units import format_size, parse_cores, parse_size
 

@@ -11,11 +11,11 @@ from screens.remote import HostKey, RemoteSession, RemoteTarget
 
 if TYPE_CHECKING:
     from screens.step import StepPane
-    from wizard.answers import Answers
+    from wizard.answers.model import Answers
+    from wizard.answers.secret_store import Secrets
     from wizard.bundle.model import Bundle
-    from wizard.checks import CheckResult
-    from wizard.facts import HostFacts
-    from wizard.secret_store import Secrets
+    from wizard.probe.facts import HostFacts
+    from wizard.verify.checks import CheckResult
 
 Answer = TypeVar("Answer")
 

@@ -10,7 +10,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import ProxyKind, TlsMode
+from wizard.answers.model import ProxyKind, TlsMode
 
 PROXIES = (
     (ProxyKind.NGINX.value, "nginx"),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from wizard.errors import WizardError
 
 if TYPE_CHECKING:
-    from wizard.facts import HostFacts
+    from wizard.probe.facts import HostFacts
 
 
 @dataclass(frozen=True)

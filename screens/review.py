@@ -14,9 +14,9 @@ from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
 from screens.widgets.released import ReleasedTextArea
-from wizard.answers import Answers, AnswersError, Problem, warnings
+from wizard.answers.model import Answers, AnswersError, Problem, warnings
+from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
-from wizard.secret_store import Secrets, redact
 
 FIRST_FILE = "README.md"
 # JSON files (the well-known documents) are shown as plain text: the tree-sitter JSON grammar

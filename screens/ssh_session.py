@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from wizard.errors import WizardError
-from wizard.probe.ssh_timeouts import Timeouts
+from wizard.ssh.timeouts import Timeouts
 
 if TYPE_CHECKING:
-    from wizard.facts import HostFacts
-    from wizard.probe.ssh import HostKeyQuestion as SshHostKeyQuestion
-    from wizard.probe.ssh import SshConnection
+    from wizard.probe.facts import HostFacts
+    from wizard.ssh.connection import HostKeyQuestion as SshHostKeyQuestion
+    from wizard.ssh.connection import SshConnection
 
 DEFAULT_DATA_PATH = "/var/lib"
 
@@ -54,9 +54,9 @@ class SshSession:
     ) -> "HostFacts":
         """Connect, asking about an unknown host key and for any secret; return the facts."""
         from wizard.probe.remote_snapshot import probe_ssh
-        from wizard.probe.ssh import ConnectOptions
-        from wizard.probe.ssh import connect as ssh_connect
-        from wizard.probe.ssh_target import resolve_target
+        from wizard.ssh.connection import ConnectOptions
+        from wizard.ssh.connection import connect as ssh_connect
+        from wizard.ssh.target import resolve_target
 
         self.close()
         text = f"{target.user}@{target.host}" if target.user else target.host
@@ -77,8 +77,8 @@ class SshSession:
 
     def upload_and_apply(self, bundle_dir: Path, on_line: LineSink, *, dry_run: bool) -> int:
         """Upload under the server's lock, run apply.sh (or with --dry-run); return its status."""
-        from wizard.remote import apply_command, read_local_bundle, run_apply, upload_bundle
-        from wizard.remote_lock import remote_lock
+        from wizard.deliver.remote import apply_command, read_local_bundle, run_apply, upload_bundle
+        from wizard.deliver.remote_lock import remote_lock
 
         connection = self._connected()
         bundle = read_local_bundle(bundle_dir)

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wizard.facts import HostFacts
+    from wizard.probe.facts import HostFacts
 
 Draft = dict[str, Any]
 

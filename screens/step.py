@@ -15,7 +15,7 @@ from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 
 if TYPE_CHECKING:
-    from wizard.answers import Answers, Problem
+    from wizard.answers.model import Answers, Problem
 
 
 class StepPane(VerticalScroll):

@@ -11,9 +11,9 @@ from screens.state import Draft, WizardState, resumed_machine_is_known
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
-from wizard.answers import Problem
+from wizard.answers.model import Problem
 from wizard.errors import UsageError
-from wizard.tiers import (
+from wizard.fit.tiers import (
     DISPLAY_NAMES,
     HOMESERVERS,
     LABELS,

@@ -1,10 +1,10 @@
-"""Textual validators that wrap wizard.validators, so screens and files reject with one voice."""
+"""Textual validators wrapping wizard.answers.validators: screens and files reject as one."""
 
 from collections.abc import Callable
 
 from textual.validation import ValidationResult, Validator
 
-from wizard import validators
+from wizard.answers import validators
 from wizard.errors import UsageError
 from wizard.units import parse_size
 

@@ -16,7 +16,7 @@ from screens.widgets.field import Field
 from wizard.errors import UsageError
 
 if TYPE_CHECKING:
-    from wizard.answers import Problem
+    from wizard.answers.model import Problem
 
 INTRO = (
     "This wizard sizes a Matrix homeserver (Synapse, Dendrite or Conduit) for a machine and "
@@ -94,7 +94,7 @@ class WelcomeStep(StepPane):
         self._loaded = None
         if self._mode() is not Mode.RESUME:
             return []
-        from wizard.answers import Problem
+        from wizard.answers.model import Problem
 
         text = self._draft_path.value.strip() if self._draft_path else ""
         if not text:

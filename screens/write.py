@@ -15,8 +15,8 @@ from screens.state import Mode, WizardState
 from screens.step import StepPane
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
-from wizard.answers import AnswersError, Problem
-from wizard.checks import CheckResult
+from wizard.answers.model import AnswersError, Problem
+from wizard.verify.checks import CheckResult
 
 _STATUS_WORDS = {"passed": "passed", "failed": "FAILED", "not-checked": "not checked"}
 

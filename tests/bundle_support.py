@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from wizard.answers import Answers, parse_answers
+from wizard.answers.model import Answers, parse_answers
+from wizard.answers.secret_store import Secrets
 from wizard.bundle.context import RenderContext
-from wizard.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
-from wizard.secret_store import Secrets
+from wizard.probe.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
 from wizard.units import GIB
 
 # Every homeserver with every database it supports, and every proxy.

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_support import answers_for
-from wizard.answers import dump_answers
+from wizard.answers.model import dump_answers
 from wizard.cli import main
 
 VALID_TEXT = dump_answers(answers_for())

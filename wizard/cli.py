@@ -11,9 +11,9 @@ from wizard import __version__
 from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
-    from wizard.doctor import DoctorResult
-    from wizard.facts import HostFacts
-    from wizard.probe.ssh import SshConnection
+    from wizard.probe.facts import HostFacts
+    from wizard.ssh.connection import SshConnection
+    from wizard.verify.doctor import DoctorResult
 
 HOMESERVERS = ("synapse", "dendrite", "conduit")
 
@@ -43,10 +43,10 @@ def _ssh_connect(args: argparse.Namespace) -> "SshConnection":
     """Connect to the --ssh target with the connection flags, asking at the terminal if needed."""
     from pathlib import Path
 
-    from wizard import terminal_prompts
-    from wizard.probe.ssh import ConnectOptions, connect
-    from wizard.probe.ssh_target import resolve_target
-    from wizard.probe.ssh_timeouts import Timeouts
+    from wizard.ssh import terminal_prompts
+    from wizard.ssh.connection import ConnectOptions, connect
+    from wizard.ssh.target import resolve_target
+    from wizard.ssh.timeouts import Timeouts
 
     target = resolve_target(
         args.ssh,
@@ -85,14 +85,14 @@ def _print_output(stream: str, text: str) -> None:
 def _cmd_apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wizard.remote import (
+    from wizard.deliver.remote import (
         describe_dry_run,
         read_local_bundle,
         run_apply,
         survey_remote,
         upload_bundle,
     )
-    from wizard.remote_lock import remote_lock
+    from wizard.deliver.remote_lock import remote_lock
     from wizard.units import format_size
 
     bundle = read_local_bundle(Path(args.bundle))
@@ -142,7 +142,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _show_facts_and_fits(facts: "HostFacts", homeserver: str | None, as_json: bool) -> int:
-    from wizard import report, tiers
+    from wizard.fit import report, tiers
 
     names = [homeserver] if homeserver else list(HOMESERVERS)
     fits = [tiers.fit(facts, name) for name in names]
@@ -166,7 +166,7 @@ def _show_facts_and_fits(facts: "HostFacts", homeserver: str | None, as_json: bo
 
 
 def _cmd_profiles(args: argparse.Namespace) -> int:
-    from wizard import report
+    from wizard.fit import report
     from wizard.probe.profile import list_profiles
 
     profiles = list_profiles()
@@ -178,7 +178,7 @@ def _cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def _cmd_hardware(args: argparse.Namespace) -> int:
-    from wizard import report, tiers
+    from wizard.fit import report, tiers
 
     need = tiers.hardware_for(args.homeserver, args.tier)
     if args.json:
@@ -189,7 +189,7 @@ def _cmd_hardware(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from wizard.answers import answers_schema
+    from wizard.answers.model import answers_schema
 
     _print_json(answers_schema())
     return 0
@@ -223,7 +223,7 @@ def _apply_setting(data: dict[str, object], setting: str) -> None:
 
 
 def _cmd_answers(args: argparse.Namespace) -> int:
-    from wizard.answers import dump_answers, parse_answers, warnings
+    from wizard.answers.model import dump_answers, parse_answers, warnings
 
     data: dict[str, object] = {
         "homeserver": {"kind": args.homeserver},
@@ -254,11 +254,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from functools import partial
     from pathlib import Path
 
-    from wizard import targets
-    from wizard.answers import load_answers_file, parse_answers, warnings
+    from wizard.answers.model import load_answers_file, parse_answers, tuned_facts, warnings
+    from wizard.answers.secret_store import load_secrets, redact
     from wizard.bundle.render import render
-    from wizard.facts import tuned_facts
-    from wizard.secret_store import load_secrets, redact
+    from wizard.deliver import targets
 
     answers, notices = load_answers_file(Path(args.answers))
     if args.prefix is not None:
@@ -301,8 +300,8 @@ def _cmd_wizard(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wizard.checks import check_bundle
-    from wizard.manifest import MANIFEST_FILE
+    from wizard.deliver.manifest import MANIFEST_FILE
+    from wizard.verify.checks import check_bundle
 
     bundle_dir = Path(args.bundle)
     if not bundle_dir.is_dir():
@@ -331,7 +330,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wizard.doctor import doctor
+    from wizard.verify.doctor import doctor
 
     results = doctor(Path(args.bundle), url=args.url, connect=args.connect, insecure=args.insecure)
     if args.json:
@@ -390,7 +389,7 @@ def _port_number(text: str) -> int:
 
 
 def _server_name(text: str) -> str:
-    from wizard.validators import normalise_server_name
+    from wizard.answers.validators import normalise_server_name
 
     try:
         normalise_server_name(text)
@@ -411,7 +410,7 @@ def _fingerprint(text: str) -> str:
 
 def _add_ssh_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
     """Add --ssh and the flags that say how to connect and how long to wait."""
-    from wizard.probe.ssh_timeouts import (
+    from wizard.ssh.timeouts import (
         DEFAULT_AUTH_TIMEOUT,
         DEFAULT_BANNER_TIMEOUT,
         DEFAULT_CONNECT_TIMEOUT,
@@ -490,7 +489,7 @@ def _add_apply_command(commands: "argparse._SubParsersAction[_Parser]") -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the parser for every command."""
-    from wizard.facts import DiskKind
+    from wizard.probe.facts import DiskKind
 
     parser = _Parser(
         prog="matrix-wizard",

@@ -6,9 +6,9 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from wizard import report
-from wizard.facts import HostFacts
-from wizard.tiers import unknown_fact
+from wizard.fit import report
+from wizard.fit.tiers import unknown_fact
+from wizard.probe.facts import HostFacts
 
 SOURCES = {
     "local": "this machine",

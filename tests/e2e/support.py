@@ -23,11 +23,11 @@ from tests.conftest import ROOT
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.proxy_runtime import self_signed
 from tests.waiting import LIMIT
-from wizard.answers import load_answers_file
+from wizard.answers.model import load_answers_file
+from wizard.answers.secret_store import load_secrets
 from wizard.bundle import calls, native, readme, systemd
 from wizard.bundle.context import RenderContext
-from wizard.proxy_checks import find_traefik
-from wizard.secret_store import load_secrets
+from wizard.verify.proxy_checks import find_traefik
 
 READY_TIMEOUT = LIMIT
 LOG_TAIL = 6000

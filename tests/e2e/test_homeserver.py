@@ -74,7 +74,7 @@ from tests.e2e.support import (
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.proxy_runtime import send
 from wizard.bundle import apply_script, calls, discovery
-from wizard.proxy_checks import find_traefik
+from wizard.verify.proxy_checks import find_traefik
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -9,9 +9,9 @@ import pytest
 from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for
 from tests.conftest import require_program
 from wizard.bundle.render import render
-from wizard.checks import CheckResult, check_bundle
-from wizard.proxy_checks import find_traefik
-from wizard.targets import write_bundle
+from wizard.deliver.targets import write_bundle
+from wizard.verify.checks import CheckResult, check_bundle
+from wizard.verify.proxy_checks import find_traefik
 
 pytestmark = pytest.mark.integration
 

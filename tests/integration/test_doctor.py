@@ -16,11 +16,12 @@ import pytest
 from tests.bundle_support import answers_for, context_for
 from tests.conftest import require_program
 from tests.integration.proxy_runtime import free_port
-from wizard import cli, doctor
-from wizard.answers import dump_answers
+from wizard import cli
+from wizard.answers.model import dump_answers
 from wizard.bundle import discovery
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
+from wizard.verify import doctor
 
 pytestmark = pytest.mark.integration
 

@@ -29,8 +29,8 @@ from tests.integration.proxy_runtime import (
 )
 from wizard.bundle import caddy, discovery, nginx, proxy, traefik
 from wizard.bundle.context import RenderContext
-from wizard.proxy_checks import caddy_validate, check_traefik, find_traefik, nginx_test
 from wizard.units import MIB
+from wizard.verify.proxy_checks import caddy_validate, check_traefik, find_traefik, nginx_test
 
 pytestmark = pytest.mark.integration
 

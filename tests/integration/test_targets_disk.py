@@ -21,11 +21,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_program
-from wizard import folder_swap
 from wizard.bundle.model import EXECUTABLE, PRIVATE, PUBLIC, Bundle, File
+from wizard.deliver import folder_swap
+from wizard.deliver.manifest import MANIFEST_FILE, verify_bundle
+from wizard.deliver.targets import write_bundle
 from wizard.errors import WizardError
-from wizard.manifest import MANIFEST_FILE, verify_bundle
-from wizard.targets import write_bundle
 
 pytestmark = pytest.mark.integration
 

@@ -6,9 +6,9 @@ import pytest
 
 from tests.ssh.sshd_server import SshServer, sshd
 from wizard.bundle.model import EXECUTABLE, PRIVATE, PUBLIC, Bundle, File
-from wizard.probe.ssh import ConnectOptions
-from wizard.probe.ssh_target import SshTarget, resolve_target
-from wizard.targets import write_bundle
+from wizard.deliver.targets import write_bundle
+from wizard.ssh.connection import ConnectOptions
+from wizard.ssh.target import SshTarget, resolve_target
 
 __all__ = ["sshd"]
 

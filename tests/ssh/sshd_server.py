@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import require_program
 from tests.waiting import LIMIT, wait_until
-from wizard.probe.known_hosts import fingerprint_of, known_hosts_name
+from wizard.ssh.known_hosts import fingerprint_of, known_hosts_name
 
 READY_TIMEOUT = LIMIT
 # What sshd logs when a connection ends, whether refused before login or closed after it.

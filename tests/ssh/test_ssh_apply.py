@@ -11,11 +11,11 @@ import pytest
 from tests.conftest import ROOT, require_program
 from tests.ssh.conftest import APPLY_STATUS, NO_AGENT, make_bundle, target_for
 from tests.ssh.sshd_server import SshServer
+from wizard.deliver.folder_swap import stale_staging_dirs
+from wizard.deliver.manifest import verify_bundle
+from wizard.deliver.remote import read_local_bundle, run_apply, upload_bundle
 from wizard.errors import WizardError
-from wizard.folder_swap import stale_staging_dirs
-from wizard.manifest import verify_bundle
-from wizard.probe.ssh import connect
-from wizard.remote import read_local_bundle, run_apply, upload_bundle
+from wizard.ssh.connection import connect
 
 pytestmark = pytest.mark.ssh
 

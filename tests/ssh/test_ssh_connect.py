@@ -12,8 +12,8 @@ from tests.ssh.conftest import NO_AGENT, target_for
 from tests.ssh.sshd_server import CLIENT_KEY_TYPES, KEY_PASSPHRASE, SshServer
 from tests.waiting import wait_until
 from wizard.errors import WizardError
-from wizard.probe.ssh import ConnectOptions, connect
-from wizard.probe.ssh_target import resolve_target
+from wizard.ssh.connection import ConnectOptions, connect
+from wizard.ssh.target import resolve_target
 
 pytestmark = pytest.mark.ssh
 

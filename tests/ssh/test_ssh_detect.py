@@ -12,10 +12,10 @@ from tests.conftest import ROOT, require_program
 from tests.ssh.conftest import NO_AGENT, target_for
 from tests.ssh.sshd_server import SshServer
 from wizard.errors import UsageError
-from wizard.facts import HostFacts
+from wizard.probe.facts import HostFacts
 from wizard.probe.local import probe_local
 from wizard.probe.remote_snapshot import probe_ssh
-from wizard.probe.ssh import connect
+from wizard.ssh.connection import connect
 
 pytestmark = pytest.mark.ssh
 

@@ -12,8 +12,8 @@ from tests.conftest import require_program
 from tests.ssh.conftest import NO_AGENT, target_for
 from tests.ssh.sshd_server import SshServer, free_port, start_server
 from wizard.errors import WizardError
-from wizard.probe.ssh import ConnectOptions, HostKeyQuestion, connect
-from wizard.probe.ssh_timeouts import Timeouts
+from wizard.ssh.connection import ConnectOptions, HostKeyQuestion, connect
+from wizard.ssh.timeouts import Timeouts
 
 pytestmark = pytest.mark.ssh
 

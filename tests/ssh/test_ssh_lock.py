@@ -20,11 +20,11 @@ from screens.ssh_session import SshSession
 from tests.conftest import ROOT, busybox_applets, next_line
 from tests.ssh.conftest import APPLY_STATUS, NO_AGENT, make_bundle, target_for
 from tests.ssh.sshd_server import SshServer
+from wizard.deliver.folder_swap import stale_staging_dirs
+from wizard.deliver.remote import RemoteSteps, read_local_bundle, upload_bundle
+from wizard.deliver.remote_lock import remote_lock
 from wizard.errors import WizardError
-from wizard.folder_swap import stale_staging_dirs
-from wizard.probe.ssh import connect
-from wizard.remote import RemoteSteps, read_local_bundle, upload_bundle
-from wizard.remote_lock import remote_lock
+from wizard.ssh.connection import connect
 
 pytestmark = pytest.mark.ssh
 
@@ -33,9 +33,9 @@ SINCE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}"
 HOLDER = """
 import sys
 from pathlib import Path
-from wizard.probe.ssh import ConnectOptions, connect
-from wizard.probe.ssh_target import resolve_target
-from wizard.remote_lock import remote_lock
+from wizard.ssh.connection import ConnectOptions, connect
+from wizard.ssh.target import resolve_target
+from wizard.deliver.remote_lock import remote_lock
 
 where, key, ssh_dir, remote_dir = sys.argv[1:]
 target = resolve_target(where, identity=Path(key), ssh_dir=Path(ssh_dir))

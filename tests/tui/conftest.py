@@ -26,9 +26,9 @@ from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from screens.write import WriteStep
 from tests.waiting import LIMIT, POLL
-from wizard.answers import AnswersError, parse_answers
+from wizard.answers.model import AnswersError, parse_answers
 from wizard.cli import main
-from wizard.facts import HostFacts
+from wizard.probe.facts import HostFacts
 from wizard.probe.profile import load_profile
 
 Params = ParamSpec("Params")

@@ -21,7 +21,7 @@ from tests.tui.conftest import (
     wizard,
 )
 from tests.waiting import eventually
-from wizard.facts import HostFacts
+from wizard.probe.facts import HostFacts
 from wizard.probe.profile import load_profile
 
 pytestmark = pytest.mark.tui

@@ -14,9 +14,9 @@ from screens.draft import (
     machine_section,
     save_draft,
 )
-from wizard.answers import AnswersError, parse_answers
+from wizard.answers.model import AnswersError, parse_answers
 from wizard.errors import UsageError
-from wizard.facts import CpuFacts, HostFacts, MemoryFacts
+from wizard.probe.facts import CpuFacts, HostFacts, MemoryFacts
 from wizard.units import GIB, MIB
 
 pytestmark = pytest.mark.tui

@@ -22,9 +22,9 @@ from tests.tui.conftest import (
     walk_to,
     wizard,
 )
-from wizard.bundle_lock import BundleLock
+from wizard.deliver.bundle_lock import BundleLock
 from wizard.errors import UsageError
-from wizard.facts import HostFacts
+from wizard.probe.facts import HostFacts
 
 pytestmark = pytest.mark.tui
 

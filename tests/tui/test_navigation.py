@@ -33,7 +33,7 @@ from tests.tui.conftest import (
     walk_to,
     wizard,
 )
-from wizard.answers import parse_answers
+from wizard.answers.model import parse_answers
 from wizard.cli import main
 from wizard.paths import asset
 

@@ -33,7 +33,7 @@ from tests.tui.conftest import (
     write_and_dry_run,
 )
 from wizard.errors import WizardError
-from wizard.facts import HostFacts
+from wizard.probe.facts import HostFacts
 from wizard.probe.profile import load_profile
 
 pytestmark = pytest.mark.tui

@@ -31,9 +31,9 @@ from tests.tui.conftest import (
     write_and_dry_run,
 )
 from tests.waiting import eventually
-from wizard.probe.known_hosts import known_hosts_name
-from wizard.probe.ssh_timeouts import Timeouts
-from wizard.remote import read_local_bundle
+from wizard.deliver.remote import read_local_bundle
+from wizard.ssh.known_hosts import known_hosts_name
+from wizard.ssh.timeouts import Timeouts
 
 __all__ = ["ssh_dir", "sshd"]
 

@@ -10,8 +10,8 @@ from screens.review import ReviewStep, answer_rows, language_for
 from screens.state import WizardState
 from screens.widgets.choices import Choices
 from tests.tui.conftest import asynctest, screen_text, settle, walk_to, wizard
+from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle.model import PRIVATE
-from wizard.secret_store import SECRETS_FILE
 
 pytestmark = pytest.mark.tui
 

@@ -27,7 +27,7 @@ from tests.tui.conftest import (
     wizard,
 )
 from wizard.errors import UsageError
-from wizard.tiers import hardware_for
+from wizard.fit.tiers import hardware_for
 from wizard.units import parse_cores, parse_size
 
 pytestmark = pytest.mark.tui

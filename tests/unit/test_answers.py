@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.bundle_support import answers_for
-from wizard.answers import (
+from wizard.answers.model import (
     Answers,
     AnswersError,
     DatabaseKind,

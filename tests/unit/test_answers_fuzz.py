@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.bundle_support import answers_for
 from tests.conftest import run_cli
-from wizard.answers import dump_answers
+from wizard.answers.model import dump_answers
 from wizard.cli import main
 from wizard.yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_SCALAR_CHARS
 

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from wizard.answers.secret_store import Secrets
 from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE
 from wizard.errors import WizardError
-from wizard.secret_store import Secrets
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -6,11 +6,11 @@ import pytest
 import yaml
 
 from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
+from wizard.answers.secret_store import Secrets
 from wizard.bundle import compose
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE
 from wizard.errors import WizardError
-from wizard.secret_store import Secrets
 
 
 def services_of(ctx: RenderContext) -> dict[str, Any]:

@@ -6,14 +6,14 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
-from wizard.answers import Answers
+from wizard.answers.model import Answers
 from wizard.bundle import calls, conduit
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle
 from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
-from wizard.known_keys import check_conduit_file
 from wizard.units import MIB
+from wizard.verify.known_keys import check_conduit_file
 
 COMBINATIONS = list(
     itertools.product(

@@ -13,9 +13,9 @@ from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle
 from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
-from wizard.facts import HostFacts
-from wizard.known_keys import check_dendrite_file
+from wizard.probe.facts import HostFacts
 from wizard.units import GIB, MIB
+from wizard.verify.known_keys import check_dendrite_file
 
 COMBINATIONS = list(
     itertools.product(

@@ -21,13 +21,13 @@ import pytest
 import yaml
 
 from tests.conftest import ROOT, next_line, run_cli
+from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
-from wizard.bundle_lock import BundleLock, describe_holder, holder_record, lock_path
+from wizard.deliver.bundle_lock import BundleLock, describe_holder, holder_record, lock_path
+from wizard.deliver.folder_swap import stale_staging_dirs
+from wizard.deliver.manifest import verify_bundle
+from wizard.deliver.targets import write_bundle, writer_lock
 from wizard.errors import WizardError
-from wizard.folder_swap import stale_staging_dirs
-from wizard.manifest import verify_bundle
-from wizard.secret_store import SECRETS_FILE
-from wizard.targets import write_bundle, writer_lock
 
 RACE_ROUNDS = 15
 TIMEOUT = 120
@@ -36,7 +36,7 @@ HOLDER = """
 import sys
 from pathlib import Path
 from wizard.cli import main
-from wizard.targets import writer_lock
+from wizard.deliver.targets import writer_lock
 
 folder = Path(sys.argv[1])
 then = sys.argv[2:]

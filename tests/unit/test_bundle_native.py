@@ -7,7 +7,7 @@ import pytest
 
 from tests.bundle_support import answers_for, context_for
 from tests.conftest import ROOT
-from wizard.answers import Homeserver
+from wizard.answers.model import Homeserver
 from wizard.bundle import apply_script, compose, layout, native, readme
 from wizard.bundle.context import RenderContext
 

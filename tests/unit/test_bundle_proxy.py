@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from tests.bundle_support import answers_for, context_for
-from wizard.answers import AnswersError
+from wizard.answers.model import AnswersError
 from wizard.bundle import caddy, nginx, proxy, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import sites

@@ -2,7 +2,7 @@ import pytest
 import yaml
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.answers import AnswersError
+from wizard.answers.model import AnswersError
 from wizard.bundle import compose, monitoring, synapse_workers
 from wizard.bundle.render import render
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, facts_with
-from wizard.answers import Homeserver, Tier
+from wizard.answers.model import Homeserver, Tier
 from wizard.bundle.context import RenderContext
 from wizard.bundle.tuning import (
     RESERVED_CONNECTIONS,
@@ -17,7 +17,7 @@ from wizard.bundle.tuning import (
     tier_ram,
     tuning,
 )
-from wizard.facts import HostFacts, MemoryFacts
+from wizard.probe.facts import HostFacts, MemoryFacts
 from wizard.units import GIB, MIB
 
 RAM = st.integers(min_value=512 * MIB, max_value=64 * GIB)

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import VALID_TEXT, run, written
-from wizard.checks import CHECKERS, CheckResult, Workspace, check_bundle
 from wizard.errors import quoted
+from wizard.verify.checks import CHECKERS, CheckResult, Workspace, check_bundle
 
 
 def test_plan_with_a_bare_ram_figure_says_to_give_a_unit(

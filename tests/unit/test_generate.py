@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import run_cli
-from wizard.secret_store import SECRETS_FILE, Secrets
+from wizard.answers.secret_store import SECRETS_FILE, Secrets
 
 
 def answers_file(tmp_path: Path, *sets: str) -> Path:

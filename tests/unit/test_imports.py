@@ -15,7 +15,7 @@ def wizard_modules() -> list[str]:
 
 
 def test_there_are_modules_to_import() -> None:
-    assert {"wizard.cli", "wizard.answers", "wizard.facts"} <= set(wizard_modules())
+    assert {"wizard.cli", "wizard.answers.model", "wizard.probe.facts"} <= set(wizard_modules())
 
 
 def test_no_wizard_module_loads_textual() -> None:

@@ -11,7 +11,7 @@ from tests.bundle_support import answers_for, context_for
 from wizard.bundle import conduit, dendrite
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
-from wizard.known_keys import (
+from wizard.verify.known_keys import (
     check_conduit_file,
     check_dendrite_file,
     check_known_keys,

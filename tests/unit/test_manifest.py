@@ -4,8 +4,7 @@ from pathlib import Path
 import pytest
 
 from wizard.bundle.model import EXECUTABLE, PRIVATE, PUBLIC
-from wizard.errors import WizardError
-from wizard.manifest import (
+from wizard.deliver.manifest import (
     MANIFEST_FILE,
     ManifestEntry,
     is_bundle_path,
@@ -16,6 +15,7 @@ from wizard.manifest import (
     sha256_hex,
     verify_bundle,
 )
+from wizard.errors import WizardError
 
 DIGEST_A = sha256_hex(b"a\n")
 DIGEST_B = sha256_hex(b"b\n")

@@ -5,9 +5,9 @@ import dataclasses
 import pytest
 
 from tests.conftest import FIXTURES
-from wizard.facts import DiskKind, HostFacts, PortUse
 from wizard.probe.assemble import facts_from_snapshot
 from wizard.probe.blockdev import base_disks, judge_disk
+from wizard.probe.facts import DiskKind, HostFacts, PortUse
 from wizard.probe.snapshot import ProbeSnapshot
 from wizard.units import GIB, KIB
 

@@ -5,8 +5,8 @@ import subprocess
 from pathlib import Path
 
 from tests.conftest import FIXTURES, ROOT
-from wizard.facts import HostFacts
 from wizard.probe.assemble import facts_from_snapshot
+from wizard.probe.facts import HostFacts
 from wizard.probe.local import LiveSnapshot
 from wizard.probe.snapshot import PROGRAMS, ProbeSnapshot, df_command
 

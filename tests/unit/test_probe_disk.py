@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.facts import DiskKind
 from wizard.probe.disk import measure_disk_kind
+from wizard.probe.facts import DiskKind
 from wizard.probe.parsers import find_mount, parse_mountinfo
 from wizard.units import MIB
 

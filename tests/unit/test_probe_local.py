@@ -17,8 +17,8 @@ import pytest
 
 from tests.conftest import ROOT
 from wizard.errors import UsageError
-from wizard.facts import DiskKind, PortUse
 from wizard.probe.assemble import facts_from_snapshot
+from wizard.probe.facts import DiskKind, PortUse
 from wizard.probe.local import LiveSnapshot, locate_data_path, probe_local
 from wizard.units import MIB
 

@@ -8,8 +8,8 @@ import pytest
 
 from tests.conftest import require_program
 from wizard.errors import UsageError, WizardError
-from wizard.facts import HostFacts
 from wizard.paths import asset
+from wizard.probe.facts import HostFacts
 from wizard.probe.local import probe_local
 from wizard.probe.remote_snapshot import facts_from_stream, new_mark, parse_probe_stream
 

@@ -8,10 +8,10 @@ import pytest
 from tests.conftest import run_cli
 from wizard.datafiles import read_model
 from wizard.errors import UsageError, WizardError
-from wizard.facts import DiskKind
+from wizard.fit.tiers import HOMESERVERS, fit, tier_rank
 from wizard.paths import asset
+from wizard.probe.facts import DiskKind
 from wizard.probe.profile import Profile, describe_machine, list_profiles, load_profile
-from wizard.tiers import HOMESERVERS, fit, tier_rank
 from wizard.units import GIB, parse_size
 
 PROFILES = list_profiles()

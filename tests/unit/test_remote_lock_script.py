@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import busybox_applets, next_line, require_program
-from wizard.bundle_lock import describe_holder, lock_path
+from wizard.deliver.bundle_lock import describe_holder, lock_path
 from wizard.paths import asset
 
 TIMEOUT = 60

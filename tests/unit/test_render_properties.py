@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.bundle_support import FIXED_SECRETS
-from wizard.answers import Answers, AnswersError, parse_answers
+from wizard.answers.model import Answers, AnswersError, parse_answers
 from wizard.bundle.model import Bundle
 from wizard.bundle.render import render
 from wizard.errors import WizardError

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from tests.conftest import run_cli
-from wizard import report
-from wizard.facts import (
+from wizard.fit import report
+from wizard.fit.tiers import HOMESERVERS, TIERS, fit, hardware_for, load_tiers, recommend
+from wizard.probe.facts import (
     CpuFacts,
     DiskFacts,
     DiskKind,
@@ -16,7 +17,6 @@ from wizard.facts import (
     SystemFacts,
 )
 from wizard.probe.profile import describe_machine, list_profiles, load_profile
-from wizard.tiers import HOMESERVERS, TIERS, fit, hardware_for, load_tiers, recommend
 from wizard.units import GIB, MIB, format_size
 
 LONG = "the probe could not open /sys/fs/cgroup/memory.max because " + "x" * 90

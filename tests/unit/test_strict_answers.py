@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli_support import generate, with_line, written
-from wizard.answers import answers_schema, parse_answers
+from wizard.answers.model import answers_schema, parse_answers
+from wizard.answers.validators import check_absolute_path, check_email
 from wizard.errors import UsageError
-from wizard.validators import check_absolute_path, check_email
 
 WHOLE_NUMBER = "must be a whole number"
 

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS
+from wizard.answers.secret_store import SECRETS_FILE, redact, secrets_text
 from wizard.bundle.model import EXECUTABLE, PRIVATE, Bundle, File
-from wizard.errors import WizardError
-from wizard.manifest import MANIFEST_FILE, read_manifest, sha256_hex, verify_bundle
-from wizard.secret_store import SECRETS_FILE, redact, secrets_text
-from wizard.targets import (
+from wizard.deliver.manifest import MANIFEST_FILE, read_manifest, sha256_hex, verify_bundle
+from wizard.deliver.targets import (
     DIFF_LINES,
     DIFF_WIDTH,
     HIDDEN,
@@ -21,6 +20,7 @@ from wizard.targets import (
     plan_write,
     write_bundle,
 )
+from wizard.errors import WizardError
 
 REDACT = partial(redact, store=FIXED_SECRETS)
 PASSWORD = FIXED_SECRETS.database_password

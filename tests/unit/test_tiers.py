@@ -12,10 +12,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import FIXTURES
 from wizard.errors import UsageError, WizardError
-from wizard.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
-from wizard.paths import asset
-from wizard.probe.profile import list_profiles, load_profile
-from wizard.tiers import (
+from wizard.fit.tiers import (
     HOMESERVERS,
     TIERS,
     Fit,
@@ -32,6 +29,9 @@ from wizard.tiers import (
     recommend,
     tier_rank,
 )
+from wizard.paths import asset
+from wizard.probe.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
+from wizard.probe.profile import list_profiles, load_profile
 from wizard.units import GIB, MIB, TIB, parse_size
 
 OVERVIEW = FIXTURES / "homeservers-overview.md"

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wizard import validators
+from wizard.answers import validators
 
 CYRILLIC_A = "\u0430"
 LOOKALIKE = f"ex{CYRILLIC_A}mple.org"  # looks like example.org

@@ -6,7 +6,7 @@ import pytest
 
 from screens.draft import load_draft
 from tests.cli_support import VALID_TEXT, generate, with_line, written
-from wizard.answers import load_answers_file
+from wizard.answers.model import load_answers_file
 from wizard.errors import UsageError
 from wizard.yaml_input import MAX_DEPTH, MAX_FILE_BYTES, MAX_SCALAR_CHARS, parse
 

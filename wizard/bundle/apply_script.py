@@ -1,6 +1,7 @@
 """apply.sh: put the bundle in place on the host and start it, printing every action."""
 
-from wizard.answers import Homeserver, ProxyKind
+from wizard.answers.model import Homeserver, ProxyKind
+from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle import (
     backup,
     calls,
@@ -15,7 +16,6 @@ from wizard.bundle import (
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
-from wizard.secret_store import SECRETS_FILE
 
 APPLY_SCRIPT = "apply.sh"
 POSTGRES_CONF_NAME = "matrix-wizard.conf"

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wizard.answers import DatabaseKind
+from wizard.answers.model import DatabaseKind
 from wizard.bundle import layout, shell
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File

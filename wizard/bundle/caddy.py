@@ -1,6 +1,6 @@
 """caddy/Caddyfile: automatic or given TLS, the Matrix routes, /.well-known/matrix, 404 else."""
 
-from wizard.answers import TlsMode
+from wizard.answers.model import TlsMode
 from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext

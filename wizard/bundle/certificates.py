@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers import Delegation, ProxyKind, TlsMode
+from wizard.answers.model import Delegation, ProxyKind, TlsMode
 from wizard.bundle import layout
 from wizard.bundle.context import RenderContext
 

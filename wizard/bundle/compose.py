@@ -4,7 +4,7 @@ from typing import Any
 
 import yaml
 
-from wizard.answers import Homeserver, ProxyKind, RegistrationMode
+from wizard.answers.model import Homeserver, ProxyKind, RegistrationMode
 from wizard.bundle import calls, certificates, layout, monitoring, native, synapse_workers
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,

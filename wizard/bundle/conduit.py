@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import tomli_w
 
-from wizard.answers import DatabaseKind, Homeserver, RegistrationMode
+from wizard.answers.model import DatabaseKind, Homeserver, RegistrationMode
 from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File

@@ -3,17 +3,17 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from wizard.answers import (
+from wizard.answers.model import (
     Answers,
     DatabaseKind,
     Deployment,
     Homeserver,
     PortsSection,
 )
-from wizard.facts import HostFacts
-from wizard.secret_store import Secrets
+from wizard.answers.secret_store import Secrets
+from wizard.answers.validators import server_name_host
+from wizard.probe.facts import HostFacts
 from wizard.units import MIB
-from wizard.validators import server_name_host
 
 POSTGRES_SERVICE = "postgres"
 WELLKNOWN_SERVICE = "wellknown"

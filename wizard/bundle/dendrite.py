@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import yaml
 
-from wizard.answers import Homeserver, RateLimits, RegistrationMode
+from wizard.answers.model import Homeserver, RateLimits, RegistrationMode
 from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File

@@ -4,8 +4,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from wizard import validators
-from wizard.answers import Delegation, TlsMode
+from wizard.answers import validators
+from wizard.answers.model import Delegation, TlsMode
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers import Homeserver, ProxyKind
+from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderContext
 
 COMPOSE_FILE = "docker-compose.yml"

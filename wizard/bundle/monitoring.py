@@ -4,7 +4,7 @@ from typing import Any
 
 import yaml
 
-from wizard.answers import Homeserver
+from wizard.answers.model import Homeserver
 from wizard.bundle import layout, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File

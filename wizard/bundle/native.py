@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers import Homeserver, ProxyKind
+from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import certificates, layout
 from wizard.bundle.context import RenderContext
 

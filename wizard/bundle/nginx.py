@@ -1,6 +1,6 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
-from wizard.answers import ProxyKind, TlsMode
+from wizard.answers.model import ProxyKind, TlsMode
 from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext

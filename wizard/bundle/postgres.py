@@ -1,6 +1,6 @@
 """PostgreSQL: a re-runnable init script for the homeserver's role and database, and tuning."""
 
-from wizard.answers import Homeserver
+from wizard.answers.model import Homeserver
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning

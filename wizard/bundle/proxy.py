@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 
-from wizard.answers import ProxyKind
+from wizard.answers.model import ProxyKind
 from wizard.bundle import caddy, nginx, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle

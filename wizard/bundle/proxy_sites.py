@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers import Delegation, Homeserver, TlsMode
+from wizard.answers.model import Delegation, Homeserver, TlsMode
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import delegation_applies, wellknown_documents
 from wizard.errors import WizardError

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass
 
-from wizard.answers import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
+from wizard.answers.model import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
+from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle import (
     apply_script,
     backup,
@@ -17,7 +18,6 @@ from wizard.bundle import (
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
-from wizard.secret_store import SECRETS_FILE
 
 README = "README.md"
 

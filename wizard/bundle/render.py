@@ -2,7 +2,8 @@
 
 from collections.abc import Callable
 
-from wizard.answers import Answers, Homeserver, dump_answers
+from wizard.answers.model import Answers, Homeserver, dump_answers
+from wizard.answers.secret_store import SECRETS_FILE, Secrets, secrets_text
 from wizard.bundle import (
     apply_script,
     backup,
@@ -22,8 +23,7 @@ from wizard.bundle import (
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File
 from wizard.errors import WizardError
-from wizard.facts import HostFacts
-from wizard.secret_store import SECRETS_FILE, Secrets, secrets_text
+from wizard.probe.facts import HostFacts
 
 Renderer = Callable[[RenderContext], Bundle]
 

@@ -7,13 +7,13 @@ from typing import Any
 
 import yaml
 
-from wizard.answers import Homeserver, RateLimits, RegistrationMode
+from wizard.answers.model import Homeserver, RateLimits, RegistrationMode
+from wizard.answers.secret_store import Secrets
 from wizard.bundle import calls, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
-from wizard.secret_store import Secrets
 from wizard.units import GIB, KIB, MIB
 
 HOMESERVER_YAML = "synapse/homeserver.yaml"

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from wizard.answers import Homeserver
+from wizard.answers.model import Homeserver
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PUBLIC, Bundle, File
 

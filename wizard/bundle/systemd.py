@@ -9,7 +9,7 @@ coturn, Prometheus, Grafana) at the bundle's files. apply.sh copies them all int
 import re
 from dataclasses import dataclass
 
-from wizard.answers import Homeserver, ProxyKind
+from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import compose, conduit, layout, monitoring, native
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File

@@ -4,7 +4,7 @@ from typing import Any
 
 import yaml
 
-from wizard.answers import TlsMode
+from wizard.answers.model import TlsMode
 from wizard.bundle import certificates
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext

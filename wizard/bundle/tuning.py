@@ -3,9 +3,9 @@
 import math
 from dataclasses import dataclass
 
-from wizard.answers import Homeserver, Tier
+from wizard.answers.model import Homeserver, Tier
 from wizard.bundle.context import RenderContext
-from wizard.tiers import Hardware, load_tiers
+from wizard.fit.tiers import Hardware, load_tiers
 from wizard.units import GIB, MIB
 
 # Numbers in brackets below are sections of the homeserver facts reference

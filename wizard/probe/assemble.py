@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar
 
-from wizard.facts import (
+from wizard.probe import parsers
+from wizard.probe.blockdev import disk_verdict
+from wizard.probe.facts import (
     WATCHED_PORTS,
     CpuFacts,
     DiskFacts,
@@ -13,8 +15,6 @@ from wizard.facts import (
     PortUse,
     SystemFacts,
 )
-from wizard.probe import parsers
-from wizard.probe.blockdev import disk_verdict
 from wizard.probe.snapshot import (
     ARCH_COMMAND,
     EUID_COMMAND,

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.facts import DiskKind
+from wizard.probe.facts import DiskKind
 from wizard.probe.parsers import Mount, find_mount, parse_block_link, parse_rotational
 from wizard.probe.snapshot import Snapshot, read_or_reason
 

@@ -8,7 +8,7 @@ import statistics
 import tempfile
 import time
 
-from wizard.facts import DiskKind
+from wizard.probe.facts import DiskKind
 from wizard.probe.parsers import find_mount, parse_mountinfo
 from wizard.probe.snapshot import os_error_reason
 from wizard.units import MIB, format_size

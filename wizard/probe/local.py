@@ -12,9 +12,9 @@ from typing import Any
 import psutil
 
 from wizard.errors import UsageError
-from wizard.facts import WATCHED_PORTS, DiskKind, HostFacts, PortUse
 from wizard.probe.assemble import facts_from_snapshot
 from wizard.probe.disk import measure_disk_kind
+from wizard.probe.facts import WATCHED_PORTS, DiskKind, HostFacts, PortUse
 from wizard.probe.snapshot import (
     ARCH_COMMAND,
     EUID_COMMAND,

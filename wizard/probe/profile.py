@@ -6,8 +6,8 @@ from pydantic import Field
 
 from wizard.datafiles import FrozenModel, Size, read_model
 from wizard.errors import UsageError
-from wizard.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
 from wizard.paths import asset
+from wizard.probe.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
 
 PROFILES_FOLDER = "profiles"
 _HARDWARE_ONLY = "a planned machine is described by its hardware only"

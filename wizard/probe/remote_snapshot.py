@@ -10,11 +10,11 @@ import shlex
 from dataclasses import dataclass
 
 from wizard.errors import UsageError, WizardError
-from wizard.facts import HostFacts
 from wizard.paths import asset
 from wizard.probe.assemble import facts_from_snapshot
+from wizard.probe.facts import HostFacts
 from wizard.probe.snapshot import ProbeSnapshot, df_command
-from wizard.probe.ssh import SshConnection
+from wizard.ssh.connection import SshConnection
 
 PROBE_SCRIPT = "probe.sh"
 STREAM_FORMAT = "1"

@@ -17,16 +17,16 @@ from types import TracebackType
 import paramiko
 
 from wizard.errors import WizardError
-from wizard.probe.known_hosts import (
+from wizard.ssh.auth import authenticate
+from wizard.ssh.known_hosts import (
     HostKeyCheck,
     Verdict,
     check_host_key,
     preferred_key_types,
     remember_host_key,
 )
-from wizard.probe.ssh_auth import authenticate
-from wizard.probe.ssh_target import SshTarget
-from wizard.probe.ssh_timeouts import Timeouts
+from wizard.ssh.target import SshTarget
+from wizard.ssh.timeouts import Timeouts
 
 DEFAULT_COMMAND_TIMEOUT = 120.0
 _CHUNK = 65536

@@ -17,10 +17,12 @@ from pydantic import (
     model_validator,
 )
 
-from wizard import validators
-from wizard.answer_types import EXACT_NUMBER, WholeNumber, WholeNumberOrNone, YesNo
+from wizard.answers import validators
+from wizard.answers.field_types import EXACT_NUMBER, WholeNumber, WholeNumberOrNone, YesNo
 from wizard.datafiles import read_yaml
 from wizard.errors import UsageError, quoted
+from wizard.probe.facts import CpuFacts, HostFacts, MemoryFacts
+from wizard.units import MIB
 
 if TYPE_CHECKING:
     from pydantic_core import ErrorDetails
@@ -725,3 +727,15 @@ def dump_answers(answers: Answers) -> str:
 def answers_schema() -> dict[str, Any]:
     """Return the JSON Schema of the answers file."""
     return Answers.model_json_schema()
+
+
+def tuned_facts(answers: Answers) -> HostFacts | None:
+    """Return the machine the answers say the bundle is tuned for, if they name one."""
+    machine = answers.machine
+    if machine.cores is None and machine.ram_mb is None:
+        return None
+    return HostFacts(
+        source="manual",
+        cpu=CpuFacts(logical=machine.cores),
+        memory=MemoryFacts(total=None if machine.ram_mb is None else machine.ram_mb * MIB),
+    )

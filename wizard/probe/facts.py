@@ -1,14 +1,9 @@
 """HostFacts: what a machine offers a homeserver, whether probed, reached over SSH or described."""
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from wizard.units import MIB
-
-if TYPE_CHECKING:
-    from wizard.answers import Answers
 
 
 class DiskKind(StrEnum):
@@ -111,15 +106,3 @@ class HostFacts(_Facts):
         if self.memory.limit is not None:
             return min(total, self.memory.limit)
         return total
-
-
-def tuned_facts(answers: "Answers") -> HostFacts | None:
-    """Return the machine the answers say the bundle is tuned for, if they name one."""
-    machine = answers.machine
-    if machine.cores is None and machine.ram_mb is None:
-        return None
-    return HostFacts(
-        source="manual",
-        cpu=CpuFacts(logical=machine.cores),
-        memory=MemoryFacts(total=None if machine.ram_mb is None else machine.ram_mb * MIB),
-    )

@@ -3,9 +3,7 @@
 import textwrap
 from collections.abc import Sequence
 
-from wizard.facts import DiskKind, HostFacts
-from wizard.probe.profile import Profile
-from wizard.tiers import (
+from wizard.fit.tiers import (
     DISPLAY_NAMES,
     LABELS,
     Fit,
@@ -15,6 +13,8 @@ from wizard.tiers import (
     TierCheck,
     unknown_fact,
 )
+from wizard.probe.facts import DiskKind, HostFacts
+from wizard.probe.profile import Profile
 from wizard.units import format_size
 
 WIDTH = 80

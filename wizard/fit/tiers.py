@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 
 from wizard.datafiles import FrozenModel, Size, read_model
 from wizard.errors import UsageError
-from wizard.facts import DiskKind, HostFacts
 from wizard.paths import asset
+from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import Profile, list_profiles, load_profile
 from wizard.units import format_size, parse_size
 

@@ -13,10 +13,10 @@ from contextlib import contextmanager
 
 import paramiko
 
-from wizard.bundle_lock import describe_holder, one_line
+from wizard.deliver.bundle_lock import describe_holder, one_line
+from wizard.deliver.remote import RemoteSteps, add_answer
 from wizard.errors import WizardError
-from wizard.probe.ssh import DEFAULT_COMMAND_TIMEOUT, SshConnection
-from wizard.remote import RemoteSteps, add_answer
+from wizard.ssh.connection import DEFAULT_COMMAND_TIMEOUT, SshConnection
 
 _LAST_ANSWERS = frozenset({"locked", "unlocked", "busy", "error"})
 

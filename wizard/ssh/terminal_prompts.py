@@ -3,7 +3,7 @@
 import getpass
 import sys
 
-from wizard.probe.ssh import HostKeyQuestion
+from wizard.ssh.connection import HostKeyQuestion
 
 
 def _interactive() -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 import paramiko
 
 from wizard.errors import UsageError
-from wizard.probe.known_hosts import SYSTEM_KNOWN_HOSTS, known_hosts_name
+from wizard.ssh.known_hosts import SYSTEM_KNOWN_HOSTS, known_hosts_name
 
 DEFAULT_PORT = 22
 DEFAULT_IDENTITIES = ("id_ed25519", "id_ecdsa", "id_rsa")

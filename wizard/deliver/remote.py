@@ -16,12 +16,12 @@ from pathlib import Path
 
 import paramiko
 
+from wizard.deliver.folder_swap import staging_prefix
+from wizard.deliver.manifest import MANIFEST_FILE, ManifestEntry, mismatched_paths, sha256_hex
 from wizard.errors import UsageError, WizardError
-from wizard.folder_swap import staging_prefix
-from wizard.manifest import MANIFEST_FILE, ManifestEntry, mismatched_paths, sha256_hex
 from wizard.paths import asset
 from wizard.probe.parsers import parse_df_line
-from wizard.probe.ssh import OutputSink, SshConnection
+from wizard.ssh.connection import OutputSink, SshConnection
 from wizard.units import KIB, format_size
 
 APPLY_SCRIPT = "apply.sh"

@@ -14,13 +14,13 @@ from typing import Literal
 
 import yaml
 
-from wizard import proxy_checks
-from wizard.answers import load_answers_file
+from wizard.answers.model import load_answers_file
+from wizard.answers.secret_store import load_secrets
 from wizard.bundle import dendrite
 from wizard.bundle.context import RenderContext
 from wizard.errors import WizardError
-from wizard.known_keys import check_conduit_file, check_dendrite_file
-from wizard.secret_store import load_secrets
+from wizard.verify import proxy_checks
+from wizard.verify.known_keys import check_conduit_file, check_dendrite_file
 
 Status = Literal["passed", "failed", "not-checked"]
 TIMEOUT_SECONDS = 60

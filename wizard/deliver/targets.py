@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path, PurePosixPath
 
+from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle.model import Bundle
-from wizard.bundle_lock import BundleLock, WaitNotice
-from wizard.errors import WizardError
-from wizard.folder_swap import (
+from wizard.deliver.bundle_lock import BundleLock, WaitNotice
+from wizard.deliver.folder_swap import (
     StrandedFolder,
     fsync_tree,
     make_staging_dir,
@@ -23,7 +23,7 @@ from wizard.folder_swap import (
     stale_staging_dirs,
     swap_in,
 )
-from wizard.manifest import (
+from wizard.deliver.manifest import (
     MANIFEST_FILE,
     MANIFEST_MODE,
     Manifest,
@@ -33,7 +33,7 @@ from wizard.manifest import (
     read_manifest,
     sha256_hex,
 )
-from wizard.secret_store import SECRETS_FILE
+from wizard.errors import WizardError
 from wizard.units import format_size
 
 NEW_SUFFIX = ".new"

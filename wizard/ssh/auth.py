@@ -11,7 +11,7 @@ from pathlib import Path
 import paramiko
 
 from wizard.errors import WizardError
-from wizard.probe.ssh_target import SshTarget
+from wizard.ssh.target import SshTarget
 
 AskSecret = Callable[[str], str | None]
 """Asks the person for a secret, given a prompt; None when no one can be asked."""

@@ -5,8 +5,8 @@ import re
 
 import idna
 
+from wizard.answers.mixed_scripts import mixed_script_warning
 from wizard.errors import quoted
-from wizard.mixed_scripts import mixed_script_warning
 
 DNS_NAME_MAX = 253  # characters of a DNS name in text form, without a final dot (RFC 1035)
 DNS_LABEL_MAX = 63  # characters of one part between dots (RFC 1035)

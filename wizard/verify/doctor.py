@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from wizard.answers import Homeserver, load_answers_file
+from wizard.answers.model import Homeserver, load_answers_file
+from wizard.answers.secret_store import Secrets
 from wizard.bundle import discovery, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
-from wizard.secret_store import Secrets
 
 Status = Literal["passed", "failed", "unverified"]
 TIMEOUT_SECONDS = 10.0

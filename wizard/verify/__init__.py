@@ -1,0 +1,1 @@
+"""Verify a bundle with the real programs that read it, and a live server from outside."""
