@@ -21,7 +21,7 @@ from screens.widgets.facts_table import FactsTable
 from screens.widgets.field import Field
 from wizard.answers import validators
 from wizard.answers.model import Problem
-from wizard.errors import UsageError
+from wizard.errors import UsageError, quoted
 from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import describe_machine, list_profiles, load_profile
 from wizard.units import format_size, parse_cores, parse_size
@@ -312,9 +312,9 @@ class MachineStep(StepPane):
         if host_problem:
             problems.append(Problem(path="remote.host", message=host_problem))
         port = self._input("port")
-        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        if port and not validators.is_port(port):
             problems.append(
-                Problem(path="remote.port", message=f"{port!r} is not a port: use 1 to 65535")
+                Problem(path="remote.port", message=f"{quoted(port)} is not a port: use 1 to 65535")
             )
         user = self._input("user")
         if user and not _USER.match(user):

@@ -383,9 +383,12 @@ def _seconds(text: str) -> float:
 
 
 def _port_number(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number from 1 to 65535")
-    return int(text)
+    from wizard.answers.validators import parse_port
+
+    try:
+        return parse_port(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _server_name(text: str) -> str:

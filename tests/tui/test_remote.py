@@ -206,3 +206,19 @@ async def test_after_a_long_refusal_the_connect_button_is_still_in_view() -> Non
         await pilot.pause()
         button = machine.query_one("#connect")
         assert machine.region.contains_region(button.region)
+
+
+@asynctest
+async def test_a_port_that_is_no_port_is_pointed_out_not_a_crash() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        step(pilot.app).query_one("#mode", Choices).choose("remote")
+        await pilot.pause()
+        machine = await go_on(pilot)
+        await type_into(pilot, "#host", "vps.example.com")
+        for port in ("²", "٨٤٤٨", "0", "65536", "9" * 5000):
+            await type_into(pilot, "#port", port)
+            problem = field_problem(machine, "remote.port")
+            assert problem is not None and problem.endswith("is not a port: use 1 to 65535")
+        await type_into(pilot, "#port", "2222")
+        assert field_problem(machine, "remote.port") is None

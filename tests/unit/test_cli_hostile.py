@@ -136,3 +136,14 @@ def test_check_fails_a_file_edited_into_another_encoding(
             "save it as UTF-8",
         )
     ]
+
+
+@pytest.mark.parametrize("port", ["²", "0", "9" * 50])
+def test_detect_over_ssh_with_a_port_that_is_no_port_says_what_a_port_is(
+    capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    assert run(["detect", "--ssh", "root@vps.example.com", "--port", port], capsys) == (
+        2,
+        f"matrix-wizard detect: error: argument --port: {quoted(port)} is not a port: "
+        "use a number from 1 to 65535 (see matrix-wizard detect --help)\n",
+    )

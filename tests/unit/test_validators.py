@@ -262,3 +262,15 @@ def test_every_refusal_is_one_line_that_names_what_it_refuses(text: str) -> None
         assert message[0] in "'\"" or message.startswith("a server name is needed"), message
     else:
         assert name.isascii() and name == name.lower()
+
+
+@pytest.mark.parametrize("text", ["²", "٨٤٤٨", "0", "65536", "-1", "", " 22", "9" * 5000])
+def test_a_port_is_ascii_digits_from_1_to_65535(text: str) -> None:
+    assert not validators.is_port(text)
+    with pytest.raises(ValueError, match=r"is not a port: use a number from 1 to 65535$"):
+        validators.parse_port(text)
+
+
+@pytest.mark.parametrize("text", ["1", "22", "8448", "65535"])
+def test_a_port_is_read_as_its_number(text: str) -> None:
+    assert validators.parse_port(text) == int(text)

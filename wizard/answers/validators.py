@@ -117,8 +117,20 @@ def check_dns_name(name: str) -> str:
     return bare
 
 
+def is_port(text: str) -> bool:
+    """Return whether text is a TCP or UDP port, 1 to 65535, in ASCII digits."""
+    return text.isascii() and text.isdigit() and len(text) <= 5 and 1 <= int(text) <= 65535
+
+
+def parse_port(text: str) -> int:
+    """Return the port text names, or raise ValueError saying what a port is."""
+    if not is_port(text):
+        raise ValueError(f"{quoted(text)} is not a port: use a number from 1 to 65535")
+    return int(text)
+
+
 def _check_port(text: str, whole: str) -> None:
-    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 1 <= int(text) <= 65535:
+    if not is_port(text):
         raise ValueError(f"{whole!r} has a bad port: use a number from 1 to 65535")
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import paramiko
 
-from wizard.errors import UsageError
+from wizard.answers.validators import is_port
+from wizard.errors import UsageError, quoted
 from wizard.ssh.known_hosts import SYSTEM_KNOWN_HOSTS, known_hosts_name
 
 DEFAULT_PORT = 22
@@ -47,8 +48,8 @@ class SshTarget:
 
 def _port(text: str, where: str) -> int:
     """Return a TCP port number, or raise UsageError naming where it came from."""
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise UsageError(f"{where} {text!r} is not a port number", "give a number from 1 to 65535")
+    if not is_port(text):
+        raise UsageError(f"{where} {quoted(text)} is not a port number", "give 1 to 65535")
     return int(text)
 
 
