@@ -16,6 +16,7 @@ from screens.done import DoneStep
 from screens.machine import MachineStep
 from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from screens.state import WizardState
+from screens.step import StepPane
 from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
@@ -170,14 +171,20 @@ async def test_a_failed_apply_says_so() -> None:
         assert done.valid
 
 
+async def remote_machine_step(pilot: Pilot[int]) -> StepPane:
+    """Choose remote mode, go on to the Machine step and name vps.example.com as the host."""
+    await settle(pilot)
+    step(pilot.app).query_one("#mode", Choices).choose("remote")
+    await pilot.pause()
+    machine = await go_on(pilot)
+    await type_into(pilot, "#host", "vps.example.com")
+    return machine
+
+
 @asynctest
 async def test_without_ssh_support_connecting_says_how_else() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        step(pilot.app).query_one("#mode", Choices).choose("remote")
-        await pilot.pause()
-        machine = await go_on(pilot)
-        await type_into(pilot, "#host", "vps.example.com")
+        machine = await remote_machine_step(pilot)
         await pilot.click("#connect")
         await settle(pilot)
         assert await refused(pilot)
@@ -211,11 +218,7 @@ async def test_after_a_long_refusal_the_connect_button_is_still_in_view() -> Non
 @asynctest
 async def test_a_port_that_is_no_port_is_pointed_out_not_a_crash() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
-        step(pilot.app).query_one("#mode", Choices).choose("remote")
-        await pilot.pause()
-        machine = await go_on(pilot)
-        await type_into(pilot, "#host", "vps.example.com")
+        machine = await remote_machine_step(pilot)
         for port in ("²", "٨٤٤٨", "0", "65536", "9" * 5000):
             await type_into(pilot, "#port", port)
             problem = field_problem(machine, "remote.port")
