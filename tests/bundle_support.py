@@ -57,6 +57,7 @@ def facts_with(ram_gib: float = 4, cores: int = 2, disk_gib: float = 80) -> Host
 
 FIXED_SECRETS = Secrets(
     database_password="dbpassDBPASS0123456789",
+    postgres_superuser_password="pgsuperPGSUPER0123456789",
     registration_shared_secret="regsecretREGSECRET0123456789",
     macaroon_secret_key="macaroonMACAROON0123456789",
     form_secret="formFORM0123456789",

@@ -62,6 +62,7 @@ class PostgresServer:
     root: Path
     port: int
     host: str = "127.0.0.1"
+    superuser: str = SUPERUSER
 
     @property
     def socket_dir(self) -> Path:
@@ -88,7 +89,7 @@ class PostgresServer:
     def psql(
         self,
         *args: str,
-        user: str = SUPERUSER,
+        user: str | None = None,
         database: str = "postgres",
         password: str | None = None,
         over_tcp: bool = False,
@@ -109,7 +110,7 @@ class PostgresServer:
             "--port",
             str(self.port),
             "--username",
-            user,
+            user or self.superuser,
             "--dbname",
             database,
             *args,
@@ -185,12 +186,15 @@ def _stop(server: PostgresServer, process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=30)
 
 
-def start_postgres() -> Iterator[PostgresServer]:
+def start_postgres(
+    superuser: str = SUPERUSER,
+    initdb_options: tuple[str, ...] = ("--encoding", "UTF8", "--locale", "C.UTF-8"),
+) -> Iterator[PostgresServer]:
     """Create a cluster in a temporary folder, run it on a free loopback port, then remove it."""
     bin_dir = postgres_bin_dir()
     runner = as_postgres_user()
     root = Path(tempfile.mkdtemp(prefix="matrix-wizard-pg-"))
-    server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port())
+    server = PostgresServer(bin_dir=bin_dir, root=root, port=free_port(), superuser=superuser)
     server.socket_dir.mkdir()
     if runner:
         for path in (root, server.socket_dir):
@@ -203,11 +207,8 @@ def start_postgres() -> Iterator[PostgresServer]:
                 "--pgdata",
                 str(server.data_dir),
                 "--username",
-                SUPERUSER,
-                "--encoding",
-                "UTF8",
-                "--locale",
-                "C.UTF-8",
+                superuser,
+                *initdb_options,
                 "--auth-local",
                 "trust",
                 "--auth-host",

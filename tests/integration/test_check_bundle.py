@@ -125,3 +125,27 @@ def test_a_broken_caddyfile_and_traefik_rule_fail(tmp_path: Path) -> None:
     dynamic = traefik / "traefik/dynamic.yml"
     dynamic.write_text(dynamic.read_text().replace("PathPrefix(", "NoSuchMatcher(", 1))
     assert by_file(check_bundle(traefik))["traefik/traefik.yml"].status == "failed"
+
+
+def test_compose_with_every_service_s3_media_and_workers_passes_docker_compose(
+    tmp_path: Path,
+) -> None:
+    """Pinned images, healthchecks, shm_size and the S3 image's build: docker-compose accepts."""
+    answers = answers_for(
+        "synapse",
+        database="postgresql",
+        homeserver__workers=2,
+        calls__turn=True,
+        monitoring__prometheus=True,
+        monitoring__grafana=True,
+        media__backend="s3",
+        media__s3={"bucket": "matrix-media", "access_key_id": "AKIA0001"},
+    )
+    secrets = FIXED_SECRETS.model_copy(update={"s3_secret_access_key": "s3SECRETs3secret"})
+    out = tmp_path / "bundle"
+    write_bundle(render(answers, None, secrets), out)
+
+    result = by_file(check_bundle(out))["docker-compose.yml"]
+
+    assert result.status == "passed", result.detail
+    assert (out / "synapse-image" / "Dockerfile").is_file()

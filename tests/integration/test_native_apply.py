@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for
-from wizard.bundle import native, systemd
+from wizard.bundle import native, systemd, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle
 from wizard.bundle.render import render
@@ -96,7 +96,7 @@ def test_a_dry_run_prints_every_install_step_and_changes_nothing(tmp_path: Path)
 def test_a_dry_run_for_traefik_fetches_a_checked_release(tmp_path: Path) -> None:
     ctx, bundle = _stage(tmp_path, proxy="traefik")
     out = _run(bundle / "apply.sh", "--dry-run")
-    version = native.TRAEFIK_VERSION
+    version = versions.TRAEFIK_VERSION
     assert f"{native.TRAEFIK_RELEASES}/v{version}/traefik_v{version}_checksums.txt" in out
     assert "+ verify_checksum " in out
     assert f"+ install -D -m 0755 $DOWNLOAD_FOLDER/traefik {native.traefik_binary(ctx)}" in out

@@ -1,11 +1,19 @@
 """docker-compose.yml: the right services, only the proxy and coturn reachable, env-file secrets."""
 
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for, context_for
+from tests.bundle_support import (
+    FIXED_SECRETS,
+    PROXIES,
+    STACKS,
+    answers_for,
+    context_for,
+    facts_with,
+)
 from wizard.answers.secret_store import Secrets
 from wizard.bundle import compose
 from wizard.bundle.context import RenderContext
@@ -102,7 +110,7 @@ def test_passwords_go_to_private_env_files() -> None:
     grafana_env = files[compose.GRAFANA_ENV]
     assert postgres_env.mode == PRIVATE
     assert grafana_env.mode == PRIVATE
-    assert f"POSTGRES_PASSWORD={FIXED_SECRETS.database_password}\n" == postgres_env.text
+    assert f"POSTGRES_PASSWORD={FIXED_SECRETS.postgres_superuser_password}\n" == postgres_env.text
     assert f"GF_SECURITY_ADMIN_PASSWORD={FIXED_SECRETS.grafana_admin_password}" in (
         grafana_env.text
     )
@@ -156,20 +164,36 @@ def test_postgres_is_created_with_c_locale_its_config_and_a_readiness_check() ->
         answers_for("synapse", database="postgresql", deployment__ports__postgres=6543)
     )
     postgres = services_of(ctx)["postgres"]
-    major = int(postgres["image"].split(":")[1].split("-")[0])
+    major = int(postgres["image"].split(":")[1].split(".")[0])
     assert 14 <= major < 18
     assert postgres["environment"] == {
-        "POSTGRES_USER": "synapse",
-        "POSTGRES_DB": "synapse",
+        "POSTGRES_USER": "postgres",
         "POSTGRES_INITDB_ARGS": "--encoding=UTF-8 --lc-collate=C --lc-ctype=C",
     }
     assert "config_file=/etc/postgresql/postgresql.conf" in postgres["command"]
     assert "port=6543" in postgres["command"]
-    assert "pg_isready -U synapse -d synapse -p 6543" in postgres["healthcheck"]["test"][1]
+    assert "pg_isready -q -h 127.0.0.1 -p 6543 -U postgres" in postgres["healthcheck"]["test"][1]
     assert "ports" not in postgres
     mounts = postgres["volumes"]
     assert "/var/lib/matrix-wizard/postgres:/var/lib/postgresql/data" in mounts
-    assert any(m.endswith(":/docker-entrypoint-initdb.d/init.sql:ro") for m in mounts)
+    assert "/opt/matrix-wizard/postgres/init.sql:/docker-entrypoint-initdb.d/init.sql:ro" in mounts
+
+
+def test_the_homeserver_role_is_not_the_clusters_superuser() -> None:
+    """POSTGRES_USER made the homeserver's role the superuser; init.sql makes it a plain owner."""
+    ctx = context_for(answers_for("synapse", database="postgresql"))
+    postgres = services_of(ctx)["postgres"]
+    files = compose.render(ctx)
+    assert postgres["environment"]["POSTGRES_USER"] != ctx.answers.database.user
+    assert "POSTGRES_DB" not in postgres["environment"]
+    assert FIXED_SECRETS.database_password not in files[compose.POSTGRES_ENV].text
+    assert FIXED_SECRETS.postgres_superuser_password in files[compose.POSTGRES_ENV].text
+
+
+@pytest.mark.parametrize(("ram_gib", "expected"), [(1, "256m"), (8, "512m"), (64, "1024m")])
+def test_postgres_gets_shared_memory_sized_from_its_ram(ram_gib: float, expected: str) -> None:
+    ctx = context_for(answers_for("synapse", database="postgresql"), facts_with(ram_gib=ram_gib))
+    assert services_of(ctx)["postgres"]["shm_size"] == expected
 
 
 def test_traefik_gets_a_static_server_for_well_known_with_json_headers() -> None:
@@ -227,7 +251,44 @@ def test_rendering_is_deterministic() -> None:
 
 
 def test_a_password_spanning_lines_is_refused_with_a_hint() -> None:
-    secrets = FIXED_SECRETS.model_copy(update={"database_password": "two\nlines"})
+    secrets = FIXED_SECRETS.model_copy(update={"postgres_superuser_password": "two\nlines"})
     ctx = RenderContext(answers=answers_for(), facts=None, secrets=Secrets(**secrets.model_dump()))
     with pytest.raises(WizardError, match=r"secrets\.yaml"):
         compose.render(ctx)
+
+
+def _everything(homeserver: str, proxy: str) -> RenderContext:
+    database = "rocksdb" if homeserver == "conduit" else "postgresql"
+    sets: dict[str, Any] = {
+        "calls__turn": True,
+        "monitoring__prometheus": True,
+        "monitoring__grafana": True,
+    }
+    if homeserver == "synapse":
+        sets["homeserver__workers"] = 2
+    return context_for(answers_for(homeserver, database=database, proxy=proxy, **sets))
+
+
+EXACT_TAG = re.compile(r":v?\d+\.\d+\.\d+(-[a-z0-9.]+)*$")
+# PostgreSQL numbers its releases major.minor since version 10: 16.9 is one exact release.
+EXACT_POSTGRES_TAG = re.compile(r"^postgres:\d+\.\d+$")
+
+
+@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_every_image_names_an_exact_release(homeserver: str, proxy: str) -> None:
+    for name, service in services_of(_everything(homeserver, proxy)).items():
+        pattern = EXACT_POSTGRES_TAG if name == "postgres" else EXACT_TAG
+        assert pattern.search(service["image"]), f"{name}: {service['image']} floats"
+
+
+@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_every_long_running_service_has_a_healthcheck(homeserver: str, proxy: str) -> None:
+    # Conduit's image holds no shell or client, and a Synapse worker has no HTTP listener.
+    without = {"conduit", "synapse-worker1", "synapse-worker2"}
+    for name, service in services_of(_everything(homeserver, proxy)).items():
+        if name in without:
+            continue
+        check = service.get("healthcheck", {})
+        assert check.get("test", [None])[0] == "CMD-SHELL", f"{name} has no healthcheck"

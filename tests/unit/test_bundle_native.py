@@ -8,7 +8,7 @@ import pytest
 from tests.bundle_support import answers_for, context_for
 from tests.conftest import ROOT
 from wizard.answers.model import Homeserver
-from wizard.bundle import apply_script, compose, layout, native, readme
+from wizard.bundle import apply_script, compose, layout, native, readme, versions
 from wizard.bundle.context import RenderContext
 
 
@@ -68,8 +68,8 @@ def test_apply_sh_creates_the_homeserver_user_and_traefiks() -> None:
 def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
     ctx = _native()
     assert native.synapse_venv(ctx) == "/opt/venvs/matrix-synapse"
-    assert native.synapse_requirement() == f"matrix-synapse[postgres]=={native.SYNAPSE_VERSION}"
-    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{native.SYNAPSE_VERSION}")
+    assert native.synapse_requirement() == f"matrix-synapse[postgres]=={versions.SYNAPSE_VERSION}"
+    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{versions.SYNAPSE_VERSION}")
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ def test_the_readme_says_what_apply_sh_installs_and_how_to_check_the_server() ->
     text = readme.readme_text(ctx)
     assert "## Running without containers" in text
     assert f"`{native.synapse_requirement()}`" in text
-    assert f"Traefik {native.TRAEFIK_VERSION}" in text
+    assert f"Traefik {versions.TRAEFIK_VERSION}" in text
     assert "`matrix-synapse`, `matrix-wellknown`, `traefik`, `prometheus`" in text
     assert "Grafana is not in Debian or Ubuntu" in text
     assert "matrix-wizard doctor /opt/matrix-wizard" in text
@@ -130,4 +130,4 @@ def test_tests_check_with_the_synapse_release_the_bundle_installs() -> None:
         "optional-dependencies"
     ]
     (pin,) = [item for item in extras["test"] if item.startswith("matrix-synapse")]
-    assert pin.endswith(f"=={native.SYNAPSE_VERSION}")
+    assert pin.endswith(f"=={versions.SYNAPSE_VERSION}")

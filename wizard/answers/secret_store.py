@@ -37,6 +37,8 @@ class Secrets(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     database_password: str = Field(default_factory=_token)
+    # The bundled compose PostgreSQL's own superuser; the homeserver's role is no superuser.
+    postgres_superuser_password: str = Field(default_factory=_token)
     registration_shared_secret: str = Field(default_factory=_token)
     macaroon_secret_key: str = Field(default_factory=_token)
     form_secret: str = Field(default_factory=_token)

@@ -9,10 +9,12 @@ from wizard.bundle import (
     compose,
     firewall,
     layout,
+    media,
     monitoring,
     native,
     shell,
     systemd,
+    versions,
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
@@ -210,6 +212,7 @@ def _settings(ctx: RenderContext) -> str:
 def _native_settings(ctx: RenderContext) -> dict[str, str]:
     """Return the assignments only a deployment without containers reads, every value quoted."""
     synapse = ctx.homeserver is Homeserver.SYNAPSE
+    s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
     binary = native.homeserver_binary(ctx)
     nginx = ctx.answers.proxy.kind is ProxyKind.NGINX
@@ -224,10 +227,13 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     values = {
         **words,
         "SYNAPSE_VENV": native.synapse_venv(ctx) if synapse else "",
-        "SYNAPSE_VERSION": native.SYNAPSE_VERSION if synapse else "",
+        "SYNAPSE_VERSION": versions.SYNAPSE_VERSION if synapse else "",
         "SYNAPSE_REQUIREMENT": native.synapse_requirement() if synapse else "",
+        "S3_PROVIDER_PACKAGE": media.S3_PROVIDER_PACKAGE if s3_provider else "",
+        "S3_PROVIDER_VERSION": versions.S3_STORAGE_PROVIDER_VERSION if s3_provider else "",
+        "S3_PROVIDER_REQUIREMENT": media.s3_provider_requirement() if s3_provider else "",
         "TRAEFIK_BINARY": native.traefik_binary(ctx) if traefik else "",
-        "TRAEFIK_VERSION": native.TRAEFIK_VERSION if traefik else "",
+        "TRAEFIK_VERSION": versions.TRAEFIK_VERSION if traefik else "",
         "TRAEFIK_RELEASES": native.TRAEFIK_RELEASES if traefik else "",
         "HOMESERVER_BINARY": binary.path if binary else "",
         "HOMESERVER_BINARY_HELP": binary.how_to_get if binary else "",

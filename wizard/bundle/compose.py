@@ -5,7 +5,17 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import Homeserver, ProxyKind, RegistrationMode
-from wizard.bundle import calls, certificates, layout, monitoring, native, synapse_workers
+from wizard.bundle import (
+    calls,
+    certificates,
+    layout,
+    media,
+    monitoring,
+    postgres,
+    synapse_image,
+    synapse_workers,
+    versions,
+)
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,
     CONTAINER_DATA_DIR,
@@ -20,17 +30,18 @@ from wizard.errors import WizardError
 from wizard.paths import asset
 
 IMAGES = {
-    Homeserver.SYNAPSE: f"matrixdotorg/synapse:v{native.SYNAPSE_VERSION}",
-    Homeserver.DENDRITE: f"ghcr.io/element-hq/dendrite-monolith:v{native.DENDRITE_VERSION}",
-    Homeserver.CONDUIT: f"matrixconduit/matrix-conduit:v{native.CONDUIT_VERSION}",
-    ProxyKind.NGINX: "nginx:1.28-alpine",
-    ProxyKind.CADDY: "caddy:2.10-alpine",
-    ProxyKind.TRAEFIK: "traefik:v3.7",
-    POSTGRES_SERVICE: "postgres:16",
-    WELLKNOWN_SERVICE: "nginx:1.28-alpine",
-    layout.COTURN_SERVICE: "coturn/coturn:4.6",
-    layout.PROMETHEUS_SERVICE: "prom/prometheus:v2.53.4",
-    layout.GRAFANA_SERVICE: "grafana/grafana:11.6.0",
+    Homeserver.SYNAPSE: versions.SYNAPSE_IMAGE,
+    Homeserver.DENDRITE: versions.DENDRITE_IMAGE,
+    Homeserver.CONDUIT: versions.CONDUIT_IMAGE,
+    ProxyKind.NGINX: versions.NGINX_IMAGE,
+    ProxyKind.CADDY: versions.CADDY_IMAGE,
+    ProxyKind.TRAEFIK: versions.TRAEFIK_IMAGE,
+    POSTGRES_SERVICE: versions.POSTGRES_IMAGE,
+    WELLKNOWN_SERVICE: versions.NGINX_IMAGE,
+    layout.COTURN_SERVICE: versions.COTURN_IMAGE,
+    layout.PROMETHEUS_SERVICE: versions.PROMETHEUS_IMAGE,
+    layout.GRAFANA_SERVICE: versions.GRAFANA_IMAGE,
+    synapse_workers.REDIS_SERVICE: versions.REDIS_IMAGE,
 }
 
 COMPOSE_FILE = layout.COMPOSE_FILE
@@ -42,6 +53,8 @@ WELLKNOWN_CONF = "wellknown/default.conf"
 POSTGRES_CONFIG = "/etc/postgresql/postgresql.conf"
 POSTGRES_DATA = "/var/lib/postgresql/data"
 POSTGRES_INITDB_ARGS = "--encoding=UTF-8 --lc-collate=C --lc-ctype=C"
+POSTGRES_SUPERUSER = "postgres"
+POSTGRES_INIT_SCRIPT = "/docker-entrypoint-initdb.d/init.sql"
 TRAEFIK_STATIC = "/etc/traefik/traefik.yml"
 TRAEFIK_DYNAMIC = "/etc/traefik/dynamic.yml"
 TRAEFIK_ACME_DIR = "/etc/traefik/acme"
@@ -60,7 +73,6 @@ GRAFANA_SETTINGS = {
     "GF_ANALYTICS_REPORTING_ENABLED": "false",
     "GF_ANALYTICS_CHECK_FOR_UPDATES": "false",
 }
-REDIS_IMAGE = "redis:7-alpine"
 
 
 def _mount(host: str, container: str, *, read_only: bool = False) -> str:
@@ -81,8 +93,23 @@ def _healthcheck(command: str, start_period: str = "60s") -> dict[str, Any]:
     }
 
 
-def _service(image: str, **fields: Any) -> dict[str, Any]:
-    return {"image": image, "restart": "unless-stopped", **fields}
+def _answers_http(port: int) -> str:
+    """Return a check that something answers HTTP on a port, with busybox's wget."""
+    # Any status counts, even a redirect or the 400 a TLS port gives to plain HTTP: the
+    # server serves. `wget -S` prints the status line even when it then fails.
+    return f"wget -S -O /dev/null http://127.0.0.1:{port}/ 2>&1 | grep -q HTTP/"
+
+
+def _service(image: str | dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """Return a service from its image (or image and build fields) and its other fields."""
+    named = {"image": image} if isinstance(image, str) else image
+    return {**named, "restart": "unless-stopped", **fields}
+
+
+def _homeserver_image(ctx: RenderContext) -> str | dict[str, Any]:
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        return synapse_image.image_fields(ctx)
+    return IMAGES[ctx.homeserver]
 
 
 def _logging() -> dict[str, Any]:
@@ -116,7 +143,7 @@ def _homeserver_volumes(ctx: RenderContext) -> list[str]:
         _mount(f"{ctx.install_dir}/{hs}", CONTAINER_CONFIG_DIR, read_only=True),
         _mount(layout.service_dir(ctx, hs), CONTAINER_DATA_DIR),
     ]
-    if ctx.answers.media.backend == "local":
+    if media.keeps_local_media(ctx):
         volumes.append(_mount(ctx.media_host_dir, CONTAINER_MEDIA_DIR))
     return volumes
 
@@ -124,7 +151,9 @@ def _homeserver_volumes(ctx: RenderContext) -> list[str]:
 def _homeserver(ctx: RenderContext) -> dict[str, Any]:
     hs = ctx.homeserver
     port = ctx.ports.homeserver
-    service = _service(IMAGES[hs], volumes=_homeserver_volumes(ctx), stop_grace_period="1m")
+    service = _service(
+        _homeserver_image(ctx), volumes=_homeserver_volumes(ctx), stop_grace_period="1m"
+    )
     if hs is Homeserver.SYNAPSE:
         service["user"] = layout.owner(ctx, hs.value)
         service["environment"] = {"SYNAPSE_CONFIG_PATH": homeserver_config_path(ctx)}
@@ -151,7 +180,7 @@ def _homeserver(ctx: RenderContext) -> dict[str, Any]:
 def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
     config = homeserver_config_path(ctx)
     return _service(
-        IMAGES[Homeserver.SYNAPSE],
+        _homeserver_image(ctx),
         user=layout.owner(ctx, Homeserver.SYNAPSE.value),
         command=[
             "run",
@@ -160,21 +189,23 @@ def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
         ],
         environment={"SYNAPSE_WORKER": synapse_workers.WORKER_APP},
         volumes=_homeserver_volumes(ctx),
+        # A worker has no HTTP listener: the image's own check of port 8008 would always fail.
         healthcheck={"disable": True},
         depends_on={Homeserver.SYNAPSE.value: {"condition": "service_healthy"}},
     )
 
 
 def _postgres(ctx: RenderContext) -> dict[str, Any]:
-    database = ctx.answers.database
     port = ctx.ports.postgres
     postgres_dir = f"{ctx.install_dir}/postgres"
+    # The cluster belongs to the postgres superuser (its password in postgres.env); init.sql,
+    # run once by the image's entrypoint on an empty cluster, makes the homeserver's role
+    # without superuser and its database owned by it, UTF8 with C collation.
     return _service(
         IMAGES[POSTGRES_SERVICE],
         env_file=[f"{ctx.install_dir}/{POSTGRES_ENV}"],
         environment={
-            "POSTGRES_USER": database.user,
-            "POSTGRES_DB": database.name,
+            "POSTGRES_USER": POSTGRES_SUPERUSER,
             "POSTGRES_INITDB_ARGS": POSTGRES_INITDB_ARGS,
         },
         command=[
@@ -189,12 +220,13 @@ def _postgres(ctx: RenderContext) -> dict[str, Any]:
         volumes=[
             _mount(layout.service_dir(ctx, POSTGRES_SERVICE), POSTGRES_DATA),
             _mount(f"{postgres_dir}/postgresql.conf", POSTGRES_CONFIG, read_only=True),
-            _mount(
-                f"{postgres_dir}/init.sql", "/docker-entrypoint-initdb.d/init.sql", read_only=True
-            ),
+            _mount(f"{postgres_dir}/init.sql", POSTGRES_INIT_SCRIPT, read_only=True),
         ],
+        shm_size=f"{postgres.shm_size_mb(ctx)}m",
+        # Over TCP: while the entrypoint runs init.sql its server listens on the socket only,
+        # so the check does not pass before the homeserver's database exists.
         healthcheck=_healthcheck(
-            f"pg_isready -U {database.user} -d {database.name} -p {port}", start_period="30s"
+            f"pg_isready -q -h 127.0.0.1 -p {port} -U {POSTGRES_SUPERUSER}", start_period="30s"
         ),
         stop_grace_period="1m",
     )
@@ -249,11 +281,13 @@ def _proxy(ctx: RenderContext) -> dict[str, Any]:
             _mount(layout.service_dir(ctx, kind.value), TRAEFIK_ACME_DIR),
         ]
         dependencies.append(WELLKNOWN_SERVICE)
+    # The nginx, Caddy and Traefik images are Alpine-based: busybox wget is there.
     return _service(
         IMAGES[kind],
         ports=[f"{port}:{port}" for port in proxy_ports(ctx)],
         volumes=volumes + _certificate_volumes(ctx),
         depends_on=_started(*dependencies),
+        healthcheck=_healthcheck(_answers_http(ctx.ports.https), start_period="30s"),
     )
 
 
@@ -268,6 +302,8 @@ def _wellknown(ctx: RenderContext) -> dict[str, Any]:
             ),
             _mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR, read_only=True),
         ],
+        # nginx's Alpine image has busybox wget.
+        healthcheck=_healthcheck(_answers_http(WELLKNOWN_PORT), start_period="30s"),
     )
 
 
@@ -285,6 +321,11 @@ def _coturn(ctx: RenderContext) -> dict[str, Any]:
         network_mode="host",
         command=["-c", calls.CONTAINER_CONFIG],
         volumes=volumes,
+        # A STUN binding request to its own port; the image ships coturn's turnutils_stunclient,
+        # which retries for ever when nothing answers, hence coreutils' timeout.
+        healthcheck=_healthcheck(
+            f"timeout 4 turnutils_stunclient -p {ctx.ports.turn} 127.0.0.1", start_period="30s"
+        ),
     )
 
 
@@ -307,6 +348,10 @@ def _prometheus(ctx: RenderContext) -> dict[str, Any]:
             _mount(layout.service_dir(ctx, layout.PROMETHEUS_SERVICE), "/prometheus"),
         ],
         depends_on=_started(ctx.homeserver.value),
+        # The Prometheus image is busybox-based: its wget asks Prometheus's own health endpoint.
+        healthcheck=_healthcheck(
+            f"wget -q -O /dev/null http://127.0.0.1:{port}/-/healthy", start_period="30s"
+        ),
     )
 
 
@@ -331,6 +376,8 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
             ),
         ],
         depends_on=_started(layout.PROMETHEUS_SERVICE),
+        # Grafana's image is Alpine-based: busybox wget asks Grafana's health endpoint.
+        healthcheck=_healthcheck(f"wget -q -O /dev/null http://127.0.0.1:{port}/api/health"),
     )
 
 
@@ -340,7 +387,10 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     for name in synapse_workers.worker_names(ctx):
         found[f"synapse-{name}"] = _synapse_worker(ctx, name)
     if synapse_workers.worker_names(ctx):
-        found[synapse_workers.REDIS_SERVICE] = _service(REDIS_IMAGE)
+        found[synapse_workers.REDIS_SERVICE] = _service(
+            IMAGES[synapse_workers.REDIS_SERVICE],
+            healthcheck=_healthcheck("redis-cli ping | grep -q PONG", start_period="10s"),
+        )
     if ctx.bundled_postgres:
         found[POSTGRES_SERVICE] = _postgres(ctx)
     found[ctx.answers.proxy.kind.value] = _proxy(ctx)
@@ -388,7 +438,7 @@ def render(ctx: RenderContext) -> Bundle:
     text = header + yaml.safe_dump({"services": services(ctx)}, sort_keys=False)
     files: Bundle = {COMPOSE_FILE: File(text)}
     if ctx.bundled_postgres:
-        env = _env_file({"POSTGRES_PASSWORD": ctx.secrets.database_password})
+        env = _env_file({"POSTGRES_PASSWORD": ctx.secrets.postgres_superuser_password})
         files[POSTGRES_ENV] = File(env, PRIVATE)
     files.update(grafana_env_file(ctx))
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:

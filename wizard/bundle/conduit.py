@@ -17,6 +17,7 @@ import tomli_w
 from wizard.answers.model import DatabaseKind, Homeserver, RegistrationMode
 from wizard.bundle import calls
 from wizard.bundle.context import RenderContext
+from wizard.bundle.media import s3_bucket
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
 from wizard.errors import WizardError
@@ -120,14 +121,7 @@ def _media(ctx: RenderContext) -> tuple[dict[str, Any], bool]:
     media = ctx.answers.media
     if media.backend != "s3":
         return {"backend": "filesystem", "path": ctx.hs_media_dir}, False
-    s3 = media.s3
-    if s3 is None:
-        raise WizardError("media backend s3 needs media.s3", "give bucket and access_key_id")
-    if not ctx.secrets.s3_secret_access_key:
-        raise WizardError(
-            "media backend s3 needs the bucket's secret access key",
-            "set s3_secret_access_key in the bundle's secrets.yaml",
-        )
+    s3, secret = s3_bucket(ctx)
     host = urlsplit(s3.endpoint).hostname or ""
     return {
         "backend": "s3",
@@ -135,7 +129,7 @@ def _media(ctx: RenderContext) -> tuple[dict[str, Any], bool]:
         "bucket": s3.bucket,
         "region": s3.region,
         "key": s3.access_key_id,
-        "secret": ctx.secrets.s3_secret_access_key,
+        "secret": secret,
         # Amazon serves buckets as subdomains; other S3 stores commonly need path-style URLs.
         "bucket_use_path": not host.endswith("amazonaws.com"),
     }, True

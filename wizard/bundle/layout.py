@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
+from wizard.bundle import media
 from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderContext
 
 COMPOSE_FILE = "docker-compose.yml"
@@ -106,7 +107,7 @@ def folders(ctx: RenderContext, *, turn_tls: bool) -> list[Folder]:
         Folder(ctx.data_dir),
         Folder(service_dir(ctx, hs), 0o750, owner(ctx, hs)),
     ]
-    if ctx.answers.media.backend == "local":
+    if media.keeps_local_media(ctx):
         found.append(Folder(ctx.media_host_dir, 0o750, owner(ctx, hs)))
     # Natively coturn also keeps its small user database there, TLS or not.
     if turn_tls or (ctx.answers.calls.turn and not ctx.compose):

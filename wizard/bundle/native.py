@@ -5,19 +5,13 @@ from dataclasses import dataclass
 from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import certificates, layout
 from wizard.bundle.context import RenderContext
+from wizard.bundle.versions import CONDUIT_VERSION, DENDRITE_VERSION, SYNAPSE_VERSION
 
-# Synapse runs from a virtualenv built with pip, pinned to the release the compose image runs
-# and the end-to-end test uses: distributions ship old releases, and matrix.org's own apt repository
-# would add a signing key and a source list to the host.
-SYNAPSE_VERSION = "1.163.2"
-# Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary
-# from GitHub and checks it against the release's checksum file.
-TRAEFIK_VERSION = "3.7.15"
+# Synapse runs from a virtualenv built with pip, pinned (versions.py) to the release the compose
+# image runs: distributions ship old releases, and matrix.org's own apt repository would add a
+# signing key and a source list to the host. Traefik's static binary comes from its GitHub
+# release; Dendrite and Conduit publish no package for Debian: the person puts the binary in place.
 TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
-# Dendrite and Conduit publish no package for Debian: the person puts the binary in place.
-# The compose images run the same releases.
-DENDRITE_VERSION = "0.15.2"
-CONDUIT_VERSION = "0.10.12"
 
 # The programs of the homeserver binaries in /usr/local/bin.
 HOMESERVER_PROGRAMS = {Homeserver.DENDRITE: "dendrite", Homeserver.CONDUIT: "matrix-conduit"}

@@ -13,6 +13,9 @@ POSTGRESQL_CONF = "postgres/postgresql.conf"
 # Synapse refuses a database that is not UTF8 with C collation and ctype (facts 1.3).
 ENCODING = "UTF8"
 COLLATION = "C"
+# /dev/shm of the PostgreSQL container, in MiB.
+SHM_MIN_MB = 256
+SHM_MAX_MB = 1024
 
 
 def sql_literal(text: str) -> str:
@@ -49,6 +52,13 @@ def postgres_settings(ctx: RenderContext) -> dict[str, str]:
         "max_wal_size": f"{tuned.max_wal_size_mb}MB",
         "password_encryption": "scram-sha-256",
     }
+
+
+def shm_size_mb(ctx: RenderContext) -> int:
+    """Return the container's /dev/shm in MiB: a quarter of PostgreSQL's RAM, 256 to 1024."""
+    # Docker's default of 64 MiB is too small for the shared memory of parallel queries.
+    share = tuning(ctx).postgres_ram // 4 // MIB
+    return max(SHM_MIN_MB, min(SHM_MAX_MB, share))
 
 
 def compose_command(ctx: RenderContext) -> list[str]:
@@ -122,7 +132,8 @@ def init_sql(ctx: RenderContext) -> str:
         + f"SELECT {sql_literal(f'CREATE ROLE {role}')}\n"
         f"  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {sql_literal(database.user)})"
         "\\gexec\n"
-        f"ALTER ROLE {role} WITH LOGIN PASSWORD {sql_literal(ctx.secrets.database_password)};\n"
+        f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER PASSWORD "
+        f"{sql_literal(ctx.secrets.database_password)};\n"
         f"SELECT {sql_literal(create_database)}\n"
         f"  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {sql_literal(database.name)})"
         "\\gexec\n"

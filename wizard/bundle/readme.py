@@ -10,11 +10,13 @@ from wizard.bundle import (
     calls,
     firewall,
     layout,
+    media,
     monitoring,
     native,
     postgres,
     synapse_workers,
     systemd,
+    versions,
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
@@ -422,15 +424,19 @@ def _native(ctx: RenderContext) -> list[str]:
     ]
     if hs is Homeserver.SYNAPSE:
         steps.append(
-            f"installs Synapse {native.SYNAPSE_VERSION} with pip into the virtualenv "
+            f"installs Synapse {versions.SYNAPSE_VERSION} with pip into the virtualenv "
             f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement()}`)"
+        )
+    if media.synapse_s3_provider(ctx):
+        steps.append(
+            f"installs `{media.s3_provider_requirement()}` into the same virtualenv, for S3 media"
         )
     binary = native.homeserver_binary(ctx)
     if binary is not None:
         steps.append(f"expects {hs.value} at `{binary.path}`: {binary.how_to_get}")
     if native.uses_traefik(ctx):
         steps.append(
-            f"downloads Traefik {native.TRAEFIK_VERSION} from its GitHub release to "
+            f"downloads Traefik {versions.TRAEFIK_VERSION} from its GitHub release to "
             f"`{native.traefik_binary(ctx)}`, checked against the release's SHA-256 sums"
         )
     if ctx.bundled_postgres:

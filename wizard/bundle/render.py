@@ -18,6 +18,7 @@ from wizard.bundle import (
     proxy,
     readme,
     synapse,
+    synapse_image,
     systemd,
 )
 from wizard.bundle.context import RenderContext
@@ -38,6 +39,7 @@ SHARED_RENDERERS: tuple[Renderer, ...] = (
     proxy.render,
     discovery.render,
     compose.render,
+    synapse_image.render,
     systemd.render,
     calls.render,
     monitoring.render,

@@ -9,7 +9,7 @@ import yaml
 
 from wizard.answers.model import Homeserver, RateLimits, RegistrationMode
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import calls, synapse_workers
+from wizard.bundle import calls, media, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -136,9 +136,9 @@ def _registration(mode: RegistrationMode) -> dict[str, bool]:
 
 
 def _media_storage_providers(ctx: RenderContext) -> list[dict[str, Any]]:
-    s3 = ctx.answers.media.s3
-    if ctx.answers.media.backend != "s3" or s3 is None:
+    if not media.uses_s3(ctx):
         return []
+    s3, secret = media.s3_bucket(ctx)
     return [
         {
             "module": "s3_storage_provider.S3StorageProviderBackend",
@@ -150,7 +150,7 @@ def _media_storage_providers(ctx: RenderContext) -> list[dict[str, Any]]:
                 "region_name": s3.region,
                 "endpoint_url": s3.endpoint,
                 "access_key_id": s3.access_key_id,
-                "secret_access_key": ctx.secrets.s3_secret_access_key,
+                "secret_access_key": secret,
             },
         }
     ]
@@ -210,10 +210,11 @@ def _header(ctx: RenderContext) -> str:
         "# .well-known/matrix/* is served by the proxy from the bundle, not by Synapse.",
     ]
     if _media_storage_providers(ctx):
-        lines.append(
-            "# S3 media needs the synapse-s3-storage-provider module installed beside Synapse "
-            "(pip install synapse-s3-storage-provider)."
-        )
+        lines += [
+            f"# S3 media: apply.sh installs {media.s3_provider_requirement()} beside Synapse.",
+            "# media_store_path stays Synapse's local store and cache: every file is also copied",
+            "# to the bucket; the provider's s3_media_upload script can prune old local copies.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import compose, conduit, layout, monitoring, native
+from wizard.bundle import compose, conduit, layout, media, monitoring, native
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.errors import WizardError
@@ -180,7 +180,7 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     if hs is Homeserver.DENDRITE:
         service.append(("LimitNOFILE", str(DENDRITE_OPEN_FILES)))
     writable = [ctx.hs_data_dir]
-    if ctx.answers.media.backend == "local":
+    if media.keeps_local_media(ctx):
         writable.append(ctx.hs_media_dir)
     service += [*_HARDENING, _read_write_paths(writable)]
     return UnitFile(

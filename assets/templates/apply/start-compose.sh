@@ -32,7 +32,8 @@ check_database() {
         return 0
     fi
     tries=0
-    until compose exec -T postgres pg_isready -q -U "$DATABASE_USER" -d "$DATABASE_NAME" -p "$DATABASE_PORT"; do
+    # Over TCP: the entrypoint's first-run server, which runs init.sql, listens on the socket only.
+    until compose exec -T postgres pg_isready -q -h 127.0.0.1 -p "$DATABASE_PORT"; do
         tries=$((tries + 1))
         [ "$tries" -lt 60 ] || fail "PostgreSQL did not start in 2 minutes: see ${COMPOSE:-docker compose} logs postgres"
         sleep 2

@@ -82,11 +82,26 @@ install_synapse() {
     fi
     if [ "$installed" = "$SYNAPSE_VERSION" ]; then
         note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV"
+    else
+        [ -x "$SYNAPSE_VENV/bin/python" ] || host_run python3 -m venv "$SYNAPSE_VENV"
+        host_run "$SYNAPSE_VENV/bin/pip" install --quiet --upgrade pip
+        host_run "$SYNAPSE_VENV/bin/pip" install --quiet "$SYNAPSE_REQUIREMENT"
+    fi
+    install_s3_provider
+}
+
+# The S3 storage provider Synapse loads for S3 media, pinned, in Synapse's virtualenv.
+install_s3_provider() {
+    [ -n "$S3_PROVIDER_REQUIREMENT" ] || return 0
+    installed=""
+    if [ -x "$SYNAPSE_VENV/bin/python" ]; then
+        installed=$("$SYNAPSE_VENV/bin/python" -c 'import importlib.metadata, sys; print(importlib.metadata.version(sys.argv[1]))' "$S3_PROVIDER_PACKAGE" 2>/dev/null || true)
+    fi
+    if [ "$installed" = "$S3_PROVIDER_VERSION" ]; then
+        note "$S3_PROVIDER_PACKAGE $S3_PROVIDER_VERSION is installed in $SYNAPSE_VENV"
         return 0
     fi
-    [ -x "$SYNAPSE_VENV/bin/python" ] || host_run python3 -m venv "$SYNAPSE_VENV"
-    host_run "$SYNAPSE_VENV/bin/pip" install --quiet --upgrade pip
-    host_run "$SYNAPSE_VENV/bin/pip" install --quiet "$SYNAPSE_REQUIREMENT"
+    host_run "$SYNAPSE_VENV/bin/pip" install --quiet "$S3_PROVIDER_REQUIREMENT"
 }
 
 traefik_architecture() {

@@ -1,0 +1,32 @@
+"""Every pinned release and container image of a bundle, in one table so a bump is one edit.
+
+Each image names an exact release, never a floating tag such as `postgres:16`, so a bundle
+applied twice runs the same programs. Tags are ones the projects publish (nginx 1.28.0, Caddy
+2.10.0, Traefik v3.7.15 as in real-programs.md, PostgreSQL 16.9, coturn 4.6.2-r12, Redis 7.4.2).
+"""
+
+# Synapse runs from a virtualenv built with pip natively and from its official image under
+# compose, both this release; the end-to-end tests use it too.
+SYNAPSE_VERSION = "1.163.2"
+# matrix-org/synapse-s3-storage-provider: S3 media for Synapse, in the venv or a derived image.
+S3_STORAGE_PROVIDER_VERSION = "1.7.0"
+# Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary.
+TRAEFIK_VERSION = "3.7.15"
+# Dendrite and Conduit: the binaries the person installs natively, and the compose images.
+DENDRITE_VERSION = "0.15.2"
+CONDUIT_VERSION = "0.10.12"
+
+NGINX_IMAGE = "nginx:1.28.0-alpine"
+CADDY_IMAGE = "caddy:2.10.0-alpine"
+TRAEFIK_IMAGE = f"traefik:v{TRAEFIK_VERSION}"
+POSTGRES_IMAGE = "postgres:16.9"
+COTURN_IMAGE = "coturn/coturn:4.6.2-r12"
+REDIS_IMAGE = "redis:7.4.2-alpine"
+PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4"
+GRAFANA_IMAGE = "grafana/grafana:11.6.0"
+SYNAPSE_IMAGE = f"matrixdotorg/synapse:v{SYNAPSE_VERSION}"
+DENDRITE_IMAGE = f"ghcr.io/element-hq/dendrite-monolith:v{DENDRITE_VERSION}"
+CONDUIT_IMAGE = f"matrixconduit/matrix-conduit:v{CONDUIT_VERSION}"
+# The image the bundle builds from SYNAPSE_IMAGE with the S3 storage provider added; a local
+# name that no registry serves, so compose builds it instead of pulling it.
+SYNAPSE_S3_IMAGE = f"matrix-wizard/synapse-s3:v{SYNAPSE_VERSION}-s3-{S3_STORAGE_PROVIDER_VERSION}"
