@@ -430,60 +430,6 @@ def test_behind_nat_coturn_loads_the_mapping_and_relays_to_itself(tmp_path: Path
     assert f"allowed-peer-ip={OWN_ADDRESS}" in written
 
 
-# firewall -----------------------------------------------------------------------------------
-
-
-def firewall_script(tmp_path: Path, **sets: Any) -> tuple[Path, list[firewall.PortRule]]:
-    ctx = context_for(answers_for(**sets))
-    folder = write(firewall.render(ctx), tmp_path)
-    return folder / firewall.FIREWALL_SCRIPT, firewall.open_ports(ctx)
-
-
-@pytest.mark.parametrize(
-    "sets",
-    [
-        {},
-        {"calls__turn": True},
-        {"calls__turn": True, "proxy": "caddy", "proxy__federation_port": 443},
-    ],
-    ids=["default", "turn-tls", "turn-plain"],
-)
-def test_the_nftables_rules_are_valid_and_exactly_the_ports_in_use(
-    sets: dict[str, Any], tmp_path: Path
-) -> None:
-    nft = require_program("nft")
-    script, rules = firewall_script(tmp_path, **sets)
-    env = {**os.environ, "PATH": f"{Path(nft).parent}:/usr/bin:/bin"}
-    printed = run("sh", str(script), "--dry-run", env=env)
-    assert printed.returncode == 0, printed.stderr
-    lines = printed.stdout.splitlines()
-    ruleset = "\n".join(lines[lines.index("table inet matrix_wizard") : lines.index("EOF")])
-    checked = run(nft, "-c", "-f", "-", input=ruleset + "\n")
-    assert checked.returncode == 0, checked.stderr
-    opened = {
-        (words[2], words[0]) for words in (line.split() for line in lines) if "dport" in words
-    }
-    assert opened == {(rule.ports, rule.protocol) for rule in rules}
-
-
-def test_with_ufw_present_the_same_ports_are_allowed(tmp_path: Path) -> None:
-    script, rules = firewall_script(tmp_path / "bundle", calls__turn=True)
-    stub = tmp_path / "bin" / "ufw"
-    stub.parent.mkdir()
-    stub.write_text("#!/bin/sh\nexit 1\n")
-    stub.chmod(0o755)
-    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}"}
-    printed = run("sh", str(script), "--dry-run", env=env)
-    assert printed.returncode == 0, printed.stderr
-    allowed = {
-        tuple(line.split()[3].split("/"))
-        for line in printed.stdout.splitlines()
-        if line.startswith("+ ufw allow ")
-    }
-    assert allowed == {(rule.ports.replace("-", ":"), rule.protocol) for rule in rules}
-    assert "+ ufw default deny incoming" in printed.stdout
-
-
 # backup.sh ----------------------------------------------------------------------------------
 
 

@@ -135,7 +135,13 @@ def _ports(ctx: RenderContext) -> list[str]:
     lines = ["## 2. Firewall", ""]
     rows = firewall.open_ports(ctx)
     if ctx.answers.firewall.enabled:
-        lines += ["`firewall.sh` (run by apply.sh) opens exactly these and refuses the rest:", ""]
+        lines += [
+            "`firewall.sh` (run by apply.sh) opens exactly these and refuses the rest. So as not "
+            "to lock you out, it also keeps open the ports sshd listens on and the port of the "
+            "SSH session it runs in, and says so. With nftables (no ufw) the rules are kept "
+            "across reboots in /etc/nftables.d, included from /etc/nftables.conf at boot.",
+            "",
+        ]
     else:
         lines += ["No host firewall was chosen; open these in your provider's firewall:", ""]
     lines += ["| Port | Protocol | For |", "|---|---|---|"]
