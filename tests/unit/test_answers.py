@@ -155,6 +155,14 @@ def test_sqlite_for_synapse_is_a_warning_and_refused_for_production_unless_accep
         ),
         ({"deployment": {"ports": {"https": 8008}}}, "deployment.ports.homeserver"),
         ({"database": {"kind": "sqlite", "host": "db.example.com"}}, "database.host"),
+        ({"calls": {"turn": True, "internal_ip": "10.0.0.1"}}, "calls"),
+        (
+            {"calls": {"turn": True, "external_ip": "2001:db8::1", "internal_ip": "10.0.0.1"}},
+            "calls",
+        ),
+        ({"calls": {"turn": True, "external_ip": "127.0.0.1"}}, "calls.external_ip"),
+        ({"calls": {"turn": True, "external_ip": "turn.example.com"}}, "calls.external_ip"),
+        ({"calls": {"turn": True, "internal_ip": "0.0.0.0"}}, "calls.internal_ip"),
     ],
 )
 def test_choices_that_do_not_go_together(sections: dict[str, Any], path: str) -> None:

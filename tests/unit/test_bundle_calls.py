@@ -161,3 +161,29 @@ def test_a_secret_that_would_break_the_config_line_is_refused() -> None:
     ctx = RenderContext(answers=answers_for(calls__turn=True), facts=None, secrets=secrets)
     with pytest.raises(WizardError, match="turn_shared_secret"):
         calls.render(ctx)
+
+
+def test_no_own_address_is_allowed_when_the_answers_give_none() -> None:
+    keys = [key for key, _ in settings(conf())]
+    assert "allowed-peer-ip" not in keys
+    assert "external-ip" not in keys
+
+
+def test_a_server_on_a_private_address_may_relay_to_itself_and_nothing_else_private() -> None:
+    text = conf(calls__external_ip="10.0.0.5")
+    assert ("allowed-peer-ip", "10.0.0.5") in settings(text)
+    assert "external-ip" not in [key for key, _ in settings(text)]
+    assert is_denied("10.0.0.6", denied_ranges(text))
+
+
+def test_behind_nat_the_public_address_is_advertised_and_the_private_one_allowed() -> None:
+    pairs = settings(conf(calls__external_ip="203.0.114.7", calls__internal_ip="192.168.1.20"))
+    assert ("external-ip", "203.0.114.7/192.168.1.20") in pairs
+    assert ("allowed-peer-ip", "192.168.1.20") in pairs
+    assert [key for key, _ in pairs].count("allowed-peer-ip") == 1
+
+
+def test_an_ipv6_address_is_written_in_its_short_form() -> None:
+    assert ("allowed-peer-ip", "2001:db8::7") in settings(
+        conf(calls__external_ip="2001:0db8:0000::0007")
+    )

@@ -87,7 +87,7 @@ def _run_without_firewall_tools(script: Path, *args: str) -> subprocess.Complete
     """Run the script with a PATH holding only the basic tools, neither ufw nor nft."""
     tools = script.parent / "bin"
     tools.mkdir()
-    for name in ("id", "tr"):
+    for name in ("id", "tr", "awk"):
         found = shutil.which(name)
         assert found is not None
         (tools / name).symlink_to(found)

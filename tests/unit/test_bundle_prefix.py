@@ -104,8 +104,8 @@ _NOT_HOST_PATHS = (
     re.compile(r"^/usr/s?bin/[a-z0-9]+$"),
     re.compile(r"^/bin/kill$"),
     re.compile(r"^/dev/null$"),
-    # firewall.sh's hint on keeping the rules across reboots; it never writes the file.
-    re.compile(r"^/etc/nftables\.conf$"),
+    # firewall.sh's nftables files: apply.sh runs it only as a dry run under a prefix.
+    re.compile(r"^/etc/nftables\.(conf|d|d/matrix-wizard\.nft)$"),
 )
 
 

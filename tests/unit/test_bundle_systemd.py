@@ -9,7 +9,7 @@ import yaml
 
 from tests.bundle_support import answers_for, context_for
 from tests.e2e.support import unit_command, unit_entries
-from wizard.bundle import native, systemd, traefik
+from wizard.bundle import layout, native, systemd, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.errors import WizardError
@@ -186,3 +186,36 @@ def test_a_line_break_cannot_reach_a_unit() -> None:
         systemd.exec_line(["/bin/echo", "two\nlines"])
     with pytest.raises(WizardError, match="line break"):
         systemd.environment("NAME", "a\nb")
+
+
+@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+def test_the_homeserver_has_no_capability_and_only_ip_and_unix_sockets(
+    tmp_path: Path, homeserver: str
+) -> None:
+    paths = _written(_native(homeserver=homeserver), tmp_path)
+    unit = paths[systemd.unit_path(layout.systemd_unit(homeserver))]
+    assert _settings(unit, "CapabilityBoundingSet") == [""]
+    assert _settings(unit, "AmbientCapabilities") == [""]
+    assert _settings(unit, "RestrictAddressFamilies") == ["AF_UNIX AF_INET AF_INET6"]
+    assert _settings(unit, "SystemCallFilter") == ["@system-service", "~@privileged"]
+    assert _settings(unit, "UMask") == ["0077"]
+    assert _settings(unit, "RestrictNamespaces") == ["yes"]
+
+
+def test_traefik_may_bind_only_low_ports(tmp_path: Path) -> None:
+    paths = _written(_native(proxy="traefik"), tmp_path)
+    unit = paths["systemd/traefik.service"]
+    assert _settings(unit, "CapabilityBoundingSet") == ["CAP_NET_BIND_SERVICE"]
+    assert _settings(unit, "AmbientCapabilities") == ["CAP_NET_BIND_SERVICE"]
+
+
+@pytest.mark.parametrize(("turn_port", "capability"), [(3478, ""), (853, "CAP_NET_BIND_SERVICE")])
+def test_coturn_is_sandboxed_and_binds_a_low_port_only_when_one_is_chosen(
+    tmp_path: Path, turn_port: int, capability: str
+) -> None:
+    ctx = _native(calls__turn=True, deployment__ports__turn=turn_port)
+    drop_in = _written(ctx, tmp_path)[systemd.drop_in_path("coturn")]
+    assert _settings(drop_in, "CapabilityBoundingSet") == [capability]
+    assert _settings(drop_in, "ProtectSystem") == ["strict"]
+    assert "AF_NETLINK" in _settings(drop_in, "RestrictAddressFamilies")[0]
+    assert _settings(drop_in, "ReadWritePaths") != []

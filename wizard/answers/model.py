@@ -263,11 +263,30 @@ class CallsSection(_Section):
     turn_host: str | None = None
     relay_min_port: WholeNumber = Field(49152, ge=1024, le=65535)
     relay_max_port: WholeNumber = Field(49407, ge=1024, le=65535)
+    external_ip: str | None = Field(None, description="the address clients reach TURN at")
+    internal_ip: str | None = Field(
+        None, description="behind NAT: the server's own address that external_ip maps to"
+    )
 
     @field_validator("turn_host")
     @classmethod
     def _host(cls, value: str | None) -> str | None:
         return None if value is None else validators.check_dns_name(value.lower())
+
+    @field_validator("external_ip", "internal_ip")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_host_address(value)
+
+    @model_validator(mode="after")
+    def _nat_pair(self) -> "CallsSection":
+        if self.internal_ip is None:
+            return self
+        if self.external_ip is None:
+            raise ValueError("internal_ip is the NAT side of external_ip: give external_ip too")
+        if validators.ip_version(self.internal_ip) != validators.ip_version(self.external_ip):
+            raise ValueError("external_ip and internal_ip must both be IPv4 or both IPv6")
+        return self
 
 
 class RegistrationSection(_Section):

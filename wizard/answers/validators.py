@@ -78,6 +78,36 @@ def is_ip_address(host: str) -> bool:
     return True
 
 
+def ip_version(address: str) -> int:
+    """Return 4 or 6 for an address that check_host_address accepted."""
+    return ipaddress.ip_address(address).version
+
+
+def check_host_address(text: str) -> str:
+    """Return an IP address a server can own and be reached at, in its compressed form.
+
+    Raises ValueError for what is no host's own address: loopback, unspecified, multicast,
+    link-local or reserved.
+    """
+    try:
+        address = ipaddress.ip_address(text.strip())
+    except ValueError:
+        raise ValueError(f"{quoted(text)} is not an IPv4 or IPv6 address") from None
+    unusable = (
+        address.is_loopback
+        or address.is_unspecified
+        or address.is_multicast
+        or address.is_link_local
+        or address.is_reserved
+    )
+    if unusable:
+        raise ValueError(
+            f"{quoted(text)} cannot be this server's address: it is a loopback, unspecified, "
+            "multicast, link-local or reserved address"
+        )
+    return str(address)
+
+
 def check_dns_name(name: str) -> str:
     """Return the name without a final dot if it is a DNS name as the Matrix spec allows.
 

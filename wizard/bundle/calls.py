@@ -98,6 +98,25 @@ def _config_value(value: str) -> str:
     return value
 
 
+def _own_address(ctx: RenderContext) -> list[str]:
+    """Return the lines for the server's own address: NAT mapping, and relaying to itself.
+
+    Two users of this server both relaying through it make coturn relay to its own address,
+    which the denied ranges refuse when that address is private; Synapse's TURN guide
+    (docs/setup/turn/coturn.md) allows the server's listening address for this. No-tcp-relay
+    still keeps the server's TCP services out of reach.
+    """
+    calls = ctx.answers.calls
+    if calls.external_ip is None:
+        return []
+    if calls.internal_ip is None:
+        return [f"allowed-peer-ip={calls.external_ip}"]
+    return [
+        f"external-ip={calls.external_ip}/{calls.internal_ip}",
+        f"allowed-peer-ip={calls.internal_ip}",
+    ]
+
+
 def turnserver_conf(ctx: RenderContext) -> str:
     """Return coturn's configuration: shared-secret auth, private peers refused, quotas."""
     calls = ctx.answers.calls
@@ -133,6 +152,7 @@ def turnserver_conf(ctx: RenderContext) -> str:
         "no-multicast-peers",
         "no-tcp-relay",
         *(f"denied-peer-ip={_peer_range(network)}" for network in DENIED_PEER_NETWORKS),
+        *_own_address(ctx),
         f"user-quota={USER_QUOTA}",
         f"total-quota={TOTAL_QUOTA}",
         "stale-nonce=600",

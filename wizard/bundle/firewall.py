@@ -1,4 +1,4 @@
-"""firewall.sh: open exactly the ports the deployment uses, with ufw or else nftables."""
+"""firewall.sh: open exactly the ports the deployment uses, with ufw or else nftables, kept."""
 
 from dataclasses import dataclass
 from typing import Literal
@@ -56,5 +56,6 @@ def render(ctx: RenderContext) -> Bundle:
     if not ctx.answers.firewall.enabled:
         return {}
     rows = [(rule.ports, rule.protocol, rule.purpose) for rule in open_ports(ctx)]
-    text = shell.fragment("firewall.sh", {"rules": shell.table(rows)})
+    values = {"rules": shell.table(rows), "ssh_port": shell.word(ctx.answers.firewall.ssh_port)}
+    text = shell.fragment("firewall.sh", values)
     return {FIREWALL_SCRIPT: File(text, EXECUTABLE)}

@@ -137,7 +137,13 @@ def _ports(ctx: RenderContext) -> list[str]:
     lines = ["## 2. Firewall", ""]
     rows = firewall.open_ports(ctx)
     if ctx.answers.firewall.enabled:
-        lines += ["`firewall.sh` (run by apply.sh) opens exactly these and refuses the rest:", ""]
+        lines += [
+            "`firewall.sh` (run by apply.sh) opens exactly these and refuses the rest. So as not "
+            "to lock you out, it also keeps open the ports sshd listens on and the port of the "
+            "SSH session it runs in, and says so. With nftables (no ufw) the rules are kept "
+            "across reboots in /etc/nftables.d, included from /etc/nftables.conf at boot.",
+            "",
+        ]
     else:
         lines += ["No host firewall was chosen; open these in your provider's firewall:", ""]
     lines += ["| Port | Protocol | For |", "|---|---|---|"]
@@ -311,12 +317,26 @@ def _calls(ctx: RenderContext) -> list[str]:
             "TURN over TLS is off: no certificate for the TURN host is kept on the host "
             "(the proxy keeps its own)."
         )
-    return [
-        *lines,
-        "Behind NAT (the server's public address is not on its network interface), add "
-        f"`external-ip=PUBLIC/PRIVATE` to `{calls.TURN_CONFIG}` and apply again.",
-        "",
-    ]
+    own = ctx.answers.calls
+    if own.external_ip is None:
+        lines.append(
+            "The server's own address is not in the answers: calls between two users who both "
+            "relay through this server fail where that address is private. Set "
+            "`calls.external_ip` (and, behind NAT, `calls.internal_ip`, the address on the "
+            "server's interface) in answers.yaml, generate again and apply."
+        )
+    else:
+        lines.append(
+            f"coturn may relay to the server's own address "
+            f"{own.internal_ip or own.external_ip}, so calls between two users who both relay "
+            "through it work"
+            + (
+                f"; it tells clients its public address {own.external_ip}."
+                if own.internal_ip
+                else "."
+            )
+        )
+    return [*lines, ""]
 
 
 def _backups(ctx: RenderContext) -> list[str]:

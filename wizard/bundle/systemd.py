@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import compose, conduit, layout, media, monitoring, native
+from wizard.bundle import calls, compose, conduit, layout, media, monitoring, native
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.errors import WizardError
@@ -27,6 +27,9 @@ DENDRITE_OPEN_FILES = 65535
 
 # Arguments that need no quoting in an Exec line; anything else is double-quoted.
 _PLAIN_ARGUMENT = re.compile(r"^[A-Za-z0-9._+/:@=,-]+$")
+# The sandbox of Synapse's contrib/systemd/override-hardened.conf, for every service the
+# bundle runs: no devices, a read-only system, no kernel or clock changes, no new namespaces,
+# only the system calls of an ordinary service (a refused one fails with EPERM, not a kill).
 _HARDENING = (
     ("NoNewPrivileges", "yes"),
     ("PrivateTmp", "yes"),
@@ -35,10 +38,28 @@ _HARDENING = (
     ("ProtectHome", "read-only"),
     ("ProtectKernelTunables", "yes"),
     ("ProtectKernelModules", "yes"),
+    ("ProtectKernelLogs", "yes"),
     ("ProtectControlGroups", "yes"),
+    ("ProtectClock", "yes"),
+    ("ProtectHostname", "yes"),
+    ("ProtectProc", "invisible"),
     ("RestrictSUIDSGID", "yes"),
+    ("RestrictRealtime", "yes"),
+    ("RestrictNamespaces", "yes"),
     ("LockPersonality", "yes"),
+    ("RemoveIPC", "yes"),
+    ("SystemCallArchitectures", "native"),
+    ("SystemCallFilter", "@system-service"),
+    ("SystemCallFilter", "~@privileged"),
+    ("SystemCallErrorNumber", "EPERM"),
+    ("UMask", "0077"),
 )
+# Sockets a service opens: IP, and Unix for PostgreSQL's socket and systemd's notify socket.
+_ADDRESS_FAMILIES = "AF_UNIX AF_INET AF_INET6"
+# coturn also lists the host's addresses to listen on all of them, which takes netlink.
+_COTURN_ADDRESS_FAMILIES = f"{_ADDRESS_FAMILIES} AF_NETLINK"
+BIND_LOW_PORTS = "CAP_NET_BIND_SERVICE"
+FIRST_UNPRIVILEGED_PORT = 1024
 
 Entry = tuple[str, str]
 
@@ -126,6 +147,16 @@ def _install() -> Section:
     return Section("Install", (("WantedBy", "multi-user.target"),))
 
 
+def _sandbox(capabilities: str = "", families: str = _ADDRESS_FAMILIES) -> list[Entry]:
+    """Return the hardening settings with only the capabilities and socket families given."""
+    return [
+        *_HARDENING,
+        ("CapabilityBoundingSet", capabilities),
+        ("AmbientCapabilities", capabilities),
+        ("RestrictAddressFamilies", families),
+    ]
+
+
 def _read_write_paths(paths: list[str]) -> Entry:
     return ("ReadWritePaths", " ".join(setting(path) for path in dict.fromkeys(paths)))
 
@@ -182,7 +213,7 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     writable = [ctx.hs_data_dir]
     if media.keeps_local_media(ctx):
         writable.append(ctx.hs_media_dir)
-    service += [*_HARDENING, _read_write_paths(writable)]
+    service += [*_sandbox(), _read_write_paths(writable)]
     return UnitFile(
         unit_path(name),
         f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
@@ -206,7 +237,7 @@ def _wellknown_unit(ctx: RenderContext) -> UnitFile:
         ("DynamicUser", "yes"),
         ("ExecStart", exec_line(wellknown_argv(ctx))),
         ("Restart", "on-failure"),
-        *_HARDENING,
+        *_sandbox(),
     ]
     return UnitFile(
         unit_path(name),
@@ -242,10 +273,8 @@ def _traefik_unit(ctx: RenderContext) -> UnitFile:
         ("Group", user),
         ("ExecStart", exec_line(traefik_argv(ctx))),
         ("Restart", "on-failure"),
-        ("AmbientCapabilities", "CAP_NET_BIND_SERVICE"),
-        ("CapabilityBoundingSet", "CAP_NET_BIND_SERVICE"),
         ("LimitNOFILE", "1048576"),
-        *_HARDENING,
+        *_sandbox(BIND_LOW_PORTS),
         _read_write_paths([layout.service_dir(ctx, traefik)]),
     ]
     return UnitFile(
@@ -316,6 +345,19 @@ def coturn_argv(ctx: RenderContext) -> list[str]:
     ]
 
 
+def _coturn_drop_in(ctx: RenderContext) -> UnitFile:
+    """Point coturn at the bundle and sandbox it; it may bind a low port only if one is chosen."""
+    ports = [ctx.ports.turn, ctx.ports.turns] if calls.turn_tls(ctx) else [ctx.ports.turn]
+    low = min(ports) < FIRST_UNPRIVILEGED_PORT
+    entries: list[Entry] = [
+        ("ExecStart", ""),
+        ("ExecStart", exec_line(coturn_argv(ctx))),
+        *_sandbox(BIND_LOW_PORTS if low else "", _COTURN_ADDRESS_FAMILIES),
+        _read_write_paths([layout.service_dir(ctx, layout.COTURN_SERVICE)]),
+    ]
+    return _drop_in(ctx, layout.COTURN_SERVICE, entries)
+
+
 def prometheus_argv(ctx: RenderContext) -> list[str]:
     """Return Prometheus with the bundle's config, its data folder, and loopback only."""
     return [
@@ -355,8 +397,7 @@ def unit_files(ctx: RenderContext) -> list[UnitFile]:
     elif proxy is ProxyKind.CADDY:
         files.append(_caddy_drop_in(ctx))
     if ctx.answers.calls.turn:
-        replace = [("ExecStart", ""), ("ExecStart", exec_line(coturn_argv(ctx)))]
-        files.append(_drop_in(ctx, layout.COTURN_SERVICE, replace))
+        files.append(_coturn_drop_in(ctx))
     if ctx.answers.monitoring.prometheus:
         replace = [("ExecStart", ""), ("ExecStart", exec_line(prometheus_argv(ctx)))]
         files.append(_drop_in(ctx, layout.PROMETHEUS_SERVICE, replace))
