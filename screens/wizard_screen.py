@@ -78,13 +78,15 @@ class WizardScreen(Screen[None]):
         """Focus what had the focus when the step was left, else its first control.
 
         Focusing a control rather than the pane keeps the change quick: a widget taking or
-        losing the focus restyles everything inside it.
+        losing the focus restyles everything inside it. The pane is not scrolled to the focus: a
+        step first shown starts at its top, and one shown again keeps where it was scrolled,
+        whereas scrolling to a control whose size is still being worked out lands elsewhere.
         """
         focus = self._focused.pop(step, None)
         if focus is None or not focus.is_attached:
             inside = [widget for widget in self.focus_chain if step in widget.ancestors]
             focus = inside[0] if inside else step
-        self.set_focus(focus)
+        self.set_focus(focus, scroll_visible=False)
 
     def forget(self, step: "StepPane") -> None:
         """Let go of a step's pane."""

@@ -28,6 +28,7 @@ from tests.tui.conftest import (
     go_on,
     screen_text,
     settle,
+    steady,
     step,
     type_into,
     walk_to,
@@ -329,3 +330,18 @@ async def test_both_themes_and_both_sizes_render_every_step_reached() -> None:
 def test_a_wizard_app_builds_without_a_terminal() -> None:
     app = WizardApp()
     assert app.state == WizardState()
+
+
+@asynctest
+async def test_each_step_first_shown_starts_at_its_top_with_its_first_control_focused() -> None:
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await steady(pilot)
+        shown = step(app)
+        while not isinstance(shown, WriteStep):
+            if isinstance(shown, DomainStep):
+                await type_into(pilot, "#server-name", "example.com")
+            shown = await go_on(pilot)
+            await steady(pilot)
+            assert shown.scroll_offset.y == 0, f"{shown.STEP_NAME} opened scrolled down"
+            assert app.focused is not None and shown in app.focused.ancestors_with_self
