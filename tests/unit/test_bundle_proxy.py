@@ -8,7 +8,7 @@ import yaml
 
 from tests.bundle_support import answers_for, context_for
 from wizard.answers.model import AnswersError
-from wizard.bundle import caddy, nginx, proxy, traefik
+from wizard.bundle import caddy, layout, nginx, proxy, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import sites
 from wizard.errors import WizardError
@@ -271,8 +271,8 @@ def test_nginx_acme_natively_reads_host_paths_under_the_prefix() -> None:
     ctx = _ctx(deployment__kind="native", deployment__prefix="/srv/stage")
     conf = _text(ctx)
     assert '"/srv/stage/etc/letsencrypt/live/matrix.example.com/fullchain.pem"' in conf
-    assert f'root "{nginx.acme_webroot_host_dir(ctx)}";' in conf
-    assert nginx.acme_webroot_host_dir(ctx).startswith("/srv/stage/")
+    assert f'root "{layout.acme_webroot_dir(ctx)}";' in conf
+    assert layout.acme_webroot_dir(ctx).startswith("/srv/stage/")
 
 
 def test_certbot_is_only_for_nginx_with_acme() -> None:

@@ -5,7 +5,7 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import Homeserver, ProxyKind, RegistrationMode
-from wizard.bundle import calls, certificates, layout, monitoring, native, synapse_workers
+from wizard.bundle import calls, certificates, layout, monitoring, native, nginx, synapse_workers
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,
     CONTAINER_DATA_DIR,
@@ -210,7 +210,10 @@ def proxy_ports(ctx: RenderContext) -> list[int]:
 
 def _certificate_volumes(ctx: RenderContext) -> list[str]:
     if certificates.uses_certbot(ctx):
-        return [_mount(layout.letsencrypt_dir(ctx), LETSENCRYPT_DIR, read_only=True)]
+        return [
+            _mount(layout.letsencrypt_dir(ctx), LETSENCRYPT_DIR, read_only=True),
+            _mount(layout.acme_webroot_dir(ctx), nginx.CONTAINER_ACME_WEBROOT, read_only=True),
+        ]
     host = certificates.host_certificate_files(ctx)
     seen = certificates.proxy_certificate_files(ctx)
     if host is None or seen is None:

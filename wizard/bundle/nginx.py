@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import certificates
+from wizard.bundle import certificates, layout
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -44,17 +44,12 @@ def letsencrypt_host_dir(ctx: RenderContext) -> str:
     return ctx.host_path(LETSENCRYPT_DIR)
 
 
-def acme_webroot_host_dir(ctx: RenderContext) -> str:
-    """Return the folder on the host where certbot --webroot writes its challenge files."""
-    return f"{ctx.data_dir}/acme-webroot"
-
-
 def _letsencrypt_dir(ctx: RenderContext) -> str:
     return LETSENCRYPT_DIR if ctx.compose else letsencrypt_host_dir(ctx)
 
 
 def _acme_webroot(ctx: RenderContext) -> str:
-    return CONTAINER_ACME_WEBROOT if ctx.compose else acme_webroot_host_dir(ctx)
+    return CONTAINER_ACME_WEBROOT if ctx.compose else layout.acme_webroot_dir(ctx)
 
 
 def certificate_files(ctx: RenderContext) -> tuple[str, str] | None:
@@ -77,7 +72,7 @@ def container_mounts(ctx: RenderContext) -> list[Mount]:
     ]
     if ctx.answers.proxy.tls is TlsMode.ACME:
         mounts.append(Mount(letsencrypt_host_dir(ctx), LETSENCRYPT_DIR))
-        mounts.append(Mount(acme_webroot_host_dir(ctx), CONTAINER_ACME_WEBROOT))
+        mounts.append(Mount(layout.acme_webroot_dir(ctx), CONTAINER_ACME_WEBROOT))
     files = certificate_files(ctx)
     if ctx.answers.proxy.tls is TlsMode.FILES and files:
         mounts.extend(Mount(path, path) for path in files)
