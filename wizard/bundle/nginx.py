@@ -7,6 +7,7 @@ from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.bundle.proxy_sites import (
     CORS_HEADERS,
+    HSTS_VALUE,
     Mount,
     Site,
     body_limit_bytes,
@@ -84,8 +85,19 @@ def _size(limit: int) -> str:
     return f"{limit // MIB}M" if limit % MIB == 0 else str(limit)
 
 
+def http2_directive(ctx: RenderContext) -> bool:
+    """Return whether the nginx that reads the config knows `http2 on;` (1.25.1 and later).
+
+    The compose image is nginx 1.28, where `listen ... http2` is deprecated; natively it is the
+    distribution's (Debian 12: 1.22, Ubuntu 24.04: 1.24), which knows only the listen option.
+    """
+    return ctx.compose
+
+
 def _listen(ctx: RenderContext, port: int, secure: bool) -> str:
-    options = " ssl http2" if secure else ""
+    options = ""
+    if secure:
+        options = " ssl" if http2_directive(ctx) else " ssl http2"
     port = check.port(port)
     lines = [f"    listen {port}{options};"]
     if not ctx.compose:  # a container may have no IPv6; Docker forwards IPv6 to it anyway
@@ -101,9 +113,18 @@ def _tls(ctx: RenderContext) -> str:
     return fill(
         TEMPLATE,
         "tls",
+        http2="    http2 on;\n" if http2_directive(ctx) else "",
         certificate=check.quoted(check.path(certificate)),
         certificate_key=check.quoted(check.path(key)),
+        hsts=_hsts(ctx, "    "),
     )
+
+
+def _hsts(ctx: RenderContext, indent: str) -> str:
+    """Return the HSTS header line, or nothing when TLS ends at another proxy."""
+    if not tls_terminated_here(ctx):
+        return ""
+    return fill(TEMPLATE, "hsts", indent=indent, value=check.quoted(HSTS_VALUE))
 
 
 def _locations(ctx: RenderContext, site: Site) -> str:
@@ -129,6 +150,7 @@ def _locations(ctx: RenderContext, site: Site) -> str:
                 TEMPLATE,
                 "wellknown_location",
                 wellknown_dir=check.quoted(check.path(ctx.wellknown_dir) + "/matrix/"),
+                hsts=_hsts(ctx, "        "),
                 cors_headers=headers,
             )
         )
