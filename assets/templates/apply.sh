@@ -23,22 +23,23 @@ REQUIRED=@@required
 
 usage() {
     cat <<'EOF'
-usage: sudo ./apply.sh [--dry-run] [--skip-start] [--turn-certificate]
-  --dry-run           print every action and change nothing
-  --skip-start        prepare folders, owners, firewall and certificate, but start nothing
-  --turn-certificate  only copy the renewed certificate for TURN and restart it
-                      (certbot runs this after each renewal)
+usage: sudo ./apply.sh [--dry-run] [--skip-start] [--certificate-renewed]
+  --dry-run              print every action and change nothing
+  --skip-start           prepare folders, owners, firewall and certificate, but start nothing
+  --certificate-renewed  only make the proxy and TURN read the renewed certificate
+                         (certbot runs this after each renewal)
 EOF
 }
 
 DRY_RUN=0
 SKIP_START=0
-TURN_CERTIFICATE_ONLY=0
+CERTIFICATE_RENEWED=0
 for arg in "$@"; do
     case "$arg" in
         --dry-run) DRY_RUN=1 ;;
         --skip-start) SKIP_START=1 ;;
-        --turn-certificate) TURN_CERTIFICATE_ONLY=1 ;;
+        # --turn-certificate is what certificates obtained by earlier bundles call.
+        --certificate-renewed | --turn-certificate) CERTIFICATE_RENEWED=1 ;;
         -h | --help)
             usage
             exit 0
@@ -108,9 +109,45 @@ check_root() {
     fi
 }
 
+# addresses_of NAME: print the addresses NAME resolves to, one a line (nothing if none).
+addresses_of() {
+    getent ahosts "$1" 2>/dev/null | awk '{ print $1 }' | sort -u
+}
+
+# Set CERT_NAMES to the homeserver's name and each other name that resolves to one of its
+# addresses, and CERT_SKIPPED to the others as name:why; it prints nothing, so any step may
+# call it. A name hosted elsewhere would make the certificate authority refuse every name.
+choose_certificate_names() {
+    here=$(addresses_of "$CERT_NAME")
+    CERT_NAMES=$CERT_NAME
+    CERT_SKIPPED=
+    while read -r name why; do
+        [ -n "$name" ] || continue
+        if [ -n "$here" ] && addresses_of "$name" | grep -qxF "$here"; then
+            CERT_NAMES="$CERT_NAMES $name"
+        else
+            CERT_SKIPPED="$CERT_SKIPPED $name:$why"
+        fi
+    done <<EOF
+$CERT_OTHER_NAMES
+EOF
+}
+
+# explain_skipped_name NAME WHY: say why NAME is left out of the certificate and what to do.
+explain_skipped_name() {
+    case "$2" in
+        wellknown) fix="serve the files of well-known/matrix/ at https://$1/.well-known/matrix/ where it points (README.md), or point it here" ;;
+        federation) fix="other servers check the certificate for it (SRV delegation): point it here" ;;
+        *) fix="TURN over TLS fails certificate checks for it until it points here" ;;
+    esac
+    seen=$(addresses_of "$1" | tr '\n' ' ')
+    note "$1 does not point here (it resolves to: ${seen:-nothing}): the certificate leaves it out; $fix, then run apply.sh again"
+}
+
 certificate_covers_names() {
     [ -f "$CERT_CHAIN" ] || return 1
     command -v openssl >/dev/null 2>&1 || return 0
+    choose_certificate_names
     text=$(openssl x509 -in "$CERT_CHAIN" -noout -text)
     for name in $CERT_NAMES; do
         case "$text" in
@@ -205,20 +242,96 @@ open_firewall() {
     fi
 }
 
+# challenges_served: whatever listens on the HTTP port serves the files of ACME_WEBROOT.
+challenges_served() {
+    probe="$ACME_WEBROOT/.well-known/acme-challenge/matrix-wizard-probe"
+    token="probe-$$"
+    printf '%s' "$token" >"$probe"
+    served=0
+    python3 -c 'import sys, urllib.request as u
+request = u.Request(sys.argv[1], headers={"Host": sys.argv[2]})
+sys.exit(u.urlopen(request, timeout=5).read().decode() != sys.argv[3])' \
+        "http://127.0.0.1:$HTTP_PORT/.well-known/acme-challenge/matrix-wizard-probe" \
+        "$CERT_NAME" "$token" 2>/dev/null || served=1
+    rm -f "$probe"
+    return "$served"
+}
+
+# serve_challenges: make the HTTP port serve ACME_WEBROOT for certbot --webroot. A running
+# proxy does (so renewals need nothing more); before the first certificate the proxy cannot
+# start, and a temporary server does it.
+serve_challenges() {
+    CHALLENGE_SERVER=
+    run mkdir -p "$ACME_WEBROOT/.well-known/acme-challenge"
+    [ "$DRY_RUN" = 0 ] || return 0
+    if challenges_served; then
+        note "port $HTTP_PORT already serves $ACME_WEBROOT"
+        return 0
+    fi
+    if [ -n "$PROXY_STOP" ]; then
+        # The package's nginx answers with its default site until the bundle's site is in place.
+        # shellcheck disable=SC2086
+        run $PROXY_STOP
+    fi
+    note "a temporary web server serves $ACME_WEBROOT on port $HTTP_PORT while certbot runs"
+    python3 -m http.server --directory "$ACME_WEBROOT" "$HTTP_PORT" >/dev/null 2>&1 &
+    CHALLENGE_SERVER=$!
+    trap stop_challenge_server EXIT
+    tries=0
+    until challenges_served; do
+        tries=$((tries + 1))
+        kill -0 "$CHALLENGE_SERVER" 2>/dev/null || fail "port $HTTP_PORT is held by a program that does not serve $ACME_WEBROOT: stop it and run apply.sh again"
+        [ "$tries" -lt 50 ] || fail "the temporary web server did not answer on port $HTTP_PORT"
+        sleep 0.2
+    done
+}
+
+stop_challenge_server() {
+    [ -n "${CHALLENGE_SERVER:-}" ] || return 0
+    kill "$CHALLENGE_SERVER" 2>/dev/null || true
+    wait "$CHALLENGE_SERVER" 2>/dev/null || true
+    CHALLENGE_SERVER=
+}
+
+# request_certificate ACTION: ACTION is run, or print_only to print the command.
+request_certificate() {
+    action=$1
+    set --
+    for name in $CERT_NAMES; do
+        set -- "$@" -d "$name"
+    done
+    # certbot keeps the webroot and the deploy hook for its renewals, which then need neither
+    # a stopped proxy nor more than a reload.
+    "$action" certbot certonly --webroot --webroot-path "$ACME_WEBROOT" --non-interactive \
+        --agree-tos --email "$ACME_EMAIL" --cert-name "$CERT_NAME" --expand \
+        --deploy-hook "$INSTALL_DIR/apply.sh --certificate-renewed" "$@"
+}
+
+print_only() {
+    printf '+ %s   (staging: not done)\n' "$*"
+}
+
 obtain_certificate() {
     [ "$USE_CERTBOT" = 1 ] || return 0
+    choose_certificate_names
     say "certificate for $CERT_NAMES"
+    for skipped in $CERT_SKIPPED; do
+        explain_skipped_name "${skipped%%:*}" "${skipped#*:}"
+    done
+    if [ -z "$(addresses_of "$CERT_NAME")" ]; then
+        message="$CERT_NAME does not resolve: create the DNS records of dns-records.txt, wait until they answer, and run apply.sh again"
+        [ "$DRY_RUN" = 1 ] || [ -n "$PREFIX" ] || fail "$message"
+        note "$message"
+    fi
     if certificate_covers_names; then
         note "$CERT_CHAIN exists and covers every name: kept"
     elif [ -n "$PREFIX" ]; then
-        note "skipped: a staging run under $PREFIX asks no certificate authority"
+        note "a staging run under $PREFIX asks no certificate authority"
+        request_certificate print_only
     else
-        # certbot keeps the hooks for its renewals: they free the HTTP port and restart TURN.
-        # shellcheck disable=SC2086
-        run certbot certonly --standalone --non-interactive --agree-tos --email "$ACME_EMAIL" \
-            --cert-name "$CERT_NAME" --expand --http-01-port "$HTTP_PORT" \
-            --pre-hook "$PROXY_STOP" --post-hook "$PROXY_START" \
-            --deploy-hook "$INSTALL_DIR/apply.sh --turn-certificate" $CERT_DOMAINS
+        serve_challenges
+        request_certificate run
+        stop_challenge_server
     fi
 }
 
@@ -275,8 +388,11 @@ NEXT_STEPS
 }
 
 @@settings
-if [ "$TURN_CERTIFICATE_ONLY" = 1 ]; then
+if [ "$CERTIFICATE_RENEWED" = 1 ]; then
     check_root
+    if ! reload_proxy; then
+        note "the proxy is not running: it reads the new certificate when it starts"
+    fi
     if [ "$USE_TURN_TLS" = 1 ]; then
         install_turn_certificate
         restart_turn

@@ -24,17 +24,6 @@ def test_a_template_placeholder_without_a_value_is_reported() -> None:
         shell.fragment("backup.sh", {})
 
 
-def test_certificate_names_follow_delegation_and_turn() -> None:
-    ctx = context_for(answers_for(calls__turn=True))
-    assert certificates.certificate_names(ctx) == [
-        "matrix.example.com",
-        "example.com",
-        "turn.example.com",
-    ]
-    plain = context_for(answers_for(domain__delegation="none", proxy__federation_port=8448))
-    assert certificates.certificate_names(plain) == ["matrix.example.com"]
-
-
 def test_certificate_files_are_mounted_unprefixed_for_the_proxy() -> None:
     ctx = context_for(answers_for(deployment__prefix="/tmp/stage"))
     host = certificates.host_certificate_files(ctx)

@@ -8,7 +8,7 @@ import yaml
 
 from tests.bundle_support import answers_for, context_for
 from wizard.answers.model import AnswersError
-from wizard.bundle import caddy, nginx, proxy, traefik
+from wizard.bundle import caddy, layout, nginx, proxy, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import sites
 from wizard.errors import WizardError
@@ -248,11 +248,26 @@ def test_nginx_body_limit_is_at_least_the_upload_limit(upload_mb: int) -> None:
     assert all(_nginx_size(limit) >= ctx.upload_limit_bytes for limit in limits)
 
 
-def test_nginx_tls_is_1_2_and_1_3_with_http2() -> None:
-    conf = _text(_ctx())
+def test_nginx_tls_is_1_2_and_1_3_with_http2_as_each_nginx_spells_it() -> None:
+    conf = _text(_ctx())  # compose: the nginx 1.28 image, where `listen ... http2` is deprecated
     assert set(re.findall(r"ssl_protocols ([^;]+);", conf)) == {"TLSv1.2 TLSv1.3"}
-    assert "listen 443 ssl http2;" in conf
-    assert "listen 8448 ssl http2;" in conf
+    assert "listen 443 ssl;" in conf and "listen 8448 ssl;" in conf
+    assert conf.count("http2 on;") == 2  # one a TLS server block
+    native = _text(_ctx(deployment__kind="native"))  # Debian 12's nginx 1.22 lacks `http2 on;`
+    assert "listen 443 ssl http2;" in native and "listen [::]:8448 ssl http2;" in native
+    assert "http2 on;" not in native
+
+
+@pytest.mark.parametrize("proxy_kind", ["nginx", "caddy", "traefik"])
+def test_every_tls_site_sends_hsts_and_none_without_tls(proxy_kind: str) -> None:
+    assert "Strict-Transport-Security" in _text(_ctx(proxy_kind)) or proxy_kind == "traefik"
+    assert "Strict-Transport-Security" not in _text(_ctx(proxy_kind, proxy__tls="external"))
+    if proxy_kind == "traefik":
+        dynamic = traefik.dynamic_config(_ctx(proxy_kind))
+        assert dynamic["http"]["middlewares"]["hsts"] == {"headers": {"stsSeconds": 63072000}}
+        assert all(r["middlewares"][0] == "hsts" for r in dynamic["http"]["routers"].values())
+        external = traefik.dynamic_config(_ctx(proxy_kind, proxy__tls="external"))
+        assert "hsts" not in external["http"]["middlewares"]
 
 
 def test_nginx_acme_uses_certbot_paths_and_serves_its_challenges() -> None:
@@ -271,8 +286,8 @@ def test_nginx_acme_natively_reads_host_paths_under_the_prefix() -> None:
     ctx = _ctx(deployment__kind="native", deployment__prefix="/srv/stage")
     conf = _text(ctx)
     assert '"/srv/stage/etc/letsencrypt/live/matrix.example.com/fullchain.pem"' in conf
-    assert f'root "{nginx.acme_webroot_host_dir(ctx)}";' in conf
-    assert nginx.acme_webroot_host_dir(ctx).startswith("/srv/stage/")
+    assert f'root "{layout.acme_webroot_dir(ctx)}";' in conf
+    assert layout.acme_webroot_dir(ctx).startswith("/srv/stage/")
 
 
 def test_certbot_is_only_for_nginx_with_acme() -> None:
@@ -316,7 +331,7 @@ def test_nginx_srv_delegation_serves_federation_for_the_server_name() -> None:
     conf = _text(_ctx(domain__delegation="srv"))
     [_, homeserver, server_name] = _server_blocks(conf)
     assert "listen 8448" not in homeserver
-    assert "listen 8448 ssl http2;" in server_name
+    assert "listen 8448 ssl;" in server_name
     assert 'location ^~ "/_matrix/"' in server_name
 
 

@@ -18,6 +18,7 @@ from wizard.bundle import (
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
+from wizard.bundle.proxy_sites import sites
 
 APPLY_SCRIPT = "apply.sh"
 POSTGRES_CONF_NAME = "matrix-wizard.conf"
@@ -163,33 +164,41 @@ def _start_step(ctx: RenderContext) -> str:
     return shell.fragment("apply/start-native.sh", {"ready": ready})
 
 
-def _proxy_hooks(ctx: RenderContext) -> tuple[str, str]:
-    """Return the shell words that stop and start the proxy around certbot's standalone run."""
-    proxy = ctx.answers.proxy.kind.value
+def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
+    """Return the names certbot's certificate may cover beyond the homeserver host, with why.
+
+    Each is asked for only when DNS points it here (apply.sh checks): the server_name may be
+    hosted elsewhere, serving the well-known files itself, and the TURN host may not exist yet.
+    """
+    names: dict[str, str] = {}
+    for site in sites(ctx)[1:]:
+        names[site.host] = "federation" if site.matrix_prefixes else "wellknown"
+    if calls.turn_tls(ctx):
+        names.setdefault(calls.turn_host(ctx), "turn")
+    names.pop(ctx.homeserver_host, None)
+    return list(names.items())
+
+
+def _proxy_stop(ctx: RenderContext) -> str:
+    """Return what frees the HTTP port from the packaged nginx before the first certificate."""
     if ctx.compose:
-        stop = f'"${{COMPOSE:-docker compose}} -f $COMPOSE_FILE stop {proxy}"'
-        start = f'"${{COMPOSE:-docker compose}} -f $COMPOSE_FILE start {proxy}"'
-        return stop, start
-    unit = layout.systemd_unit(proxy)
-    return shell.quote(f"systemctl stop {unit}"), shell.quote(f"systemctl start {unit}")
+        return ""
+    return f"systemctl stop {layout.systemd_unit(ctx.answers.proxy.kind.value)}"
 
 
 def _settings(ctx: RenderContext) -> str:
     """Return the assignments the steps read, every value quoted."""
     database = ctx.answers.database
-    names = certificates.certificate_names(ctx)
     cert = certificates.host_certificate_files(ctx)
-    stop, start = _proxy_hooks(ctx)
     _, ready_description, ready_with_curl = _ready_check(ctx)
     values: dict[str, str] = {
         "ACME_EMAIL": shell.quote(ctx.answers.proxy.acme_email or ""),
-        "CERT_NAME": shell.quote(ctx.homeserver_host),
-        "CERT_NAMES": shell.quote(" ".join(names)),
-        "CERT_DOMAINS": shell.quote(" ".join(f"-d {shell.word(name)}" for name in names)),
+        "CERT_NAME": shell.quote(shell.word(ctx.homeserver_host)),
+        "CERT_OTHER_NAMES": shell.table(certificate_names(ctx)),
         "CERT_CHAIN": shell.quote(cert.chain if cert else ""),
+        "ACME_WEBROOT": shell.quote(layout.acme_webroot_dir(ctx)),
         "HTTP_PORT": shell.quote(ctx.ports.http),
-        "PROXY_STOP": stop,
-        "PROXY_START": start,
+        "PROXY_STOP": shell.quote(_proxy_stop(ctx)),
         "TURN_CHAIN_SOURCE": shell.quote(cert.chain if cert else ""),
         "TURN_KEY_SOURCE": shell.quote(cert.key if cert else ""),
         "TURN_CERT_DIR": shell.quote(layout.turn_certificate_dir(ctx)),

@@ -7,6 +7,7 @@ from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.bundle.proxy_sites import (
     CORS_HEADERS,
+    HSTS_VALUE,
     Mount,
     Site,
     body_limit_bytes,
@@ -72,7 +73,7 @@ def _tls(ctx: RenderContext) -> str:
     paths = certificates.proxy_certificate_files(ctx)
     if proxy.tls is TlsMode.FILES and paths is not None:
         files = " ".join(check.quoted(check.path(p)) for p in (paths.chain, paths.key)) + " "
-    return fill(TEMPLATE, "tls", certificate_files=files)
+    return fill(TEMPLATE, "tls", certificate_files=files, hsts=check.quoted(HSTS_VALUE))
 
 
 def _matrix(ctx: RenderContext, site: Site) -> str:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers.model import Delegation, ProxyKind, TlsMode
+from wizard.answers.model import ProxyKind, TlsMode
 from wizard.bundle import layout
 from wizard.bundle.context import RenderContext
 
@@ -18,17 +18,6 @@ class CertificateFiles:
 def uses_certbot(ctx: RenderContext) -> bool:
     """Return whether apply.sh obtains the certificate with certbot (nginx with ACME)."""
     return ctx.answers.proxy.kind is ProxyKind.NGINX and ctx.answers.proxy.tls is TlsMode.ACME
-
-
-def certificate_names(ctx: RenderContext) -> list[str]:
-    """Return the DNS names certbot's certificate must cover, the homeserver host first."""
-    names = [ctx.homeserver_host]
-    if ctx.answers.domain.delegation is not Delegation.NONE:
-        names.append(ctx.server_name_host)
-    turn_host = ctx.answers.calls.turn_host
-    if ctx.answers.calls.turn and turn_host:
-        names.append(turn_host)
-    return list(dict.fromkeys(names))
 
 
 def certbot_live_dir(ctx: RenderContext) -> str:

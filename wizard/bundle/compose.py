@@ -11,6 +11,7 @@ from wizard.bundle import (
     layout,
     media,
     monitoring,
+    nginx,
     postgres,
     synapse_image,
     synapse_workers,
@@ -242,7 +243,10 @@ def proxy_ports(ctx: RenderContext) -> list[int]:
 
 def _certificate_volumes(ctx: RenderContext) -> list[str]:
     if certificates.uses_certbot(ctx):
-        return [_mount(layout.letsencrypt_dir(ctx), LETSENCRYPT_DIR, read_only=True)]
+        return [
+            _mount(layout.letsencrypt_dir(ctx), LETSENCRYPT_DIR, read_only=True),
+            _mount(layout.acme_webroot_dir(ctx), nginx.CONTAINER_ACME_WEBROOT, read_only=True),
+        ]
     host = certificates.host_certificate_files(ctx)
     seen = certificates.proxy_certificate_files(ctx)
     if host is None or seen is None:

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from wizard.answers.model import Homeserver, ProxyKind
+from wizard.answers.model import Homeserver, ProxyKind, TlsMode
 from wizard.bundle import media
 from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderContext
 
@@ -89,6 +89,11 @@ def letsencrypt_dir(ctx: RenderContext) -> str:
     return ctx.host_path("/etc/letsencrypt")
 
 
+def acme_webroot_dir(ctx: RenderContext) -> str:
+    """Return the host folder certbot writes its challenges to and the proxy serves on HTTP."""
+    return f"{ctx.data_dir}/acme-webroot"
+
+
 def grafana_dashboards_dir(ctx: RenderContext) -> str:
     """Return the host folder Grafana loads dashboard JSON files from."""
     return f"{ctx.install_dir}/grafana/dashboards"
@@ -124,6 +129,8 @@ def folders(ctx: RenderContext, *, turn_tls: bool) -> list[Folder]:
         ]
     elif proxy is ProxyKind.TRAEFIK:
         found.append(Folder(service_dir(ctx, proxy.value), 0o700, proxy_owner))
+    elif ctx.answers.proxy.tls is TlsMode.ACME:  # nginx: certbot's challenges, world-readable
+        found.append(Folder(acme_webroot_dir(ctx)))
     if ctx.answers.monitoring.prometheus:
         found.append(
             Folder(service_dir(ctx, PROMETHEUS_SERVICE), 0o750, owner(ctx, PROMETHEUS_SERVICE))

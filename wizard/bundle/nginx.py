@@ -1,12 +1,13 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import certificates
+from wizard.bundle import certificates, layout
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.bundle.proxy_sites import (
     CORS_HEADERS,
+    HSTS_VALUE,
     Mount,
     Site,
     body_limit_bytes,
@@ -44,17 +45,12 @@ def letsencrypt_host_dir(ctx: RenderContext) -> str:
     return ctx.host_path(LETSENCRYPT_DIR)
 
 
-def acme_webroot_host_dir(ctx: RenderContext) -> str:
-    """Return the folder on the host where certbot --webroot writes its challenge files."""
-    return f"{ctx.data_dir}/acme-webroot"
-
-
 def _letsencrypt_dir(ctx: RenderContext) -> str:
     return LETSENCRYPT_DIR if ctx.compose else letsencrypt_host_dir(ctx)
 
 
 def _acme_webroot(ctx: RenderContext) -> str:
-    return CONTAINER_ACME_WEBROOT if ctx.compose else acme_webroot_host_dir(ctx)
+    return CONTAINER_ACME_WEBROOT if ctx.compose else layout.acme_webroot_dir(ctx)
 
 
 def certificate_files(ctx: RenderContext) -> tuple[str, str] | None:
@@ -77,7 +73,7 @@ def container_mounts(ctx: RenderContext) -> list[Mount]:
     ]
     if ctx.answers.proxy.tls is TlsMode.ACME:
         mounts.append(Mount(letsencrypt_host_dir(ctx), LETSENCRYPT_DIR))
-        mounts.append(Mount(acme_webroot_host_dir(ctx), CONTAINER_ACME_WEBROOT))
+        mounts.append(Mount(layout.acme_webroot_dir(ctx), CONTAINER_ACME_WEBROOT))
     files = certificate_files(ctx)
     if ctx.answers.proxy.tls is TlsMode.FILES and files:
         mounts.extend(Mount(path, path) for path in files)
@@ -89,8 +85,19 @@ def _size(limit: int) -> str:
     return f"{limit // MIB}M" if limit % MIB == 0 else str(limit)
 
 
+def http2_directive(ctx: RenderContext) -> bool:
+    """Return whether the nginx that reads the config knows `http2 on;` (1.25.1 and later).
+
+    The compose image is nginx 1.28, where `listen ... http2` is deprecated; natively it is the
+    distribution's (Debian 12: 1.22, Ubuntu 24.04: 1.24), which knows only the listen option.
+    """
+    return ctx.compose
+
+
 def _listen(ctx: RenderContext, port: int, secure: bool) -> str:
-    options = " ssl http2" if secure else ""
+    options = ""
+    if secure:
+        options = " ssl" if http2_directive(ctx) else " ssl http2"
     port = check.port(port)
     lines = [f"    listen {port}{options};"]
     if not ctx.compose:  # a container may have no IPv6; Docker forwards IPv6 to it anyway
@@ -106,9 +113,18 @@ def _tls(ctx: RenderContext) -> str:
     return fill(
         TEMPLATE,
         "tls",
+        http2="    http2 on;\n" if http2_directive(ctx) else "",
         certificate=check.quoted(check.path(certificate)),
         certificate_key=check.quoted(check.path(key)),
+        hsts=_hsts(ctx, "    "),
     )
+
+
+def _hsts(ctx: RenderContext, indent: str) -> str:
+    """Return the HSTS header line, or nothing when TLS ends at another proxy."""
+    if not tls_terminated_here(ctx):
+        return ""
+    return fill(TEMPLATE, "hsts", indent=indent, value=check.quoted(HSTS_VALUE))
 
 
 def _locations(ctx: RenderContext, site: Site) -> str:
@@ -134,6 +150,7 @@ def _locations(ctx: RenderContext, site: Site) -> str:
                 TEMPLATE,
                 "wellknown_location",
                 wellknown_dir=check.quoted(check.path(ctx.wellknown_dir) + "/matrix/"),
+                hsts=_hsts(ctx, "        "),
                 cors_headers=headers,
             )
         )

@@ -17,6 +17,10 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "X-Requested-With, Content-Type, Authorization",
 }
+# HSTS on every TLS site: two years, the usual value; no includeSubDomains or preload, since
+# other hosts of the person's domain may still serve plain HTTP.
+HSTS_SECONDS = 63072000
+HSTS_VALUE = f"max-age={HSTS_SECONDS}"
 
 
 @dataclass(frozen=True)

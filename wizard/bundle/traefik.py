@@ -11,6 +11,7 @@ from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.bundle.proxy_sites import (
     CORS_HEADERS,
+    HSTS_SECONDS,
     WELLKNOWN_PREFIX,
     Mount,
     Site,
@@ -31,6 +32,7 @@ HOMESERVER_SERVICE = "homeserver"
 BODY_LIMIT_MIDDLEWARE = "matrix-body-limit"
 WELLKNOWN_HEADERS_MIDDLEWARE = "wellknown-headers"
 WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
+HSTS_MIDDLEWARE = "hsts"
 
 # Traefik cannot serve files: a small static web server serves the well-known folder as its
 # document root (so /matrix/server), and Traefik strips /.well-known before passing requests on.
@@ -190,6 +192,7 @@ def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
     if tls is not None:
         for router in routers.values():
             router["tls"] = dict(tls)
+            router["middlewares"].insert(0, HSTS_MIDDLEWARE)
     return routers
 
 
@@ -209,6 +212,8 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
             }
         }
     }
+    if tls_terminated_here(ctx):
+        middlewares[HSTS_MIDDLEWARE] = {"headers": {"stsSeconds": HSTS_SECONDS}}
     if any(site.serves_wellknown for site in sites(ctx)):
         headers = {"Content-Type": "application/json", **CORS_HEADERS}
         middlewares[WELLKNOWN_HEADERS_MIDDLEWARE] = {"headers": {"customResponseHeaders": headers}}

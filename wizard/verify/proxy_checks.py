@@ -27,6 +27,10 @@ _NGINX_UPSTREAM_SERVER = re.compile(
     r"(upstream\s+matrix_homeserver\s*\{\s*server\s+)[A-Za-z0-9.-]+(:\d+;)"
 )
 _NGINX_CERTIFICATE = re.compile(r'(ssl_certificate(?:_key)?\s+)"([^"]+)"(;)')
+_NGINX_HTTP2_ON = re.compile(r"^[ \t]*http2 on;[ \t]*\n", re.MULTILINE)
+_NGINX_SSL_LISTEN = re.compile(r"^([ \t]*listen[ \t][^;\n]*\bssl)(;)", re.MULTILINE)
+_NGINX_VERSION = re.compile(r"nginx/(\d+)\.(\d+)\.(\d+)")
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
 _CADDY_CERTIFICATE = re.compile(r'(\btls\s+)"([^"]+)"\s+"([^"]+)"')
 
 
@@ -60,6 +64,25 @@ def _missing(paths: list[str]) -> list[str]:
     return [path for path in dict.fromkeys(paths) if not Path(path).is_file()]
 
 
+def nginx_version(nginx_bin: str) -> tuple[int, int, int] | None:
+    """Return the version `nginx -v` reports, or None when it reports none."""
+    result = subprocess.run(
+        [nginx_bin, "-v"], capture_output=True, text=True, timeout=CHECK_TIMEOUT
+    )
+    found = _NGINX_VERSION.search(result.stderr + result.stdout)
+    if found is None:
+        return None
+    major, minor, patch = (int(part) for part in found.groups())
+    return major, minor, patch
+
+
+def _older_http2(text: str) -> str:
+    """Return the config with `http2 on;` written as nginx before 1.25.1 knows it."""
+    if not _NGINX_HTTP2_ON.search(text):
+        return text
+    return _NGINX_SSL_LISTEN.sub(r"\g<1> http2\g<2>", _NGINX_HTTP2_ON.sub("", text))
+
+
 def nginx_test(conf: Path, nginx_bin: str) -> tuple[bool, str]:
     """Run `nginx -t` on a rendered matrix.conf in a minimal nginx.conf; return (ok, message)."""
     text = conf.read_text(encoding="utf-8")
@@ -70,6 +93,16 @@ def nginx_test(conf: Path, nginx_bin: str) -> tuple[bool, str]:
         if rewritten != text:
             notes.append("the upstream was pointed at 127.0.0.1 for the check")
         text = rewritten
+        version = nginx_version(nginx_bin)
+        if version is not None and version < HTTP2_DIRECTIVE_SINCE:
+            rewritten = _older_http2(text)
+            if rewritten != text:
+                shown = ".".join(map(str, version))
+                notes.append(
+                    f"`http2 on;` (nginx 1.25.1 and later) was checked as `listen ... ssl http2;` "
+                    f"by this nginx {shown}"
+                )
+            text = rewritten
         missing = _missing([match.group(2) for match in _NGINX_CERTIFICATE.finditer(text)])
         if missing:
             pair = _stand_in_pair(workdir)

@@ -51,6 +51,11 @@ restart_turn() {
     run_compose restart coturn
 }
 
+# reload_proxy: make nginx read a renewed certificate without dropping connections.
+reload_proxy() {
+    run_compose exec -T nginx nginx -s reload
+}
+
 homeserver_installed() {
     return 0
 }

@@ -255,6 +255,11 @@ restart_turn() {
     host_run systemctl restart coturn
 }
 
+# reload_proxy: make nginx read a renewed certificate without dropping connections.
+reload_proxy() {
+    host_run systemctl reload nginx
+}
+
 homeserver_installed() {
     [ -z "$PREFIX" ] && command -v systemctl >/dev/null 2>&1 && systemctl cat "$HOMESERVER_UNIT" >/dev/null 2>&1
 }
