@@ -16,9 +16,51 @@ from pathlib import Path
 
 import psutil
 
+from tests.conftest import require_program
 from tests.waiting import LIMIT
 
 READY_TIMEOUT = LIMIT
+
+
+def nginx_command(tmp_path: Path, site: Path, *, as_the_image: bool = False) -> list[str]:
+    """Write a main nginx config in tmp_path that serves one site; return the command to run it.
+
+    With as_the_image, the main config is the nginx image's: mime.types and default_type
+    application/octet-stream around the sites.
+    """
+    program = require_program("nginx")
+    temp_paths = "".join(
+        f"    {name}_temp_path {tmp_path / name};\n"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    types = (
+        "    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
+        if as_the_image
+        else ""
+    )
+    main = tmp_path / "nginx.conf"
+    main.write_text(
+        f"daemon off;\nuser root;\npid {tmp_path / 'nginx.pid'};\n"
+        f"error_log {tmp_path / 'error.log'};\nevents {{}}\nhttp {{\n"
+        f"{types}    access_log off;\n{temp_paths}    include {site};\n}}\n"
+    )
+    return [program, "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"), "-c", str(main)]
+
+
+def caddy_command(tmp_path: Path, caddyfile_text: str) -> tuple[list[str], dict[str, str]]:
+    """Write a Caddyfile bound to loopback in tmp_path; return the command and its environment."""
+    program = require_program("caddy")
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(
+        caddyfile_text.replace("\tadmin off\n", "\tadmin off\n\tdefault_bind 127.0.0.1\n")
+    )
+    environment = {
+        "HOME": str(tmp_path),
+        "XDG_DATA_HOME": str(tmp_path / "d"),
+        "XDG_CONFIG_HOME": str(tmp_path / "c"),
+    }
+    command = [program, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
+    return command, environment
 
 
 def free_port() -> int:

@@ -7,7 +7,6 @@ address the request came from. A loopback backend echoes the headers it received
 
 import contextlib
 import json
-import re
 import socket
 import ssl
 import threading
@@ -18,16 +17,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import require_program
-from tests.integration.proxy_runtime import running, wait_for_port
+from tests.integration.proxy_runtime import caddy_command, running, wait_for_port
 from tests.integration.test_proxy_configs import (
     _installed,
+    _nginx_on_loopback,
     _ports_for_run,
     _traefik_program,
     _write_bundle,
 )
 from tests.waiting import wait_until
-from wizard.bundle import caddy, dendrite, nginx, traefik
+from wizard.bundle import caddy, dendrite, traefik
 from wizard.bundle.context import RenderContext
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -95,44 +94,17 @@ def _dendrite_bundle(tmp_path: Path, proxy_kind: str) -> RenderContext:
 
 
 def test_nginx_replaces_a_forged_real_ip_with_the_peer_address(tmp_path: Path) -> None:
-    program = require_program("nginx")
     ctx = _dendrite_bundle(tmp_path, "nginx")
-    site = _installed(ctx, nginx.BUNDLE_PATH).read_text()
-    site = re.sub(r"listen (\d+)", r"listen 127.0.0.1:\1", site)
-    site = re.sub(r"\n\s*listen \[::\][^\n]*", "", site)
-    loopback = tmp_path / "loopback.conf"
-    loopback.write_text(site)
-    temp_paths = "".join(
-        f"    {name}_temp_path {tmp_path / name};\n"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    main = tmp_path / "nginx.conf"
-    main.write_text(
-        f"daemon off;\nuser root;\npid {tmp_path / 'nginx.pid'};\n"
-        f"error_log {tmp_path / 'error.log'};\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n{temp_paths}    include {loopback};\n}}\n"
-    )
+    command = _nginx_on_loopback(ctx, tmp_path)
     log = tmp_path / "nginx.out"
-    command = [program, "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"), "-c", str(main)]
     with echo_backend(ctx.ports.homeserver), running(command, log) as process:
         wait_for_port(ctx.ports.https, process, log)
         assert_peer_address_only(headers_seen_behind(ctx.ports.https))
 
 
 def test_caddy_replaces_a_forged_real_ip_with_the_peer_address(tmp_path: Path) -> None:
-    program = require_program("caddy")
     ctx = _dendrite_bundle(tmp_path, "caddy")
-    text = caddy.render_caddyfile(ctx, admin="off").replace(
-        "\tadmin off\n", "\tadmin off\n\tdefault_bind 127.0.0.1\n"
-    )
-    caddyfile = tmp_path / "Caddyfile"
-    caddyfile.write_text(text)
-    environment = {
-        "HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path / "d"),
-        "XDG_CONFIG_HOME": str(tmp_path / "c"),
-    }
-    command = [program, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
+    command, environment = caddy_command(tmp_path, caddy.render_caddyfile(ctx, admin="off"))
     log = tmp_path / "caddy.out"
     with echo_backend(ctx.ports.homeserver), running(command, log, environment) as process:
         wait_for_port(ctx.ports.https, process, log)

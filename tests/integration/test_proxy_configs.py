@@ -14,8 +14,10 @@ from tests.conftest import require_program
 from tests.integration.proxy_runtime import (
     READY_TIMEOUT,
     Seen,
+    caddy_command,
     free_port,
     listening,
+    nginx_command,
     recording_upstream,
     running,
     self_signed,
@@ -240,23 +242,12 @@ def _assert_behaviour(ctx: RenderContext, seen: list[Seen], over_limit: set[int]
 
 def _nginx_on_loopback(ctx: RenderContext, tmp_path: Path) -> list[str]:
     """Copy the bundle's nginx site onto loopback ports; return the command that runs it."""
-    program = require_program("nginx")
     site = _installed(ctx, nginx.BUNDLE_PATH).read_text()
     site = re.sub(r"listen (\d+)", r"listen 127.0.0.1:\1", site)
     site = re.sub(r"\n\s*listen \[::\][^\n]*", "", site)
     loopback = tmp_path / "loopback.conf"
     loopback.write_text(site)
-    main = tmp_path / "nginx.conf"
-    temp_paths = "".join(
-        f"    {name}_temp_path {tmp_path / name};\n"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    main.write_text(
-        f"daemon off;\nuser root;\npid {tmp_path / 'nginx.pid'};\n"
-        f"error_log {tmp_path / 'error.log'};\n"
-        f"events {{}}\nhttp {{\n    access_log off;\n{temp_paths}    include {loopback};\n}}\n"
-    )
-    return [program, "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"), "-c", str(main)]
+    return nginx_command(tmp_path, loopback)
 
 
 @pytest.mark.slow
@@ -296,19 +287,8 @@ def test_nginx_serves_certbots_webroot_on_the_http_port(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_caddy_runs_the_rendered_caddyfile(tmp_path: Path) -> None:
-    program = require_program("caddy")
     ctx = _write_bundle(tmp_path, "caddy", "files", **_ports_for_run())
-    text = caddy.render_caddyfile(ctx, admin="off").replace(
-        "\tadmin off\n", "\tadmin off\n\tdefault_bind 127.0.0.1\n"
-    )
-    caddyfile = tmp_path / "Caddyfile"
-    caddyfile.write_text(text)
-    environment = {
-        "HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path / "d"),
-        "XDG_CONFIG_HOME": str(tmp_path / "c"),
-    }
-    command = [program, "run", "--config", str(caddyfile), "--adapter", "caddyfile"]
+    command, environment = caddy_command(tmp_path, caddy.render_caddyfile(ctx, admin="off"))
     log = tmp_path / "caddy.out"
     with (
         recording_upstream(ctx.ports.homeserver) as seen,
@@ -371,19 +351,7 @@ def _compose_wellknown_nginx(ctx: RenderContext, tmp_path: Path, port: int) -> l
     site = site.replace(CONTAINER_WELLKNOWN_DIR, f"{ctx.install_dir}/well-known")
     loopback = tmp_path / "wellknown.conf"
     loopback.write_text(site)
-    main = tmp_path / "nginx.conf"
-    temp_paths = "".join(
-        f"    {name}_temp_path {tmp_path / name};\n"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    main.write_text(
-        f"daemon off;\nuser root;\npid {tmp_path / 'nginx.pid'};\n"
-        f"error_log {tmp_path / 'error.log'};\nevents {{}}\nhttp {{\n"
-        "    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
-        f"    access_log off;\n{temp_paths}    include {loopback};\n}}\n"
-    )
-    program = require_program("nginx")
-    return [program, "-p", f"{tmp_path}/", "-e", str(tmp_path / "error.log"), "-c", str(main)]
+    return nginx_command(tmp_path, loopback, as_the_image=True)
 
 
 @pytest.mark.slow
