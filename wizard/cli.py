@@ -1,6 +1,7 @@
 """The matrix-wizard command line: the wizard on screen by default, and one command per step."""
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -11,6 +12,7 @@ from wizard import __version__
 from wizard.errors import UsageError, WizardError
 
 if TYPE_CHECKING:
+    from wizard.deliver.remote import LocalBundle
     from wizard.probe.facts import HostFacts
     from wizard.ssh.connection import SshConnection
     from wizard.verify.doctor import DoctorResult
@@ -85,17 +87,23 @@ def _print_output(stream: str, text: str) -> None:
 def _cmd_apply(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from wizard.deliver.remote import (
-        describe_dry_run,
-        read_local_bundle,
-        run_apply,
-        survey_remote,
-        upload_bundle,
-    )
+    from wizard.deliver.remote import read_local_bundle
+    from wizard.deliver.targets import writer_lock
+
+    folder = Path(args.bundle)
+    with contextlib.ExitStack() as held:
+        if folder.is_dir() and not args.dry_run:
+            # A generate into this folder while it is read and sent would mix two bundles.
+            held.enter_context(writer_lock(folder))
+        return _apply_bundle(args, read_local_bundle(folder))
+
+
+def _apply_bundle(args: argparse.Namespace, bundle: "LocalBundle") -> int:
+    """Upload a read bundle to the --ssh target under its lock and run its apply.sh there."""
+    from wizard.deliver.remote import describe_dry_run, run_apply, survey_remote, upload_bundle
     from wizard.deliver.remote_lock import remote_lock
     from wizard.units import format_size
 
-    bundle = read_local_bundle(Path(args.bundle))
     remote_dir = args.remote_dir or f"~/{bundle.folder.resolve().name}"
     with _ssh_connect(args) as connection:
         if args.dry_run:

@@ -169,6 +169,16 @@ def test_a_second_generate_is_refused_with_who_holds_the_folder(
     assert tree(bundle_a) != before
 
 
+def test_apply_is_refused_while_the_bundle_is_being_written(
+    bundle_a: Path,
+) -> None:
+    # The lock is taken before any connection: the port named here has no server behind it.
+    with holder(bundle_a) as holding:
+        refused = run_cli("apply", str(bundle_a), "--ssh", "root@127.0.0.1", "--port", "1")
+        assert refused.returncode == 1, refused.stderr
+        assert re.fullmatch(refusal(bundle_a, holding.pid), refused.stderr), refused.stderr
+
+
 def test_a_holder_killed_with_sigkill_leaves_the_folder_free(
     bundle_a: Path, tmp_path: Path
 ) -> None:
