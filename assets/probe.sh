@@ -249,10 +249,16 @@ for disk in /sys/block/*; do
     listing "$disk/slaves"
 done
 
-# Tools.
+# Tools: only a file that can be run counts, as for the local probe (bash's command -v also
+# names a file it cannot run when nothing runnable has the name).
+runnable() {
+    found=$(PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$1" 2>/dev/null) || return 0
+    if [ -x "$found" ]; then
+        printf '%s\n' "$found"
+    fi
+}
 for program in docker docker-compose nginx caddy traefik postgres sudo; do
-    answer "command -v $program" \
-        "$(PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$program" 2>/dev/null)"
+    answer "command -v $program" "$(runnable "$program")"
 done
 answer "printenv HOME" "${HOME:-}"
 for plugins in /usr/libexec/docker/cli-plugins /usr/lib/docker/cli-plugins \

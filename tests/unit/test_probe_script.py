@@ -66,6 +66,20 @@ def test_under_busybox_alone_the_probe_script_agrees_but_for_programs_off_path(
     assert _comparable(facts) | {"tools": {}} == _comparable(probe_local(DATA_PATH)) | {"tools": {}}
 
 
+@pytest.mark.parametrize("shell", ["dash", "bash", "busybox"])
+def test_a_file_that_cannot_be_run_is_no_tool(shell: str, tmp_path: Path) -> None:
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    (programs / "caddy").write_text("not a program\n")
+    (programs / "nginx").write_text("#!/bin/sh\n")
+    (programs / "nginx").chmod(0o755)
+    command = [require_program(shell), *(["sh"] if shell == "busybox" else [])]
+    env = {"PATH": str(programs), "HOME": os.environ.get("HOME", "/")}
+    tools = _run(command, DATA_PATH, env).tools
+    assert tools["nginx"] is True
+    assert tools["caddy"] is False
+
+
 def test_the_probe_script_refuses_a_data_path_through_a_file() -> None:
     with pytest.raises(UsageError) as refused:
         _run(["sh"], "/etc/hostname/data")
