@@ -120,19 +120,25 @@ class _Recorder(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def recording_upstream(port: int) -> Iterator[list[Seen]]:
-    """Serve HTTP on 127.0.0.1:port and yield the requests it receives, as they come."""
-    seen: list[Seen] = []
-    handler = type("Handler", (_Recorder,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+def serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Serve requests on the server in a thread for the block, then stop and close it."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield seen
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def recording_upstream(port: int) -> Iterator[list[Seen]]:
+    """Serve HTTP on 127.0.0.1:port and yield the requests it receives, as they come."""
+    seen: list[Seen] = []
+    handler = type("Handler", (_Recorder,), {"seen": seen})
+    with serving(ThreadingHTTPServer(("127.0.0.1", port), handler)):
+        yield seen
 
 
 @dataclass(frozen=True)

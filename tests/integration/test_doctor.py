@@ -3,7 +3,6 @@
 import json
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ import pytest
 
 from tests.bundle_support import answers_for, context_for
 from tests.conftest import require_program
-from tests.integration.proxy_runtime import free_port
+from tests.integration.proxy_runtime import free_port, serving
 from wizard import cli
 from wizard.answers.model import dump_answers
 from wizard.bundle import discovery
@@ -79,14 +78,8 @@ def _serving(routes: dict[str, Route], cert: Path, key: Path, port: int) -> Iter
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def _context(port: int) -> RenderContext:

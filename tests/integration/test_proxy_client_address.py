@@ -9,7 +9,6 @@ import contextlib
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.proxy_runtime import caddy_command, running, wait_for_port
+from tests.integration.proxy_runtime import caddy_command, running, serving, wait_for_port
 from tests.integration.test_proxy_configs import (
     _installed,
     _nginx_on_loopback,
@@ -50,15 +49,8 @@ class _Echo(BaseHTTPRequestHandler):
 
 @contextlib.contextmanager
 def echo_backend(port: int) -> Iterator[None]:
-    server = ThreadingHTTPServer(("127.0.0.1", port), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", port), _Echo)):
         yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def headers_seen_behind(port: int) -> dict[str, str]:
