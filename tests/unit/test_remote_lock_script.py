@@ -30,6 +30,21 @@ def lock_step(shell: list[str], target: Path, who: str) -> list[str]:
     return [*shell, str(asset("remote-bundle.sh")), "lock", str(target), who]
 
 
+def take_at_once(
+    shell: list[str], target: Path, who: str, env: dict[str, str] | None
+) -> subprocess.CompletedProcess[str]:
+    """Run the lock step with no input, so that one that takes the lock lets it go at once."""
+    return subprocess.run(
+        lock_step(shell, target, who),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("shell", ["dash", "bash", "busybox"])
 def test_the_lock_is_held_until_input_ends_and_a_second_taker_is_told_who(
     shell: str, tmp_path: Path
@@ -51,15 +66,7 @@ def test_the_lock_is_held_until_input_ends_and_a_second_taker_is_told_who(
         assert describe_holder(record).startswith(
             f"pid {first.pid} (matrix-wizard apply from me@laptop), since "
         )
-        second = subprocess.run(
-            lock_step(command, target, "another"),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=TIMEOUT,
-            check=False,
-        )
+        second = take_at_once(command, target, "another", env)
         assert second.returncode == 1, second.stderr
         assert second.stdout == (
             f"target\t{target}\n"
@@ -74,15 +81,7 @@ def test_the_lock_is_held_until_input_ends_and_a_second_taker_is_told_who(
             first.kill()
             first.wait(timeout=TIMEOUT)
     assert not lock_file.exists()
-    third = subprocess.run(
-        lock_step(command, target, "third"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=TIMEOUT,
-        check=False,
-    )
+    third = take_at_once(command, target, "third", env)
     assert (third.returncode, third.stdout) == (0, f"target\t{target}\nlocked\t{lock_file}\n")
     assert list(target.parent.iterdir()) == []
 
