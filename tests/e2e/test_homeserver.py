@@ -48,14 +48,14 @@ their metrics, and their database schema.
 import json
 import shlex
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, require_program
+from tests.conftest import require_program
+from tests.e2e.checks import check_routes, run_doctor
 from tests.e2e.client import converse
 from tests.e2e.support import (
     Programs,
@@ -73,7 +73,7 @@ from tests.e2e.support import (
 )
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.proxy_runtime import send
-from wizard.bundle import apply_script, calls, discovery
+from wizard.bundle import apply_script, calls
 from wizard.verify.proxy_checks import find_traefik
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -171,46 +171,6 @@ def register_as_readme_says(staged: Staged, user: str) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success" in done.stdout
-
-
-def check_routes(staged: Staged) -> None:
-    """Check what the proxy serves and refuses, as other servers and clients see it."""
-    ctx = staged.ctx
-    https = ctx.ports.https
-    documents = discovery.wellknown_documents(ctx)
-    for name in ("server", "client"):
-        reply = send(https, ctx.server_name_host, f"/.well-known/matrix/{name}")
-        assert reply.status == 200, reply
-        assert reply.headers["content-type"].startswith("application/json")
-        assert reply.headers["access-control-allow-origin"] == "*"
-        assert json.loads(reply.body) == documents[name]
-    federation = send(ctx.federation_port, ctx.homeserver_host, "/_matrix/federation/v1/version")
-    assert federation.status == 200
-    assert json.loads(federation.body)["server"]["name"] == "Synapse"
-    for path in ("/_synapse/admin/v1/server_version", "/_synapse/metrics"):
-        for port in (https, ctx.federation_port):
-            reply = send(port, ctx.homeserver_host, path)
-            assert reply.status == 404, (port, path, reply)
-            assert b"server_version" not in reply.body
-
-
-def run_doctor(staged: Staged) -> list[dict[str, str]]:
-    """Run `matrix-wizard doctor` on the installed bundle against the live proxy."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            *("-m", "wizard", "doctor", str(staged.install_dir)),
-            *("--connect", "127.0.0.1", "--insecure", "--json"),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    results: list[dict[str, str]] = json.loads(done.stdout)
-    return results
 
 
 def start_prometheus(staged: Staged, programs: Programs) -> Any:
@@ -324,9 +284,9 @@ def test_a_client_uses_the_homeserver_the_bundle_runs(
         assert MESSAGE in seen.bodies
         assert seen.encrypted  # new rooms are end-to-end encrypted by default
         with timings.step("5a. well-known, federation, admin and metrics through the proxy"):
-            check_routes(staged)
+            check_routes(staged.ctx)
         with timings.step("5b. matrix-wizard doctor"):
-            results = run_doctor(staged)
+            results = run_doctor(staged.install_dir)
         statuses = {result["check"]: result["status"] for result in results}
         assert statuses.pop(f"TLS {ctx.homeserver_host}:{ctx.ports.https}") == "unverified"
         federation_tls = f"TLS {ctx.homeserver_host}:{ctx.federation_port}"

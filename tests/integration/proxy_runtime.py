@@ -166,7 +166,14 @@ class _SniConnection(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(raw, server_hostname=self._sni)
 
 
-def send(port: int, host: str, path: str, tls: bool = True, body: bytes | None = None) -> Reply:
+def send(
+    port: int,
+    host: str,
+    path: str,
+    tls: bool = True,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Reply:
     """Send GET (or POST with a body) to 127.0.0.1:port with Host and SNI host, path as given."""
     if tls:
         connection: http.client.HTTPConnection = _SniConnection(port, host)
@@ -174,10 +181,10 @@ def send(port: int, host: str, path: str, tls: bool = True, body: bytes | None =
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         method = "GET" if body is None else "POST"
-        connection.request(method, path, body=body, headers={"Host": host})
+        connection.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         response = connection.getresponse()
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return Reply(response.status, headers, response.read())
+        received = {name.lower(): value for name, value in response.getheaders()}
+        return Reply(response.status, received, response.read())
     finally:
         connection.close()
 

@@ -1,102 +1,35 @@
 """Synapse from a native bundle with S3 media, against a real S3-compatible server on loopback.
 
-The S3 server is moto's standalone server (PyPI `moto[server]`): it speaks the S3 REST API
-that boto3, and so synapse-s3-storage-provider, uses, and it installs with pip into the test
-environment. MinIO is not packaged by Debian, and no other S3 server is in the registries this
-project reaches. moto keeps objects in memory: it proves the provider's calls and the config
-the bundle writes, not an S3 store's durability or its permissions. The compose image with the
-provider cannot be built here (no registry to pull matrixdotorg/synapse from): that the
-Dockerfile's pin is the release installed here is checked, its build is not.
+The S3 server is moto's (tests/integration/s3_server.py says why). The compose bundle's image
+with the provider is built and run by tests/compose/test_compose_stack.py.
 """
 
 import importlib
 import importlib.metadata
 import importlib.util
 import json
-import os
 import shutil
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, facts_with
 from tests.integration.postgres_server import free_port
+from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
 from tests.integration.test_synapse_config import _running_synapse, _write
-from tests.waiting import wait_until
 from wizard.bundle import media, versions
 from wizard.bundle.context import RenderContext
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-BUCKET = "matrix-media"
-ACCESS_KEY_ID = "AKIAMATRIXTEST"
-SECRET = "s3SECRETs3secretS3SECRET"
-
-
-def require_module(module: str, package: str) -> Any:
-    """Return an importable module, skipping the test without it (failing it under CI)."""
-    if importlib.util.find_spec(module.split(".")[0]) is None:
-        message = f"{package} is not installed in the test environment (.[test] installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return importlib.import_module(module)
-
 
 @pytest.fixture(name="s3_endpoint")
 def s3_endpoint_fixture(tmp_path: Path) -> Iterator[str]:
     """Run moto's S3 server on a free loopback port with an empty bucket; yield its URL."""
-    require_module("moto.server", "moto[server]")
-    boto3: Any = require_module("boto3", "boto3")
-    errors: Any = require_module("botocore.exceptions", "botocore")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    with (tmp_path / "moto.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        client = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=ACCESS_KEY_ID,
-            aws_secret_access_key=SECRET,
-        )
-
-        def bucket_made() -> bool:
-            try:
-                client.create_bucket(Bucket=BUCKET)
-            except errors.EndpointConnectionError:  # until the server listens
-                return process.poll() is not None
-            return True
-
-        wait_until(bucket_made, "moto's S3 server accepts a bucket")
-        assert process.poll() is None, (tmp_path / "moto.log").read_text()
+    with running_s3(tmp_path) as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def _objects(endpoint: str) -> list[str]:
-    boto3: Any = require_module("boto3", "boto3")
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY_ID,
-        aws_secret_access_key=SECRET,
-    )
-    listed = client.list_objects_v2(Bucket=BUCKET)
-    return [item["Key"] for item in listed.get("Contents", [])]
 
 
 def _request(url: str, data: bytes | None, **headers: str) -> tuple[int, bytes]:
@@ -149,7 +82,7 @@ def test_a_file_uploaded_to_synapse_lands_in_the_bucket_and_reads_back_from_it(
             **{"Content-Type": "text/plain"},
         )
         server, media_id = json.loads(uploaded)["content_uri"].removeprefix("mxc://").split("/")
-        keys = _objects(s3_endpoint)
+        keys = object_keys(s3_endpoint)
         # The local copy goes: the file can only come back from the bucket now.
         shutil.rmtree(Path(ctx.media_host_dir) / "local_content")
         status, downloaded = _request(

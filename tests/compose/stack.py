@@ -1,0 +1,180 @@
+"""A compose bundle applied for real: generated, applied with its own apply.sh, then taken down.
+
+apply.sh runs as a person runs it, against the test's engine (DOCKER_HOST), under a staging
+prefix so that the bundle's folders, data and certificate stay in the test's folder. Two things
+stand in for a Docker host: `docker` is a two-line script that runs podman (apply.sh asks
+`docker inspect` for the homeserver's health), and the README's `docker compose` commands run
+with the older docker-compose program, as the README says they may.
+"""
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.compose import images
+from tests.compose.engine import PROJECT_PREFIX, Engine, podman
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, free_ports, generate
+from tests.integration.proxy_runtime import self_signed
+from wizard.bundle import apply_script, calls, layout
+from wizard.bundle.context import RenderContext
+
+DOCKER_SHIM = (
+    "#!/bin/sh\n# Docker's CLI, as apply.sh uses it, is podman's here.\nexec podman \"$@\"\n"
+)
+LOG_TAIL = 80
+PUBLISHED = ("http", "https", "federation", "turn", "turns", "prometheus", "grafana")
+
+
+@dataclass
+class ComposeRun:
+    """A compose bundle under the engine: its files, context, and the environment of apply.sh."""
+
+    folder: Path
+    bundle: Path
+    ctx: RenderContext
+    env: dict[str, str]
+
+    @property
+    def install_dir(self) -> Path:
+        """Return where apply.sh placed the bundle."""
+        return Path(self.ctx.install_dir)
+
+    @property
+    def compose_file(self) -> str:
+        """Return the installed docker-compose.yml."""
+        return layout.compose_file(self.ctx)
+
+    def compose(self, *args: str, check: bool = True, timeout: float = 300) -> str:
+        """Run docker-compose on the installed bundle and return what it printed."""
+        done = subprocess.run(
+            ["docker-compose", "-f", self.compose_file, *args],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"docker-compose {' '.join(args)}:\n{done.stdout}{done.stderr}")
+        return done.stdout + done.stderr
+
+    def apply(self, *options: str) -> str:
+        """Run the bundle's apply.sh as root would and return its output; fail with it otherwise."""
+        done = subprocess.run(
+            ["sh", str(self.bundle / "apply.sh"), *options],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=900,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, f"apply.sh failed:\n{output}\n{self.logs()}"
+        return output
+
+    def regenerate(self, answers: dict[str, Any]) -> None:
+        """Write changed answers and generate the bundle again into the same folder."""
+        _, _, self.ctx = generate(self.folder, answers)
+
+    def readme_command(self, command: str) -> list[str]:
+        """Return a README `docker compose` command as docker-compose runs it without a terminal."""
+        assert command in (self.install_dir / "README.md").read_text(encoding="utf-8")
+        words = shlex.split(command)
+        assert words[:3] == ["docker", "compose", "exec"], command
+        return ["docker-compose", "-f", self.compose_file, "exec", "-T", *words[3:]]
+
+    def register(self, user: str, password: str) -> None:
+        """Create a user with the README's register_new_matrix_user command."""
+        command = apply_script.admin_command(self.ctx)
+        assert command is not None
+        argv = [*self.readme_command(command), "-u", user, "-p", password]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, env=self.env, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Success" in done.stdout
+
+    def logs(self) -> str:
+        """Return the end of every service's log, for a failure message."""
+        return self.compose("logs", "--no-color", f"--tail={LOG_TAIL}", check=False)
+
+    def down(self) -> None:
+        """Stop and remove the stack's containers and network."""
+        self.compose("down", "--remove-orphans", "--timeout", "30", check=False)
+
+
+def docker_shim(folder: Path) -> Path:
+    """Write the `docker` stand-in into a folder and return the folder."""
+    folder.mkdir(exist_ok=True)
+    shim = folder / "docker"
+    shim.write_text(DOCKER_SHIM, encoding="utf-8")
+    shim.chmod(0o755)
+    return folder
+
+
+def ports_for_run() -> dict[str, int]:
+    """Return free host ports for what the stack publishes, and defaults for the rest."""
+    return dict(zip(PUBLISHED, free_ports(len(PUBLISHED)), strict=True))
+
+
+def certificate(ctx: RenderContext) -> None:
+    """Make the self-signed certificate the bundle's proxy and coturn read, under the prefix."""
+    chain = Path(ctx.host_path(CERTIFICATE))
+    chain.parent.mkdir(parents=True, exist_ok=True)
+    hosts = [ctx.homeserver_host, ctx.server_name_host, calls.turn_host(ctx)]
+    made, key = self_signed(chain.parent, hosts)
+    made.rename(chain)
+    key.rename(ctx.host_path(PRIVATE_KEY))
+
+
+def compose_services(bundle: Path) -> dict[str, Any]:
+    """Return the services of the bundle's docker-compose.yml."""
+    text = (bundle / "docker-compose.yml").read_text(encoding="utf-8")
+    services: dict[str, Any] = yaml.safe_load(text)["services"]
+    return services
+
+
+def pulled_images(bundle: Path, ctx: RenderContext) -> dict[str, str]:
+    """Return the image each service pulls, or builds on (the FROM of a bundle's Dockerfile)."""
+    pulled = {}
+    for name, service in compose_services(bundle).items():
+        if "build" not in service:
+            pulled[name] = service["image"]
+            continue
+        context = Path(service["build"]["context"]).relative_to(ctx.install_dir)
+        dockerfile = bundle / context / "Dockerfile"
+        lines = dockerfile.read_text(encoding="utf-8").splitlines()
+        pulled[name] = next(line.split()[1] for line in lines if line.startswith("FROM "))
+    return pulled
+
+
+def build_images(bundle: Path, ctx: RenderContext) -> None:
+    """Build a stand-in for each image the stack pulls; remove images the bundle builds itself.
+
+    An image the bundle builds is removed first, so that apply.sh's `up` builds it again from
+    the bundle's Dockerfile (on the stand-in it names) rather than reusing an earlier build.
+    """
+    by_image = {stand_in.image: name for name, stand_in in images.STAND_INS.items()}
+    services = compose_services(bundle)
+    for name, image in pulled_images(bundle, ctx).items():
+        assert image in by_image, f"no stand-in for {name}'s image {image}"
+        images.build(by_image[image])
+        if "build" in services[name]:
+            podman("image", "rm", "--force", services[name]["image"], check=False)
+
+
+def prepare(folder: Path, engine: Engine, answers: dict[str, Any]) -> ComposeRun:
+    """Generate the bundle, make its certificate and images, and the environment to apply it."""
+    bundle, _, ctx = generate(folder, answers)
+    certificate(ctx)
+    build_images(bundle, ctx)
+    shims = docker_shim(folder / "bin")
+    env = engine.env(
+        COMPOSE_PROJECT_NAME=f"{PROJECT_PREFIX}{folder.name.replace('_', '').lower()}"[:48],
+        PATH=f"{shims}:{engine.env()['PATH']}",
+    )
+    return ComposeRun(folder, bundle, ctx, env)

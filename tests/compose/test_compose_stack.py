@@ -1,0 +1,290 @@
+"""A compose bundle from `matrix-wizard generate` runs under a real container engine.
+
+Each test writes answers with `deployment.kind: compose` (every published port a free one, TLS
+from certificate files), runs `generate --prefix`, and runs the bundle's own apply.sh: its
+compose steps (`up`, the database check, the wait for a healthy homeserver) go to podman's
+Docker API with Debian's docker-compose (tests/compose/engine.py). The images the bundle names
+are stand-ins built here under the same names and tags (tests/compose/images/*/Dockerfile says
+what of each official image's contract it keeps; not kept, so not proven: the official images'
+own builds, the alpine base, and the newer releases of nginx, Caddy, PostgreSQL, coturn and
+Prometheus that the bundle pins, where Debian bookworm's are used). Then, through the ports the
+stack publishes on this machine:
+
+1. matrix-nio, over TLS through the proxy, logs in as a user made with the README's
+   register_new_matrix_user command, creates a room, sends, syncs and reads back;
+2. /.well-known/matrix/server and /client hold the bundle's JSON with a JSON content type and
+   CORS, the federation API answers, /_synapse/admin and the metrics path do not, and
+   `matrix-wizard doctor --insecure` passes every check but TLS (self-signed: unverified);
+3. with monitoring, the bundle's Prometheus reports Synapse up; with TURN, the bundle's coturn
+   (on the host's network, as the bundle runs it) grants an allocation to the credentials
+   Synapse hands out and refuses a wrong secret. The relay goes to this machine's own address,
+   given as `calls.external_ip`: the bundle refuses private peers but allows that one.
+4. with Caddy and SQLite, a second apply after a changed answer reaches the running service.
+
+Every file is used as generated. A failure prints the stack's logs; each stack is taken down
+at the end of its test. The time of each step is printed and written with the native runs' in
+e2e-timings.json.
+"""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.compose.engine import Engine
+from tests.compose.stack import ComposeRun, ports_for_run, prepare
+from tests.conftest import require_program
+from tests.e2e.checks import check_routes, run_doctor
+from tests.e2e.client import converse
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings, http_json
+from tests.integration.proxy_runtime import send
+from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
+from tests.waiting import wait_until
+from wizard.bundle import calls
+
+pytestmark = [pytest.mark.compose, pytest.mark.slow]
+
+PASSWORD = "correct horse battery staple"
+MESSAGE = "Hello from the compose test"
+USER = "alice"
+# (proxy, database, with TURN and monitoring)
+RUNS = [
+    ("nginx", "postgresql", True),
+    ("caddy", "sqlite", False),
+    ("traefik", "postgresql", False),
+]
+
+
+def own_address() -> str:
+    """Return this machine's address on its default route, which TURN relays to in the test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+        address: str = probe.getsockname()[0]
+    assert not address.startswith("127."), "the TURN check needs an address besides loopback"
+    return address
+
+
+def answers_for_run(proxy: str, database: str, extras: bool) -> dict[str, Any]:
+    """Return the answers of one compose run."""
+    answers: dict[str, Any] = {
+        "homeserver": {"kind": "synapse", "tier": "minimum"},
+        "domain": {"server_name": SERVER_NAME},
+        "database": {"kind": database},
+        "proxy": {"kind": proxy, "tls": "files", "cert_path": CERTIFICATE, "key_path": PRIVATE_KEY},
+        "calls": {"turn": extras},
+        "monitoring": {"prometheus": extras},
+        "deployment": {"kind": "compose", "ports": ports_for_run()},
+    }
+    if extras:
+        answers["calls"]["external_ip"] = own_address()
+    return answers
+
+
+@pytest.fixture
+def stack(engine: Engine, tmp_path: Path) -> Iterator[list[ComposeRun]]:
+    """Hold the test's stack and take it down at the end, printing its logs (shown on failure)."""
+    runs: list[ComposeRun] = []
+    yield runs
+    for run in runs:
+        print(run.logs())
+        run.down()
+
+
+def check_doctor(run: ComposeRun) -> None:
+    """Run `matrix-wizard doctor`: every check passes but TLS, unverified (self-signed)."""
+    results = run_doctor(run.install_dir)
+    statuses = {result["check"]: result["status"] for result in results}
+    ctx = run.ctx
+    for port in {ctx.ports.https, ctx.federation_port}:
+        assert statuses.pop(f"TLS {ctx.homeserver_host}:{port}") == "unverified"
+    assert set(statuses.values()) == {"passed"}, results
+    assert {"well-known server", "well-known client", "admin API not public"} <= set(statuses)
+
+
+def login(run: ComposeRun) -> str:
+    """Log in through the proxy with a password and return the access token."""
+    body = {"type": "m.login.password", "identifier": {"type": "m.id.user", "user": USER}}
+    body["password"] = PASSWORD
+    reply = send(
+        run.ctx.ports.https,
+        run.ctx.homeserver_host,
+        "/_matrix/client/v3/login",
+        body=json.dumps(body).encode(),
+    )
+    assert reply.status == 200, reply
+    token: str = json.loads(reply.body)["access_token"]
+    return token
+
+
+def upload_limit(run: ComposeRun, token: str) -> int:
+    """Return the upload limit in bytes that Synapse announces through the proxy."""
+    reply = send(
+        run.ctx.ports.https,
+        run.ctx.homeserver_host,
+        "/_matrix/client/v1/media/config",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert reply.status == 200, reply
+    return int(json.loads(reply.body)["m.upload.size"])
+
+
+def check_prometheus(run: ComposeRun) -> None:
+    """Wait until the bundle's Prometheus reports Synapse up."""
+    url = f"http://127.0.0.1:{run.ctx.ports.prometheus}/api/v1/query?query=up"
+
+    def synapse_up() -> bool:
+        try:
+            results = http_json(url)["data"]["result"]
+        except OSError:
+            return False
+        return any(
+            result["metric"].get("job") == "synapse" and result["value"][1] == "1"
+            for result in results
+        )
+
+    wait_until(synapse_up, "Prometheus to report Synapse up")
+
+
+def allocate(run: ComposeRun, address: str, user: str, password: str) -> tuple[int, str]:
+    """Relay one message between two allocations on the bundle's coturn; return code and output."""
+    argv = [require_program("turnutils_uclient"), "-u", user, "-w", password]
+    argv += ["-p", str(run.ctx.ports.turn), "-y", "-n", "1", "-m", "1", address]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    return done.returncode, done.stdout + done.stderr
+
+
+def check_turn(run: ComposeRun, turn: dict[str, Any]) -> None:
+    """Allocate with the credentials Synapse handed out, and fail to with a wrong secret."""
+    address = run.ctx.answers.calls.external_ip
+    assert address
+    username, password = turn["username"], turn["password"]
+    expires, _, user_id = username.partition(":")
+    secret = run.ctx.secrets.turn_shared_secret
+    assert calls.turn_credentials(secret, user_id, int(expires)) == (username, password)
+    code, output = allocate(run, address, username, password)
+    assert code == 0, output + run.logs()
+    wrong = calls.turn_credentials("not-the-shared-secret", user_id, int(expires))
+    code, output = allocate(run, address, *wrong)
+    assert code != 0, output
+    assert "Cannot complete Allocation" in output
+
+
+@pytest.mark.parametrize(
+    ("proxy", "database", "extras"),
+    RUNS,
+    ids=["nginx-postgresql-turn-monitoring", "caddy-sqlite-second-apply", "traefik-postgresql"],
+)
+def test_a_client_uses_the_compose_stack_the_bundle_runs(
+    proxy: str,
+    database: str,
+    extras: bool,
+    engine: Engine,
+    tmp_path: Path,
+    stack: list[ComposeRun],
+    e2e_timings: list[Timings],
+) -> None:
+    require_program("openssl")
+    timings = Timings(
+        f"compose-synapse-{database}-{proxy}" + ("-turn-monitoring" if extras else "")
+    )
+    e2e_timings.append(timings)
+    answers = answers_for_run(proxy, database, extras)
+    with timings.step("generate, certificate, stand-in images (built once per machine)"):
+        run = prepare(tmp_path, engine, answers)
+    stack.append(run)
+    with timings.step("apply.sh: compose up, database check, homeserver healthy"):
+        run.apply()
+    with timings.step("1a. user created with the README's command"):
+        run.register(USER, PASSWORD)
+    ctx = run.ctx
+    with timings.step("1b. matrix-nio: login, room, message, sync, read back"):
+        seen = converse(
+            ctx.public_baseurl.rstrip("/"), f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE
+        )
+    assert MESSAGE in seen.bodies
+    assert seen.encrypted
+    with timings.step("2. well-known, federation, admin and metrics through the proxy"):
+        check_routes(ctx)
+    with timings.step("2b. matrix-wizard doctor"):
+        check_doctor(run)
+    if extras:
+        with timings.step("3a. Prometheus scraped Synapse (up = 1)"):
+            check_prometheus(run)
+        with timings.step("3b. coturn: allocation with Synapse's credentials, refused else"):
+            check_turn(run, seen.turn)
+    else:
+        assert seen.turn == {} or "username" not in seen.turn
+    if proxy == "caddy":
+        with timings.step("4. changed answer, generate and apply again, seen by Synapse"):
+            check_second_apply(run, answers)
+    stop_started = time.monotonic()
+    run.down()
+    timings.steps["compose down"] = round(time.monotonic() - stop_started, 3)
+    timings.finish()
+
+
+def check_second_apply(run: ComposeRun, answers: dict[str, Any]) -> None:
+    """Change the upload limit, generate and apply again: Synapse announces the new limit."""
+    token = login(run)
+    before = upload_limit(run, token)
+    answers["media"] = {"max_upload_mb": 7}
+    run.regenerate(answers)
+    output = run.apply()
+    assert "synapse" in output
+    assert before != 7 * 1024 * 1024
+    wait_until(lambda: upload_limit(run, token) == 7 * 1024 * 1024, "Synapse to read the new limit")
+
+
+def upload_and_read_back(run: ComposeRun, token: str, body: bytes) -> tuple[str, bytes]:
+    """Upload a file through the proxy, drop Synapse's local copy, download it; return id, body."""
+    ctx = run.ctx
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "text/plain"}
+    path = "/_matrix/media/v3/upload?filename=note.txt"
+    uploaded = send(ctx.ports.https, ctx.homeserver_host, path, body=body, headers=auth)
+    assert uploaded.status == 200, uploaded
+    server, media_id = json.loads(uploaded.body)["content_uri"].removeprefix("mxc://").split("/")
+    # The local copy goes: the file can only come back from the bucket now.
+    shutil.rmtree(Path(ctx.media_host_dir) / "local_content")
+    path = f"/_matrix/client/v1/media/download/{server}/{media_id}"
+    downloaded = send(ctx.ports.https, ctx.homeserver_host, path, headers=auth)
+    assert downloaded.status == 200, downloaded
+    return media_id, downloaded.body
+
+
+def test_media_kept_in_s3_reads_back_through_the_compose_stack(
+    engine: Engine, tmp_path: Path, stack: list[ComposeRun], e2e_timings: list[Timings]
+) -> None:
+    """Synapse's image with the S3 provider, built by the bundle, keeps media in a real S3 server.
+
+    The S3 server is moto's (tests/integration/s3_server.py says why), on this machine's own
+    address so that the Synapse container reaches it; the image is built by apply.sh's `up` from
+    the bundle's Dockerfile, with pip finding the provider in the stand-in's wheels.
+    """
+    timings = Timings("compose-synapse-sqlite-nginx-s3")
+    e2e_timings.append(timings)
+    with running_s3(tmp_path, own_address()) as endpoint:
+        answers = answers_for_run("nginx", "sqlite", extras=False)
+        s3 = {"bucket": BUCKET, "endpoint": endpoint, "access_key_id": ACCESS_KEY_ID}
+        answers["media"] = {"backend": "s3", "s3": s3}
+        (tmp_path / "bundle").mkdir()
+        (tmp_path / "bundle" / "secrets.yaml").write_text(f"s3_secret_access_key: {SECRET}\n")
+        with timings.step("generate, certificate, stand-in images (built once per machine)"):
+            run = prepare(tmp_path, engine, answers)
+        stack.append(run)
+        with timings.step("apply.sh: the S3 image built, compose up, homeserver healthy"):
+            run.apply()
+        run.register(USER, PASSWORD)
+        body = b"a file kept in S3 by the compose bundle\n"
+        with timings.step("upload through the proxy, read back from the bucket"):
+            media_id, downloaded = upload_and_read_back(run, login(run), body)
+        keys = object_keys(endpoint)
+        run.down()
+    timings.finish()
+    assert f"local_content/{media_id[:2]}/{media_id[2:4]}/{media_id[4:]}" in keys
+    assert downloaded == body
