@@ -1,5 +1,6 @@
 """apply.sh: valid sh for every stack, the steps each stack needs, and no secret inside."""
 
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -7,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script
+from wizard.bundle import apply_script, compose
 from wizard.bundle.model import EXECUTABLE
 
 STACKS: list[dict[str, Any]] = [
@@ -121,6 +122,27 @@ def test_secrets_are_listed_as_private_and_the_homeserver_config_as_required() -
         assert path in private
     assert "synapse/homeserver.yaml" in apply_script.required_files(ctx)
     assert "docker-compose.yml" in apply_script.required_files(ctx)
+
+
+def quoted_setting(text: str, name: str) -> str:
+    lexer = shlex.shlex(text[text.index(f"\n{name}=") + len(name) + 2 :], posix=True)
+    lexer.whitespace_split = True
+    return lexer.get_token() or ""
+
+
+def test_under_compose_apply_knows_which_files_each_service_reads_and_where_to_record() -> None:
+    ctx = context_for(answers_for(calls__turn=True, monitoring__prometheus=True))
+    text = apply_script.apply_script(ctx)
+    rows = [line.split() for line in quoted_setting(text, "SERVICE_FILES").splitlines()]
+    assert {row[0]: row[1:] for row in rows} == compose.service_files(ctx)
+    assert {"synapse", "nginx", "postgres", "coturn", "prometheus"} == {row[0] for row in rows}
+    assert setting(text, "CHECKSUM_RECORD") == "/var/lib/matrix-wizard/compose-checksums.txt"
+
+
+def test_without_containers_apply_records_no_checksums() -> None:
+    text = apply_script.apply_script(context_for(answers_for(deployment__kind="native")))
+    assert "\nSERVICE_FILES=" not in text
+    assert "\nCHECKSUM_RECORD=" not in text
 
 
 def test_synapse_files_are_handed_to_uid_991_under_compose() -> None:

@@ -15,9 +15,10 @@ from tests.bundle_support import (
     facts_with,
 )
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import compose
+from wizard.bundle import calls, compose, layout, monitoring
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE
+from wizard.bundle.render import render
 from wizard.errors import WizardError
 
 
@@ -255,6 +256,86 @@ def test_a_password_spanning_lines_is_refused_with_a_hint() -> None:
     ctx = RenderContext(answers=answers_for(), facts=None, secrets=Secrets(**secrets.model_dump()))
     with pytest.raises(WizardError, match=r"secrets\.yaml"):
         compose.render(ctx)
+
+
+@pytest.mark.parametrize(
+    ("proxy", "reads"),
+    [
+        ("nginx", {"nginx": ["nginx/matrix.conf", "well-known"]}),
+        ("caddy", {"caddy": ["caddy/Caddyfile", "well-known"]}),
+        (
+            "traefik",
+            {
+                "traefik": ["traefik/traefik.yml", "traefik/dynamic.yml"],
+                "wellknown": [compose.WELLKNOWN_CONF, "well-known"],
+            },
+        ),
+    ],
+)
+def test_on_sqlite_the_homeserver_reads_its_config_folder_and_the_proxy_its_files(
+    proxy: str, reads: dict[str, list[str]]
+) -> None:
+    ctx = context_for(answers_for("synapse", database="sqlite", proxy=proxy))
+    assert compose.service_files(ctx) == {"synapse": ["synapse"], **reads}
+
+
+def test_bundled_postgres_reads_its_config_and_init_script_and_not_its_cluster() -> None:
+    ctx = context_for(answers_for("dendrite", database="postgresql"))
+    files = compose.service_files(ctx)
+    assert files["dendrite"] == ["dendrite"]
+    assert files["postgres"] == ["postgres/postgresql.conf", "postgres/init.sql"]
+
+
+def test_turn_and_monitoring_read_their_configs_and_not_their_state() -> None:
+    ctx = context_for(
+        answers_for(calls__turn=True, monitoring__prometheus=True, monitoring__grafana=True)
+    )
+    assert calls.turn_tls(ctx)
+    files = compose.service_files(ctx)
+    assert files["coturn"] == [calls.TURN_CONFIG]
+    assert files["prometheus"] == [monitoring.PROMETHEUS_CONFIG]
+    assert files["grafana"] == ["grafana/provisioning", "grafana/dashboards"]
+
+
+def test_synapse_workers_read_the_synapse_folder_and_redis_reads_nothing() -> None:
+    ctx = context_for(
+        answers_for(
+            "synapse", database="postgresql", homeserver__workers=2, homeserver__tier="production"
+        )
+    )
+    files = compose.service_files(ctx)
+    assert files["synapse-worker1"] == files["synapse-worker2"] == ["synapse"]
+    assert "redis" not in files
+
+
+def test_state_inside_the_install_folder_is_not_a_file_a_service_reads() -> None:
+    ctx = context_for(
+        answers_for(
+            database="sqlite",
+            proxy="caddy",
+            deployment__prefix="/srv/stage",
+            deployment__data_dir="/opt/matrix-wizard/state",
+            media__path="/opt/matrix-wizard/media",
+        )
+    )
+    assert compose.service_files(ctx) == {
+        "synapse": ["synapse"],
+        "caddy": ["caddy/Caddyfile", "well-known"],
+    }
+
+
+@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_every_file_a_service_reads_is_in_the_bundle_or_a_folder_apply_makes(
+    homeserver: str, proxy: str
+) -> None:
+    ctx = _everything(homeserver, proxy)
+    written = render(ctx.answers, None, FIXED_SECRETS)
+    made = {folder.path for folder in layout.folders(ctx, turn_tls=calls.turn_tls(ctx))}
+    for name, paths in compose.service_files(ctx).items():
+        for path in paths:
+            in_bundle = path in written or any(file.startswith(f"{path}/") for file in written)
+            assert in_bundle or f"{ctx.install_dir}/{path}" in made, (name, path)
 
 
 def _everything(homeserver: str, proxy: str) -> RenderContext:

@@ -113,3 +113,11 @@ def test_conduit_says_it_has_no_metrics() -> None:
 def test_backups_come_with_a_cron_line() -> None:
     assert "/etc/cron.d/matrix-wizard-backup" in text_for()
     assert "## Backups" not in text_for(backups__enabled=False)
+
+
+def test_under_compose_applying_again_says_it_restarts_what_reads_a_changed_file() -> None:
+    sentence = "Applied again after a change, it restarts each container whose files changed"
+    text = text_for()
+    assert sentence in text
+    assert "`/var/lib/matrix-wizard/compose-checksums.txt`" in text
+    assert sentence not in text_for(deployment__kind="native")

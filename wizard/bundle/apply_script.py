@@ -213,9 +213,17 @@ def _settings(ctx: RenderContext) -> str:
         "READY_DESCRIPTION": shell.quote(ready_description),
         "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
     }
-    if not ctx.compose:
-        values |= _native_settings(ctx)
+    values |= _compose_settings(ctx) if ctx.compose else _native_settings(ctx)
     return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def _compose_settings(ctx: RenderContext) -> dict[str, str]:
+    """Return the assignments only a deployment with containers reads, every value quoted."""
+    files = [(service, *paths) for service, paths in compose.service_files(ctx).items()]
+    return {
+        "SERVICE_FILES": shell.table(files),
+        "CHECKSUM_RECORD": shell.quote(layout.compose_checksums(ctx)),
+    }
 
 
 def _native_settings(ctx: RenderContext) -> dict[str, str]:

@@ -411,6 +411,27 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _read_only_host_path(volume: str) -> str | None:
+    """Return the host side of a read-only mount, or None for a mount the service may write."""
+    host = volume.split(":", 1)[0]
+    return host if volume.endswith(":ro") else None
+
+
+def service_files(ctx: RenderContext) -> dict[str, list[str]]:
+    """Return the bundle paths each service reads: its read-only mounts inside the install folder.
+
+    A mount the service may write holds its state, not the bundle's files, so it is left out.
+    """
+    inside = f"{ctx.install_dir}/"
+    found: dict[str, list[str]] = {}
+    for name, service in services(ctx).items():
+        hosts = (_read_only_host_path(volume) for volume in service.get("volumes", []))
+        paths = [host.removeprefix(inside) for host in hosts if host and host.startswith(inside)]
+        if paths:
+            found[name] = paths
+    return found
+
+
 def _env_file(values: dict[str, str]) -> str:
     for name, value in values.items():
         if not value or "\n" in value or "\r" in value:

@@ -84,6 +84,12 @@ def compose_file(ctx: RenderContext) -> str:
     return f"{ctx.install_dir}/{COMPOSE_FILE}"
 
 
+def compose_checksums(ctx: RenderContext) -> str:
+    """Return the file where apply.sh records the checksums of the files each service read."""
+    # In the data folder, with the stack's other state: copying or writing a bundle keeps it.
+    return f"{ctx.data_dir}/compose-checksums.txt"
+
+
 def letsencrypt_dir(ctx: RenderContext) -> str:
     """Return the host folder where certbot keeps its certificates."""
     return ctx.host_path("/etc/letsencrypt")

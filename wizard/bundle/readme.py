@@ -181,6 +181,10 @@ def _apply(ctx: RenderContext) -> list[str]:
     ]
     if ctx.compose:
         lines += [
+            "Applied again after a change, it restarts each container whose files changed, "
+            "and only those: it keeps the checksums of the files each service reads in "
+            f"`{layout.compose_checksums(ctx)}`.",
+            "",
             "The commands here use `docker compose`; with the older docker-compose program "
             "write `docker-compose` instead.",
             "",
