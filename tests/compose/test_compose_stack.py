@@ -236,7 +236,7 @@ def check_second_apply(run: ComposeRun, answers: dict[str, Any]) -> None:
     answers["media"] = {"max_upload_mb": 7}
     run.regenerate(answers)
     output = run.apply()
-    assert "synapse" in output
+    assert "    synapse: synapse/homeserver.yaml changed" in output
     assert before != 7 * 1024 * 1024
     wait_until(lambda: upload_limit(run, token) == 7 * 1024 * 1024, "Synapse to read the new limit")
 

@@ -42,8 +42,15 @@ check_database() {
     verify_database "$result"
 }
 
+# running_services: print the stack's running services, on one line.
+running_services() {
+    [ -n "$COMPOSE" ] || return 0
+    compose ps --services --filter status=running 2>/dev/null | tr '\n' ' ' || true
+}
+
 start_stack() {
     say "starting the stack"
+    RUNNING_BEFORE=$(running_services)
     run_compose up -d --remove-orphans
     restart_changed_services
 }
@@ -101,6 +108,14 @@ changed_files() {
 restart_changed_services() {
     now=$(service_file_checksums)
     say "restarting the services whose files changed since the last start"
+    if [ ! -s "$CHECKSUM_RECORD" ] && [ -n "${RUNNING_BEFORE% }" ]; then
+        # A stack started before checksums were kept may run with older files.
+        note "no checksums recorded, and these already ran: ${RUNNING_BEFORE% }; restarted once so they read the files as they are now"
+        # shellcheck disable=SC2086
+        run_compose restart $RUNNING_BEFORE
+        record_checksums "$now"
+        return 0
+    fi
     if [ ! -s "$CHECKSUM_RECORD" ]; then
         note "none recorded yet: this is the first start"
         record_checksums "$now"
