@@ -23,9 +23,11 @@ BASE_IMAGE = "localhost/matrix-wizard-test/debian"
 RECIPE_LABEL = "matrix-wizard-test.recipe"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 SOURCES = (Path("/etc/apt/sources.list.d/debian.sources"), Path("/etc/apt/sources.list"))
-SYNAPSE_REQUIREMENT = f"matrix-synapse[postgres]=={versions.SYNAPSE_VERSION}"
+# The official image installs every extra; the stand-in those a bundle uses (workers: redis).
+SYNAPSE_REQUIREMENT = f"matrix-synapse[postgres,redis]=={versions.SYNAPSE_VERSION}"
 S3_REQUIREMENT = f"synapse-s3-storage-provider=={versions.S3_STORAGE_PROVIDER_VERSION}"
-WHEELHOUSE = Path.home() / ".cache" / "matrix-wizard-tests" / f"wheels-{versions.SYNAPSE_VERSION}"
+WHEELS_KEY = hashlib.sha256(f"{SYNAPSE_REQUIREMENT} {S3_REQUIREMENT}".encode()).hexdigest()[:12]
+WHEELHOUSE = Path.home() / ".cache" / "matrix-wizard-tests" / f"wheels-{WHEELS_KEY}"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ STAND_INS = {
     "traefik": StandIn("traefik", versions.TRAEFIK_IMAGE),
     "coturn": StandIn("coturn", versions.COTURN_IMAGE),
     "prometheus": StandIn("prometheus", versions.PROMETHEUS_IMAGE),
+    "redis": StandIn("redis", versions.REDIS_IMAGE),
 }
 
 

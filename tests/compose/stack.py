@@ -98,6 +98,13 @@ class ComposeRun:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Success" in done.stdout
 
+    def health(self, service: str) -> str:
+        """Return the health the engine reports for a service's container."""
+        container = self.compose("ps", "-q", service).strip()
+        assert container, f"{service} has no container"
+        template = "{{.State.Health.Status}}"
+        return podman("inspect", "--format", template, container).strip()
+
     def logs(self) -> str:
         """Return the end of every service's log, for a failure message."""
         return self.compose("logs", "--no-color", f"--tail={LOG_TAIL}", check=False)

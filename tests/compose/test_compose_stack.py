@@ -32,6 +32,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings, ht
 from tests.integration.proxy_runtime import send
 from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
 from tests.waiting import wait_until
-from wizard.bundle import calls
+from wizard.bundle import calls, synapse_workers
 
 pytestmark = [pytest.mark.compose, pytest.mark.slow]
 
@@ -199,7 +200,8 @@ def test_a_client_uses_the_compose_stack_the_bundle_runs(
         run = prepare(tmp_path, engine, answers)
     stack.append(run)
     with timings.step("apply.sh: compose up, database check, homeserver healthy"):
-        run.apply()
+        output = run.apply()
+    assert "none recorded yet: this is the first start" in output  # nothing restarted
     with timings.step("1a. user created with the README's command"):
         run.register(USER, PASSWORD)
     ctx = run.ctx
@@ -288,3 +290,36 @@ def test_media_kept_in_s3_reads_back_through_the_compose_stack(
     timings.finish()
     assert f"local_content/{media_id[:2]}/{media_id[2:4]}/{media_id[4:]}" in keys
     assert downloaded == body
+
+
+def healthy(run: ComposeRun, service: str) -> bool:
+    """Return whether the engine reports the service's container healthy."""
+    return run.health(service) == "healthy"
+
+
+def test_synapse_workers_start_healthy_and_replicate_over_redis(
+    engine: Engine, tmp_path: Path, stack: list[ComposeRun], e2e_timings: list[Timings]
+) -> None:
+    """The production tier's workers: each container healthy, each connected to Redis."""
+    timings = Timings("compose-synapse-postgresql-nginx-workers")
+    e2e_timings.append(timings)
+    answers = answers_for_run("nginx", "postgresql", extras=False)
+    answers["homeserver"] = {"kind": "synapse", "tier": "production", "workers": 2}
+    with timings.step("generate, certificate, stand-in images (built once per machine)"):
+        run = prepare(tmp_path, engine, answers)
+    stack.append(run)
+    with timings.step("apply.sh: compose up, database check, homeserver healthy"):
+        run.apply()
+    workers = [f"synapse-{name}" for name in synapse_workers.worker_names(run.ctx)]
+    assert len(workers) == 2
+    with timings.step("workers healthy and connected to Redis"):
+        for worker in workers:
+            wait_until(partial(healthy, run, worker), f"{worker} to report healthy")
+            logs = run.compose("logs", "--no-color", worker)
+            assert "Connected to redis" in logs, logs
+    run.register(USER, PASSWORD)
+    ctx = run.ctx
+    seen = converse(ctx.public_baseurl.rstrip("/"), f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
+    assert MESSAGE in seen.bodies
+    run.down()
+    timings.finish()

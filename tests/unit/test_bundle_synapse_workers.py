@@ -63,8 +63,32 @@ def test_prometheus_scrapes_every_worker() -> None:
     targets = [target for group in job["static_configs"] for target in group["targets"]]
     assert targets == ["synapse:9000", "synapse-worker1:9001", "synapse-worker2:9002"]
     for name in synapse_workers.worker_names(ctx):
-        listener = synapse_workers.worker_config(ctx, name)["worker_listeners"][0]
-        assert listener["type"] == "metrics"
+        listeners = synapse_workers.worker_config(ctx, name)["worker_listeners"]
+        metrics = [listener for listener in listeners if listener["type"] == "metrics"]
+        assert [listener["port"] for listener in metrics] == [
+            synapse_workers.metrics_port(ctx, name)
+        ]
+
+
+def test_each_worker_answers_its_compose_healthcheck_on_a_health_listener() -> None:
+    ctx = context_for(answers_for(homeserver__workers=2))
+    services = compose.services(ctx)
+    for name in synapse_workers.worker_names(ctx):
+        listeners = synapse_workers.worker_config(ctx, name)["worker_listeners"]
+        health = [listener for listener in listeners if listener["type"] == "http"]
+        assert health == [
+            {
+                "port": synapse_workers.HEALTH_PORT,
+                "type": "http",
+                "bind_addresses": ["127.0.0.1"],
+                "resources": [{"names": ["health"]}],
+            }
+        ]
+        check = services[f"synapse-{name}"]["healthcheck"]
+        assert check["test"] == [
+            "CMD-SHELL",
+            f"curl -fSs http://localhost:{synapse_workers.HEALTH_PORT}/health",
+        ]
 
 
 def test_native_workers_are_refused_with_the_reason() -> None:

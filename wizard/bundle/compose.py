@@ -190,8 +190,9 @@ def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
         ],
         environment={"SYNAPSE_WORKER": synapse_workers.WORKER_APP},
         volumes=_homeserver_volumes(ctx),
-        # A worker has no HTTP listener: the image's own check of port 8008 would always fail.
-        healthcheck={"disable": True},
+        healthcheck=_healthcheck(
+            f"curl -fSs http://localhost:{synapse_workers.HEALTH_PORT}/health"
+        ),
         depends_on={Homeserver.SYNAPSE.value: {"condition": "service_healthy"}},
     )
 

@@ -17,6 +17,8 @@ WORKER_APP = "synapse.app.generic_worker"
 REDIS_SERVICE = "redis"
 REDIS_PORT = 6379
 REPLICATION_PORT = 9093
+# Each worker answers /health here, inside its own container, for the compose healthcheck.
+HEALTH_PORT = 8008
 WORKERS_DIR = "synapse/workers"
 
 
@@ -73,7 +75,14 @@ def metrics_port(ctx: RenderContext, name: str) -> int:
 
 def worker_config(ctx: RenderContext, name: str) -> dict[str, Any]:
     """Return one worker's own config, read together with homeserver.yaml."""
-    listeners: list[dict[str, Any]] = []
+    listeners: list[dict[str, Any]] = [
+        {
+            "port": HEALTH_PORT,
+            "type": "http",
+            "bind_addresses": ["127.0.0.1"],
+            "resources": [{"names": ["health"]}],
+        }
+    ]
     if ctx.answers.monitoring.prometheus:
         listeners.append(
             {

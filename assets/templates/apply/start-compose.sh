@@ -26,6 +26,7 @@ run_compose() {
 check_database() {
     [ "$CHECK_DATABASE" = 1 ] || return 0
     say "checking the database's encoding and collation before the homeserver starts"
+    remember_running_services
     run_compose up -d postgres
     if [ "$DRY_RUN" = 1 ]; then
         echo "+ psql -c \"$DATABASE_QUERY\"   (expecting $DATABASE_EXPECTED)"
@@ -42,15 +43,18 @@ check_database() {
     verify_database "$result"
 }
 
-# running_services: print the stack's running services, on one line.
-running_services() {
+# remember_running_services: keep in RUNNING_BEFORE the services that ran before this run
+# started any, on one line; only the first call counts.
+remember_running_services() {
+    [ -z "${RUNNING_BEFORE+set}" ] || return 0
+    RUNNING_BEFORE=
     [ -n "$COMPOSE" ] || return 0
-    compose ps --services --filter status=running 2>/dev/null | tr '\n' ' ' || true
+    RUNNING_BEFORE=$(compose ps --services --filter status=running 2>/dev/null | tr '\n' ' ') || true
 }
 
 start_stack() {
     say "starting the stack"
-    RUNNING_BEFORE=$(running_services)
+    remember_running_services
     run_compose up -d --remove-orphans
     restart_changed_services
 }
