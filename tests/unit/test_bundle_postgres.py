@@ -54,7 +54,10 @@ def test_init_script_creates_role_and_database_with_c_collation() -> None:
     assert text.splitlines()[2] == "\\set ON_ERROR_STOP on"
     assert "WHERE rolname = 'chat_owner')\\gexec" in text
     password = FIXED_SECRETS.database_password
-    assert f"ALTER ROLE \"chat_owner\" WITH LOGIN NOSUPERUSER PASSWORD '{password}';" in text
+    assert (
+        'ALTER ROLE "chat_owner" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+        f"NOBYPASSRLS PASSWORD '{password}';"
+    ) in text
     assert (
         "CREATE DATABASE \"chat\" WITH OWNER \"chat_owner\" ENCODING ''UTF8'' "
         "LC_COLLATE ''C'' LC_CTYPE ''C'' TEMPLATE template0"

@@ -10,6 +10,9 @@ from wizard.units import MIB
 INIT_SQL = "postgres/init.sql"
 POSTGRESQL_CONF = "postgres/postgresql.conf"
 
+# The homeserver's role as a fresh cluster has it: it logs in and owns its database, no more.
+PLAIN_ROLE = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
 # Synapse refuses a database that is not UTF8 with C collation and ctype (facts 1.3).
 ENCODING = "UTF8"
 COLLATION = "C"
@@ -114,6 +117,29 @@ def _wrong_setup_check(ctx: RenderContext) -> str:
     )
 
 
+def _create_role(ctx: RenderContext) -> str:
+    """Return the psql lines that create the homeserver's role when it is missing."""
+    user = ctx.answers.database.user
+    return (
+        f"SELECT {sql_literal(f'CREATE ROLE {sql_identifier(user)}')}\n"
+        f"  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {sql_literal(user)})"
+        "\\gexec\n"
+    )
+
+
+def _plain_role(ctx: RenderContext, password: str = "") -> str:
+    """Return the ALTER ROLE that makes the homeserver's role plain, with a password if given."""
+    role = sql_identifier(ctx.answers.database.user)
+    return f"ALTER ROLE {role} WITH {PLAIN_ROLE}{f' PASSWORD {password}' if password else ''};\n"
+
+
+def _database_owner(ctx: RenderContext) -> str:
+    """Return the statement that hands the homeserver's database to its role."""
+    database = ctx.answers.database
+    name, role = sql_identifier(database.name), sql_identifier(database.user)
+    return f"ALTER DATABASE {name} OWNER TO {role};\n"
+
+
 def init_sql(ctx: RenderContext) -> str:
     """Return a psql script that creates the role and database, and can run again safely."""
     database = ctx.answers.database
@@ -129,15 +155,11 @@ def init_sql(ctx: RenderContext) -> str:
         "-- Run as a superuser with psql; running it again changes nothing but the password.\n"
         "\\set ON_ERROR_STOP on\n"
         + _wrong_setup_check(ctx)
-        + f"SELECT {sql_literal(f'CREATE ROLE {role}')}\n"
-        f"  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {sql_literal(database.user)})"
-        "\\gexec\n"
-        f"ALTER ROLE {role} WITH LOGIN NOSUPERUSER PASSWORD "
-        f"{sql_literal(ctx.secrets.database_password)};\n"
-        f"SELECT {sql_literal(create_database)}\n"
+        + _create_role(ctx)
+        + _plain_role(ctx, sql_literal(ctx.secrets.database_password))
+        + f"SELECT {sql_literal(create_database)}\n"
         f"  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {sql_literal(database.name)})"
-        "\\gexec\n"
-        f"ALTER DATABASE {name} OWNER TO {role};\n"
+        "\\gexec\n" + _database_owner(ctx)
     )
 
 
