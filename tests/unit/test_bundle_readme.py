@@ -113,3 +113,11 @@ def test_conduit_says_it_has_no_metrics() -> None:
 def test_backups_come_with_a_cron_line() -> None:
     assert "/etc/cron.d/matrix-wizard-backup" in text_for()
     assert "## Backups" not in text_for(backups__enabled=False)
+
+
+def test_compose_says_how_a_cluster_of_an_older_bundle_gets_its_roles() -> None:
+    phrase = "Older bundles made `synapse` the cluster's superuser."
+    assert phrase in text_for(homeserver="synapse", database="postgresql")
+    assert phrase not in text_for(
+        homeserver="synapse", database="postgresql", deployment__kind="native"
+    )

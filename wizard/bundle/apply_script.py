@@ -12,6 +12,7 @@ from wizard.bundle import (
     media,
     monitoring,
     native,
+    postgres,
     shell,
     systemd,
     versions,
@@ -213,9 +214,17 @@ def _settings(ctx: RenderContext) -> str:
         "READY_DESCRIPTION": shell.quote(ready_description),
         "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
     }
-    if not ctx.compose:
-        values |= _native_settings(ctx)
+    values |= _compose_settings(ctx) if ctx.compose else _native_settings(ctx)
     return "".join(f"{name}={value}\n" for name, value in values.items())
+
+
+def _compose_settings(ctx: RenderContext) -> dict[str, str]:
+    """Return the assignments only a deployment in containers reads, every value quoted."""
+    clients = " ".join(shell.word(service) for service in compose.database_clients(ctx))
+    return {
+        "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
+        "DATABASE_CLIENTS": shell.quote(clients),
+    }
 
 
 def _native_settings(ctx: RenderContext) -> dict[str, str]:

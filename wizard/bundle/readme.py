@@ -218,7 +218,26 @@ def _database_check(ctx: RenderContext) -> list[str]:
             "",
             *_code(database_check_command(ctx)),
         ]
-    return [*lines, "If it shows anything else: " + apply_script.database_fix(ctx), ""]
+    return [
+        *lines,
+        "If it shows anything else: " + apply_script.database_fix(ctx),
+        "",
+        *_roles_upgrade(ctx),
+    ]
+
+
+def _roles_upgrade(ctx: RenderContext) -> list[str]:
+    """Return what apply.sh does to a cluster an older bundle made, under compose."""
+    if not (ctx.compose and ctx.bundled_postgres):
+        return []
+    user = ctx.answers.database.user
+    return [
+        f"Older bundles made `{user}` the cluster's superuser. On such a cluster apply.sh stops "
+        f"the homeserver, makes `{postgres.SUPERUSER}` the superuser (password in "
+        f"`{postgres.ENV_FILE}`) and `{user}` a plain role owning its database, in one "
+        f"transaction (`{postgres.UPGRADE_ROLES_SQL}`); a fresh cluster is already so.",
+        "",
+    ]
 
 
 def database_check_command(ctx: RenderContext) -> str:
