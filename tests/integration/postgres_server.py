@@ -12,7 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,10 +94,12 @@ class PostgresServer:
         password: str | None = None,
         over_tcp: bool = False,
         check: bool = True,
+        stdin: str | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         """Run psql against the server; as the superuser over the socket unless told otherwise."""
         host = self.host if over_tcp else str(self.socket_dir)
-        env = {**os.environ, "PGCONNECT_TIMEOUT": "10"}
+        env = {**os.environ, "PGCONNECT_TIMEOUT": "10", **(environment or {})}
         env.pop("PGPASSWORD", None)
         if password is not None:
             env["PGPASSWORD"] = password
@@ -116,7 +118,7 @@ class PostgresServer:
             *args,
         ]
         result = subprocess.run(
-            command, capture_output=True, text=True, env=env, timeout=60, check=False
+            command, input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False
         )
         if check and result.returncode != 0:
             pytest.fail(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script, compose
+from wizard.bundle import apply_script, compose, postgres, shell
 from wizard.bundle.model import EXECUTABLE
 
 STACKS: list[dict[str, Any]] = [
@@ -169,3 +169,15 @@ def test_synapse_files_are_handed_to_uid_991_under_compose() -> None:
 )
 def test_the_first_admin_command_fits_the_homeserver(homeserver: str, expected: str | None) -> None:
     assert apply_script.admin_command(context_for(answers_for(homeserver))) == expected
+
+
+def test_compose_asks_the_roles_query_and_knows_what_logs_in_to_the_database() -> None:
+    ctx = context_for(answers_for("synapse", database="postgresql", homeserver__workers=2))
+    text = apply_script.apply_script(ctx)
+    native = apply_script.apply_script(
+        context_for(answers_for(database="postgresql", deployment__kind="native"))
+    )
+
+    assert f"ROLES_QUERY={shell.quote(postgres.roles_query(ctx))}\n" in text
+    assert setting(text, "DATABASE_CLIENTS") == "'synapse synapse-worker1 synapse-worker2'"
+    assert "ROLES_QUERY=" not in native

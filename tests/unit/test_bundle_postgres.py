@@ -32,13 +32,18 @@ def test_nothing_without_postgres(homeserver: str, database: str) -> None:
 
 
 @pytest.mark.parametrize("homeserver", ["synapse", "dendrite"])
-def test_bundled_postgres_gets_both_files(homeserver: str) -> None:
+def test_bundled_postgres_gets_its_files_and_compose_the_role_upgrade(homeserver: str) -> None:
     files = postgres.render(context_for(answers_for(homeserver, database="postgresql")))
+    native = postgres.render(
+        context_for(answers_for(homeserver, database="postgresql", deployment__kind="native"))
+    )
 
     assert {path: file.mode for path, file in files.items()} == {
         "postgres/init.sql": PRIVATE,
         "postgres/postgresql.conf": PUBLIC,
+        "postgres/upgrade-roles.sql": PUBLIC,
     }
+    assert list(native) == ["postgres/init.sql", "postgres/postgresql.conf"]
 
 
 def test_an_external_server_gets_only_the_init_script() -> None:
@@ -54,7 +59,10 @@ def test_init_script_creates_role_and_database_with_c_collation() -> None:
     assert text.splitlines()[2] == "\\set ON_ERROR_STOP on"
     assert "WHERE rolname = 'chat_owner')\\gexec" in text
     password = FIXED_SECRETS.database_password
-    assert f"ALTER ROLE \"chat_owner\" WITH LOGIN NOSUPERUSER PASSWORD '{password}';" in text
+    assert (
+        'ALTER ROLE "chat_owner" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION '
+        f"NOBYPASSRLS PASSWORD '{password}';"
+    ) in text
     assert (
         "CREATE DATABASE \"chat\" WITH OWNER \"chat_owner\" ENCODING ''UTF8'' "
         "LC_COLLATE ''C'' LC_CTYPE ''C'' TEMPLATE template0"
@@ -153,3 +161,49 @@ def test_collation_check_query_names_the_database() -> None:
     assert postgres.collation_check_query(ctx) == (
         "SELECT datcollate, datctype FROM pg_database WHERE datname = 'chat';"
     )
+
+
+def test_the_role_upgrade_is_one_transaction_without_a_secret() -> None:
+    text = postgres.upgrade_roles_sql(context_for(answers_for("synapse", database="postgresql")))
+    lines = text.splitlines()
+
+    changes = [line for line in lines if line.startswith(("CREATE", "ALTER", "DROP", "SET"))]
+    assert lines.index("BEGIN;") < lines.index(changes[0])
+    assert lines[-1] == "COMMIT;"
+    assert "\\getenv superuser_password POSTGRES_PASSWORD" in lines
+    for value in FIXED_SECRETS.values():
+        assert value not in text
+
+
+def test_the_first_superuser_is_renamed_by_a_role_that_lives_only_in_the_transaction() -> None:
+    ctx = context_for(answers_for("synapse", database="postgresql", database__user="chat"))
+    lines = postgres.upgrade_roles_sql(ctx).splitlines()
+
+    order = [
+        'CREATE ROLE "matrix_wizard_swap" WITH SUPERUSER NOLOGIN;',
+        'SET SESSION AUTHORIZATION "matrix_wizard_swap";',
+        'ALTER ROLE "chat" RENAME TO "postgres";',
+        "ALTER ROLE \"postgres\" WITH PASSWORD :'superuser_password';",
+        "RESET SESSION AUTHORIZATION;",
+        'DROP ROLE "matrix_wizard_swap";',
+    ]
+    assert [lines.index(line) for line in order] == sorted(lines.index(line) for line in order)
+    assert not any("NOSUPERUSER" in line and '"postgres"' in line for line in lines)
+
+
+def test_the_role_upgrade_makes_the_role_as_init_sql_does() -> None:
+    ctx = context_for(
+        answers_for(
+            "dendrite", database="postgresql", database__name="chat_db", database__user="chat"
+        )
+    )
+    plain = (
+        'ALTER ROLE "chat" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS'
+    )
+    owner = 'ALTER DATABASE "chat_db" OWNER TO "chat";'
+    upgrade, init = postgres.upgrade_roles_sql(ctx), postgres.init_sql(ctx)
+
+    assert upgrade.count(f"{plain};") == 2
+    assert upgrade.count(owner) == 2
+    assert f"{plain} PASSWORD" in init
+    assert owner in init

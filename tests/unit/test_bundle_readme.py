@@ -121,3 +121,40 @@ def test_under_compose_applying_again_says_it_restarts_what_reads_a_changed_file
     assert sentence in text
     assert "`/var/lib/matrix-wizard/compose-checksums.txt`" in text
     assert sentence not in text_for(deployment__kind="native")
+
+
+def test_acme_with_certbot_says_which_names_it_asks_for_and_how_to_add_one_later() -> None:
+    text = text_for(calls__turn=True, calls__turn_host="turn.example.com")
+
+    assert (
+        "apply.sh asks the certificate authority (through certbot) for `matrix.example.com`, "
+        "and for each of these only when it resolves to this server's address:"
+    ) in text
+    assert "- `example.com`: serves /.well-known/matrix/ when it points here" in text
+    assert "- `turn.example.com`: clients check it for TURN over TLS" in text
+    assert "prints each name it leaves out, with why and what to do" in text
+    assert "point its DNS record here, wait until it resolves, and run `sudo ./apply.sh` again" in (
+        text
+    )
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [
+        {"proxy": "caddy"},
+        {"proxy": "nginx", "proxy__tls": "external"},
+        {"server_name": "matrix.example.com", "domain__homeserver_host": "matrix.example.com"},
+    ],
+)
+def test_no_certificate_names_are_told_without_certbot_or_other_names(
+    sets: dict[str, Any],
+) -> None:
+    assert "only when it resolves to this server's address" not in text_for(**sets)
+
+
+def test_compose_says_how_a_cluster_of_an_older_bundle_gets_its_roles() -> None:
+    phrase = "Older bundles made `synapse` the cluster's superuser."
+    assert phrase in text_for(homeserver="synapse", database="postgresql")
+    assert phrase not in text_for(
+        homeserver="synapse", database="postgresql", deployment__kind="native"
+    )

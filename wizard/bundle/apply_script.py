@@ -12,6 +12,7 @@ from wizard.bundle import (
     media,
     monitoring,
     native,
+    postgres,
     shell,
     systemd,
     versions,
@@ -220,9 +221,12 @@ def _settings(ctx: RenderContext) -> str:
 def _compose_settings(ctx: RenderContext) -> dict[str, str]:
     """Return the assignments only a deployment with containers reads, every value quoted."""
     files = [(service, *paths) for service, paths in compose.service_files(ctx).items()]
+    clients = " ".join(shell.word(service) for service in compose.database_clients(ctx))
     return {
         "SERVICE_FILES": shell.table(files),
         "CHECKSUM_RECORD": shell.quote(layout.compose_checksums(ctx)),
+        "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
+        "DATABASE_CLIENTS": shell.quote(clients),
     }
 
 

@@ -46,7 +46,7 @@ IMAGES = {
 }
 
 COMPOSE_FILE = layout.COMPOSE_FILE
-POSTGRES_ENV = "postgres/postgres.env"
+POSTGRES_ENV = postgres.ENV_FILE
 GRAFANA_ENV = "grafana/grafana.env"
 WELLKNOWN_CONF = "wellknown/default.conf"
 
@@ -54,7 +54,7 @@ WELLKNOWN_CONF = "wellknown/default.conf"
 POSTGRES_CONFIG = "/etc/postgresql/postgresql.conf"
 POSTGRES_DATA = "/var/lib/postgresql/data"
 POSTGRES_INITDB_ARGS = "--encoding=UTF-8 --lc-collate=C --lc-ctype=C"
-POSTGRES_SUPERUSER = "postgres"
+POSTGRES_SUPERUSER = postgres.SUPERUSER
 POSTGRES_INIT_SCRIPT = "/docker-entrypoint-initdb.d/init.sql"
 TRAEFIK_STATIC = "/etc/traefik/traefik.yml"
 TRAEFIK_DYNAMIC = "/etc/traefik/dynamic.yml"
@@ -386,11 +386,21 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
     )
 
 
+def _worker_service(name: str) -> str:
+    return f"{Homeserver.SYNAPSE.value}-{name}"
+
+
+def database_clients(ctx: RenderContext) -> list[str]:
+    """Return the services that log in to the database: the homeserver and its workers."""
+    workers = synapse_workers.worker_names(ctx)
+    return [ctx.homeserver.value, *(_worker_service(name) for name in workers)]
+
+
 def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     """Return every compose service of the stack, keyed by its service name."""
     found = {ctx.homeserver.value: _homeserver(ctx)}
     for name in synapse_workers.worker_names(ctx):
-        found[f"synapse-{name}"] = _synapse_worker(ctx, name)
+        found[_worker_service(name)] = _synapse_worker(ctx, name)
     if synapse_workers.worker_names(ctx):
         found[synapse_workers.REDIS_SERVICE] = _service(
             IMAGES[synapse_workers.REDIS_SERVICE],
@@ -464,7 +474,8 @@ def render(ctx: RenderContext) -> Bundle:
     text = header + yaml.safe_dump({"services": services(ctx)}, sort_keys=False)
     files: Bundle = {COMPOSE_FILE: File(text)}
     if ctx.bundled_postgres:
-        env = _env_file({"POSTGRES_PASSWORD": ctx.secrets.postgres_superuser_password})
+        password = ctx.secrets.postgres_superuser_password
+        env = _env_file({postgres.SUPERUSER_PASSWORD_VARIABLE: password})
         files[POSTGRES_ENV] = File(env, PRIVATE)
     files.update(grafana_env_file(ctx))
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:

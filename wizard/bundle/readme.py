@@ -8,6 +8,7 @@ from wizard.bundle import (
     apply_script,
     backup,
     calls,
+    certificates,
     firewall,
     layout,
     media,
@@ -130,7 +131,34 @@ def _dns(ctx: RenderContext) -> list[str]:
             f"{ctx.ports.http}.",
             "",
         ]
-    return lines
+    return lines + _certificate_names(ctx)
+
+
+# What each name beyond the homeserver's is in the certificate for, by apply.sh's reason.
+CERTIFICATE_NAME_USES = {
+    "wellknown": "serves /.well-known/matrix/ when it points here",
+    "federation": "other servers check the certificate for it (SRV delegation)",
+    "turn": "clients check it for TURN over TLS",
+}
+
+
+def _certificate_names(ctx: RenderContext) -> list[str]:
+    """Return the names certbot's certificate covers when DNS allows, and how to add one later."""
+    others = apply_script.certificate_names(ctx)
+    if not certificates.uses_certbot(ctx) or not others:
+        return []
+    return [
+        f"apply.sh asks the certificate authority (through certbot) for `{ctx.homeserver_host}`, "
+        "and for each of these only when it resolves to this server's address:",
+        "",
+        *(f"- `{name}`: {CERTIFICATE_NAME_USES[why]}" for name, why in others),
+        "",
+        "A name that points elsewhere would make the authority refuse the whole certificate, so "
+        "apply.sh leaves it out and prints each name it leaves out, with why and what to do. "
+        "To add one later, point its DNS record here, wait until it resolves, and run "
+        "`sudo ./apply.sh` again: it asks for the certificate again with that name.",
+        "",
+    ]
 
 
 def _ports(ctx: RenderContext) -> list[str]:
@@ -222,7 +250,26 @@ def _database_check(ctx: RenderContext) -> list[str]:
             "",
             *_code(database_check_command(ctx)),
         ]
-    return [*lines, "If it shows anything else: " + apply_script.database_fix(ctx), ""]
+    return [
+        *lines,
+        "If it shows anything else: " + apply_script.database_fix(ctx),
+        "",
+        *_roles_upgrade(ctx),
+    ]
+
+
+def _roles_upgrade(ctx: RenderContext) -> list[str]:
+    """Return what apply.sh does to a cluster an older bundle made, under compose."""
+    if not (ctx.compose and ctx.bundled_postgres):
+        return []
+    user = ctx.answers.database.user
+    return [
+        f"Older bundles made `{user}` the cluster's superuser. On such a cluster apply.sh stops "
+        f"the homeserver, makes `{postgres.SUPERUSER}` the superuser (password in "
+        f"`{postgres.ENV_FILE}`) and `{user}` a plain role owning its database, in one "
+        f"transaction (`{postgres.UPGRADE_ROLES_SQL}`); a fresh cluster is already so.",
+        "",
+    ]
 
 
 def database_check_command(ctx: RenderContext) -> str:

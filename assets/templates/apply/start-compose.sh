@@ -23,6 +23,13 @@ run_compose() {
     run ${COMPOSE:-docker compose} -f "$COMPOSE_FILE" "$@"
 }
 
+# container_psql ROLE ARGS...: psql in the postgres container as ROLE, over its socket.
+container_psql() {
+    role=$1
+    shift
+    compose exec -T postgres psql -X -U "$role" -d "$DATABASE_NAME" -p "$DATABASE_PORT" "$@"
+}
+
 check_database() {
     [ "$CHECK_DATABASE" = 1 ] || return 0
     say "checking the database's encoding and collation before the homeserver starts"
@@ -30,17 +37,50 @@ check_database() {
     run_compose up -d postgres
     if [ "$DRY_RUN" = 1 ]; then
         echo "+ psql -c \"$DATABASE_QUERY\"   (expecting $DATABASE_EXPECTED)"
+        upgrade_roles
         return 0
     fi
     tries=0
     # Over TCP: the entrypoint's first-run server, which runs init.sql, listens on the socket only.
-    until compose exec -T postgres pg_isready -q -h 127.0.0.1 -p "$DATABASE_PORT"; do
+    until compose exec -T postgres pg_isready -q -h 127.0.0.1 -p "$DATABASE_PORT" -U "$DATABASE_USER"; do
         tries=$((tries + 1))
         [ "$tries" -lt 60 ] || fail "PostgreSQL did not start in 2 minutes: see ${COMPOSE:-docker compose} logs postgres"
         sleep 2
     done
-    result=$(compose exec -T postgres psql -U "$DATABASE_USER" -d "$DATABASE_NAME" -p "$DATABASE_PORT" -tA -c "$DATABASE_QUERY")
+    result=$(container_psql "$DATABASE_USER" -tA -c "$DATABASE_QUERY")
     verify_database "$result"
+    upgrade_roles
+}
+
+# upgrade_roles: give a cluster an older bundle made the roles a fresh one has. Older bundles
+# made the homeserver's role the first superuser, and the image runs init.sql only on an empty
+# cluster; postgres/upgrade-roles.sql hands that superuser over, in one transaction.
+upgrade_roles() {
+    say "checking the database's roles: postgres the superuser, $DATABASE_USER a plain role"
+    script="$INSTALL_DIR/postgres/upgrade-roles.sql"
+    if [ "$DRY_RUN" = 1 ]; then
+        note "if an older bundle made the cluster, $DATABASE_USER is its first superuser, which PostgreSQL keeps a superuser;"
+        note "then apply.sh stops $DATABASE_CLIENTS, renames that superuser postgres (password of postgres/postgres.env),"
+        note "and makes $DATABASE_USER anew as a plain role with its password, owner of database $DATABASE_NAME and of all in it:"
+        first_superuser=$DATABASE_USER
+        hand_over=t
+    else
+        found=$(container_psql "$DATABASE_USER" -tA -F ' ' -c "$ROLES_QUERY")
+        if [ -z "$found" ]; then
+            note "they are as on a fresh cluster: nothing to change"
+            return 0
+        fi
+        first_superuser=${found% *}
+        hand_over=${found#* }
+    fi
+    if [ "$hand_over" = t ]; then
+        note "$first_superuser, the first superuser, becomes postgres: $DATABASE_CLIENTS stops meanwhile and starts with the stack below"
+        # shellcheck disable=SC2086
+        run_compose stop $DATABASE_CLIENTS
+    fi
+    echo "+ ${COMPOSE:-docker compose} -f $COMPOSE_FILE exec -T postgres psql -X -U $first_superuser -d $DATABASE_NAME -p $DATABASE_PORT -q -f - < $script"
+    [ "$DRY_RUN" = 0 ] || return 0
+    container_psql "$first_superuser" -q -f - <"$script" || fail "the roles are unchanged (the change is one transaction): see psql's message above"
 }
 
 # remember_running_services: keep in RUNNING_BEFORE the services that ran before this run
