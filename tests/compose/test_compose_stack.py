@@ -38,7 +38,7 @@ from typing import Any
 
 import pytest
 
-from tests.compose.engine import Engine
+from tests.compose.engine import Engine, engine_env, podman
 from tests.compose.stack import ComposeRun, ports_for_run, prepare
 from tests.conftest import require_program
 from tests.e2e.checks import check_routes, run_doctor
@@ -47,7 +47,8 @@ from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings, ht
 from tests.integration.proxy_runtime import send
 from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
 from tests.waiting import wait_until
-from wizard.bundle import calls, synapse_workers
+from wizard.bundle import calls, compose, layout, synapse_workers, versions
+from wizard.bundle.context import POSTGRES_SERVICE
 
 pytestmark = [pytest.mark.compose, pytest.mark.slow]
 
@@ -321,5 +322,59 @@ def test_synapse_workers_start_healthy_and_replicate_over_redis(
     ctx = run.ctx
     seen = converse(ctx.public_baseurl.rstrip("/"), f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
     assert MESSAGE in seen.bodies
+    run.down()
+    timings.finish()
+
+
+def older_bundles_cluster(run: ComposeRun) -> None:
+    """Make the cluster as an older bundle's stack did: the homeserver's role its superuser."""
+    ctx = run.ctx
+    database = ctx.answers.database
+    data = layout.service_dir(ctx, POSTGRES_SERVICE)
+    Path(data).mkdir(parents=True)
+    name = f"{run.env['COMPOSE_PROJECT_NAME']}-older-postgres"
+    podman(
+        *("run", "--detach", "--name", name, "--volume", f"{data}:/var/lib/postgresql/data"),
+        *("--env", f"POSTGRES_USER={database.user}", "--env", f"POSTGRES_DB={database.name}"),
+        *("--env", f"POSTGRES_PASSWORD={ctx.secrets.database_password}"),
+        *("--env", f"POSTGRES_INITDB_ARGS={compose.POSTGRES_INITDB_ARGS}"),
+        *(versions.POSTGRES_IMAGE, "postgres"),
+    )
+    try:
+        ready = ("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", database.user)
+        wait_until(lambda: exit_code(ready) == 0, "the older cluster to accept connections")
+    finally:
+        podman("rm", "--force", "--time", "30", name)
+
+
+def exit_code(command: tuple[str, ...]) -> int:
+    """Return the exit code of a podman command."""
+    return subprocess.run(["podman", *command], capture_output=True, env=engine_env()).returncode
+
+
+def test_a_cluster_an_older_bundle_made_gets_a_plain_homeserver_role(
+    engine: Engine, tmp_path: Path, stack: list[ComposeRun], e2e_timings: list[Timings]
+) -> None:
+    """An older bundle's cluster (homeserver role its superuser) is handed over by apply.sh."""
+    timings = Timings("compose-synapse-postgresql-caddy-older-cluster")
+    e2e_timings.append(timings)
+    answers = answers_for_run("caddy", "postgresql", extras=False)
+    run = prepare(tmp_path, engine, answers)
+    stack.append(run)
+    with timings.step("a cluster made as an older bundle made it"):
+        older_bundles_cluster(run)
+    with timings.step("apply.sh: roles handed over, compose up, homeserver healthy"):
+        output = run.apply()
+    user = run.ctx.answers.database.user
+    assert f"{user}, the first superuser, becomes postgres" in output
+    query = "SELECT rolname || ':' || rolsuper FROM pg_roles WHERE rolname IN ('postgres', "
+    query += f"'{user}') ORDER BY rolname"
+    roles = run.compose("exec", "-T", "postgres", "psql", "-U", "postgres", "-tAc", query)
+    assert roles.split() == ["postgres:true", f"{user}:false"]
+    run.register(USER, PASSWORD)
+    ctx = run.ctx
+    seen = converse(ctx.public_baseurl.rstrip("/"), f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
+    assert MESSAGE in seen.bodies
+    assert "nothing to change" in run.apply()
     run.down()
     timings.finish()

@@ -1,13 +1,16 @@
 #!/bin/sh
 # The official image's first-run steps, kept to what the bundle relies on (see the Dockerfile).
 set -eu
+case "${1:-}" in
+    -*) set -- postgres "$@" ;;
+esac
 if [ "$(id -u)" = 0 ]; then
     mkdir -p "$PGDATA"
     chown postgres:postgres "$PGDATA"
     chmod 0700 "$PGDATA"
     exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
 fi
-if [ ! -s "$PGDATA/PG_VERSION" ]; then
+if [ "${1:-}" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
     : "${POSTGRES_PASSWORD:?the postgres image needs POSTGRES_PASSWORD}"
     user=${POSTGRES_USER:-postgres}
     password_file=$(mktemp)
