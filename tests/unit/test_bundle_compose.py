@@ -59,6 +59,7 @@ def test_extras_add_coturn_prometheus_and_grafana() -> None:
     services = services_of(ctx)
     assert {"coturn", "prometheus", "grafana"} <= set(services)
     assert services["coturn"]["network_mode"] == "host"
+    assert services["coturn"]["init"] is True  # turnserver ignores SIGTERM as PID 1
     assert "ports" not in services["coturn"]
 
 

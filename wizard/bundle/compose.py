@@ -324,6 +324,9 @@ def _coturn(ctx: RenderContext) -> dict[str, Any]:
     return _service(
         IMAGES[layout.COTURN_SERVICE],
         network_mode="host",
+        # As PID 1, turnserver ignores SIGTERM, so each restart would wait for the kill; the
+        # engine's init runs it instead and passes the signal on.
+        init=True,
         command=["-c", calls.CONTAINER_CONFIG],
         volumes=volumes,
         # A STUN binding request to its own port; the image ships coturn's turnutils_stunclient,
