@@ -25,7 +25,8 @@ CONTAINERS_CONF = Path(__file__).resolve().parent / "containers.conf"
 # The Debian packages the engine needs (.ci/run installs them).
 ENGINE_PROGRAMS = ("podman", "docker-compose", "runc", "iptables", "debootstrap")
 HEALTH_INTERVAL = 1.0
-# Every test stack's compose project name starts so: what an interrupted run left is removed.
+# Every test stack's compose project name, and every test box's name, starts so: what an
+# interrupted run left is removed.
 PROJECT_PREFIX = "mwtest"
 PROJECT_LABEL = "com.docker.compose.project"
 
@@ -104,7 +105,9 @@ def remove_leftovers() -> None:
     """Remove the containers and networks of test stacks that an interrupted run left behind."""
     listed = json.loads(podman("ps", "--all", "--format", "json") or "[]")
     for container in listed:
-        if (container.get("Labels") or {}).get(PROJECT_LABEL, "").startswith(PROJECT_PREFIX):
+        project = (container.get("Labels") or {}).get(PROJECT_LABEL, "")
+        names = container.get("Names") or []
+        if project.startswith(PROJECT_PREFIX) or any(n.startswith(PROJECT_PREFIX) for n in names):
             podman("rm", "--force", "--time", "5", container["Id"], check=False)
     for network in podman("network", "ls", "--format", "{{.Name}}").split():
         if network.startswith(PROJECT_PREFIX):

@@ -53,6 +53,8 @@ STAND_INS = {
     "coturn": StandIn("coturn", versions.COTURN_IMAGE),
     "prometheus": StandIn("prometheus", versions.PROMETHEUS_IMAGE),
     "redis": StandIn("redis", versions.REDIS_IMAGE),
+    # Not a stand-in: the fresh Debian machine of the journey tests.
+    "box": StandIn("box", "localhost/matrix-wizard-test/box:bookworm"),
 }
 
 

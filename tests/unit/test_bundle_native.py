@@ -57,6 +57,11 @@ def test_certbot_comes_only_with_nginx_and_acme() -> None:
     assert "certbot" not in native.apt_packages(_native(proxy="nginx", proxy__tls="external"))
 
 
+def test_nftables_comes_with_the_firewall_which_loads_its_rules_with_nft() -> None:
+    assert "nftables" in native.apt_packages(_native(firewall__enabled=True))
+    assert "nftables" not in native.apt_packages(_native(firewall__enabled=False))
+
+
 def test_apply_sh_creates_the_homeserver_user_and_traefiks() -> None:
     users = native.system_users(_native(homeserver="conduit", proxy="traefik"))
     assert [(user.name, user.home) for user in users] == [

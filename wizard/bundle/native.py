@@ -102,6 +102,8 @@ def apt_packages(ctx: RenderContext) -> list[str]:
         packages.append("coturn")
     if ctx.answers.monitoring.prometheus:
         packages.append("prometheus")
+    if ctx.answers.firewall.enabled:
+        packages.append("nftables")  # firewall.sh loads its rules with nft where ufw is absent
     return list(dict.fromkeys(packages))
 
 

@@ -1,4 +1,4 @@
-PREREQUISITES_HINT="Install Docker Engine with its compose plugin (https://docs.docker.com/engine/install/), and on Debian or Ubuntu: apt install curl certbot"
+PREREQUISITES_HINT="Install Docker Engine with its compose plugin (https://docs.docker.com/engine/install/), and on Debian or Ubuntu: apt install curl certbot nftables"
 
 missing_programs() {
     if [ "$SKIP_START" = 0 ]; then
@@ -10,6 +10,10 @@ missing_programs() {
     fi
     if needs_certbot; then
         command -v certbot >/dev/null 2>&1 || printf ' certbot'
+    fi
+    # A staging run under a prefix leaves the host's firewall alone.
+    if [ "$USE_FIREWALL" = 1 ] && [ -z "$PREFIX" ] && ! command -v ufw >/dev/null 2>&1; then
+        command -v nft >/dev/null 2>&1 || printf ' nftables'
     fi
     return 0
 }

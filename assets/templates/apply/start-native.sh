@@ -165,9 +165,10 @@ postgres_conf_dir() {
     ls -d "$POSTGRES_ETC"/*/main/conf.d 2>/dev/null | sort -V | tail -n 1
 }
 
-# as_postgres_psql ARGS...: psql as the postgres superuser over the local socket.
+# as_postgres_psql ARGS...: psql as the postgres superuser over the local socket, from /
+# (the postgres user may not enter the folder apply.sh runs in).
 as_postgres_psql() {
-    runuser -u postgres -- psql -X -p "$DATABASE_PORT" "$@"
+    (cd / && runuser -u postgres -- psql -X -p "$DATABASE_PORT" "$@")
 }
 
 check_database() {

@@ -1,0 +1,88 @@
+"""A fresh Debian box for the journey tests: systemd as PID 1 and sshd, in a podman container.
+
+It stands for a small VPS: 2 GiB of memory and one CPU (cgroup limits the wizard must read),
+its SSH, HTTPS and federation ports published on 127.0.0.1, a key authorised for root, and
+NET_ADMIN so that the bundle's firewall loads into the box's own network namespace.
+"""
+
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.compose import images
+from tests.compose.engine import engine_env, podman
+from tests.e2e.support import free_ports
+from tests.waiting import wait_until
+
+MEMORY = "2g"
+CPUS = "1"
+# The ports the box publishes, by the port they reach inside it.
+INSIDE = {"ssh": 22, "https": 443, "federation": 8448}
+
+
+@dataclass(frozen=True)
+class Box:
+    """A running box: its container, published ports, root's key and its SSH host key."""
+
+    name: str
+    ports: dict[str, int]
+    key: Path
+    host_key: str
+
+    def run(self, command: str, check: bool = True) -> str:
+        """Run a shell command in the box as root (as an admin's shell there) and return stdout."""
+        done = subprocess.run(
+            ["podman", "exec", self.name, "sh", "-c", command],
+            capture_output=True,
+            text=True,
+            env=engine_env(),
+            timeout=300,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"{command} in the box:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def ssh_args(self) -> list[str]:
+        """Return the matrix-wizard options that reach the box over SSH."""
+        return [
+            *("--ssh", "root@127.0.0.1", "--port", str(self.ports["ssh"])),
+            *("--identity", str(self.key), "--accept-host-key", self.host_key),
+        ]
+
+
+def booted(name: str) -> bool:
+    """Return whether systemd in the box has finished starting (running, or degraded)."""
+    done = subprocess.run(
+        ["podman", "exec", name, "systemctl", "is-system-running"],
+        capture_output=True,
+        text=True,
+        env=engine_env(),
+        check=False,
+    )
+    return done.stdout.strip() in ("running", "degraded")
+
+
+@contextmanager
+def running_box(folder: Path, name: str) -> Iterator[Box]:
+    """Start a fresh box with the wheels mounted, authorise a new key, and remove it after."""
+    image = images.build("box")
+    key = folder / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    ports = dict(zip(INSIDE, free_ports(len(INSIDE)), strict=True))
+    published = [f"--publish=127.0.0.1:{ports[port]}:{INSIDE[port]}" for port in INSIDE]
+    podman(
+        *("run", "--detach", "--name", name, "--systemd=always", "--cap-add=NET_ADMIN"),
+        *(f"--memory={MEMORY}", f"--cpus={CPUS}", *published),
+        *("--volume", f"{images.wheelhouse()}:/wheels:ro"),
+        image,
+    )
+    try:
+        wait_until(lambda: booted(name), "systemd in the box to finish starting")
+        podman("cp", f"{key}.pub", f"{name}:/root/.ssh/authorized_keys")
+        fingerprint = podman("exec", name, "ssh-keygen", "-lf", "/etc/ssh/ssh_host_ed25519_key.pub")
+        yield Box(name, ports, key, fingerprint.split()[1])
+    finally:
+        podman("rm", "--force", "--time", "30", name, check=False)

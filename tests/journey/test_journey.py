@@ -1,0 +1,152 @@
+"""The whole journey on a fresh Debian box: detect over SSH, generate, apply, and a client uses it.
+
+The box (tests/journey/box.py) is a podman container with systemd as PID 1 and sshd, limited to
+2 GiB and one CPU. Then, as a person would from a laptop:
+
+1. `matrix-wizard detect --ssh` reads the box and its cgroup limits, and the fit says so;
+2. `matrix-wizard answers` and `generate` write a native Synapse + PostgreSQL + nginx bundle
+   with TLS from files (no certificate authority is reachable; the files are made with openssl
+   and copied to the box, as a person copies theirs), TURN and monitoring on;
+3. `matrix-wizard apply --ssh` uploads it and runs apply.sh on the box with no staging prefix:
+   apt installs the packages from Debian's mirror, the users, Synapse's venv (pip finds the
+   release's wheels in the box's /wheels, as a VPS with a mirror would), the units enabled and
+   started by the box's systemd, and the firewall loaded in the box's network namespace;
+4. the admin made with the README's command (run in the box, as in an SSH session there), and
+   matrix-nio through the box's published HTTPS port logs in, creates a room, sends, syncs and
+   reads back; every unit is active and the firewall's table is loaded.
+
+Not covered yet: a second apply that restarts nothing, a reboot of the box, the wizard on screen
+driving the same journey, and a compose bundle on the box.
+"""
+
+import json
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.compose.engine import PROJECT_PREFIX, Engine
+from tests.conftest import ROOT, require_program
+from tests.e2e.client import converse
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
+from tests.integration.proxy_runtime import self_signed
+from tests.journey.box import Box, running_box
+from wizard.answers.model import load_answers_file
+from wizard.answers.secret_store import load_secrets
+from wizard.bundle import apply_script, systemd
+from wizard.bundle.context import RenderContext
+
+pytestmark = [pytest.mark.journey, pytest.mark.slow]
+
+PASSWORD = "correct horse battery staple"
+MESSAGE = "Hello from a fresh box"
+USER = "alice"
+GIB = 1024**3
+
+
+def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
+    """Run matrix-wizard with its own HOME (its known_hosts) and return what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-m", "wizard", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+        timeout=1200,
+        check=False,
+    )
+    assert done.returncode == 0, f"matrix-wizard {args[0]}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout + done.stderr if with_errors else done.stdout
+
+
+def answers_text(home: Path) -> str:
+    """Return the answers `matrix-wizard answers` writes for the journey's bundle."""
+    return wizard(
+        *("answers", "--homeserver", "synapse", "--server-name", SERVER_NAME),
+        *("--database", "postgresql", "--proxy", "nginx"),
+        *("--set", "deployment.kind=native", "--set", "proxy.tls=files"),
+        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
+        *("--set", "calls.turn=true", "--set", "monitoring.prometheus=true"),
+        home=home,
+    )
+
+
+def install_certificate(box: Box, ctx: RenderContext, folder: Path) -> None:
+    """Make a self-signed certificate for the bundle's names and put it where the answers say."""
+    chain, key = self_signed(
+        folder, [ctx.homeserver_host, ctx.server_name_host, "turn." + SERVER_NAME]
+    )
+    box.run(f"mkdir -p {Path(CERTIFICATE).parent}")
+    for source, target in ((chain, CERTIFICATE), (key, PRIVATE_KEY)):
+        subprocess.run(["podman", "cp", str(source), f"{box.name}:{target}"], check=True)
+
+
+def test_a_fresh_box_detected_over_ssh_gets_a_working_homeserver(
+    engine: Engine, tmp_path: Path, e2e_timings: list[Timings]
+) -> None:
+    require_program("ssh-keygen")
+    timings = Timings("journey-native-synapse-postgresql-nginx-turn-monitoring")
+    e2e_timings.append(timings)
+    home = tmp_path / "home"
+    home.mkdir()
+    with ExitStack() as cleanup:
+        with timings.step("box started (systemd running)"):
+            box = cleanup.enter_context(
+                running_box(tmp_path, f"{PROJECT_PREFIX}-box-{tmp_path.name}")
+            )
+        with timings.step("1. detect over SSH"):
+            detected = json.loads(wizard("detect", *box.ssh_args(), "--json", home=home))
+        facts = detected["facts"]
+        assert facts["memory"]["limit"] == 2 * GIB
+        assert facts["cpu"]["limit"] == 1.0
+        found = {
+            requirement["name"]: requirement["found"]
+            for fit in detected["fits"]
+            if fit["homeserver"] == "synapse"
+            for check in fit["checks"]
+            if check["tier"] == "minimum"
+            for requirement in check["requirements"]
+        }
+        assert found["ram"].startswith("2 GiB (memory limit")
+        assert found["cpu"].startswith("1 core (CPU quota")
+
+        with timings.step("2. answers and generate"):
+            answers_file = tmp_path / "answers.yaml"
+            answers_file.write_text(answers_text(home), encoding="utf-8")
+            bundle = tmp_path / "bundle"
+            wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
+        answers, _ = load_answers_file(bundle / "answers.yaml")
+        ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+        install_certificate(box, ctx, tmp_path)
+
+        with timings.step("3. apply over SSH: apt, users, venv, units, firewall"):
+            applied = wizard("apply", str(bundle), *box.ssh_args(), home=home, with_errors=True)
+        assert "(staging: not done)" not in applied
+        assert "synapse answers" in applied
+        assert "could not change directory" not in applied  # psql runs from /
+
+        with timings.step("4a. admin made with the README's command, in the box"):
+            command = apply_script.admin_command(ctx)
+            assert command is not None
+            assert command in (bundle / "README.md").read_text(encoding="utf-8")
+            made = box.run(f"{command} -u {USER} -p '{PASSWORD}'")
+        assert "Success" in made
+        with timings.step("4b. matrix-nio through the box's HTTPS port"):
+            base_url = f"https://{ctx.homeserver_host}:{box.ports['https']}"
+            seen = converse(base_url, f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
+        assert MESSAGE in seen.bodies
+        units = systemd.start_order(ctx)
+        states = box.run(f"systemctl is-active {' '.join(units)}", check=False).split()
+        assert states == ["active"] * len(units), dict(zip(units, states, strict=False))
+        assert "table inet matrix_wizard" in box.run("nft list ruleset")
+        stat = dict(
+            line.split() for line in box.run("cat /sys/fs/cgroup/memory/memory.stat").splitlines()
+        )
+        disk = box.run("du -sxm / 2>/dev/null | cut -f1").strip()
+        print(
+            f"the box after the install: {int(stat['total_rss']) // 2**20} MiB of memory in "
+            f"processes, {int(stat['total_cache']) // 2**20} MiB of page cache, {disk} MiB of disk"
+        )
+    timings.finish()
