@@ -45,6 +45,11 @@ class Box:
             raise AssertionError(f"{command} in the box:\n{done.stdout}{done.stderr}")
         return done.stdout
 
+    def reboot(self) -> None:
+        """Restart the box as a reboot would: systemd stops everything and boots again."""
+        podman("restart", "--time", "60", self.name)
+        wait_until(lambda: booted(self.name), "systemd in the box to finish starting again")
+
     def ssh_args(self) -> list[str]:
         """Return the matrix-wizard options that reach the box over SSH."""
         return [
