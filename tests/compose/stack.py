@@ -8,6 +8,7 @@ with the older docker-compose program, as the README says they may.
 """
 
 import shlex
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,3 +186,12 @@ def prepare(folder: Path, engine: Engine, answers: dict[str, Any]) -> ComposeRun
         PATH=f"{shims}:{engine.env()['PATH']}",
     )
     return ComposeRun(folder, bundle, ctx, env)
+
+
+def own_address() -> str:
+    """Return this machine's address on its default route, which TURN relays to in the test."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
+        address: str = probe.getsockname()[0]
+    assert not address.startswith("127."), "the TURN check needs an address besides loopback"
+    return address

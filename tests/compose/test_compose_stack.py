@@ -28,7 +28,6 @@ e2e-timings.json.
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -39,7 +38,7 @@ from typing import Any
 import pytest
 
 from tests.compose.engine import Engine, engine_env, podman
-from tests.compose.stack import ComposeRun, ports_for_run, prepare
+from tests.compose.stack import ComposeRun, own_address, ports_for_run, prepare
 from tests.conftest import require_program
 from tests.e2e.checks import check_routes, run_doctor
 from tests.e2e.client import converse
@@ -61,15 +60,6 @@ RUNS = [
     ("caddy", "sqlite", False),
     ("traefik", "postgresql", False),
 ]
-
-
-def own_address() -> str:
-    """Return this machine's address on its default route, which TURN relays to in the test."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the route
-        address: str = probe.getsockname()[0]
-    assert not address.startswith("127."), "the TURN check needs an address besides loopback"
-    return address
 
 
 def answers_for_run(proxy: str, database: str, extras: bool) -> dict[str, Any]:

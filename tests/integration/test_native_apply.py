@@ -74,7 +74,8 @@ def test_a_dry_run_prints_every_install_step_and_changes_nothing(tmp_path: Path)
     assert _snapshot(tmp_path) == before
     staged = "   (staging: not done)"
     packages = " ".join(native.apt_packages(ctx))
-    assert f"apt-get install -y -q --no-install-recommends {packages}{staged}" in out
+    keep_configs = "-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold"
+    assert f"apt-get install -y -q --no-install-recommends {keep_configs} {packages}{staged}" in out
     assert "+ useradd --system --user-group --home-dir" in out
     venv = native.synapse_venv(ctx)
     assert f"+ python3 -m venv {venv}{staged}" in out

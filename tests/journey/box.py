@@ -19,7 +19,7 @@ from tests.waiting import wait_until
 MEMORY = "2g"
 CPUS = "1"
 # The ports the box publishes, by the port they reach inside it.
-INSIDE = {"ssh": 22, "https": 443, "federation": 8448}
+INSIDE = {"ssh": 22, "http": 80, "https": 443, "federation": 8448}
 
 
 @dataclass(frozen=True)

@@ -23,18 +23,18 @@ journey, and a compose bundle on the box.
 
 import json
 import subprocess
-import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
 from tests.compose.engine import PROJECT_PREFIX, Engine
-from tests.conftest import ROOT, require_program
+from tests.conftest import require_program
 from tests.e2e.client import converse
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
 from tests.integration.proxy_runtime import self_signed
 from tests.journey.box import Box, running_box
+from tests.journey.support import wizard
 from tests.waiting import wait_until
 from wizard.answers.model import load_answers_file
 from wizard.answers.secret_store import load_secrets
@@ -47,21 +47,6 @@ PASSWORD = "correct horse battery staple"
 MESSAGE = "Hello from a fresh box"
 USER = "alice"
 GIB = 1024**3
-
-
-def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
-    """Run matrix-wizard with its own HOME (its known_hosts) and return what it printed."""
-    done = subprocess.run(
-        [sys.executable, "-m", "wizard", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"HOME": str(home), "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
-        timeout=1200,
-        check=False,
-    )
-    assert done.returncode == 0, f"matrix-wizard {args[0]}:\n{done.stdout}\n{done.stderr}"
-    return done.stdout + done.stderr if with_errors else done.stdout
 
 
 def answers_text(home: Path) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script, compose, postgres, shell
+from wizard.bundle import apply_script, compose, nginx, postgres, shell
 from wizard.bundle.model import EXECUTABLE
 
 STACKS: list[dict[str, Any]] = [
@@ -66,12 +66,12 @@ def test_certbot_runs_only_for_nginx_with_acme(sets: dict[str, Any], certbot: st
 
 def test_certbot_may_cover_the_names_the_proxy_serves_and_turn_each_with_why() -> None:
     ctx = context_for(answers_for(calls__turn=True, calls__turn_host="turn.example.com"))
-    assert apply_script.certificate_names(ctx) == [
+    assert nginx.certificate_names(ctx) == [
         ("example.com", "wellknown"),
         ("turn.example.com", "turn"),
     ]
     srv = context_for(answers_for(domain__delegation="srv"))
-    assert apply_script.certificate_names(srv) == [("example.com", "federation")]
+    assert nginx.certificate_names(srv) == [("example.com", "federation")]
     text = apply_script.apply_script(ctx)
     assert setting(text, "CERT_NAME") == "matrix.example.com"
     assert "CERT_OTHER_NAMES='example.com wellknown\nturn.example.com turn'\n" in text
@@ -81,7 +81,7 @@ def test_only_the_homeserver_name_when_it_is_the_server_name() -> None:
     ctx = context_for(
         answers_for(server_name="matrix.example.com", domain__homeserver_host="matrix.example.com")
     )
-    assert apply_script.certificate_names(ctx) == []
+    assert nginx.certificate_names(ctx) == []
 
 
 @pytest.mark.parametrize(

@@ -282,6 +282,14 @@ def test_nginx_acme_uses_certbot_paths_and_serves_its_challenges() -> None:
     assert nginx.certificate_name(ctx) == "matrix.example.com"
 
 
+def test_nginx_answers_certbots_challenges_for_the_turn_host_it_renews_too() -> None:
+    ctx = _ctx(calls__turn=True, calls__turn_host="turn.example.com")
+    assert nginx.certbot_domains(ctx) == ["matrix.example.com", "example.com", "turn.example.com"]
+    plain_http = _text(ctx).split("# Plain HTTP")[1].split("\n}\n")[0]
+    assert "server_name matrix.example.com example.com turn.example.com;" in plain_http
+    assert "location ^~ /.well-known/acme-challenge/" in plain_http
+
+
 def test_nginx_acme_natively_reads_host_paths_under_the_prefix() -> None:
     ctx = _ctx(deployment__kind="native", deployment__prefix="/srv/stage")
     conf = _text(ctx)

@@ -12,6 +12,7 @@ from wizard.bundle import (
     media,
     monitoring,
     native,
+    nginx,
     postgres,
     shell,
     systemd,
@@ -19,7 +20,6 @@ from wizard.bundle import (
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
-from wizard.bundle.proxy_sites import sites
 
 APPLY_SCRIPT = "apply.sh"
 POSTGRES_CONF_NAME = "matrix-wizard.conf"
@@ -165,21 +165,6 @@ def _start_step(ctx: RenderContext) -> str:
     return shell.fragment("apply/start-native.sh", {"ready": ready})
 
 
-def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
-    """Return the names certbot's certificate may cover beyond the homeserver host, with why.
-
-    Each is asked for only when DNS points it here (apply.sh checks): the server_name may be
-    hosted elsewhere, serving the well-known files itself, and the TURN host may not exist yet.
-    """
-    names: dict[str, str] = {}
-    for site in sites(ctx)[1:]:
-        names[site.host] = "federation" if site.matrix_prefixes else "wellknown"
-    if calls.turn_tls(ctx):
-        names.setdefault(calls.turn_host(ctx), "turn")
-    names.pop(ctx.homeserver_host, None)
-    return list(names.items())
-
-
 def _proxy_stop(ctx: RenderContext) -> str:
     """Return what frees the HTTP port from the packaged nginx before the first certificate."""
     if ctx.compose:
@@ -195,7 +180,7 @@ def _settings(ctx: RenderContext) -> str:
     values: dict[str, str] = {
         "ACME_EMAIL": shell.quote(ctx.answers.proxy.acme_email or ""),
         "CERT_NAME": shell.quote(shell.word(ctx.homeserver_host)),
-        "CERT_OTHER_NAMES": shell.table(certificate_names(ctx)),
+        "CERT_OTHER_NAMES": shell.table(nginx.certificate_names(ctx)),
         "CERT_CHAIN": shell.quote(cert.chain if cert else ""),
         "ACME_WEBROOT": shell.quote(layout.acme_webroot_dir(ctx)),
         "HTTP_PORT": shell.quote(ctx.ports.http),

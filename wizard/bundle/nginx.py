@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import certificates, layout
+from wizard.bundle import calls, certificates, layout
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -11,7 +11,6 @@ from wizard.bundle.proxy_sites import (
     Mount,
     Site,
     body_limit_bytes,
-    site_hosts,
     sites,
     tls_terminated_here,
 )
@@ -31,8 +30,23 @@ def certbot_needed(ctx: RenderContext) -> bool:
 
 
 def certbot_domains(ctx: RenderContext) -> list[str]:
-    """Return the names one certificate must cover, the homeserver host first."""
-    return site_hosts(ctx)
+    """Return every name certbot's certificate may cover, the homeserver host first."""
+    return [ctx.homeserver_host, *(name for name, _ in certificate_names(ctx))]
+
+
+def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
+    """Return the names certbot's certificate may cover beyond the homeserver host, with why.
+
+    Each is asked for only when DNS points it here (apply.sh checks): the server_name may be
+    hosted elsewhere, serving the well-known files itself, and the TURN host may not exist yet.
+    """
+    names: dict[str, str] = {}
+    for site in sites(ctx)[1:]:
+        names[site.host] = "federation" if site.matrix_prefixes else "wellknown"
+    if calls.turn_tls(ctx):
+        names.setdefault(calls.turn_host(ctx), "turn")
+    names.pop(ctx.homeserver_host, None)
+    return list(names.items())
 
 
 def certificate_name(ctx: RenderContext) -> str:
@@ -184,7 +198,8 @@ def _redirect_server(ctx: RenderContext) -> str:
         "redirect_server",
         acme_note=" and answers certbot's challenges" if acme else "",
         listen=_listen(ctx, ctx.ports.http, secure=False),
-        server_names=" ".join(check.host(host) for host in site_hosts(ctx)),
+        # Every name certbot may ask for: its renewals fetch each name's challenge here.
+        server_names=" ".join(check.host(host) for host in certbot_domains(ctx)),
         acme_challenge=challenge,
         https_port_suffix="" if https == 443 else f":{https}",
     )

@@ -14,6 +14,7 @@ from wizard.bundle import (
     media,
     monitoring,
     native,
+    nginx,
     postgres,
     synapse_workers,
     systemd,
@@ -144,7 +145,7 @@ CERTIFICATE_NAME_USES = {
 
 def _certificate_names(ctx: RenderContext) -> list[str]:
     """Return the names certbot's certificate covers when DNS allows, and how to add one later."""
-    others = apply_script.certificate_names(ctx)
+    others = nginx.certificate_names(ctx)
     if not certificates.uses_certbot(ctx) or not others:
         return []
     return [

@@ -56,8 +56,11 @@ install_packages() {
         return 0
     fi
     host_run apt-get update -q
+    # A configuration file already there (the admin's own) is kept, and dpkg asks nothing: with
+    # no one to answer, its question would stop the install.
     # shellcheck disable=SC2086
-    host_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    host_run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold $missing
 }
 
 create_users() {
