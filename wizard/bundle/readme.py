@@ -211,7 +211,7 @@ def _apply(ctx: RenderContext) -> list[str]:
         lines += [
             "Applied again after a change, it restarts each container whose files changed, "
             "and only those: it keeps the checksums of the files each service reads in "
-            f"`{layout.compose_checksums(ctx)}`.",
+            f"`{layout.checksum_record(ctx)}`.",
             "",
             "The commands here use `docker compose`; with the older docker-compose program "
             "write `docker-compose` instead.",
