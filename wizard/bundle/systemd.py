@@ -425,8 +425,7 @@ def start_order(ctx: RenderContext) -> list[str]:
 
 def _bundle_folders(ctx: RenderContext, unit: UnitFile) -> list[str]:
     """Return the bundle folders a unit names (the config its program reads), not its state."""
-    install = ctx.install_dir.replace("%", "%%") + "/"
-    state = ctx.data_dir.replace("%", "%%") + "/"
+    install, state = f"{ctx.install_dir}/", f"{ctx.data_dir}/"
     named = re.findall(re.escape(install) + r'[^\s"]+', unit.text())
     found = [
         path.removeprefix(install).split("/")[0] for path in named if not path.startswith(state)
