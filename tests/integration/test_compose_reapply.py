@@ -102,7 +102,7 @@ class Host:
         """Return the file where apply.sh keeps the checksums of the files each service reads."""
         answers, _ = load_answers_file(self.bundle / "answers.yaml")
         ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(self.bundle))
-        return Path(layout.compose_checksums(ctx))
+        return Path(layout.checksum_record(ctx))
 
 
 def changes(commands: list[list[str]]) -> list[list[str]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script, compose, nginx, postgres, shell
+from wizard.bundle import apply_script, compose, nginx, postgres, shell, systemd
 from wizard.bundle.model import EXECUTABLE
 
 STACKS: list[dict[str, Any]] = [
@@ -139,10 +139,14 @@ def test_under_compose_apply_knows_which_files_each_service_reads_and_where_to_r
     assert setting(text, "CHECKSUM_RECORD") == "/var/lib/matrix-wizard/compose-checksums.txt"
 
 
-def test_without_containers_apply_records_no_checksums() -> None:
-    text = apply_script.apply_script(context_for(answers_for(deployment__kind="native")))
-    assert "\nSERVICE_FILES=" not in text
-    assert "\nCHECKSUM_RECORD=" not in text
+def test_without_containers_apply_knows_which_files_each_unit_reads_and_where_to_record() -> None:
+    ctx = context_for(answers_for(deployment__kind="native", calls__turn=True))
+    text = apply_script.apply_script(ctx)
+    rows = [line.split() for line in quoted_setting(text, "SERVICE_FILES").splitlines()]
+    assert {row[0]: row[1:] for row in rows} == systemd.service_files(ctx)
+    assert [row[0] for row in rows] == systemd.start_order(ctx)
+    assert setting(text, "CHECKSUM_RECORD") == "/var/lib/matrix-wizard/native-checksums.txt"
+    assert text.count("\nservice_file_checksums() {") == 1
 
 
 def test_synapse_files_are_handed_to_uid_991_under_compose() -> None:

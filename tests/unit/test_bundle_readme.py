@@ -115,12 +115,12 @@ def test_backups_come_with_a_cron_line() -> None:
     assert "## Backups" not in text_for(backups__enabled=False)
 
 
-def test_under_compose_applying_again_says_it_restarts_what_reads_a_changed_file() -> None:
-    sentence = "Applied again after a change, it restarts each container whose files changed"
-    text = text_for()
+@pytest.mark.parametrize(("kind", "what"), [("compose", "container"), ("native", "service")])
+def test_applying_again_says_it_restarts_what_reads_a_changed_file(kind: str, what: str) -> None:
+    sentence = f"Applied again after a change, it restarts each {what} whose files changed"
+    text = text_for(deployment__kind=kind)
     assert sentence in text
-    assert "`/var/lib/matrix-wizard/compose-checksums.txt`" in text
-    assert sentence not in text_for(deployment__kind="native")
+    assert f"`/var/lib/matrix-wizard/{kind}-checksums.txt`" in text
 
 
 def test_acme_with_certbot_says_which_names_it_asks_for_and_how_to_add_one_later() -> None:

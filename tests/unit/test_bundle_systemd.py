@@ -12,6 +12,7 @@ from tests.e2e.support import unit_command, unit_entries
 from wizard.bundle import layout, native, systemd, traefik
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC
+from wizard.bundle.render import render
 from wizard.errors import WizardError
 
 
@@ -219,3 +220,69 @@ def test_coturn_is_sandboxed_and_binds_a_low_port_only_when_one_is_chosen(
     assert _settings(drop_in, "ProtectSystem") == ["strict"]
     assert "AF_NETLINK" in _settings(drop_in, "RestrictAddressFamilies")[0]
     assert _settings(drop_in, "ReadWritePaths") != []
+
+
+@pytest.mark.parametrize(
+    ("sets", "expected"),
+    [
+        (
+            {"calls__turn": True, "monitoring__prometheus": True, "monitoring__grafana": True},
+            {
+                "matrix-synapse": ["synapse", "systemd/matrix-synapse.service"],
+                "nginx": ["nginx/matrix.conf"],
+                "coturn": ["coturn", "systemd/coturn.service.d/matrix-wizard.conf"],
+                "prometheus": ["prometheus", "systemd/prometheus.service.d/matrix-wizard.conf"],
+                "grafana-server": [
+                    "grafana",
+                    "systemd/grafana-server.service.d/matrix-wizard.conf",
+                ],
+            },
+        ),
+        (
+            {"homeserver": "dendrite", "proxy": "traefik"},
+            {
+                "dendrite": ["dendrite", "systemd/dendrite.service"],
+                "matrix-wellknown": ["well-known", "systemd/matrix-wellknown.service"],
+                "traefik": ["traefik", "systemd/traefik.service"],
+            },
+        ),
+        (
+            {"homeserver": "conduit", "proxy": "caddy"},
+            {
+                "matrix-conduit": ["conduit", "systemd/matrix-conduit.service"],
+                "caddy": ["caddy", "systemd/caddy.service.d/matrix-wizard.conf"],
+            },
+        ),
+    ],
+)
+def test_each_unit_reads_its_own_unit_and_bundle_folder(
+    sets: dict[str, Any], expected: dict[str, list[str]]
+) -> None:
+    ctx = _native(**sets)
+    found = systemd.service_files(ctx)
+    assert found == expected
+    assert list(found) == systemd.start_order(ctx)
+    bundle = render(ctx.answers, None, ctx.secrets)
+    for paths in found.values():
+        for path in paths:
+            assert any(file == path or file.startswith(f"{path}/") for file in bundle), path
+
+
+def test_the_files_a_unit_reads_leave_out_its_state_even_inside_the_install_folder() -> None:
+    ctx = _native(
+        calls__turn=True,
+        deployment__install_dir="/srv/matrix",
+        deployment__data_dir="/srv/matrix/state",
+    )
+    assert systemd.service_files(ctx)["coturn"] == [
+        "coturn",
+        "systemd/coturn.service.d/matrix-wizard.conf",
+    ]
+
+
+def test_the_files_a_unit_reads_follow_a_staging_prefix() -> None:
+    ctx = _native(proxy="caddy", deployment__prefix="/tmp/staged")
+    assert systemd.service_files(ctx)["caddy"] == [
+        "caddy",
+        "systemd/caddy.service.d/matrix-wizard.conf",
+    ]

@@ -156,13 +156,11 @@ def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
 
 def _start_step(ctx: RenderContext) -> str:
     ready, _, _ = _ready_check(ctx)
+    checksums = shell.fragment("apply/checksums.sh")
     if ctx.compose:
-        return (
-            shell.fragment("compose-command.sh")
-            + "\n"
-            + shell.fragment("apply/start-compose.sh", {"ready": ready})
-        )
-    return shell.fragment("apply/start-native.sh", {"ready": ready})
+        start = shell.fragment("apply/start-compose.sh", {"ready": ready})
+        return "\n".join((shell.fragment("compose-command.sh"), checksums, start))
+    return "\n".join((checksums, shell.fragment("apply/start-native.sh", {"ready": ready})))
 
 
 def _proxy_stop(ctx: RenderContext) -> str:
@@ -198,6 +196,7 @@ def _settings(ctx: RenderContext) -> str:
         "READY_WITH_CURL": "1" if ready_with_curl else "0",
         "READY_DESCRIPTION": shell.quote(ready_description),
         "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
+        "CHECKSUM_RECORD": shell.quote(layout.checksum_record(ctx)),
     }
     values |= _compose_settings(ctx) if ctx.compose else _native_settings(ctx)
     return "".join(f"{name}={value}\n" for name, value in values.items())
@@ -209,7 +208,6 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
     clients = " ".join(shell.word(service) for service in compose.database_clients(ctx))
     return {
         "SERVICE_FILES": shell.table(files),
-        "CHECKSUM_RECORD": shell.quote(layout.compose_checksums(ctx)),
         "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
         "DATABASE_CLIENTS": shell.quote(clients),
     }
@@ -252,7 +250,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "HOMESERVER_UNIT": layout.systemd_unit(ctx.homeserver.value),
     }
     quoted = {name: shell.quote(value) for name, value in values.items()}
+    files = [(unit, *paths) for unit, paths in systemd.service_files(ctx).items()]
     quoted["SYSTEM_USERS"] = shell.table(users)
+    quoted["SERVICE_FILES"] = shell.table(files)
     return quoted
 
 

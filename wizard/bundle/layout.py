@@ -84,10 +84,11 @@ def compose_file(ctx: RenderContext) -> str:
     return f"{ctx.install_dir}/{COMPOSE_FILE}"
 
 
-def compose_checksums(ctx: RenderContext) -> str:
+def checksum_record(ctx: RenderContext) -> str:
     """Return the file where apply.sh records the checksums of the files each service read."""
     # In the data folder, with the stack's other state: copying or writing a bundle keeps it.
-    return f"{ctx.data_dir}/compose-checksums.txt"
+    # Named after the deployment, so switching kinds starts afresh rather than from the other's.
+    return f"{ctx.data_dir}/{ctx.answers.deployment.kind.value}-checksums.txt"
 
 
 def letsencrypt_dir(ctx: RenderContext) -> str:

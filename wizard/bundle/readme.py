@@ -208,12 +208,15 @@ def _apply(ctx: RenderContext) -> list[str]:
         "waits for the homeserver to answer. `--skip-start` prepares without starting.",
         "",
     ]
+    what = "container" if ctx.compose else "service"
+    lines += [
+        f"Applied again after a change, it restarts each {what} whose files changed, "
+        "and only those: it keeps the checksums of the files each service reads in "
+        f"`{layout.checksum_record(ctx)}`.",
+        "",
+    ]
     if ctx.compose:
         lines += [
-            "Applied again after a change, it restarts each container whose files changed, "
-            "and only those: it keeps the checksums of the files each service reads in "
-            f"`{layout.compose_checksums(ctx)}`.",
-            "",
             "The commands here use `docker compose`; with the older docker-compose program "
             "write `docker-compose` instead.",
             "",

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import calls, compose, conduit, layout, media, monitoring, native
+from wizard.bundle import calls, compose, conduit, layout, media, monitoring, native, nginx
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.errors import WizardError
@@ -59,6 +59,8 @@ _ADDRESS_FAMILIES = "AF_UNIX AF_INET AF_INET6"
 # coturn also lists the host's addresses to listen on all of them, which takes netlink.
 _COTURN_ADDRESS_FAMILIES = f"{_ADDRESS_FAMILIES} AF_NETLINK"
 BIND_LOW_PORTS = "CAP_NET_BIND_SERVICE"
+# The bundle files a packaged unit reads with no drop-in: apply.sh links them into its conf.d.
+_LINKED_CONFIG = {layout.systemd_unit(ProxyKind.NGINX.value): nginx.BUNDLE_PATH}
 FIRST_UNPRIVILEGED_PORT = 1024
 
 Entry = tuple[str, str]
@@ -419,6 +421,29 @@ def start_order(ctx: RenderContext) -> list[str]:
     if ctx.answers.monitoring.grafana:
         services.append(layout.GRAFANA_SERVICE)
     return [layout.systemd_unit(service) for service in services]
+
+
+def _bundle_folders(ctx: RenderContext, unit: UnitFile) -> list[str]:
+    """Return the bundle folders a unit names (the config its program reads), not its state."""
+    install, state = f"{ctx.install_dir}/", f"{ctx.data_dir}/"
+    named = re.findall(re.escape(install) + r'[^\s"]+', unit.text())
+    found = [
+        path.removeprefix(install).split("/")[0] for path in named if not path.startswith(state)
+    ]
+    return list(dict.fromkeys(found))
+
+
+def service_files(ctx: RenderContext) -> dict[str, list[str]]:
+    """Return the bundle paths each unit apply.sh starts reads: its unit or drop-in, and config."""
+    units = {unit.path: unit for unit in unit_files(ctx)}
+    found: dict[str, list[str]] = {}
+    for name in start_order(ctx):
+        paths = [_LINKED_CONFIG[name]] if name in _LINKED_CONFIG else []
+        for path in (unit_path(name), drop_in_path(name)):
+            if path in units:
+                paths += [*_bundle_folders(ctx, units[path]), path]
+        found[name] = paths
+    return found
 
 
 def render(ctx: RenderContext) -> Bundle:

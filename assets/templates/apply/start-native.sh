@@ -232,12 +232,62 @@ install_units() {
     fi
 }
 
+# unit_running UNIT: whether UNIT runs now. A staging run under a prefix runs no services: there
+# a unit counts as running once an earlier staging run started it, as its record shows.
+unit_running() {
+    if [ -n "$PREFIX" ]; then
+        [ -r "$CHECKSUM_RECORD" ] && awk -v unit="$1" '$1 == unit { found = 1 } END { exit !found }' "$CHECKSUM_RECORD"
+    else
+        systemctl is-active --quiet "$1" 2>/dev/null
+    fi
+}
+
+# find_changes CHECKSUMS: set CHANGES to what a running unit's restart depends on: "recorded"
+# with CHANGED_FILES ("unit file how" lines) since the last start, "none recorded", or "unknown".
+find_changes() {
+    CHANGED_FILES=
+    if [ ! -s "$CHECKSUM_RECORD" ]; then
+        CHANGES="none recorded"
+        note "no checksums recorded yet: a unit that already runs restarts once, to read the files as they are now"
+    elif [ ! -r "$CHECKSUM_RECORD" ]; then
+        CHANGES=unknown
+        note "only root may read $CHECKSUM_RECORD: run it with sudo to see which units it restarts"
+    else
+        CHANGES=recorded
+        CHANGED_FILES=$(printf '%s\n' "$1" | changed_files "$CHECKSUM_RECORD")
+    fi
+}
+
+# restart_if_changed UNIT: restart a running UNIT when a file it reads changed, saying which.
+restart_if_changed() {
+    case "$CHANGES" in
+        unknown)
+            note "$1: runs; whether its files changed is unknown"
+            return 0
+            ;;
+        "none recorded") note "$1: ran before checksums were recorded" ;;
+        *)
+            reasons=$(printf '%s\n' "$CHANGED_FILES" | awk -v unit="$1" '$1 == unit')
+            if [ -z "$reasons" ]; then
+                note "$1: no file changed, left running"
+                return 0
+            fi
+            printf '%s\n' "$reasons" | while read -r unit file how; do
+                note "$unit: $file $how"
+            done
+            ;;
+    esac
+    host_run systemctl restart "$1"
+}
+
 start_unit() {
     if acting && ! systemctl cat "$1" >/dev/null 2>&1; then
         note "$1 is not installed: install it, then run apply.sh again (see README.md)"
-    elif [ -z "$PREFIX" ] && systemctl is-active --quiet "$1" 2>/dev/null; then
-        run systemctl enable --quiet "$1"
-        run systemctl restart "$1"
+    elif unit_running "$1"; then
+        if [ -z "$PREFIX" ] && ! systemctl is-enabled --quiet "$1" 2>/dev/null; then
+            run systemctl enable --quiet "$1"
+        fi
+        restart_if_changed "$1"
     else
         host_run systemctl enable --now "$1"
     fi
@@ -249,10 +299,13 @@ start_stack() {
     if [ -n "$HOMESERVER_BINARY" ] && [ ! -x "$HOMESERVER_BINARY" ] && acting; then
         fail "$HOMESERVER is not at $HOMESERVER_BINARY: $HOMESERVER_BINARY_HELP; then run apply.sh again"
     fi
-    say "starting the services"
+    say "starting the services, restarting those running whose files changed since the last start"
+    now=$(service_file_checksums)
+    find_changes "$now"
     for unit in $UNITS; do
         start_unit "$unit"
     done
+    record_checksums "$now"
 }
 
 restart_turn() {
