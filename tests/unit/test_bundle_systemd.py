@@ -9,7 +9,7 @@ import yaml
 
 from tests.bundle_support import answers_for, context_for
 from tests.e2e.support import unit_command, unit_entries
-from wizard.bundle import layout, native, systemd, traefik
+from wizard.bundle import layout, native, systemd, traefik, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.bundle.render import render
@@ -286,3 +286,33 @@ def test_the_files_a_unit_reads_follow_a_staging_prefix() -> None:
         "caddy",
         "systemd/caddy.service.d/matrix-wizard.conf",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sets", "unit", "version", "said"),
+    [
+        ({}, "matrix-synapse", "SYNAPSE_VERSION", "Synapse 9.9.9 Matrix homeserver"),
+        (
+            {
+                "media__backend": "s3",
+                "media__s3": {"bucket": "media", "access_key_id": "AKIAEXAMPLE"},
+            },
+            "matrix-synapse",
+            "S3_STORAGE_PROVIDER_VERSION",
+            "with the S3 storage provider 9.9.9",
+        ),
+        ({"homeserver": "dendrite"}, "dendrite", "DENDRITE_VERSION", "Dendrite 9.9.9"),
+        ({"proxy": "traefik"}, "traefik", "TRAEFIK_VERSION", "Traefik 9.9.9 in front"),
+    ],
+    ids=["synapse", "s3-provider", "dendrite", "traefik"],
+)
+def test_a_unit_names_its_release_so_a_new_one_changes_the_file_and_restarts_it(
+    sets: dict[str, Any], unit: str, version: str, said: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = _native(**sets)
+    path = systemd.unit_path(unit)
+    before = systemd.render(ctx)[path].text
+    monkeypatch.setattr(versions, version, "9.9.9")
+    after = systemd.render(ctx)[path].text
+    assert said in after
+    assert after != before

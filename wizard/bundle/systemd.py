@@ -10,7 +10,17 @@ import re
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import calls, compose, conduit, layout, media, monitoring, native, nginx
+from wizard.bundle import (
+    calls,
+    compose,
+    conduit,
+    layout,
+    media,
+    monitoring,
+    native,
+    nginx,
+    versions,
+)
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.errors import WizardError
@@ -176,6 +186,23 @@ def homeserver_argv(ctx: RenderContext) -> list[str]:
     return [program]
 
 
+def _release(ctx: RenderContext) -> str:
+    """Return the homeserver and the release the bundle pins, as its unit's description says.
+
+    The release is named so that a bundle pinning another one changes the unit file, and
+    apply.sh then restarts the unit, which runs the release it has just installed.
+    """
+    hs = ctx.homeserver
+    if hs is Homeserver.SYNAPSE:
+        release = f"Synapse {versions.SYNAPSE_VERSION}"
+        if media.synapse_s3_provider(ctx):
+            release += f" with the S3 storage provider {versions.S3_STORAGE_PROVIDER_VERSION}"
+        return release
+    if hs is Homeserver.DENDRITE:
+        return f"Dendrite {versions.DENDRITE_VERSION}"
+    return f"Conduit {versions.CONDUIT_VERSION}"
+
+
 def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     hs = ctx.homeserver
     name = layout.systemd_unit(hs.value)
@@ -189,7 +216,7 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     unit: list[Entry] = [
         (
             "Description",
-            setting(f"{hs.value.capitalize()} Matrix homeserver for {ctx.server_name}"),
+            setting(f"{_release(ctx)} Matrix homeserver for {ctx.server_name}"),
         ),
         ("After", " ".join(after)),
         ("Wants", " ".join(wants)),
@@ -286,7 +313,11 @@ def _traefik_unit(ctx: RenderContext) -> UnitFile:
             Section(
                 "Unit",
                 (
-                    ("Description", f"Traefik in front of the Matrix homeserver {ctx.server_name}"),
+                    (
+                        "Description",
+                        f"Traefik {versions.TRAEFIK_VERSION} in front of the Matrix homeserver "
+                        f"{ctx.server_name}",
+                    ),
                     ("After", f"network-online.target {wellknown}"),
                     ("Wants", f"network-online.target {wellknown}"),
                 ),
