@@ -134,6 +134,22 @@ def test_a_changed_unit_file_reloads_systemd_and_restarts_that_unit(host: Host) 
     assert systemctl("restart", out) == ["coturn"]
 
 
+def test_a_certificate_replaced_by_hand_restarts_the_proxy_and_turn(host: Host) -> None:
+    chain = Path(host.ctx.host_path(ANSWERS["proxy"]["cert_path"]))
+    key = Path(host.ctx.host_path(ANSWERS["proxy"]["key_path"]))
+    chain.parent.mkdir(parents=True)
+    chain.write_text("the first chain\n", encoding="ascii")
+    key.write_text("the first key\n", encoding="ascii")
+    host.apply()
+    assert systemctl("restart", host.apply()) == []
+
+    chain.write_text("the renewed chain\n", encoding="ascii")
+    out = host.apply()
+    assert f"    nginx: {chain} changed" in out
+    assert "    coturn: " in out and "fullchain.pem changed" in out  # its copy of the chain
+    assert systemctl("restart", out) == ["nginx", "coturn"]
+
+
 def test_a_unit_the_answers_add_is_started_and_the_others_left_running(host: Host) -> None:
     host.apply()
     host.generate({**ANSWERS, "monitoring": {"prometheus": True}})

@@ -15,6 +15,8 @@ from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.bundle.render import render
 from wizard.errors import WizardError
 
+LIVE = "/etc/letsencrypt/live/matrix.example.com"
+
 
 def _native(**sets: Any) -> RenderContext:
     return context_for(answers_for(deployment__kind="native", **sets))
@@ -229,8 +231,12 @@ def test_coturn_is_sandboxed_and_binds_a_low_port_only_when_one_is_chosen(
             {"calls__turn": True, "monitoring__prometheus": True, "monitoring__grafana": True},
             {
                 "matrix-synapse": ["synapse", "systemd/matrix-synapse.service"],
-                "nginx": ["nginx/matrix.conf"],
-                "coturn": ["coturn", "systemd/coturn.service.d/matrix-wizard.conf"],
+                "nginx": ["nginx/matrix.conf", f"{LIVE}/fullchain.pem", f"{LIVE}/privkey.pem"],
+                "coturn": [
+                    "coturn",
+                    "systemd/coturn.service.d/matrix-wizard.conf",
+                    "/var/lib/matrix-wizard/coturn",  # the copies of the certificate it reads
+                ],
                 "prometheus": ["prometheus", "systemd/prometheus.service.d/matrix-wizard.conf"],
                 "grafana-server": [
                     "grafana",
@@ -265,6 +271,8 @@ def test_each_unit_reads_its_own_unit_and_bundle_folder(
     bundle = render(ctx.answers, None, ctx.secrets)
     for paths in found.values():
         for path in paths:
+            if path.startswith("/"):  # the host's own file, a certificate
+                continue
             assert any(file == path or file.startswith(f"{path}/") for file in bundle), path
 
 
@@ -277,6 +285,20 @@ def test_the_files_a_unit_reads_leave_out_its_state_even_inside_the_install_fold
     assert systemd.service_files(ctx)["coturn"] == [
         "coturn",
         "systemd/coturn.service.d/matrix-wizard.conf",
+        "/srv/matrix/state/coturn",  # only the certificate copies of its data folder
+    ]
+
+
+def test_a_certificate_from_files_is_read_where_the_answers_put_it() -> None:
+    ctx = _native(
+        proxy__tls="files",
+        proxy__cert_path="/etc/ssl/matrix/fullchain.pem",
+        proxy__key_path="/etc/ssl/matrix/privkey.pem",
+    )
+    assert systemd.service_files(ctx)["nginx"] == [
+        "nginx/matrix.conf",
+        "/etc/ssl/matrix/fullchain.pem",
+        "/etc/ssl/matrix/privkey.pem",
     ]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import (
     calls,
+    certificates,
     compose,
     conduit,
     layout,
@@ -467,13 +468,28 @@ def _bundle_folders(ctx: RenderContext, unit: UnitFile) -> list[str]:
 def service_files(ctx: RenderContext) -> dict[str, list[str]]:
     """Return the bundle paths each unit apply.sh starts reads: its unit or drop-in, and config."""
     units = {unit.path: unit for unit in unit_files(ctx)}
+    certificates_read = _certificates_read(ctx)
     found: dict[str, list[str]] = {}
     for name in start_order(ctx):
         paths = [_LINKED_CONFIG[name]] if name in _LINKED_CONFIG else []
         for path in (unit_path(name), drop_in_path(name)):
             if path in units:
                 paths += [*_bundle_folders(ctx, units[path]), path]
-        found[name] = paths
+        found[name] = paths + certificates_read.get(name, [])
+    return found
+
+
+def _certificates_read(ctx: RenderContext) -> dict[str, list[str]]:
+    """Return the certificate files of the host that units read, as absolute paths, by unit.
+
+    A certificate replaced by hand (TLS from files) then restarts the proxy at the next apply.
+    """
+    found: dict[str, list[str]] = {}
+    files = certificates.host_certificate_files(ctx)
+    if files is not None:
+        found[ctx.answers.proxy.kind.value] = [files.chain, files.key]
+    if calls.turn_tls(ctx):
+        found[layout.COTURN_SERVICE] = [layout.turn_certificate_dir(ctx)]
     return found
 
 

@@ -3,8 +3,15 @@
 # keeps them.
 
 # placed_files PATH: print the files at PATH (a file or a folder) of the install folder as the
-# bundle's copy leaves them: those already there and those the bundle brings.
+# bundle's copy leaves them: those already there and those the bundle brings. An absolute PATH
+# is a file of the host's own, such as a certificate, read where it is.
 placed_files() {
+    case "$1" in
+        /*)
+            [ ! -e "$1" ] || find -L "$1" -type f | LC_ALL=C sort
+            return 0
+            ;;
+    esac
     for root in "$INSTALL_DIR" "$SOURCE_DIR"; do
         if [ -e "$root/$1" ]; then
             (cd "$root" && find "$1" -type f)
@@ -15,7 +22,9 @@ placed_files() {
 # placed FILE: print where a service reads FILE from; a dry run copies nothing, so there it is
 # the bundle's own copy when the bundle has one.
 placed() {
-    if [ "$DRY_RUN" = 1 ] && [ -f "$SOURCE_DIR/$1" ]; then
+    if [ "${1#/}" != "$1" ]; then
+        echo "$1"
+    elif [ "$DRY_RUN" = 1 ] && [ -f "$SOURCE_DIR/$1" ]; then
         echo "$SOURCE_DIR/$1"
     else
         echo "$INSTALL_DIR/$1"
