@@ -145,7 +145,7 @@ def test_a_fresh_box_detected_over_ssh_gets_a_working_homeserver(
         with timings.step("5. apply again: nothing to install, nothing restarted"):
             again_applied = wizard("apply", str(bundle), *box.ssh_args(), home=home)
         assert "installed already" in again_applied
-        assert "systemctl restart" not in again_applied
+        assert "systemctl restart" not in again_applied, again_applied
         for unit in systemd.start_order(ctx):
             assert f"{unit}: no file changed, left running" in again_applied
         with timings.step("6. reboot: the units, the firewall and the data come back"):

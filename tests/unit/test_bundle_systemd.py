@@ -235,7 +235,8 @@ def test_coturn_is_sandboxed_and_binds_a_low_port_only_when_one_is_chosen(
                 "coturn": [
                     "coturn",
                     "systemd/coturn.service.d/matrix-wizard.conf",
-                    "/var/lib/matrix-wizard/coturn",  # the copies of the certificate it reads
+                    "/var/lib/matrix-wizard/coturn/fullchain.pem",  # the copies of the certificate
+                    "/var/lib/matrix-wizard/coturn/privkey.pem",
                 ],
                 "prometheus": ["prometheus", "systemd/prometheus.service.d/matrix-wizard.conf"],
                 "grafana-server": [
@@ -285,7 +286,9 @@ def test_the_files_a_unit_reads_leave_out_its_state_even_inside_the_install_fold
     assert systemd.service_files(ctx)["coturn"] == [
         "coturn",
         "systemd/coturn.service.d/matrix-wizard.conf",
-        "/srv/matrix/state/coturn",  # only the certificate copies of its data folder
+        # Of its data folder, only the copies of the certificate: coturn keeps state beside them.
+        "/srv/matrix/state/coturn/fullchain.pem",
+        "/srv/matrix/state/coturn/privkey.pem",
     ]
 
 

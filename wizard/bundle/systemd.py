@@ -489,7 +489,12 @@ def _certificates_read(ctx: RenderContext) -> dict[str, list[str]]:
     if files is not None:
         found[ctx.answers.proxy.kind.value] = [files.chain, files.key]
     if calls.turn_tls(ctx):
-        found[layout.COTURN_SERVICE] = [layout.turn_certificate_dir(ctx)]
+        # apply.sh's copies of the certificate; coturn keeps its own state beside them.
+        folder = layout.turn_certificate_dir(ctx)
+        found[layout.COTURN_SERVICE] = [
+            f"{folder}/{calls.TURN_CHAIN}",
+            f"{folder}/{calls.TURN_KEY}",
+        ]
     return found
 
 
