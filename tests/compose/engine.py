@@ -80,7 +80,7 @@ class Engine:
         return {**engine_env(), "DOCKER_HOST": self.docker_host, **extra}
 
     def drive_healthchecks(self) -> None:
-        """Run every running container's healthcheck once a second until the engine stops."""
+        """Run the healthcheck of each container not yet healthy, once a second, until the end."""
         while not self.stopping.wait(HEALTH_INTERVAL):
             listed = podman("ps", "--format", "json", check=False, timeout=60)
             for container in json.loads(listed or "[]"):
