@@ -31,12 +31,13 @@ def check_routes(ctx: RenderContext) -> None:
             assert b"server_version" not in reply.body
 
 
-def run_doctor(install_dir: Path) -> list[dict[str, str]]:
-    """Run `matrix-wizard doctor` on the installed bundle against the live proxy."""
+def run_doctor(install_dir: Path, url: str | None = None) -> list[dict[str, str]]:
+    """Run `matrix-wizard doctor` on the installed bundle against the live proxy on loopback."""
     done = subprocess.run(
         [
             sys.executable,
             *("-m", "wizard", "doctor", str(install_dir)),
+            *(("--url", url) if url else ()),
             *("--connect", "127.0.0.1", "--insecure", "--json"),
         ],
         capture_output=True,

@@ -49,7 +49,8 @@ def _ephemeral_start() -> int:
         return 32768
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
+    """Return whether nothing uses the port on TCP or UDP."""
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as probe:
             try:
@@ -65,7 +66,7 @@ def free_ports(count: int) -> list[int]:
     chosen: list[int] = []
     while len(chosen) < count:
         port = random.randint(LOWEST_PORT, highest)
-        if port not in chosen and _bindable(port):
+        if port not in chosen and bindable(port):
             chosen.append(port)
     return chosen
 

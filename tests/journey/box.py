@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.compose import images
 from tests.compose.engine import engine_env, podman
-from tests.e2e.support import free_ports
+from tests.e2e.support import bindable, free_ports
 from tests.waiting import wait_until
 
 MEMORY = "2g"
@@ -77,6 +77,9 @@ def running_box(folder: Path, name: str) -> Iterator[Box]:
     key = folder / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     ports = dict(zip(INSIDE, free_ports(len(INSIDE)), strict=True))
+    # Federation on its own number: doctor reads that port from the bundle, as servers do.
+    assert bindable(INSIDE["federation"]), f"port {INSIDE['federation']} of 127.0.0.1 is in use"
+    ports["federation"] = INSIDE["federation"]
     published = [f"--publish=127.0.0.1:{ports[port]}:{INSIDE[port]}" for port in INSIDE]
     podman(
         *("run", "--detach", "--name", name, "--systemd=always", "--cap-add=NET_ADMIN"),
