@@ -37,10 +37,10 @@ from typing import Any
 
 import pytest
 
-from tests.compose.engine import Engine, engine_env, podman
+from tests.compose.engine import Engine, podman
 from tests.compose.stack import ComposeRun, own_address, ports_for_run, prepare
 from tests.conftest import require_program
-from tests.e2e.checks import check_routes, run_doctor
+from tests.e2e.checks import check_doctor, check_routes
 from tests.e2e.client import converse
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings, http_json
 from tests.integration.proxy_runtime import send
@@ -86,17 +86,6 @@ def stack(engine: Engine, tmp_path: Path) -> Iterator[list[ComposeRun]]:
     for run in runs:
         print(run.logs())
         run.down()
-
-
-def check_doctor(run: ComposeRun) -> None:
-    """Run `matrix-wizard doctor`: every check passes but TLS, unverified (self-signed)."""
-    results = run_doctor(run.install_dir)
-    statuses = {result["check"]: result["status"] for result in results}
-    ctx = run.ctx
-    for port in {ctx.ports.https, ctx.federation_port}:
-        assert statuses.pop(f"TLS {ctx.homeserver_host}:{port}") == "unverified"
-    assert set(statuses.values()) == {"passed"}, results
-    assert {"well-known server", "well-known client", "admin API not public"} <= set(statuses)
 
 
 def login(run: ComposeRun) -> str:
@@ -205,7 +194,7 @@ def test_a_client_uses_the_compose_stack_the_bundle_runs(
     with timings.step("2. well-known, federation, admin and metrics through the proxy"):
         check_routes(ctx)
     with timings.step("2b. matrix-wizard doctor"):
-        check_doctor(run)
+        check_doctor(run.install_dir, ctx.homeserver_host, {ctx.ports.https, ctx.federation_port})
     if extras:
         with timings.step("3a. Prometheus scraped Synapse (up = 1)"):
             check_prometheus(run)
@@ -331,15 +320,13 @@ def older_bundles_cluster(run: ComposeRun) -> None:
         *(versions.POSTGRES_IMAGE, "postgres"),
     )
     try:
-        ready = ("exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", database.user)
-        wait_until(lambda: exit_code(ready) == 0, "the older cluster to accept connections")
+        ready = ("exec", name, "pg_isready", "-h", "127.0.0.1", "-U", database.user)
+        wait_until(
+            lambda: "accepting connections" in podman(*ready, check=False),
+            "the older cluster to accept connections",
+        )
     finally:
         podman("rm", "--force", "--time", "30", name)
-
-
-def exit_code(command: tuple[str, ...]) -> int:
-    """Return the exit code of a podman command."""
-    return subprocess.run(["podman", *command], capture_output=True, env=engine_env()).returncode
 
 
 def test_a_cluster_an_older_bundle_made_gets_a_plain_homeserver_role(

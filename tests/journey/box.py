@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.compose import images
-from tests.compose.engine import engine_env, podman
+from tests.compose.engine import podman
 from tests.e2e.support import bindable, free_ports
 from tests.waiting import wait_until
 
@@ -33,17 +33,11 @@ class Box:
 
     def run(self, command: str, check: bool = True) -> str:
         """Run a shell command in the box as root (as an admin's shell there) and return stdout."""
-        done = subprocess.run(
-            ["podman", "exec", self.name, "sh", "-c", command],
-            capture_output=True,
-            text=True,
-            env=engine_env(),
-            timeout=300,
-            check=False,
-        )
-        if check and done.returncode != 0:
-            raise AssertionError(f"{command} in the box:\n{done.stdout}{done.stderr}")
-        return done.stdout
+        return podman("exec", self.name, "sh", "-c", command, check=check, timeout=300)
+
+    def copy_in(self, source: Path, target: str) -> None:
+        """Copy a file of this machine into the box."""
+        podman("cp", str(source), f"{self.name}:{target}")
 
     def reboot(self) -> None:
         """Restart the box as a reboot would: systemd stops everything and boots again."""
@@ -60,14 +54,8 @@ class Box:
 
 def booted(name: str) -> bool:
     """Return whether systemd in the box has finished starting (running, or degraded)."""
-    done = subprocess.run(
-        ["podman", "exec", name, "systemctl", "is-system-running"],
-        capture_output=True,
-        text=True,
-        env=engine_env(),
-        check=False,
-    )
-    return done.stdout.strip() in ("running", "degraded")
+    state = podman("exec", name, "systemctl", "is-system-running", check=False)
+    return state.strip() in ("running", "degraded")
 
 
 @contextmanager

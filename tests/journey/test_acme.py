@@ -88,9 +88,7 @@ def test_certbot_gets_and_renews_a_certificate_without_the_bare_domain(
         acme = cleanup.enter_context(running_acme(tmp_path, own_address(), box.ports["http"]))
         # The ca-certificates package, which apply.sh installs, adds the CA to the trusted ones.
         box.run(f"mkdir -p {LOCAL_CAS}")
-        subprocess.run(
-            ["podman", "cp", str(acme.ca), f"{box.name}:{LOCAL_CAS}/acme.crt"], check=True
-        )
+        box.copy_in(acme.ca, f"{LOCAL_CAS}/acme.crt")
         # certbot reads its defaults from root's cli.ini too: here, the authority to ask. (The
         # one in /etc/letsencrypt belongs to the certbot package.)
         config = f"server = {acme.directory}"
