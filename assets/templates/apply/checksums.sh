@@ -59,6 +59,20 @@ changed_files() {
         END { for (key in old) { split(key, part, " "); if (part[1] in now) print key " is gone" } }' "$1" - | LC_ALL=C sort
 }
 
+# find_changes CHECKSUMS: set CHANGES to "none recorded", "unknown" (only root may read the
+# record) or "recorded", and CHANGED_FILES to the "service file how" lines since the record.
+find_changes() {
+    CHANGED_FILES=
+    if [ ! -s "$CHECKSUM_RECORD" ]; then
+        CHANGES="none recorded"
+    elif [ ! -r "$CHECKSUM_RECORD" ]; then
+        CHANGES=unknown
+    else
+        CHANGES=recorded
+        CHANGED_FILES=$(printf '%s\n' "$1" | changed_files "$CHECKSUM_RECORD")
+    fi
+}
+
 # record_checksums CHECKSUMS: keep them for the next run, unless this is a dry run.
 record_checksums() {
     printf '+ record the checksums of the files each service reads in %s\n' "$CHECKSUM_RECORD"

@@ -108,25 +108,24 @@ start_stack() {
 restart_changed_services() {
     now=$(service_file_checksums)
     say "restarting the services whose files changed since the last start"
-    if [ ! -s "$CHECKSUM_RECORD" ] && [ -n "${RUNNING_BEFORE% }" ]; then
-        # A stack started before checksums were kept may run with older files.
-        note "no checksums recorded, and these already ran: ${RUNNING_BEFORE% }; restarted once so they read the files as they are now"
-        # shellcheck disable=SC2086
-        run_compose restart $RUNNING_BEFORE
-        record_checksums "$now"
-        return 0
-    fi
-    if [ ! -s "$CHECKSUM_RECORD" ]; then
-        note "none recorded yet: this is the first start"
-        record_checksums "$now"
-        return 0
-    fi
-    if [ ! -r "$CHECKSUM_RECORD" ]; then
-        note "only root may read $CHECKSUM_RECORD: run it with sudo to see which services it restarts"
-        return 0
-    fi
-    changed=$(printf '%s\n' "$now" | changed_files "$CHECKSUM_RECORD")
-    restart_for "$changed"
+    find_changes "$now"
+    case "$CHANGES" in
+        unknown)
+            note "only root may read $CHECKSUM_RECORD: run it with sudo to see which services it restarts"
+            return 0
+            ;;
+        "none recorded")
+            if [ -n "${RUNNING_BEFORE% }" ]; then
+                # A stack started before checksums were kept may run with older files.
+                note "no checksums recorded, and these already ran: ${RUNNING_BEFORE% }; restarted once so they read the files as they are now"
+                # shellcheck disable=SC2086
+                run_compose restart $RUNNING_BEFORE
+            else
+                note "none recorded yet: this is the first start"
+            fi
+            ;;
+        *) restart_for "$CHANGED_FILES" ;;
+    esac
     record_checksums "$now"
 }
 

@@ -242,20 +242,12 @@ unit_running() {
     fi
 }
 
-# find_changes CHECKSUMS: set CHANGES to what a running unit's restart depends on: "recorded"
-# with CHANGED_FILES ("unit file how" lines) since the last start, "none recorded", or "unknown".
-find_changes() {
-    CHANGED_FILES=
-    if [ ! -s "$CHECKSUM_RECORD" ]; then
-        CHANGES="none recorded"
-        note "no checksums recorded yet: a unit that already runs restarts once, to read the files as they are now"
-    elif [ ! -r "$CHECKSUM_RECORD" ]; then
-        CHANGES=unknown
-        note "only root may read $CHECKSUM_RECORD: run it with sudo to see which units it restarts"
-    else
-        CHANGES=recorded
-        CHANGED_FILES=$(printf '%s\n' "$1" | changed_files "$CHECKSUM_RECORD")
-    fi
+# say_what_changes: say what a unit's restart depends on when no record tells it.
+say_what_changes() {
+    case "$CHANGES" in
+        "none recorded") note "no checksums recorded yet: a unit that already runs restarts once, to read the files as they are now" ;;
+        unknown) note "only root may read $CHECKSUM_RECORD: run it with sudo to see which units it restarts" ;;
+    esac
 }
 
 # restart_if_changed UNIT: restart a running UNIT when a file it reads changed, saying which.
@@ -302,6 +294,7 @@ start_stack() {
     say "starting the services, restarting those running whose files changed since the last start"
     now=$(service_file_checksums)
     find_changes "$now"
+    say_what_changes
     for unit in $UNITS; do
         start_unit "$unit"
     done
