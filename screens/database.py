@@ -1,4 +1,4 @@
-"""Step 5, Database: only what the homeserver supports, with the overview's warnings."""
+"""Step 6, Database: only what the homeserver supports, with the overview's warnings."""
 
 from textual.app import ComposeResult
 from textual.containers import Vertical

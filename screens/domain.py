@@ -1,4 +1,4 @@
-"""Step 4, Domain: the server_name (which cannot change), the homeserver host and delegation."""
+"""Step 5, Domain: the server_name (which cannot change), the homeserver host and delegation."""
 
 from textual.app import ComposeResult
 from textual.widgets import Input, Static

@@ -1,4 +1,4 @@
-"""Step 10, Done: where the bundle is, how to apply it, the DNS records; remotely, apply it now."""
+"""Step 11, Done: where the bundle is, how to apply it, the DNS records; remotely, apply it now."""
 
 import shlex
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Step 7, Extras: media, calls, sign-up, encryption, limits, backups, firewall and monitoring."""
+"""Step 8, Extras: media, calls, sign-up, encryption, limits, backups, firewall and monitoring."""
 
 from collections.abc import Callable, Iterator
 from typing import Any

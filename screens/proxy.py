@@ -1,4 +1,4 @@
-"""Step 6, Proxy and TLS: nginx, Caddy or Traefik; where certificates come from; federation port."""
+"""Step 7, Proxy and TLS: nginx, Caddy or Traefik; where certificates come from; federation port."""
 
 from textual.app import ComposeResult
 from textual.containers import Vertical

@@ -1,4 +1,4 @@
-"""Step 8, Review: every answer, the warnings, and each file of the bundle, secrets redacted."""
+"""Step 9, Review: every answer, the warnings, and each file of the bundle, secrets redacted."""
 
 from pathlib import PurePosixPath
 from typing import Any

@@ -38,6 +38,7 @@ STEPS: tuple[Step, ...] = (
     Step("screens.welcome", "WelcomeStep"),
     Step("screens.machine", "MachineStep", ("machine",), resumed_machine_is_known),
     Step("screens.tier", "TierStep", ("homeserver",), resumed_machine_is_known),
+    Step("screens.deployment", "DeploymentStep", ("deployment",)),
     Step("screens.domain", "DomainStep", ("domain",)),
     Step("screens.database", "DatabaseStep", ("database",)),
     Step("screens.proxy", "ProxyStep", ("proxy",)),

@@ -1,4 +1,4 @@
-"""Step 9, Write: the output folder, then render, write and every real check, with progress."""
+"""Step 10, Write: the output folder, then render, write and every real check, with progress."""
 
 from dataclasses import replace
 from pathlib import Path

@@ -150,8 +150,8 @@ async def walk_to(
 
 async def write_and_dry_run(pilot: Pilot[int], server_name: str = "example.com") -> DoneStep:
     """From a connected Machine step, walk to Write, write, and press Done's upload and dry run."""
-    await go_on(pilot)
-    await go_on(pilot)
+    while not isinstance(step(pilot.app), DomainStep):
+        await go_on(pilot)
     await type_into(pilot, "#server-name", server_name)
     while not isinstance(step(pilot.app), WriteStep):
         await go_on(pilot)

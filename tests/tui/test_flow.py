@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Select, Static
 
 from screens.database import DatabaseStep
+from screens.deployment import DeploymentStep
 from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.extras import ExtrasStep
@@ -79,6 +80,15 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         tier.query_one("#tier", Choices).choose("recommended")
         await pilot.pause()
 
+        deployment = await go_on(pilot)
+        assert isinstance(deployment, DeploymentStep)
+        assert deployment.query_one("#kind", Choices).selected == "compose"
+        assert "The machine's programs are not known" in screen_text(app)
+        needs = deployment.query_one("#needs", Static)
+        deployment.query_one("#kind", Choices).choose("native")
+        await pilot.pause()
+        assert "the Dendrite binary is put in place by hand" in str(needs.content)
+
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)
         await type_into(pilot, "#server-name", "chat.example.net")
@@ -112,6 +122,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         "report_stats": False,
     }
     assert saved["machine"] == {"cores": 2, "ram_mb": 2048}
+    assert saved["deployment"]["kind"] == "native"
     assert saved["domain"]["server_name"] == "chat.example.net"
     assert saved["proxy"]["kind"] == "caddy"
     assert saved["calls"]["turn"] is True
@@ -132,8 +143,8 @@ async def test_planning_from_a_profile_tunes_for_that_profile(
         machine = await go_on(pilot)
         machine.query_one("#profile", Select).value = "vps-8g"
         await pilot.pause()
-        await go_on(pilot)
-        await go_on(pilot)
+        for _ in range(3):
+            await go_on(pilot)
         await type_into(pilot, "#server-name", "example.org")
         for _ in range(4):
             await go_on(pilot)
@@ -163,6 +174,7 @@ async def test_this_machine_flow_probes_and_writes_a_reproducible_bundle(
         assert machine.valid
         tier = await go_on(pilot)
         assert tier.query_one("#kind", Choices).selected == "synapse"
+        await go_on(pilot)
         await go_on(pilot)
         await type_into(pilot, "#server-name", "example.com")
         for _ in range(4):

@@ -8,6 +8,7 @@ from textual.widgets import Button, Input, Markdown, Static
 
 from screens.app import WizardApp
 from screens.database import DatabaseStep
+from screens.deployment import DeploymentStep
 from screens.dialogs import HelpDialog, QuitDialog
 from screens.domain import DomainStep
 from screens.draft import DRAFT_HEADER
@@ -69,10 +70,11 @@ async def test_going_back_and_forth_keeps_entries_even_invalid_ones() -> None:
         domain = await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "no-dot")
         assert not domain.valid
-        await go_back(pilot)
-        await go_back(pilot)
+        for _ in range(3):
+            await go_back(pilot)
         assert isinstance(step(pilot.app), MachineStep)
-        await go_on(pilot)
+        for _ in range(2):
+            await go_on(pilot)
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)
         assert domain.query_one("#server-name", Input).value == "no-dot"
@@ -93,8 +95,8 @@ async def test_another_homeserver_starts_the_database_afresh() -> None:
         database = await walk_to(pilot, DatabaseStep)
         database.query_one("#kind", Choices).choose("sqlite")
         await pilot.pause()
-        await go_back(pilot)
-        await go_back(pilot)
+        for _ in range(3):
+            await go_back(pilot)
         tier = step(pilot.app)
         assert isinstance(tier, TierStep)
         tier.query_one("#kind", Choices).choose("conduit")
@@ -115,13 +117,17 @@ async def test_header_counts_the_steps_that_apply(tmp_path: Path) -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         welcome = step(pilot.app)
-        assert "Step 1 of 10: Welcome" in title(welcome)
+        assert "Step 1 of 11: Welcome" in title(welcome)
         welcome.query_one("#mode", Choices).choose("resume")
         await pilot.pause()
         await type_into(pilot, "#draft-path", str(draft))
+        deployment = await go_on(pilot)
+        assert isinstance(deployment, DeploymentStep)
+        assert "Step 2 of 9: Deployment" in title(deployment)
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)
-        assert "Step 2 of 8: Domain" in title(domain)
+        assert "Step 3 of 9: Domain" in title(domain)
+        await go_back(pilot)
         assert domain.query_one("#server-name", Input).value == "example.org"
         welcome = await go_back(pilot)
         assert isinstance(welcome, WelcomeStep)
@@ -203,6 +209,7 @@ async def test_ctrl_s_saves_a_partial_draft_that_resumes(tmp_path: Path) -> None
         step(pilot.app).query_one("#mode", Choices).choose("resume")
         await pilot.pause()
         await type_into(pilot, "#draft-path", str(draft))
+        await go_on(pilot)
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)
         assert domain.query_one("#server-name", Input).value == "not-yet"
@@ -324,7 +331,7 @@ async def test_both_themes_and_both_sizes_render_every_step_reached() -> None:
             app.theme = theme
             await settle(pilot)
             await walk_to(pilot, ProxyStep)
-            assert "Step 6 of 10: Proxy and TLS" in screen_text(app)
+            assert "Step 7 of 11: Proxy and TLS" in screen_text(app)
 
 
 def test_a_wizard_app_builds_without_a_terminal() -> None:

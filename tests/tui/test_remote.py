@@ -156,8 +156,8 @@ async def test_a_failed_apply_says_so() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await connect(pilot, accept=True)
-        await go_on(pilot)
-        await go_on(pilot)
+        for _ in range(3):
+            await go_on(pilot)
         await type_into(pilot, "#server-name", "example.com")
         while not isinstance(step(app), DoneStep):
             if isinstance(step(app), WriteStep):

@@ -14,6 +14,7 @@ from textual.widgets import TabbedContent
 
 from screens.app import WizardApp
 from screens.database import DatabaseStep
+from screens.deployment import DeploymentStep
 from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.extras import ExtrasStep
@@ -67,6 +68,7 @@ STEP_CLASSES = [
     WelcomeStep,
     MachineStep,
     TierStep,
+    DeploymentStep,
     DomainStep,
     DatabaseStep,
     ProxyStep,
