@@ -9,6 +9,10 @@ set -euf
 # One rule a line: port (or first-last range), protocol, purpose.
 RULES=@@rules
 ANSWERED_SSH_PORT=@@ssh_port
+# A compose bundle's containers may run under podman (podman-docker in place of Docker), whose
+# containers ask for each other's names at their network's gateway on this host: aardvark-dns
+# on port 53 of podman's bridges. Docker's own resolver answers inside each container instead.
+CONTAINER_DNS=@@container_dns
 
 # nftables keeps the table in its own file, included from Debian's /etc/nftables.conf, which
 # nftables.service loads at boot.
@@ -110,6 +114,11 @@ nft_ruleset() {
     done <<EOF
 $RULES
 EOF
+    if [ "$CONTAINER_DNS" = 1 ]; then
+        for bridge in podman cni-podman; do
+            echo "        iifname \"$bridge*\" meta l4proto { tcp, udp } th dport 53 accept comment \"container-dns\""
+        done
+    fi
     echo "    }"
     echo "}"
 }

@@ -90,11 +90,17 @@ def ruleset_of(printed: str) -> str:
 
 
 def opened(ruleset: str) -> set[tuple[str, str]]:
+    """Return the (ports, protocol) each port rule opens to every interface."""
     return {
         (words[2], words[0])
         for words in (line.split() for line in ruleset.splitlines())
-        if "dport" in words
+        if words[1:2] == ["dport"]
     }
+
+
+def container_dns_rules(ruleset: str) -> list[str]:
+    """Return the rules that let containers on podman's bridges ask the gateway for names."""
+    return [line.strip() for line in ruleset.splitlines() if '"container-dns"' in line]
 
 
 def nft_accepts(ruleset: str) -> None:
@@ -129,6 +135,23 @@ def test_the_nftables_rules_are_valid_and_exactly_the_ports_in_use(
     nft_accepts(ruleset)
     assert opened(ruleset) == {(rule.ports, rule.protocol) for rule in rules}
     assert "also keeping" not in printed.stdout
+
+
+@pytest.mark.parametrize("deployment", ["compose", "native"])
+def test_only_a_compose_bundle_lets_podman_containers_reach_their_name_server(
+    deployment: str, tmp_path: Path, need_root: None
+) -> None:
+    script, _ = script_for(tmp_path, deployment__kind=deployment)
+    printed = run_script(script, tools(tmp_path / "bin", "nft"), "--dry-run")
+    assert printed.returncode == 0, printed.stderr
+    ruleset = ruleset_of(printed.stdout)
+    nft_accepts(ruleset)
+    dns = container_dns_rules(ruleset)
+    if deployment == "native":
+        assert dns == []
+        return
+    assert [rule.split()[1] for rule in dns] == ['"podman*"', '"cni-podman*"']
+    assert all("th dport 53 accept" in rule for rule in dns)
 
 
 def test_with_ufw_present_the_same_ports_are_allowed(tmp_path: Path, need_root: None) -> None:

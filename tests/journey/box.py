@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.compose import images
-from tests.compose.engine import podman
+from tests.compose.engine import engine_env, podman
 from tests.e2e.support import bindable, free_ports
 from tests.waiting import wait_until
 
@@ -39,6 +39,22 @@ class Box:
         """Copy a file of this machine into the box."""
         podman("cp", str(source), f"{self.name}:{target}")
 
+    def load_image(self, image: str) -> None:
+        """Copy an image of this machine's engine into the engine inside the box."""
+        saved = subprocess.Popen(
+            ["podman", "save", image], stdout=subprocess.PIPE, env=engine_env()
+        )
+        loaded = subprocess.run(
+            ["podman", "exec", "-i", self.name, "podman", "load"],
+            stdin=saved.stdout,
+            capture_output=True,
+            text=True,
+            env=engine_env(),
+            timeout=600,
+            check=False,
+        )
+        assert saved.wait(timeout=600) == 0 and loaded.returncode == 0, loaded.stderr
+
     def reboot(self) -> None:
         """Restart the box as a reboot would: systemd stops everything and boots again."""
         podman("restart", "--time", "60", self.name)
@@ -59,8 +75,11 @@ def booted(name: str) -> bool:
 
 
 @contextmanager
-def running_box(folder: Path, name: str) -> Iterator[Box]:
-    """Start a fresh box with the wheels mounted, authorise a new key, and remove it after."""
+def running_box(folder: Path, name: str, *, privileged: bool = False) -> Iterator[Box]:
+    """Start a fresh box with the wheels mounted, authorise a new key, and remove it after.
+
+    A privileged box stands for a virtual machine, in which a container engine can run.
+    """
     image = images.build("box")
     key = folder / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
@@ -71,6 +90,7 @@ def running_box(folder: Path, name: str) -> Iterator[Box]:
     published = [f"--publish=127.0.0.1:{ports[port]}:{INSIDE[port]}" for port in INSIDE]
     podman(
         *("run", "--detach", "--name", name, "--systemd=always", "--cap-add=NET_ADMIN"),
+        *(["--privileged"] if privileged else []),
         *(f"--memory={MEMORY}", f"--cpus={CPUS}", *published),
         *("--volume", f"{images.wheelhouse()}:/wheels:ro"),
         image,

@@ -21,8 +21,8 @@ The box (tests/journey/box.py) is a podman container with systemd as PID 1 and s
 Also, after step 4, `matrix-wizard doctor` passes every check but TLS, unverified with the
 self-signed certificate (the box's federation port is published on its own number, 8448).
 
-Not covered yet: the wizard on screen driving the same journey (it offers no native
-deployment yet), and a compose bundle on the box.
+The wizard on screen walks the same journey in test_journey_on_screen.py, and a compose
+bundle on a box with a container engine inside it in test_journey_compose.py.
 """
 
 import json
@@ -81,6 +81,15 @@ def check_running(box: Box, ctx: RenderContext) -> None:
     states = box.run(f"systemctl is-active {' '.join(units)}", check=False).split()
     assert states == ["active"] * len(units), dict(zip(units, states, strict=False))
     assert "table inet matrix_wizard" in box.run("nft list ruleset")
+
+
+def print_footprint(box: Box) -> None:
+    """Print the memory the box's processes hold and the disk its files take, installed."""
+    rss = box.run(
+        "cat /proc/[0-9]*/status 2>/dev/null | awk '/^VmRSS/ { k += $2 } END { print k }'"
+    )
+    disk = box.run("du -sxm / 2>/dev/null | cut -f1").strip()
+    print(f"the box, installed and running: {int(rss) // 1024} MiB resident, {disk} MiB of disk")
 
 
 def synapse_answers(box: Box) -> bool:
@@ -160,11 +169,5 @@ def test_a_fresh_box_detected_over_ssh_gets_a_working_homeserver(
             again = converse(base_url, f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
         assert again.room_id != seen.room_id
         assert MESSAGE in again.bodies
-        rss = box.run(
-            "cat /proc/[0-9]*/status 2>/dev/null | awk '/^VmRSS/ { k += $2 } END { print k }'"
-        )
-        disk = box.run("du -sxm / 2>/dev/null | cut -f1").strip()
-        print(
-            f"the box, installed and running: {int(rss) // 1024} MiB resident, {disk} MiB of disk"
-        )
+        print_footprint(box)
     timings.finish()

@@ -8,16 +8,18 @@ import shutil
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from screens.app import WizardApp
 from screens.domain import DomainStep
 from screens.done import DoneStep
+from screens.machine import MachineStep
 from screens.remote import SessionFactory, UnavailableSession
 from screens.state import Mode, WizardState
 from screens.step import StepPane
@@ -25,13 +27,14 @@ from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from screens.write import WriteStep
-from tests.waiting import LIMIT, POLL
+from tests.waiting import LIMIT, POLL, eventually
 from wizard.answers.model import AnswersError, parse_answers
 from wizard.cli import main
 from wizard.probe.facts import HostFacts
 from wizard.probe.profile import load_profile
 
 Params = ParamSpec("Params")
+Dialog = TypeVar("Dialog", bound=Screen[Any])
 
 
 def asynctest(test: Callable[Params, Coroutine[Any, Any, None]]) -> Callable[Params, None]:
@@ -227,3 +230,33 @@ def assert_generate_reproduces(
     shutil.copy2(bundle / "secrets.yaml", again / "secrets.yaml")
     assert main(["generate", "--answers", str(answers), "--out", str(again)]) == 0
     assert files_of(again) == files_of(bundle)
+
+
+async def connect_on_screen(
+    pilot: Pilot[int], host: str, port: int, user: str, key: Path
+) -> MachineStep:
+    """Choose remote mode, fill in the machine to reach and press Connect."""
+    welcome = step(pilot.app)
+    assert isinstance(welcome, WelcomeStep)
+    welcome.query_one("#mode", Choices).choose("remote")
+    await pilot.pause()
+    machine = await go_on(pilot)
+    assert isinstance(machine, MachineStep)
+    await type_into(pilot, "#host", host)
+    await type_into(pilot, "#port", str(port))
+    await type_into(pilot, "#user", user)
+    await type_into(pilot, "#key-file", str(key))
+    await pilot.click("#connect")
+    return machine
+
+
+async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
+    """Wait for the SSH worker to ask its question, and return the dialog once it is drawn."""
+
+    def asking() -> Dialog | None:
+        screen = pilot.app.screen
+        return screen if isinstance(screen, kind) and screen.is_mounted else None
+
+    dialog = await eventually(asking, f"a {kind.__name__} on screen")
+    await pilot.pause()
+    return dialog

@@ -94,9 +94,9 @@ async def test_the_choice_made_is_kept_over_what_the_machine_suggests() -> None:
         shown.query_one("#kind", Choices).choose("compose")
         await pilot.pause()
         await go_on(pilot)
-        shown = await go_back(pilot)
-        assert isinstance(shown, DeploymentStep)
-        assert chosen(shown) == "compose"
+        again = await go_back(pilot)
+        assert isinstance(again, DeploymentStep)
+        assert chosen(again) == "compose"
     assert app.state.draft["deployment"]["kind"] == "compose"
 
 

@@ -2,11 +2,9 @@
 
 import os
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from textual.pilot import Pilot
-from textual.screen import Screen
 from textual.widgets import Button, Input, Log, Static
 
 from screens.dialogs import HostKeyDialog, SecretDialog
@@ -14,12 +12,13 @@ from screens.machine import MachineStep
 from screens.remote import HostKey, RemoteTarget
 from screens.ssh_session import SshSession
 from screens.state import WizardState
-from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from tests.ssh.conftest import APPLY_STATUS, make_bundle, ssh_dir
 from tests.ssh.sshd_server import KEY_PASSPHRASE, SshServer, sshd
 from tests.tui.conftest import (
     asynctest,
+    connect_on_screen,
+    dialog_on_screen,
     field_problem,
     go_on,
     refused,
@@ -30,7 +29,6 @@ from tests.tui.conftest import (
     wizard,
     write_and_dry_run,
 )
-from tests.waiting import eventually
 from wizard.deliver.remote import read_local_bundle
 from wizard.ssh.known_hosts import known_hosts_name
 from wizard.ssh.timeouts import Timeouts
@@ -40,7 +38,6 @@ __all__ = ["ssh_dir", "sshd"]
 pytestmark = [pytest.mark.tui, pytest.mark.ssh]
 
 QUICK = Timeouts(connect=5.0, banner=5.0, auth=10.0)
-Dialog = TypeVar("Dialog", bound=Screen[Any])
 
 
 @pytest.fixture
@@ -65,30 +62,9 @@ async def fill_in_and_connect(
     pilot: Pilot[int], sshd: SshServer, *, user: str = "root", key: Path | None = None
 ) -> MachineStep:
     """Choose remote mode, fill in the test server and press Connect."""
-    welcome = step(pilot.app)
-    assert isinstance(welcome, WelcomeStep)
-    welcome.query_one("#mode", Choices).choose("remote")
-    await pilot.pause()
-    machine = await go_on(pilot)
-    assert isinstance(machine, MachineStep)
-    await type_into(pilot, "#host", "127.0.0.1")
-    await type_into(pilot, "#port", str(sshd.port))
-    await type_into(pilot, "#user", user)
-    await type_into(pilot, "#key-file", str(key or sshd.client_keys["ed25519"]))
-    await pilot.click("#connect")
-    return machine
-
-
-async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
-    """Wait for the SSH worker to ask its question, and return the dialog once it is drawn."""
-
-    def asking() -> Dialog | None:
-        screen = pilot.app.screen
-        return screen if isinstance(screen, kind) and screen.is_mounted else None
-
-    dialog = await eventually(asking, f"a {kind.__name__} on screen")
-    await pilot.pause()
-    return dialog
+    return await connect_on_screen(
+        pilot, "127.0.0.1", sshd.port, user, key or sshd.client_keys["ed25519"]
+    )
 
 
 async def host_key_dialog(pilot: Pilot[int]) -> HostKeyDialog:

@@ -56,6 +56,10 @@ def render(ctx: RenderContext) -> Bundle:
     if not ctx.answers.firewall.enabled:
         return {}
     rows = [(rule.ports, rule.protocol, rule.purpose) for rule in open_ports(ctx)]
-    values = {"rules": shell.table(rows), "ssh_port": shell.word(ctx.answers.firewall.ssh_port)}
+    values = {
+        "rules": shell.table(rows),
+        "ssh_port": shell.word(ctx.answers.firewall.ssh_port),
+        "container_dns": "1" if ctx.compose else "0",
+    }
     text = shell.fragment("firewall.sh", values)
     return {FIREWALL_SCRIPT: File(text, EXECUTABLE)}

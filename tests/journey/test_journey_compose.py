@@ -1,0 +1,163 @@
+"""The journey with a compose bundle: a box with a container engine inside it, applied over SSH.
+
+The box is privileged, as a virtual machine is to what runs in it, so that a container engine
+runs inside it. Docker Engine is not in Debian's archive and no other registry is reachable:
+the person's "install Docker" is played by Debian's podman with podman-docker (the `docker`
+command and the Docker API socket, served by podman.socket under the box's systemd) and
+docker-compose, and the images the bundle pins are copied into the box's engine from this
+machine's stand-ins (tests/compose/images), where on a VPS `up` pulls them. So what differs
+from a VPS, and is not proven here: Docker Engine itself, and pulling from a registry.
+
+Then, as in the native journey: `matrix-wizard apply --ssh` uploads and runs apply.sh with no
+staging prefix (compose up in the box, the database check, the wait for a healthy Synapse,
+the firewall loaded); the admin from the README's command, typed in the install folder as in
+an SSH session there; matrix-nio through the box's published HTTPS port; apply again leaves
+every container as it was (same container, same start time).
+"""
+
+import json
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.compose.engine import PROJECT_PREFIX, Engine
+from tests.compose.stack import build_images, pulled_images
+from tests.conftest import require_program
+from tests.e2e.client import converse
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
+from tests.journey.box import Box, running_box
+from tests.journey.support import wizard
+from tests.journey.test_journey import (
+    MESSAGE,
+    PASSWORD,
+    USER,
+    install_certificate,
+    print_footprint,
+)
+from wizard.answers.model import load_answers_file
+from wizard.answers.secret_store import load_secrets
+from wizard.bundle import apply_script
+from wizard.bundle.context import RenderContext
+
+pytestmark = [pytest.mark.journey, pytest.mark.slow]
+
+# What the person installs before applying a compose bundle: an engine with the Docker command,
+# API and compose (in place of Docker Engine), and what apply.sh's prerequisites name. Podman's
+# own network stack (netavark, and aardvark-dns for service names) is chosen explicitly: with
+# Debian's default CNI plugins, containers cannot resolve each other's names; netavark drives
+# iptables.
+ENGINE_PACKAGES = "podman podman-docker docker-compose netavark aardvark-dns iptables curl nftables"
+NETWORK_CONF = "/etc/containers/containers.conf.d/network.conf"
+LOG_TAIL = 40
+
+
+def answers_text(home: Path) -> str:
+    """Return the answers for a compose Synapse + PostgreSQL + nginx bundle with TLS files."""
+    return wizard(
+        *("answers", "--homeserver", "synapse", "--server-name", SERVER_NAME),
+        *("--database", "postgresql", "--proxy", "nginx"),
+        *("--set", "deployment.kind=compose", "--set", "proxy.tls=files"),
+        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
+        home=home,
+    )
+
+
+def install_engine(box: Box) -> None:
+    """Install the container engine in the box as its admin would, and start its API socket."""
+    box.run(
+        f"mkdir -p {Path(NETWORK_CONF).parent} && "
+        f"printf '[network]\\nnetwork_backend = \"netavark\"\\n' > {NETWORK_CONF} && "
+        "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
+        f"apt-get install -y -q {ENGINE_PACKAGES} && systemctl enable --now podman.socket && "
+        "touch /etc/containers/nodocker"  # podman-docker's notice on every docker command
+    )
+
+
+def stack_logs(box: Box) -> str:
+    """Return the state of the box's containers and the end of each one's log."""
+    listed = box.run("podman ps --all --format '{{.Names}} {{.Status}}'", check=False)
+    logs = [
+        f"--- {name}:\n" + box.run(f"podman logs --tail {LOG_TAIL} {name} 2>&1", check=False)
+        for name in (line.split()[0] for line in listed.splitlines() if line.strip())
+    ]
+    return "\n".join([listed, *logs])
+
+
+def started_containers(box: Box) -> set[str]:
+    """Return each container in the box with the time it started: a restart changes it."""
+    listed = box.run("podman ps --all --format '{{.ID}} {{.StartedAt}}'")
+    return set(listed.splitlines())
+
+
+def running_services(box: Box, install_dir: str) -> dict[str, str]:
+    """Return each container of the bundle's project in the box, with its state."""
+    project = Path(install_dir).name
+    listed = box.run(
+        f"podman ps --all --format json --filter label=com.docker.compose.project={project}"
+    )
+    return {
+        container["Labels"]["com.docker.compose.service"]: container["State"]
+        for container in json.loads(listed or "[]")
+    }
+
+
+def test_a_compose_bundle_runs_on_a_fresh_box_with_an_engine_inside(
+    engine: Engine, tmp_path: Path, e2e_timings: list[Timings]
+) -> None:
+    require_program("ssh-keygen")
+    timings = Timings("journey-compose-synapse-postgresql-nginx")
+    e2e_timings.append(timings)
+    home = tmp_path / "home"
+    home.mkdir()
+    answers_file = tmp_path / "answers.yaml"
+    answers_file.write_text(answers_text(home), encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
+    answers, _ = load_answers_file(bundle / "answers.yaml")
+    ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+    with timings.step("stand-in images built (reused when built before)"):
+        build_images(bundle, ctx)
+    with ExitStack() as cleanup:
+        with timings.step("box started (systemd running)"):
+            box = cleanup.enter_context(
+                running_box(tmp_path, f"{PROJECT_PREFIX}-nest-{tmp_path.name}", privileged=True)
+            )
+        with timings.step("engine installed in the box"):
+            install_engine(box)
+        with timings.step("images copied into the box's engine"):
+            for image in sorted(set(pulled_images(bundle, ctx).values())):
+                box.load_image(image)
+        install_certificate(box, ctx, tmp_path)
+
+        with timings.step("apply over SSH: compose up in the box"):
+            try:
+                applied = wizard("apply", str(bundle), *box.ssh_args(), home=home, with_errors=True)
+            except AssertionError as failed:
+                raise AssertionError(f"{failed}\n{stack_logs(box)}") from None
+        assert "(staging: not done)" not in applied
+        assert "synapse answers" in applied, applied
+        services = running_services(box, ctx.install_dir)
+        assert set(services) == set(pulled_images(bundle, ctx)), services
+        assert set(services.values()) == {"running"}, services
+        assert "table inet matrix_wizard" in box.run("nft list ruleset")
+
+        with timings.step("admin from the README, then matrix-nio through HTTPS"):
+            command = apply_script.admin_command(ctx)
+            assert command is not None
+            assert command in (bundle / "README.md").read_text(encoding="utf-8")
+            # Debian's docker-compose is the older program: `docker-compose exec`, no terminal.
+            typed = command.replace("docker compose exec", "docker-compose exec -T")
+            made = box.run(f"cd {ctx.install_dir} && {typed} -u {USER} -p '{PASSWORD}'")
+            assert "Success" in made
+            base_url = f"https://{ctx.homeserver_host}:{box.ports['https']}"
+            seen = converse(base_url, f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
+        assert MESSAGE in seen.bodies
+        print_footprint(box)
+
+        started = started_containers(box)
+        with timings.step("apply again: nothing restarted"):
+            again = wizard("apply", str(bundle), *box.ssh_args(), home=home)
+        assert "no file changed" in again, again
+        assert started_containers(box) == started, again
+    timings.finish()
