@@ -335,19 +335,39 @@ obtain_certificate() {
     fi
 }
 
+# copy_certificate FOLDER OWNER: copy the certificate files into FOLDER, the key readable only
+# by OWNER (a service that runs as its own user and may not read root's files).
+copy_certificate() {
+    run mkdir -p "$1"
+    run cp "$CERT_CHAIN" "$1/fullchain.pem"
+    run cp "$CERT_KEY" "$1/privkey.pem"
+    run chmod 0644 "$1/fullchain.pem"
+    run chmod 0600 "$1/privkey.pem"
+    chown_as 0 "$2" "$1/fullchain.pem" "$1/privkey.pem"
+}
+
+have_certificate() {
+    [ -f "$CERT_CHAIN" ] && [ -f "$CERT_KEY" ]
+}
+
 install_turn_certificate() {
     [ "$USE_TURN_TLS" = 1 ] || return 0
     say "certificate for TURN over TLS"
-    if [ ! -f "$TURN_CHAIN_SOURCE" ] || [ ! -f "$TURN_KEY_SOURCE" ]; then
-        note "no certificate at $TURN_CHAIN_SOURCE yet: TURN runs without TLS until apply.sh runs again"
+    if ! have_certificate; then
+        note "no certificate at $CERT_CHAIN yet: TURN runs without TLS until apply.sh runs again"
         return 0
     fi
-    run mkdir -p "$TURN_CERT_DIR"
-    run cp "$TURN_CHAIN_SOURCE" "$TURN_CERT_DIR/fullchain.pem"
-    run cp "$TURN_KEY_SOURCE" "$TURN_CERT_DIR/privkey.pem"
-    run chmod 0644 "$TURN_CERT_DIR/fullchain.pem"
-    run chmod 0600 "$TURN_CERT_DIR/privkey.pem"
-    chown_as 0 "$TURN_OWNER" "$TURN_CERT_DIR/fullchain.pem" "$TURN_CERT_DIR/privkey.pem"
+    copy_certificate "$TURN_CERT_DIR" "$TURN_OWNER"
+}
+
+install_proxy_certificate() {
+    [ -n "$PROXY_CERT_DIR" ] || return 0
+    say "certificate for $PROXY_NAME, which runs as its own user"
+    if ! have_certificate; then
+        note "no certificate at $CERT_CHAIN and $CERT_KEY yet: $PROXY_NAME cannot start until they are there and apply.sh runs again"
+        return 0
+    fi
+    copy_certificate "$PROXY_CERT_DIR" "$PROXY_OWNER"
 }
 
 # verify_database RESULT: RESULT is encoding|collation|ctype as the database reports them.
@@ -411,6 +431,7 @@ make_folders
 set_modes_and_owners
 open_firewall
 obtain_certificate
+install_proxy_certificate
 install_turn_certificate
 if [ "$SKIP_START" = 1 ]; then
     say "not starting anything (--skip-start); run apply.sh without it to start"

@@ -36,9 +36,27 @@ def host_certificate_files(ctx: RenderContext) -> CertificateFiles | None:
     return None
 
 
+def proxy_copy_dir(ctx: RenderContext) -> str | None:
+    """Return where apply.sh copies the certificate for a native proxy that runs as its own user.
+
+    Caddy and Traefik run as their own users, which may not read the key where the person keeps
+    it (root's, mode 0600, as certbot and most CAs leave it); nginx reads it as root.
+    """
+    own_user = ctx.answers.proxy.kind in (ProxyKind.CADDY, ProxyKind.TRAEFIK)
+    if ctx.compose or not own_user or host_certificate_files(ctx) is None:
+        return None
+    return f"{layout.service_dir(ctx, ctx.answers.proxy.kind.value)}/certificates"
+
+
 def proxy_certificate_files(ctx: RenderContext) -> CertificateFiles | None:
-    """Return the certificate files as the proxy process sees them (mounted unprefixed)."""
+    """Return the certificate files as the proxy process sees them.
+
+    Under compose they are mounted unprefixed; a native Caddy or Traefik reads apply.sh's copy.
+    """
     files = host_certificate_files(ctx)
+    copies = proxy_copy_dir(ctx)
+    if copies is not None:
+        return CertificateFiles(f"{copies}/fullchain.pem", f"{copies}/privkey.pem")
     if files is None or not ctx.compose:
         return files
     prefix = ctx.answers.deployment.prefix
