@@ -104,11 +104,15 @@ class ProxyStep(StepPane):
         return self.query_one(f"#{widget_id}", Input).value.strip()
 
     def form(self) -> Draft:
-        """Return the proxy section as entered; fields of other certificate choices are left out."""
+        """Return the proxy section as entered, keeping settings not on screen.
+
+        Fields of the other certificate choices are left out.
+        """
         tls = self._tls()
         port = self.query_one("#federation", Choices).selected or "8448"
         return {
             "proxy": {
+                **self.view()["proxy"],
                 "kind": self.query_one("#kind", Choices).selected or ProxyKind.NGINX.value,
                 "tls": tls,
                 "acme_email": self._value("acme-email") if tls == TlsMode.ACME.value else None,

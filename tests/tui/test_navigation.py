@@ -150,6 +150,8 @@ async def test_resuming_a_complete_draft_reproduces_its_bundle(
                 "machine.cores=4",
                 "--set",
                 "machine.ram_mb=8192",
+                "--set",
+                "proxy.federation_ca_path=/etc/ssl/private-federation/ca.pem",
             ]
         )
         == 0

@@ -211,13 +211,18 @@ class ProxySection(_Section):
     federation_port: Annotated[Literal[443, 8448], EXACT_NUMBER] = Field(
         8448, description="8448, or 443 when delegation points servers there"
     )
+    federation_ca_path: str | None = Field(
+        None,
+        description="a private federation's CA certificates (PEM) on the host: other servers' "
+        "certificates are checked against these instead of the system's (Synapse only)",
+    )
 
     @field_validator("acme_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         return None if value is None else validators.check_email(value)
 
-    @field_validator("cert_path", "key_path")
+    @field_validator("cert_path", "key_path", "federation_ca_path")
     @classmethod
     def _path(cls, value: str | None) -> str | None:
         return None if value is None else validators.check_absolute_path(value)
@@ -520,6 +525,14 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 path="homeserver.workers",
                 message="workers are a Synapse feature and need PostgreSQL; "
                 "set workers to 0 or use Synapse with postgresql",
+            )
+        )
+    if answers.proxy.federation_ca_path and hs is not Homeserver.SYNAPSE:
+        problems.append(
+            Problem(
+                path="proxy.federation_ca_path",
+                message=f"{hs.value} has no setting for a private federation's CA; add the CA to "
+                "the host's trust store instead, or use Synapse",
             )
         )
     if answers.homeserver.workers and answers.deployment.kind is Deployment.NATIVE:

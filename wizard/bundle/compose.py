@@ -146,6 +146,9 @@ def _homeserver_volumes(ctx: RenderContext) -> list[str]:
     ]
     if media.keeps_local_media(ctx):
         volumes.append(_mount(ctx.media_host_dir, CONTAINER_MEDIA_DIR))
+    ca_path = ctx.answers.proxy.federation_ca_path
+    if ca_path:
+        volumes.append(_mount(ctx.host_path(ca_path), ca_path, read_only=True))
     return volumes
 
 

@@ -186,6 +186,10 @@ def homeserver_config(ctx: RenderContext) -> dict[str, Any]:
         "event_cache_size": synapse_size(tuned.synapse_event_cache_size),
         "presence": {"enabled": tuned.presence},
     }
+    ca_path = ctx.answers.proxy.federation_ca_path
+    if ca_path:
+        # The process reads it where compose mounts it, or on the host (under any prefix).
+        config["federation_custom_ca_list"] = [ca_path if ctx.compose else ctx.host_path(ca_path)]
     uris = calls.turn_uris(ctx)
     if uris:
         config.update(

@@ -488,6 +488,9 @@ def _certificates_read(ctx: RenderContext) -> dict[str, list[str]]:
     files = certificates.host_certificate_files(ctx)
     if files is not None:
         found[ctx.answers.proxy.kind.value] = [files.chain, files.key]
+    ca_path = ctx.answers.proxy.federation_ca_path
+    if ca_path:
+        found[layout.systemd_unit(ctx.homeserver.value)] = [ctx.host_path(ca_path)]
     if calls.turn_tls(ctx):
         # apply.sh's copies of the certificate; coturn keeps its own state beside them.
         folder = layout.turn_certificate_dir(ctx)

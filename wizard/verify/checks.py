@@ -102,6 +102,11 @@ def _redirected_synapse_config(work: Workspace, relative: str) -> str | None:
     for key, value in moved.items():
         if key in config:
             config[key] = str(value)
+    authorities = config.get("federation_custom_ca_list")
+    if isinstance(authorities, list) and not all(Path(str(ca)).is_file() for ca in authorities):
+        # A private federation's CA is a file of the server, not of the bundle: Synapse reads
+        # it there when it starts.
+        del config["federation_custom_ca_list"]
     database = config.get("database", {})
     if isinstance(database, dict) and database.get("name") == "sqlite3":
         database.setdefault("args", {})["database"] = str(work.scratch / "homeserver.db")
