@@ -53,8 +53,10 @@ STAND_INS = {
     "coturn": StandIn("coturn", versions.COTURN_IMAGE),
     "prometheus": StandIn("prometheus", versions.PROMETHEUS_IMAGE),
     "redis": StandIn("redis", versions.REDIS_IMAGE),
-    # Not a stand-in: the fresh Debian machine of the journey tests.
+    # Not stand-ins: the fresh Debian machine of the journey tests, and the federation tests'
+    # DNS server.
     "box": StandIn("box", "localhost/matrix-wizard-test/box:bookworm"),
+    "dns": StandIn("dns", "localhost/matrix-wizard-test/dns:bookworm"),
 }
 
 

@@ -55,6 +55,13 @@ class Box:
         )
         assert saved.wait(timeout=600) == 0 and loaded.returncode == 0, loaded.stderr
 
+    def failed_units_log(self) -> str:
+        """Return the box's failed units and the end of each one's journal."""
+        failed = self.run("systemctl --failed --plain --no-legend", check=False)
+        units = [line.split()[0] for line in failed.splitlines() if line.strip()]
+        logs = [self.run(f"journalctl -n 40 --no-pager -u {unit}", check=False) for unit in units]
+        return "\n".join([f"failed units in {self.name}: {units}", *logs])
+
     def reboot(self) -> None:
         """Restart the box as a reboot would: systemd stops everything and boots again."""
         podman("restart", "--time", "60", self.name)
@@ -74,24 +81,45 @@ def booted(name: str) -> bool:
     return state.strip() in ("running", "degraded")
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A private network of the engine for the box: its name, the box's address, its DNS."""
+
+    network: str
+    address: str
+    nameserver: str
+
+
 @contextmanager
-def running_box(folder: Path, name: str, *, privileged: bool = False) -> Iterator[Box]:
+def running_box(
+    folder: Path, name: str, *, privileged: bool = False, attach: Attachment | None = None
+) -> Iterator[Box]:
     """Start a fresh box with the wheels mounted, authorise a new key, and remove it after.
 
-    A privileged box stands for a virtual machine, in which a container engine can run.
+    A privileged box stands for a virtual machine, in which a container engine can run. An
+    attached box is on a private network at its own address, asking its nameserver for names;
+    its federation port is reached there, not on this machine.
     """
     image = images.build("box")
-    key = folder / "id_ed25519"
+    keys = folder / name
+    keys.mkdir(parents=True, exist_ok=True)
+    key = keys / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    ports = dict(zip(INSIDE, free_ports(len(INSIDE)), strict=True))
-    # Federation on its own number: doctor reads that port from the bundle, as servers do.
-    assert bindable(INSIDE["federation"]), f"port {INSIDE['federation']} of 127.0.0.1 is in use"
-    ports["federation"] = INSIDE["federation"]
-    published = [f"--publish=127.0.0.1:{ports[port]}:{INSIDE[port]}" for port in INSIDE]
+    inside = {port: number for port, number in INSIDE.items() if port != "federation"}
+    ports = dict(zip(inside, free_ports(len(inside)), strict=True))
+    network: list[str] = []
+    if attach is None:
+        # Federation on its own number: doctor reads that port from the bundle, as servers do.
+        assert bindable(INSIDE["federation"]), f"port {INSIDE['federation']} of 127.0.0.1 is in use"
+        ports["federation"] = inside["federation"] = INSIDE["federation"]
+    else:
+        network = [f"--network={attach.network}", f"--ip={attach.address}"]
+        network.append(f"--dns={attach.nameserver}")
+    published = [f"--publish=127.0.0.1:{ports[port]}:{inside[port]}" for port in inside]
     podman(
         *("run", "--detach", "--name", name, "--systemd=always", "--cap-add=NET_ADMIN"),
         *(["--privileged"] if privileged else []),
-        *(f"--memory={MEMORY}", f"--cpus={CPUS}", *published),
+        *(f"--memory={MEMORY}", f"--cpus={CPUS}", *network, *published),
         *("--volume", f"{images.wheelhouse()}:/wheels:ro"),
         image,
     )
