@@ -4,7 +4,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-DAYS = "2"
+DAYS = "90"  # longer than doctor's renewal margin
 
 
 def _openssl(*args: str) -> None:

@@ -12,13 +12,16 @@ each bundle's dns-records.zone asks for (A for the hosts, SRV where the bundle d
 SRV), with the boxes' addresses. TLS comes from a private CA the test makes: each box gets a
 certificate for its names from it, and each bundle trusts it for federation through the
 `proxy.federation_ca_path` answer (Synapse's federation_custom_ca_list); verification is never
-turned off. Then matrix-nio, through each box's published HTTPS port, three times round
+turned off. `matrix-wizard doctor`, asking the network's DNS and trusting the CA, passes every
+check against each, its federation discovery following each delegation. Then matrix-nio,
+through each box's published HTTPS port, three times round
 (alpha invites beta, gamma invites alpha, beta invites gamma): one user makes a room and
 invites the other, who joins over federation; both send, and each reads the other's message.
 
 Not covered here: Dendrite, which does not run from a bundle yet.
 """
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -43,6 +46,7 @@ from wizard.bundle.context import RenderContext
 pytestmark = [pytest.mark.federation, pytest.mark.slow]
 
 CA_PATH = "/etc/ssl/private-federation/ca.pem"
+DISCOVERY = "federation discovery"
 PASSWORD = "correct horse battery staple"
 
 
@@ -117,6 +121,19 @@ def make_admin(box: Box, ctx: RenderContext, user: str) -> None:
     assert "Success" in box.run(f"{command} -u {user} -p '{PASSWORD}'")
 
 
+def doctor_results(bundle: Path, side: Side, ca: PrivateCa, home: Path) -> dict[str, str]:
+    """Run matrix-wizard doctor against a side from this machine, asking the network's DNS."""
+    printed = wizard(
+        *("doctor", str(bundle), "--json", "--connect", side.address),
+        *("--resolver", NAMESERVER, "--ca-file", str(ca.certificate)),
+        home=home,
+    )
+    results = json.loads(printed)
+    failed = [result for result in results if result["status"] != "passed"]
+    assert not failed, failed
+    return {result["check"]: result["reason"] for result in results}
+
+
 def test_three_bundles_federate_through_well_known_and_srv_delegation(
     engine: Engine, tmp_path: Path, e2e_timings: list[Timings]
 ) -> None:
@@ -175,6 +192,13 @@ def test_three_bundles_federate_through_well_known_and_srv_delegation(
             )
             for side in sides
         }
+        with timings.step("matrix-wizard doctor against each, through the network's DNS"):
+            reasons = {
+                side.name: doctor_results(built[side.name][0], side, ca, home) for side in sides
+            }
+        assert "delegates to matrix.alpha.test:443 (.well-known)" in reasons["alpha"][DISCOVERY]
+        assert "_matrix-fed._tcp.beta.test" in reasons["beta"][DISCOVERY]
+        assert "delegates to matrix.gamma.test:8448 (.well-known)" in reasons["gamma"][DISCOVERY]
         for inviter, invitee in EXCHANGES:
             messages = (f"Hello {invitee.name}, from {inviter.name}", f"Hello back, {inviter.name}")
             with timings.step(

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,17 @@ from tests.integration.proxy_runtime import (
     send,
     wait_for_port,
 )
-from wizard.bundle import caddy, compose, discovery, layout, nginx, proxy, systemd, traefik
+from wizard.bundle import (
+    caddy,
+    certificates,
+    compose,
+    discovery,
+    layout,
+    nginx,
+    proxy,
+    systemd,
+    traefik,
+)
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.proxy_sites import HSTS_VALUE
 from wizard.units import MIB
@@ -71,7 +82,18 @@ def _write_bundle(tmp_path: Path, proxy_kind: str, tls: str, **sets: Any) -> Ren
             target = Path(ctx.install_dir) / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(file.text, encoding="utf-8")
+    place_certificate_copy(ctx)
     return ctx
+
+
+def place_certificate_copy(ctx: RenderContext) -> None:
+    """Copy the certificate files where a native Caddy or Traefik reads them, as apply.sh does."""
+    copies, files = certificates.proxy_copy_dir(ctx), certificates.host_certificate_files(ctx)
+    if copies is None or files is None:
+        return
+    Path(copies).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(files.chain, f"{copies}/fullchain.pem")
+    shutil.copyfile(files.key, f"{copies}/privkey.pem")
 
 
 def _installed(ctx: RenderContext, relative: str) -> Path:
