@@ -122,41 +122,40 @@ def fetch_wellknown(probe: Probe, host: str) -> WellKnown:
         return WellKnown(first, None, f"{url} is ignored: {error}")
 
 
-def _intent(ctx: RenderContext) -> str:
-    """Return how the bundle meant servers to find it, as one clause."""
-    endpoint = ctx.federation_endpoint
-    if not delegation_applies(ctx):
-        return f"the bundle serves federation at {endpoint}"
+def _missing_delegation(ctx: RenderContext, tried: str) -> str:
+    """Return what the bundle meant servers to find before they fell back to 8448, and the fix."""
+    serves = f"the bundle serves federation at {ctx.federation_endpoint}"
     delegation = ctx.answers.domain.delegation
     if delegation is Delegation.WELL_KNOWN:
         return (
-            f"the bundle serves federation at {endpoint} and names it in "
-            f"https://{ctx.server_name_host}{WELLKNOWN_PATH}"
+            f"{serves} and delegates to it with https://{ctx.server_name_host}{WELLKNOWN_PATH}, "
+            "which servers did not get: serve the bundle's well-known/matrix/server there"
         )
     if delegation is Delegation.SRV:
         return (
-            f"the bundle serves federation at {endpoint} behind the SRV record "
-            f"_matrix-fed._tcp.{ctx.server_name_host} (see dns-records.txt)"
+            f"{serves} and delegates to it with the SRV record "
+            f"_matrix-fed._tcp.{ctx.server_name_host}, which servers did not find: create it "
+            "as dns-records.txt says"
         )
-    return f"the bundle serves federation at {endpoint}, without delegation"
+    return f"{serves} without delegation, so servers try {tried}: serve federation there"
 
 
 def _fix(ctx: RenderContext, endpoint: Endpoint) -> str:
-    """Return the bundle's intent and how to make servers reach it from where they went."""
-    where = f"{endpoint.host}:{endpoint.port}"
+    """Return where the bundle serves federation and how to make servers reach it from here."""
+    serves = f"the bundle serves federation at {ctx.federation_endpoint}"
     if endpoint.source == "well-known" and endpoint.wellknown is not None:
         return (
-            f"{_intent(ctx)}: set m.server in {endpoint.wellknown.url} to "
+            f"{serves}: set m.server in {endpoint.wellknown.url} to "
             f'"{ctx.federation_endpoint}", or open port {endpoint.port} on {endpoint.host}'
         )
     if endpoint.srv is not None:
         return (
-            f"{_intent(ctx)}: point {endpoint.srv.name} at {ctx.homeserver_host} port "
-            f"{ctx.federation_port}, or open port {endpoint.port} on {endpoint.srv.target}"
+            f"{serves} (dns-records.txt): point {endpoint.srv.name} at {ctx.homeserver_host} "
+            f"port {ctx.federation_port}, or open port {endpoint.port} on {endpoint.srv.target}"
         )
-    if endpoint.source == "default" and ctx.answers.domain.delegation is not Delegation.NONE:
-        return f"{_intent(ctx)}: servers found neither, so they try {where}; publish it"
-    return f"{_intent(ctx)}: servers try {where}; serve federation there, or delegate"
+    if endpoint.source == "default" and delegation_applies(ctx):
+        return _missing_delegation(ctx, f"{endpoint.host}:{endpoint.port}")
+    return f"{serves}: open port {endpoint.port} on {endpoint.host}, or fix the server_name"
 
 
 def _certificate_problem(probe: Probe, endpoint: Endpoint, failed: _TlsFailed) -> str:

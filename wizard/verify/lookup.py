@@ -82,11 +82,16 @@ class Lookup:
             return [host]
         if self._server is None:
             return _system_addresses(host)
-        found = []
+        found: list[str] = []
+        failures: list[DnsError] = []
         for kind in ("A", "AAAA"):
-            answer = self._ask(host, kind)
-            found += [row.to_text() for row in answer or ()]
-        return found
+            try:
+                found += [row.to_text() for row in self._ask(host, kind) or ()]
+            except DnsError as error:
+                failures.append(error)
+        if failures and not found:
+            raise failures[0]
+        return found  # servers connect with the addresses they got, whatever failed besides
 
 
 def _system_addresses(host: str) -> list[str]:
