@@ -340,7 +340,14 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
     from wizard.verify.doctor import doctor
 
-    results = doctor(Path(args.bundle), url=args.url, connect=args.connect, insecure=args.insecure)
+    results = doctor(
+        Path(args.bundle),
+        url=args.url,
+        connect=args.connect,
+        insecure=args.insecure,
+        resolver=args.resolver,
+        ca_file=args.ca_file,
+    )
     if args.json:
         _print_json([result.as_json() for result in results])
     else:
@@ -604,19 +611,35 @@ def build_parser() -> argparse.ArgumentParser:
     _add_apply_command(commands)
 
     doctor = commands.add_parser(
-        "doctor", help="check the live server: well-known, APIs, admin and metrics private, TLS"
+        "doctor",
+        help="check the live server: well-known, APIs, federation discovery, admin and metrics "
+        "private, TLS",
     )
     doctor.add_argument("bundle", help="the bundle folder (its answers.yaml names the server)")
     doctor.add_argument("--url", help="the homeserver's https:// URL (default: the bundle's)")
     doctor.add_argument(
         "--connect",
         metavar="ADDRESS",
-        help="connect to this address instead of looking the names up (before DNS is set)",
+        help="connect to this address instead of looking the names up (before DNS is set); "
+        "federation discovery, which follows DNS, then runs only with --resolver",
+    )
+    doctor.add_argument(
+        "--resolver",
+        metavar="ADDRESS[:PORT]",
+        help="ask this DNS server for federation discovery's SRV and address records (such as "
+        "your DNS provider's, before new records spread) instead of the system's resolver",
+    )
+    doctor.add_argument(
+        "--ca-file",
+        metavar="PEM",
+        type=_path,
+        help="also trust this CA's certificates (a private federation)",
     )
     doctor.add_argument(
         "--insecure",
         action="store_true",
-        help="do not verify the certificate (self-signed); TLS is then reported as unverified",
+        help="do not verify certificates (self-signed); TLS and certificate names are then "
+        "reported as unverified",
     )
     doctor.add_argument("--json", action="store_true", help="print a JSON list of results")
     doctor.set_defaults(handler=_cmd_doctor)

@@ -10,9 +10,9 @@ import json
 import socket
 import ssl
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from wizard.answers.model import Homeserver, load_answers_file
@@ -20,9 +20,12 @@ from wizard.answers.secret_store import Secrets
 from wizard.bundle import discovery, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
+from wizard.verify import https
+from wizard.verify.federation_discovery import Probe, check_federation_discovery
+from wizard.verify.https import Reply
+from wizard.verify.lookup import Lookup, parse_resolver
+from wizard.verify.results import DoctorResult as DoctorResult  # its callers import it here
 
-Status = Literal["passed", "failed", "unverified"]
-TIMEOUT_SECONDS = 10.0
 EXPIRY_MARGIN_DAYS = 14
 ACCEPTED_TLS_VERSIONS = ("TLSv1.2", "TLSv1.3")
 # An admin endpoint of each homeserver that answers when the proxy forwards it.
@@ -39,19 +42,6 @@ _REACHED_ERRCODES = {"M_MISSING_TOKEN", "M_UNKNOWN_TOKEN", "M_FORBIDDEN"}
 
 
 @dataclass(frozen=True)
-class DoctorResult:
-    """One check of the live server: what, its status, and why."""
-
-    check: str
-    status: Status
-    reason: str
-
-    def as_json(self) -> dict[str, str]:
-        """Return the result as a JSON object."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
 class Target:
     """Where the checks go: host names and ports, an address to use instead of DNS, TLS trust."""
 
@@ -62,55 +52,14 @@ class Target:
     server_name_host: str
     connect: str | None
     verify: bool
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An HTTPS answer: status, headers with lower-case names, body, and what TLS negotiated."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    tls_version: str | None
-    certificate: dict[str, Any]
-
-
-class _Connection(http.client.HTTPSConnection):
-    """An HTTPS connection that may reach another address but sends the host name as SNI."""
-
-    def __init__(self, host: str, port: int, address: str, context: ssl.SSLContext) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS, context=context)
-        self._address = address
-        self._tls = context
-
-    def connect(self) -> None:
-        raw = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._tls.wrap_socket(raw, server_hostname=self.host)
-
-
-def tls_context(verify: bool) -> ssl.SSLContext:
-    """Return a client TLS context: the system's trust store, or no verification at all."""
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+    resolver: tuple[str, int] | None = None
+    ca_file: str | None = None
 
 
 def fetch(target: Target, host: str, port: int, path: str) -> Reply:
     """GET https://host:port/path, connecting to the target's address when one is given."""
-    connection = _Connection(host, port, target.connect or host, tls_context(target.verify))
-    try:
-        connection.request("GET", path, headers={"Host": _host_header(host, port)})
-        # Read TLS details now: the connection drops its socket once a closing answer arrives.
-        sock = connection.sock
-        version = sock.version() if isinstance(sock, ssl.SSLSocket) else None
-        certificate = sock.getpeercert() if isinstance(sock, ssl.SSLSocket) else None
-        response = connection.getresponse()
-        headers = {name.lower(): value for name, value in response.getheaders()}
-        return Reply(response.status, headers, response.read(), version, dict(certificate or {}))
-    finally:
-        connection.close()
+    context = https.tls_context(target.verify, target.ca_file)
+    return https.get(target.connect or host, port, host, _host_header(host, port), path, context)
 
 
 def _host_header(host: str, port: int) -> str:
@@ -253,7 +202,15 @@ def check_tls(target: Target, host: str, port: int) -> DoctorResult:
     )
 
 
-def target_for(ctx: RenderContext, url: str | None, connect: str | None, verify: bool) -> Target:
+def target_for(
+    ctx: RenderContext,
+    url: str | None,
+    connect: str | None,
+    verify: bool,
+    *,
+    resolver: str | None = None,
+    ca_file: str | None = None,
+) -> Target:
     """Return where to check: the bundle's public URL, or another one, with the bundle's ports."""
     parts = urlsplit(url or ctx.public_baseurl)
     if parts.scheme != "https" or not parts.hostname:
@@ -276,7 +233,28 @@ def target_for(ctx: RenderContext, url: str | None, connect: str | None, verify:
         server_name_host=server_name_host,
         connect=connect,
         verify=verify,
+        resolver=parse_resolver(resolver) if resolver is not None else None,
+        ca_file=_checked_ca_file(ca_file),
     )
+
+
+def _checked_ca_file(ca_file: str | None) -> str | None:
+    """Return the --ca-file path once it has loaded as PEM CA certificates."""
+    if ca_file is None:
+        return None
+    try:
+        https.tls_context(verify=True, ca_file=ca_file)
+    except (OSError, ssl.SSLError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise UsageError(
+            f"--ca-file {ca_file}: {reason}", "give a PEM file of CA certificates"
+        ) from None
+    return ca_file
+
+
+def follows_discovery(target: Target) -> bool:
+    """Return whether discovery runs: it follows DNS, so not with --connect alone (no DNS yet)."""
+    return target.connect is None or target.resolver is not None
 
 
 def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
@@ -286,6 +264,9 @@ def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
         for name, document in discovery.wellknown_documents(ctx).items()
     ]
     results += [check_client_versions(target), check_federation_version(target)]
+    if follows_discovery(target):
+        probe = Probe(Lookup(target.resolver), target.ca_file, target.verify)
+        results.append(check_federation_discovery(ctx, probe))
     admin = ADMIN_PATHS.get(ctx.homeserver)
     if admin:
         results.append(check_not_public(target, "admin API not public", admin))
@@ -303,7 +284,13 @@ def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
 
 
 def doctor(
-    bundle_dir: Path, url: str | None = None, connect: str | None = None, insecure: bool = False
+    bundle_dir: Path,
+    url: str | None = None,
+    connect: str | None = None,
+    insecure: bool = False,
+    *,
+    resolver: str | None = None,
+    ca_file: str | None = None,
 ) -> list[DoctorResult]:
     """Check the live server a bundle describes, from its answers.yaml."""
     if not (bundle_dir / "answers.yaml").is_file():
@@ -314,4 +301,5 @@ def doctor(
     answers, _ = load_answers_file(bundle_dir / "answers.yaml")
     # The checks read names and ports only: no secret of the bundle is needed or read.
     ctx = RenderContext(answers=answers, facts=None, secrets=Secrets())
-    return run_checks(ctx, target_for(ctx, url, connect, verify=not insecure))
+    target = target_for(ctx, url, connect, verify=not insecure, resolver=resolver, ca_file=ca_file)
+    return run_checks(ctx, target)
