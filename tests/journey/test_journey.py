@@ -79,7 +79,7 @@ def check_running(box: Box, ctx: RenderContext) -> None:
     """Every unit the bundle starts is active, and the bundle's firewall table is loaded."""
     units = systemd.start_order(ctx)
     states = box.run(f"systemctl is-active {' '.join(units)}", check=False).split()
-    assert states == ["active"] * len(units), dict(zip(units, states, strict=False))
+    assert states == ["active"] * len(units), box.failed_units_log()
     assert "table inet matrix_wizard" in box.run("nft list ruleset")
 
 
