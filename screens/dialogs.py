@@ -1,4 +1,4 @@
-"""Dialogs over a step: help, quitting with unsaved work, an unknown SSH host key, a secret."""
+"""Dialogs over a step: help, quitting with unsaved work, an SSH host key, a secret, applying."""
 
 from typing import ClassVar, Literal
 
@@ -125,6 +125,49 @@ class HostKeyDialog(ModalScreen[bool]):
     @on(Button.Pressed)
     def _chosen(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "accept")
+
+
+class ApplyDialog(ModalScreen[bool]):
+    """Ask before apply.sh runs for real on another machine, saying what it will change there."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", tooltip="Go back without changing the machine")
+    ]
+
+    def __init__(self, host: str, folder: str) -> None:
+        super().__init__()
+        self._host = host
+        self._folder = folder
+
+    def compose(self) -> ComposeResult:
+        """Say what applying changes on the machine, with the way back to a dry run."""
+        with Vertical(id="dialog"):
+            yield Label(f"Apply the bundle on {self._host}?", id="dialog-title", markup=False)
+            yield Static(
+                f"This uploads {self._folder} to {self._host} and runs apply.sh there for real: "
+                "it installs packages, creates system users, writes the configuration, opens "
+                "the firewall's ports and starts the services. Running it again later is safe. "
+                "Cancel and choose the dry run to see every action first.",
+                id="apply-what",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(
+                    f"Apply on {self._host}", id="confirm", variant="warning", compact=True
+                )
+
+    def on_mount(self) -> None:
+        """Start on Cancel, so an Enter pressed by habit changes nothing."""
+        self.query_one("#cancel", Button).focus()
+
+    def action_cancel(self) -> None:
+        """Go back without applying."""
+        self.dismiss(False)
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
 
 
 class SecretDialog(ModalScreen[str | None]):

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Log, Static
 
+from screens.dialogs import ApplyDialog
 from screens.draft import finished_answers
 from screens.messages import ApplyRequested
 from screens.state import Mode, WizardState
@@ -117,7 +118,15 @@ class DoneStep(StepPane):
 
     @on(Button.Pressed, "#apply")
     def _apply_for_real(self) -> None:
-        self._apply(dry_run=False)
+        if self.applying or self.state.written_to is None:
+            return
+        host = self.state.remote_host or "the machine"
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self._apply(dry_run=False)
+
+        self.app.push_screen(ApplyDialog(host, str(self.state.written_to)), answered)
 
     def _apply(self, *, dry_run: bool) -> None:
         if self.applying:

@@ -44,6 +44,7 @@ from tests.journey.test_journey import (
     install_certificate,
 )
 from tests.tui.conftest import (
+    apply_for_real,
     connect_on_screen,
     dialog_on_screen,
     go_on,
@@ -94,8 +95,7 @@ async def upload_and_apply(pilot: Pilot[int]) -> list[str]:
     """Press Done's "Upload and apply", wait for apply.sh to end there, and return its lines."""
     done = step(pilot.app)
     assert isinstance(done, DoneStep)
-    await pilot.click("#apply")
-    await settle(pilot)
+    await apply_for_real(pilot)
     lines = list(done.query_one("#apply-log", Log).lines)
     status = str(done.query_one("#apply-status", Static).content)
     assert status == "apply.sh finished", "\n".join(lines)

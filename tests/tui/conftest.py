@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Static
 
 from screens.app import WizardApp
+from screens.dialogs import ApplyDialog
 from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.machine import MachineStep
@@ -260,3 +261,13 @@ async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
     dialog = await eventually(asking, f"a {kind.__name__} on screen")
     await pilot.pause()
     return dialog
+
+
+async def apply_for_real(pilot: Pilot[int], *, confirm: bool = True) -> str:
+    """Press Done's "Upload and apply", answer its question, and return the question asked."""
+    await pilot.click("#apply")
+    dialog = await dialog_on_screen(pilot, ApplyDialog)
+    asked = str(dialog.query_one("#apply-what", Static).content)
+    await pilot.click("#confirm" if confirm else "#cancel")
+    await settle(pilot)
+    return asked

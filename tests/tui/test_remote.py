@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Log, Static
 
-from screens.dialogs import HostKeyDialog
+from screens.dialogs import ApplyDialog, HostKeyDialog
 from screens.done import DoneStep
 from screens.machine import MachineStep
 from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
@@ -22,8 +22,10 @@ from screens.widgets.choices import Choices
 from screens.write import WriteStep
 from tests.tui.conftest import (
     STABLE_PROFILE,
+    apply_for_real,
     assert_generate_reproduces,
     asynctest,
+    dialog_on_screen,
     field_problem,
     go_on,
     refused,
@@ -119,8 +121,15 @@ async def test_remote_run_accepts_the_key_writes_and_streams_apply(
         log = done.query_one("#apply-log", Log)
         assert list(log.lines) == list(session.lines)
         assert "apply.sh finished" in str(done.query_one("#apply-status", Static).content)
+        asked = await apply_for_real(pilot, confirm=False)
+        assert f"uploads {out.resolve()} to vps.example.com and runs apply.sh there" in asked
+        assert session.applied[-1] == (out.resolve(), True)
         await pilot.click("#apply")
+        await dialog_on_screen(pilot, ApplyDialog)
+        await pilot.press("enter")  # by habit: Cancel has the focus
         await settle(pilot)
+        assert session.applied[-1] == (out.resolve(), True)
+        await apply_for_real(pilot)
         assert session.applied[-1] == (out.resolve(), False)
     assert session.closed
     assert_generate_reproduces(out, tmp_path, capsys)
@@ -165,8 +174,7 @@ async def test_a_failed_apply_says_so() -> None:
                 await settle(pilot)
             await go_on(pilot)
         done = step(app)
-        await pilot.click("#apply")
-        await settle(pilot)
+        await apply_for_real(pilot)
         assert "failed with status 3" in str(done.query_one("#apply-status", Static).content)
         assert done.valid
 
