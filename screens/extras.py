@@ -13,6 +13,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.widgets.onoff import OnOff
 from wizard.answers.model import EncryptionDefault, RateLimits, RegistrationMode
 
 MEDIA = (("local", "local disk"), ("s3", "S3-compatible bucket"))
@@ -90,7 +91,7 @@ class ExtrasStep(StepPane):
         yield Static("Calls", classes="heading")
         yield Field(
             "TURN server",
-            Checkbox("on", bool(calls.get("turn")), id="turn", compact=True),
+            OnOff(bool(calls.get("turn")), id="turn"),
             path="calls.turn",
             why="lets voice and video calls through NAT; opens UDP ports",
         )
@@ -134,7 +135,7 @@ class ExtrasStep(StepPane):
         yield Static("Operations", classes="heading")
         yield Field(
             "Nightly backups",
-            Checkbox("on", bool(view["backups"].get("enabled")), id="backups", compact=True),
+            OnOff(bool(view["backups"].get("enabled")), id="backups"),
             path="backups.enabled",
             why="database dumps and media copies, kept for a number of days",
         )
@@ -155,7 +156,7 @@ class ExtrasStep(StepPane):
             )
         yield Field(
             "Host firewall",
-            Checkbox("on", bool(view["firewall"].get("enabled")), id="firewall", compact=True),
+            OnOff(bool(view["firewall"].get("enabled")), id="firewall"),
             path="firewall.enabled",
             why="opens exactly the ports in use and refuses the rest",
         )
@@ -168,15 +169,13 @@ class ExtrasStep(StepPane):
             )
         yield Field(
             "Prometheus",
-            Checkbox(
-                "on", bool(view["monitoring"].get("prometheus")), id="prometheus", compact=True
-            ),
+            OnOff(bool(view["monitoring"].get("prometheus")), id="prometheus"),
             path="monitoring.prometheus",
             why="scrapes the homeserver's metrics, never on a public route",
         )
         yield Field(
             "Grafana",
-            Checkbox("on", bool(view["monitoring"].get("grafana")), id="grafana", compact=True),
+            OnOff(bool(view["monitoring"].get("grafana")), id="grafana"),
             path="monitoring.grafana",
             why="dashboards over Prometheus",
         )

@@ -5,7 +5,7 @@ from textual.widgets import Checkbox, Input
 
 from screens.extras import ExtrasStep
 from screens.widgets.choices import Choices
-from tests.tui.conftest import asynctest, settle, type_into, walk_to, wizard
+from tests.tui.conftest import asynctest, plan_state, settle, type_into, walk_to, wizard
 
 pytestmark = pytest.mark.tui
 
@@ -43,3 +43,19 @@ async def test_the_turn_host_is_built_when_turn_is_switched_on() -> None:
         calls = extras.form()["calls"]
         assert (calls["turn"], calls["turn_host"]) == (True, "turn.example.com")
         assert extras.valid
+
+
+@asynctest
+async def test_each_switch_says_its_state_in_words_and_marks_it_only_when_on() -> None:
+    async with wizard(plan_state()).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        turn = extras.query_one("#turn", Checkbox)
+        firewall = extras.query_one("#firewall", Checkbox)
+        assert (str(turn.label), turn.BUTTON_INNER) == ("off", " ")
+        assert (str(firewall.label), firewall.BUTTON_INNER) == ("on", "X")
+        turn.value = True
+        firewall.value = False
+        await pilot.pause()
+        assert (str(turn.label), turn.BUTTON_INNER) == ("on", "X")
+        assert (str(firewall.label), firewall.BUTTON_INNER) == ("off", " ")
