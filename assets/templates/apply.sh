@@ -380,6 +380,14 @@ verify_database() {
     esac
 }
 
+# The command that shows the homeserver's log, with the compose program this host has.
+log_command() {
+    case "$LOG_COMMAND" in
+        "docker compose "*) echo "${COMPOSE:-docker compose} ${LOG_COMMAND#docker compose }" ;;
+        *) echo "$LOG_COMMAND" ;;
+    esac
+}
+
 @@start_step
 wait_for_homeserver() {
     say "waiting for $HOMESERVER to answer"
@@ -394,7 +402,7 @@ wait_for_homeserver() {
     tries=0
     until homeserver_ready; do
         tries=$((tries + 1))
-        [ "$tries" -lt 90 ] || fail "$HOMESERVER did not answer in 3 minutes; read its log: $LOG_COMMAND"
+        [ "$tries" -lt 90 ] || fail "$HOMESERVER did not answer in 3 minutes; read its log: $(log_command)"
         sleep 2
     done
     note "$HOMESERVER answers"
