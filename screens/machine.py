@@ -24,7 +24,7 @@ from wizard.answers.model import Problem
 from wizard.errors import UsageError, quoted
 from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import describe_machine, list_profiles, load_profile
-from wizard.units import format_size, parse_cores, parse_size
+from wizard.units import format_cores, format_size, parse_cores, parse_size
 
 DEFAULT_DATA_PATH = "/var/lib"
 _USER = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -56,7 +56,7 @@ DISK_KINDS = (("ssd", "SSD"), ("hdd", "HDD"), ("unknown", "not sure"))
 def _profile_label(name: str) -> str:
     profile = next(profile for profile in list_profiles() if profile.name == name)
     return (
-        f"{profile.name}: {profile.cores} cores, {format_size(profile.ram)} RAM, "
+        f"{profile.name}: {format_cores(profile.cores)}, {format_size(profile.ram)} RAM, "
         f"{format_size(profile.disk)} {profile.disk_kind.value}"
     )
 

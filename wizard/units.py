@@ -71,3 +71,9 @@ def format_size(size: int | float | None) -> str:
             text = f"{value:.1f}".removesuffix(".0")
             return f"{text} {unit}"
     return f"{int(size)} B"
+
+
+def format_cores(cores: float) -> str:
+    """Return a count of cores as words: 1 core, 2 cores, 1.5 cores."""
+    count = f"{cores:g}"
+    return f"{count} core" if count == "1" else f"{count} cores"

@@ -1,7 +1,7 @@
 import pytest
 
 from wizard.errors import UsageError, quoted
-from wizard.units import GIB, MIB, TIB, format_size, parse_cores, parse_size
+from wizard.units import GIB, MIB, TIB, format_cores, format_size, parse_cores, parse_size
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,10 @@ def test_cores_are_a_whole_number_from_1_to_1024(text: str, cores: int) -> None:
 def test_cores_outside_1_to_1024_are_refused(text: str) -> None:
     with pytest.raises(UsageError):
         parse_cores(text)
+
+
+@pytest.mark.parametrize(
+    ("cores", "text"), [(1, "1 core"), (1.0, "1 core"), (2, "2 cores"), (1.5, "1.5 cores")]
+)
+def test_cores_are_counted_in_words(cores: float, text: str) -> None:
+    assert format_cores(cores) == text

@@ -15,7 +15,7 @@ from wizard.fit.tiers import (
 )
 from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import Profile
-from wizard.units import format_size
+from wizard.units import format_cores, format_size
 
 WIDTH = 80
 _GAP = "  "
@@ -83,11 +83,6 @@ def _pairs(pairs: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
     return lines
 
 
-def _cores(count: float) -> str:
-    text = f"{count:g}"
-    return f"{text} core" if text == "1" else f"{text} cores"
-
-
 # --- Facts ------------------------------------------------------------------------------------
 
 
@@ -95,12 +90,12 @@ def _cpu_text(facts: HostFacts) -> str:
     cpu = facts.cpu
     if cpu.logical is None and cpu.limit is None:
         return unknown_fact(facts, "cpu.logical", "cpu")
-    parts = [_cores(cpu.logical) if cpu.logical is not None else "cores unknown"]
+    parts = [format_cores(cpu.logical) if cpu.logical is not None else "cores unknown"]
     if cpu.physical is not None and cpu.physical != cpu.logical:
         parts[0] += f" ({cpu.physical} physical)"
     parts.extend(value for value in (cpu.model, cpu.arch) if value)
     if cpu.limit is not None:
-        parts.append(f"a CPU quota allows {_cores(cpu.limit)}")
+        parts.append(f"a CPU quota allows {format_cores(cpu.limit)}")
     return ", ".join(parts)
 
 
@@ -316,7 +311,7 @@ def hardware_text(need: HardwareNeed) -> str:
         *_pairs(
             [
                 ("RAM", f"{format_size(need.ram)} ({need.ram_note})"),
-                ("CPU", _cores(need.cores)),
+                ("CPU", format_cores(need.cores)),
                 ("Disk", disk),
                 ("Database", need.database),
                 ("Source", need.source),

@@ -12,7 +12,7 @@ from wizard.errors import UsageError
 from wizard.paths import asset
 from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import Profile, list_profiles, load_profile
-from wizard.units import format_size, parse_size
+from wizard.units import format_cores, format_size, parse_size
 
 Homeserver = Literal["synapse", "dendrite", "conduit"]
 Tier = Literal["minimum", "recommended", "production"]
@@ -269,11 +269,6 @@ def unknown_fact(facts: HostFacts, *keys: str) -> str:
     return f"unknown ({reason})"
 
 
-def _cores_text(cores: float) -> str:
-    count = f"{cores:g}"
-    return f"{count} core" if count == "1" else f"{count} cores"
-
-
 def _unreadable(
     name: str, needed_text: str, facts: HostFacts, keys: tuple[str, ...], what: str
 ) -> Requirement:
@@ -320,15 +315,15 @@ def _check_ram(facts: HostFacts, needed: int) -> Requirement:
 
 def _check_cpu(facts: HostFacts, needed: int) -> Requirement:
     found = facts.effective_cores
-    needed_text = _cores_text(needed)
+    needed_text = format_cores(needed)
     if found is None:
         return _unreadable("cpu", needed_text, facts, ("cpu.logical", "cpu"), "CPU cores")
-    found_text = _cores_text(found)
+    found_text = format_cores(found)
     logical = facts.cpu.logical
     if facts.cpu.limit is not None and logical is not None and facts.cpu.limit < logical:
         found_text += f" (CPU quota; the host has {logical})"
     met = found >= needed
-    note = "" if met else f"{_cores_text(needed - found)} short"
+    note = "" if met else f"{format_cores(needed - found)} short"
     return Requirement(name="cpu", needed=needed_text, found=found_text, met=met, note=note)
 
 
@@ -609,7 +604,7 @@ def _way_forward(facts: HostFacts) -> tuple[list[Requirement], Profile | None, l
     ]
     if profile is not None:
         advice.append(
-            f"A machine like the {profile.name} profile ({_cores_text(profile.cores)}, "
+            f"A machine like the {profile.name} profile ({format_cores(profile.cores)}, "
             f"{format_size(profile.ram)} RAM, {format_size(profile.disk)} disk) meets it, "
             "as would this one with more of what it lacks."
         )
