@@ -16,7 +16,9 @@ own apply.sh under that staging prefix, then starts each program as its unit wou
 2. with PostgreSQL, a real server gets the bundle's init.sql and passes the README's check;
 3. the proxy starts with the bundle's config and a self-signed certificate;
 4. the first user is made with the README's create-account command, its name put in and its
-   password typed at the prompts on a terminal, as a person would;
+   password typed at the prompts on a terminal, as a person would; nobody else can sign up
+   through the proxy (registration is closed; by token it is refused for Dendrite, which
+   v0.13.8 showed does not check tokens);
 5. matrix-nio, through the proxy over TLS, logs in, creates a room, sends, syncs and reads back;
 6. the well-known documents answer, the federation API says Dendrite, and Dendrite's admin
    endpoints and metrics, which answer on its own port, answer 404 through the proxy;
@@ -110,6 +112,16 @@ def check_private_paths_live(staged: Staged) -> None:
         assert reply.status in (200, 401, 403), (path, reply)
 
 
+def check_sign_up_refused(staged: Staged) -> None:
+    """Check that nobody can sign up through the proxy: registration is closed (the default)."""
+    ctx = staged.ctx
+    attempt = {"username": "mallory", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
+    body = json.dumps(attempt).encode()
+    reply = send(ctx.ports.https, ctx.homeserver_host, "/_matrix/client/v3/register", body=body)
+    assert reply.status == 403, reply
+    assert json.loads(reply.body)["errcode"] == "M_FORBIDDEN"
+
+
 def start_prometheus(staged: Staged, programs: Programs) -> tuple[Program, Callable[[], bool]]:
     """Start Prometheus with its drop-in's command; return it and a probe of Dendrite's `up`."""
     require_program("prometheus")
@@ -175,6 +187,8 @@ def test_a_client_uses_the_dendrite_the_bundle_runs(
             start_proxy(staged, programs, tmp_path)
         with timings.step("4. user created with the README's create-account command"):
             create_account_as_readme_says(staged, user)
+        with timings.step("4b. nobody signs up through the proxy"):
+            check_sign_up_refused(staged)
         with timings.step("5. matrix-nio: login, room, message, sync, read back"):
             seen = converse(
                 ctx.public_baseurl.rstrip("/"), f"@{user}:{ctx.server_name}", PASSWORD, MESSAGE
