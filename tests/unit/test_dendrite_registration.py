@@ -1,4 +1,4 @@
-"""Dendrite's sign-up as a real Dendrite showed it: it checks no registration tokens."""
+"""Dendrite's sign-up as a real Dendrite showed it: no tokens, and create-account's prompt."""
 
 from typing import Any
 
@@ -42,6 +42,13 @@ def test_only_open_registration_turns_registration_on(mode: str, flags: list[str
     assert client["registration_disabled"] is (mode == "closed")
     assert "registration_requires_token" not in client
     assert dendrite.start_flags(ctx) == flags
+
+
+def test_the_readme_says_create_account_takes_the_name_and_asks_for_the_password() -> None:
+    ctx = context_for(answers_for("dendrite"))
+    text = readme.render(ctx)[readme.README].text
+    assert "with your name in place of YOURNAME; it asks for a password" in text
+    assert "asks for a name" not in text
 
 
 def test_open_registration_on_dendrite_is_told_to_close_not_to_use_tokens() -> None:

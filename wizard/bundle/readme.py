@@ -290,9 +290,14 @@ def _admin(ctx: RenderContext) -> list[str]:
     command = apply_script.admin_command(ctx)
     if command:
         where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
+        asks = (
+            " with your name in place of YOURNAME; it asks for a password"
+            if ctx.homeserver is Homeserver.DENDRITE
+            else "; it asks for a name and a password"
+        )
         lines += [
-            f"Run this {where}; it asks for a name and a password and uses the registration "
-            "shared secret already in the homeserver's config:",
+            f"Run this {where}{asks} and uses the registration shared secret already in the "
+            "homeserver's config:",
             "",
             *_code(command),
         ]
