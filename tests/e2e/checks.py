@@ -5,8 +5,26 @@ from pathlib import Path
 
 from tests.conftest import run_cli
 from tests.integration.proxy_runtime import send
-from wizard.bundle import discovery
+from wizard.answers.model import Homeserver
+from wizard.bundle import dendrite, discovery
 from wizard.bundle.context import RenderContext
+
+# The name each homeserver gives in the federation API's version answer.
+SERVER_NAMES = {Homeserver.SYNAPSE: "Synapse", Homeserver.DENDRITE: "Dendrite"}
+
+
+def private_paths(ctx: RenderContext) -> tuple[str, ...]:
+    """Return paths the homeserver serves that the proxy must refuse: admin APIs and metrics.
+
+    Dendrite serves its metrics on its main listener, so only when monitoring is on; it also
+    answers Synapse's shared-secret registration path, which create-account uses.
+    """
+    if ctx.homeserver is Homeserver.SYNAPSE:
+        return ("/_synapse/admin/v1/server_version", "/_synapse/metrics")
+    paths: tuple[str, ...] = ("/_dendrite/admin/registrationTokens", "/_synapse/admin/v1/register")
+    if ctx.answers.monitoring.prometheus:
+        paths += (dendrite.METRICS_PATH,)
+    return paths
 
 
 def check_routes(ctx: RenderContext) -> None:
@@ -21,8 +39,8 @@ def check_routes(ctx: RenderContext) -> None:
         assert json.loads(reply.body) == documents[name]
     federation = send(ctx.federation_port, ctx.homeserver_host, "/_matrix/federation/v1/version")
     assert federation.status == 200
-    assert json.loads(federation.body)["server"]["name"] == "Synapse"
-    for path in ("/_synapse/admin/v1/server_version", "/_synapse/metrics"):
+    assert json.loads(federation.body)["server"]["name"] == SERVER_NAMES[ctx.homeserver]
+    for path in private_paths(ctx):
         for port in (https, ctx.federation_port):
             reply = send(port, ctx.homeserver_host, path)
             assert reply.status == 404, (port, path, reply)

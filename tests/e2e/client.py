@@ -2,6 +2,7 @@
 
 import asyncio
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from nio import (
     AsyncClient,
+    Event,
     LoginResponse,
     RoomCreateResponse,
     RoomEncryptionEvent,
@@ -16,6 +18,11 @@ from nio import (
     RoomSendResponse,
     SyncResponse,
 )
+
+from tests.waiting import LIMIT
+
+# How long one sync waits on the server for new events, in milliseconds.
+LONG_POLL_MS = 10000
 
 
 class LoopbackResolver(AbstractResolver):
@@ -49,6 +56,27 @@ class Conversation:
     turn: dict[str, Any]
 
 
+async def _sync_until(client: AsyncClient, room_id: str, message: str) -> list[Event]:
+    """Sync the room's state and timeline, long-polling for more until the message is there.
+
+    Dendrite's sync API learns of a sent event a moment later (over its internal queue), so
+    the first sync may come before it; a client then waits for the next batch, as this does.
+    """
+    events: list[Event] = []
+    deadline = time.monotonic() + LIMIT
+    full_state = True
+    while time.monotonic() < deadline:
+        sync = await client.sync(timeout=LONG_POLL_MS, full_state=full_state)
+        assert isinstance(sync, SyncResponse), f"sync: {sync}"
+        full_state = False
+        joined = sync.rooms.join.get(room_id)
+        if joined:
+            events += [*joined.state, *joined.timeline.events]
+        if any(isinstance(event, RoomMessageText) and event.body == message for event in events):
+            break
+    return events
+
+
 async def _converse(base_url: str, user: str, password: str, message: str) -> Conversation:
     client = AsyncClient(base_url, user, ssl=False)
     connector = aiohttp.TCPConnector(resolver=LoopbackResolver(), ssl=False)
@@ -61,10 +89,7 @@ async def _converse(base_url: str, user: str, password: str, message: str) -> Co
         content = {"msgtype": "m.text", "body": message}
         sent = await client.room_send(room.room_id, "m.room.message", content)
         assert isinstance(sent, RoomSendResponse), f"send: {sent}"
-        sync = await client.sync(timeout=0, full_state=True)
-        assert isinstance(sync, SyncResponse), f"sync: {sync}"
-        joined = sync.rooms.join[room.room_id]
-        events = [*joined.state, *joined.timeline.events]
+        events = await _sync_until(client, room.room_id, message)
         bodies = [event.body for event in events if isinstance(event, RoomMessageText)]
         encrypted = any(isinstance(event, RoomEncryptionEvent) for event in events)
         async with client.client_session.get(

@@ -1,11 +1,14 @@
-"""Fixtures of the end-to-end tests: PostgreSQL on loopback and the timings of every run."""
+"""Fixtures of the end-to-end tests: PostgreSQL, Dendrite's build, and every run's timings."""
 
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_program
+from tests.e2e import dendrite_build
 from tests.e2e.support import Timings
 from tests.integration.postgres_server import postgres_server_fixture
 
@@ -31,3 +34,10 @@ def e2e_timings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Timin
         print(f"  {run['run']}: {run['total']:.2f} s")
         for step, seconds in run["steps"].items():
             print(f"    {seconds:7.2f} s  {step}")
+
+
+@pytest.fixture(scope="session")
+def dendrite_programs() -> Path:
+    """Return the folder of Dendrite's programs, built once per machine with the machine's Go."""
+    go = dendrite_build.find_go() or require_program("go")  # skips, or fails under CI
+    return dendrite_build.build(go)

@@ -348,6 +348,14 @@ def install_programs_apply_sh_fetches(ctx: RenderContext) -> None:
         binary.symlink_to(traefik)
 
 
+def link_homeserver_programs(ctx: RenderContext, build: Path) -> None:
+    """Link each program of a homeserver's build (Dendrite's) where the bundle expects it."""
+    for program in sorted(build.iterdir()):
+        placed = Path(native.local_program(ctx, program.name))
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        placed.symlink_to(program)
+
+
 def apply_staged(bundle: Path, prefix: Path, ctx: RenderContext) -> Staged:
     """Run the bundle's apply.sh for real under its staging prefix, as a person would run it."""
     done = subprocess.run(
@@ -400,14 +408,19 @@ def _free_ports(postgres_port: int | None) -> dict[str, int]:
 
 
 def answers_for_run(
-    proxy: str, database: str, extras: bool, postgres_port: int | None, name: str
+    proxy: str,
+    database: str,
+    extras: bool,
+    postgres_port: int | None,
+    name: str,
+    homeserver: str = "synapse",
 ) -> dict[str, Any]:
-    """Return the answers of one run: native Synapse, loopback ports, certificate files."""
+    """Return the answers of one native run (Synapse unless told): loopback ports, cert files."""
     database_answers: dict[str, Any] = {"kind": database}
     if database == "postgresql":
         database_answers |= {"name": name, "user": name}
     return {
-        "homeserver": {"kind": "synapse", "tier": "minimum"},
+        "homeserver": {"kind": homeserver, "tier": "minimum"},
         "domain": {"server_name": SERVER_NAME},
         "database": database_answers,
         "proxy": {
@@ -422,8 +435,11 @@ def answers_for_run(
     }
 
 
-def stage(tmp_path: Path, answers: dict[str, Any]) -> Staged:
-    """Generate the bundle, make its certificate, and run its apply.sh under the prefix."""
+def stage(tmp_path: Path, answers: dict[str, Any], build: Path | None = None) -> Staged:
+    """Generate the bundle, make its certificate, and run its apply.sh under the prefix.
+
+    A build folder holds the homeserver's own programs, which the person puts in place.
+    """
     bundle, prefix, ctx = generate(tmp_path, answers)
     certificate = Path(ctx.host_path(CERTIFICATE))
     certificate.parent.mkdir(parents=True)
@@ -432,6 +448,8 @@ def stage(tmp_path: Path, answers: dict[str, Any]) -> Staged:
     made.rename(certificate)
     key.rename(ctx.host_path(PRIVATE_KEY))
     install_programs_apply_sh_fetches(ctx)
+    if build is not None:
+        link_homeserver_programs(ctx, build)
     return apply_staged(bundle, prefix, ctx)
 
 

@@ -33,16 +33,14 @@ and stopped by the test (Popen handles kept and waited for), and a failure print
 The time of each step and of each run is printed and written to e2e-timings.json in pytest's
 base temporary folder.
 
-Dendrite and Conduit cannot run here: no binaries are installed and there is no Docker engine.
-For them the bundle is checked instead of run: their configs against the keys and start-up
-rules of each release (tests/unit/test_known_keys.py, `matrix-wizard check`), Dendrite's
-database init with the real PostgreSQL (tests/integration/test_postgres_init.py), their compose
-files with docker-compose, their proxy configs with the real nginx (tests/integration/
-test_proxy_configs.py), their systemd units with systemd-analyze (tests/integration/
-test_systemd_units.py), and the native apply.sh's steps for them (tests/integration/
-test_native_apply.py). Not checked for them: that the homeserver starts with its config and
-answers, that a client can register, log in and message, TURN credentials they hand out,
-their metrics, and their database schema.
+Dendrite runs the same way in tests/e2e/test_dendrite.py. Conduit cannot run here: no binary
+is installed. For it the bundle is checked instead of run: its config against the keys and
+start-up rules of each release (tests/unit/test_known_keys.py, `matrix-wizard check`), its
+compose file with docker-compose, its proxy configs with the real nginx (tests/integration/
+test_proxy_configs.py), its systemd unit with systemd-analyze (tests/integration/
+test_systemd_units.py), and the native apply.sh's steps for it (tests/integration/
+test_native_apply.py). Not checked for it: that it starts with its config and answers, that a
+client can register, log in and message, the TURN credentials it hands out, and its database.
 """
 
 import json

@@ -23,7 +23,7 @@ STACKS: list[dict[str, Any]] = [
         "monitoring__prometheus": True,
     },
     {"homeserver": "synapse", "database": "sqlite", "proxy": "traefik"},
-    {"homeserver": "dendrite", "proxy": "nginx", "registration__mode": "token"},
+    {"homeserver": "dendrite", "proxy": "nginx", "registration__mode": "open"},
     {"homeserver": "conduit", "proxy": "traefik", "monitoring__prometheus": True},
 ]
 # Units the distribution's packages install; the bundle only adds drop-ins to them.

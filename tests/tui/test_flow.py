@@ -107,6 +107,10 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         extras.query_one("#turn", Checkbox).value = True
         extras.query_one("#registration", Choices).choose("token")
         await pilot.pause()
+        assert not extras.valid  # Dendrite does not check registration tokens
+        extras.query_one("#registration", Choices).choose("open")
+        await pilot.pause()
+        assert extras.valid
 
         review = await go_on(pilot)
         assert isinstance(review, ReviewStep)
@@ -126,7 +130,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
     assert saved["domain"]["server_name"] == "chat.example.net"
     assert saved["proxy"]["kind"] == "caddy"
     assert saved["calls"]["turn"] is True
-    assert saved["registration"]["mode"] == "token"
+    assert saved["registration"]["mode"] == "open"
     assert_generate_reproduces(out, tmp_path, capsys)
 
 

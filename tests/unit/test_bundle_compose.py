@@ -143,7 +143,7 @@ def test_an_external_database_gets_no_postgres_service() -> None:
     assert compose.POSTGRES_ENV not in compose.render(ctx)
 
 
-@pytest.mark.parametrize(("mode", "flagged"), [("closed", False), ("token", True), ("open", True)])
+@pytest.mark.parametrize(("mode", "flagged"), [("closed", False), ("open", True)])
 def test_dendrite_gets_its_config_and_the_registration_flag_only_when_it_registers(
     mode: str, flagged: bool
 ) -> None:

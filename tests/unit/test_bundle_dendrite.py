@@ -18,9 +18,7 @@ from wizard.units import GIB, MIB
 from wizard.verify.known_keys import check_dendrite_file
 
 COMBINATIONS = list(
-    itertools.product(
-        ["postgresql", "sqlite"], ["closed", "token", "open"], [False, True], [False, True]
-    )
+    itertools.product(["postgresql", "sqlite"], ["closed", "open"], [False, True], [False, True])
 )
 
 
@@ -78,7 +76,7 @@ def test_every_combination_parses_back_and_passes_the_check(
 
     client = data["client_api"]
     assert client["registration_disabled"] is (registration == "closed")
-    assert client["registration_requires_token"] is (registration == "token")
+    assert "registration_requires_token" not in client  # Dendrite would not check it
     assert client["registration_shared_secret"] == FIXED_SECRETS.registration_shared_secret
     if turn:
         assert client["turn"]["turn_uris"] == calls.turn_uris(ctx)
@@ -186,7 +184,6 @@ def test_rate_limit_presets_differ() -> None:
     ("mode", "flags"),
     [
         ("closed", []),
-        ("token", [dendrite.OPEN_REGISTRATION_FLAG]),
         ("open", [dendrite.OPEN_REGISTRATION_FLAG]),
     ],
 )

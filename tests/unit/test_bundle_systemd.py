@@ -66,7 +66,7 @@ def test_synapse_on_sqlite_waits_for_no_database(tmp_path: Path) -> None:
     assert "postgresql.service" not in _settings(unit, "After")[0]
 
 
-@pytest.mark.parametrize(("mode", "flag"), [("closed", False), ("token", True)])
+@pytest.mark.parametrize(("mode", "flag"), [("closed", False), ("open", True)])
 def test_dendrite_binds_loopback_with_its_config(tmp_path: Path, mode: str, flag: bool) -> None:
     ctx = _native(homeserver="dendrite", registration__mode=mode)
     unit = _written(ctx, tmp_path)["systemd/dendrite.service"]

@@ -259,9 +259,8 @@ def test_wrong_config_version_is_found(key_dir: Path) -> None:
     assert problems[0].startswith("version is 1: Dendrite reads only config version 2")
 
 
-@pytest.mark.parametrize("mode", ["token", "open"])
-def test_registration_without_the_flag_is_found(mode: str, key_dir: Path) -> None:
-    ctx = dendrite_context(registration__mode=mode)
+def test_registration_without_the_flag_is_found(key_dir: Path) -> None:
+    ctx = dendrite_context(registration__mode="open")
     data = dendrite_data(ctx)
     without_flag = rules(data, key_dir)
     assert len(without_flag) == 1

@@ -527,6 +527,16 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 "set workers to 0 or use Synapse with postgresql",
             )
         )
+    if hs is Homeserver.DENDRITE and answers.registration.mode is RegistrationMode.TOKEN:
+        # Dendrite's registration_requires_token only turns on its token admin API: sign-up
+        # still offers m.login.dummy alone (seen with v0.13.8; element-hq/dendrite#3097, open).
+        problems.append(
+            Problem(
+                path="registration.mode",
+                message="Dendrite does not check registration tokens: by token, anyone could "
+                "sign up; use closed (make accounts with create-account), or Synapse or Conduit",
+            )
+        )
     if answers.proxy.federation_ca_path and hs is not Homeserver.SYNAPSE:
         problems.append(
             Problem(

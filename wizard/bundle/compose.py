@@ -4,10 +4,11 @@ from typing import Any
 
 import yaml
 
-from wizard.answers.model import Homeserver, ProxyKind, RegistrationMode
+from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import (
     calls,
     certificates,
+    dendrite,
     layout,
     media,
     monitoring,
@@ -132,10 +133,8 @@ def dendrite_command(ctx: RenderContext) -> list[str]:
         f"{ctx.listen_address}:{ctx.ports.homeserver}",
     ]
     # Dendrite refuses registration without a captcha unless this flag is given; the
-    # bundle opens registration only by token or on purpose, never with a captcha.
-    if ctx.answers.registration.mode is not RegistrationMode.CLOSED:
-        args.append("-really-enable-open-registration")
-    return args
+    # bundle opens registration only on purpose, never with a captcha.
+    return args + dendrite.start_flags(ctx)
 
 
 def _homeserver_volumes(ctx: RenderContext) -> list[str]:

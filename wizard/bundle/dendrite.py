@@ -88,12 +88,13 @@ def config_path(ctx: RenderContext) -> str:
 def start_flags(ctx: RenderContext) -> list[str]:
     """Return the extra flags Dendrite must start with for the chosen registration mode.
 
-    Registration by token still turns registration on, and Dendrite's start-up check accepts
-    that only with captcha or the open-registration flag; the token stays required either way.
+    Open registration without a captcha passes Dendrite's start-up check only with this flag.
+    Registration by token is refused for Dendrite (answers.model.combination_problems): its
+    registration_requires_token does not make sign-up ask for a token.
     """
-    if ctx.answers.registration.mode is RegistrationMode.CLOSED:
-        return []
-    return [OPEN_REGISTRATION_FLAG]
+    if ctx.answers.registration.mode is RegistrationMode.OPEN:
+        return [OPEN_REGISTRATION_FLAG]
+    return []
 
 
 def connection_pool(ctx: RenderContext) -> tuple[int, int]:
@@ -236,8 +237,7 @@ def postgres_uri(ctx: RenderContext) -> str:
 def _client_api(ctx: RenderContext) -> dict[str, Any]:
     mode = ctx.answers.registration.mode
     section: dict[str, Any] = {
-        "registration_disabled": mode is RegistrationMode.CLOSED,
-        "registration_requires_token": mode is RegistrationMode.TOKEN,
+        "registration_disabled": mode is not RegistrationMode.OPEN,
         "registration_shared_secret": ctx.secrets.registration_shared_secret,
         "guests_disabled": True,
         "enable_registration_captcha": False,

@@ -290,9 +290,14 @@ def _admin(ctx: RenderContext) -> list[str]:
     command = apply_script.admin_command(ctx)
     if command:
         where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
+        asks = (
+            " with your name in place of YOURNAME; it asks for a password"
+            if ctx.homeserver is Homeserver.DENDRITE
+            else "; it asks for a name and a password"
+        )
         lines += [
-            f"Run this {where}; it asks for a name and a password and uses the registration "
-            "shared secret already in the homeserver's config:",
+            f"Run this {where}{asks} and uses the registration shared secret already in the "
+            "homeserver's config:",
             "",
             *_code(command),
         ]
@@ -321,8 +326,9 @@ def _registration(ctx: RenderContext) -> list[str]:
             "",
         ]
     if mode is RegistrationMode.OPEN:
+        instead = "close it" if ctx.homeserver is Homeserver.DENDRITE else "switch to tokens"
         return [
-            "Registration is open to anyone: watch for spam accounts, or switch to tokens.",
+            f"Registration is open to anyone: watch for spam accounts, or {instead}.",
             "",
         ]
     port = ctx.ports.homeserver
@@ -335,10 +341,8 @@ def _registration(ctx: RenderContext) -> list[str]:
             "only to the people you invite, and change it (then apply again) to stop them.",
             "",
         ]
-    if ctx.homeserver is Homeserver.SYNAPSE:
-        url = f"http://localhost:{port}/_synapse/admin/v1/registration_tokens/new"
-    else:
-        url = f"http://localhost:{port}/_dendrite/admin/registrationTokens/new"
+    # Synapse: Dendrite does not check tokens, so answers by token are refused for it.
+    url = f"http://localhost:{port}/_synapse/admin/v1/registration_tokens/new"
     curl = f"curl -s -X POST {auth} -d '{{\"uses_allowed\": 1}}' {url}"
     command = f"docker compose exec {ctx.homeserver.value} {curl}" if ctx.compose else curl
     return [
