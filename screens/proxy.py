@@ -61,7 +61,7 @@ class ProxyStep(StepPane):
                 path="proxy.acme_email",
                 why="where expiry notices go",
             )
-        with Vertical(id="files"):
+        with Vertical(id="tls-files"):
             yield Field(
                 "Certificate",
                 Entry(
@@ -98,7 +98,7 @@ class ProxyStep(StepPane):
     def _arrange(self) -> None:
         tls = self._tls()
         self.query_one("#acme").display = tls == TlsMode.ACME.value
-        self.query_one("#files").display = tls == TlsMode.FILES.value
+        self.query_one("#tls-files").display = tls == TlsMode.FILES.value
 
     def _value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value.strip()
