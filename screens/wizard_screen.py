@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Container, Horizontal
@@ -15,6 +15,8 @@ from screens.widgets.keybar import KeyBar
 
 if TYPE_CHECKING:
     from screens.step import StepPane
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
 
 
 class WizardScreen(Screen[None]):
@@ -40,6 +42,9 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         """Lay out the title bar, the place for the steps, the navigation row and the keys."""
         yield Static("matrix-wizard", id="title-bar", markup=False)
+        too_small = Static("", id="too-small", markup=False)
+        too_small.display = False
+        yield too_small
         yield Container(id="steps")
         with Horizontal(id="nav"):
             yield Button("Back", id="back", compact=True, disabled=True)
@@ -50,6 +55,16 @@ class WizardScreen(Screen[None]):
     def on_mount(self) -> None:
         """Say that the steps can be shown."""
         self.post_message(ScreenReady())
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Say so while the terminal is smaller than the wizard is laid out for."""
+        width, height = event.size
+        notice = self.query_one("#too-small", Static)
+        notice.display = width < MIN_WIDTH or height < MIN_HEIGHT
+        notice.update(
+            f"This terminal is {width}x{height}; the wizard is made for {MIN_WIDTH}x{MIN_HEIGHT} "
+            "or larger, and lines are cut until the window grows."
+        )
 
     def add(self, step: "StepPane") -> None:
         """Build a step's pane out of sight, to be shown later."""

@@ -354,3 +354,18 @@ async def test_each_step_first_shown_starts_at_its_top_with_its_first_control_fo
             await steady(pilot)
             assert shown.scroll_offset.y == 0, f"{shown.STEP_NAME} opened scrolled down"
             assert app.focused is not None and shown in app.focused.ancestors_with_self
+
+
+@asynctest
+async def test_a_terminal_too_small_is_named_and_the_notice_goes_when_it_grows() -> None:
+    app = wizard()
+    async with app.run_test(size=(60, 20)) as pilot:
+        await settle(pilot)
+        notice = app.screen.query_one("#too-small", Static)
+        assert notice.display
+        said = str(notice.content)
+        assert said.startswith("This terminal is 60x20; the wizard is made for 80x24")
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        assert not notice.display
+        assert "Step 1 of 11: Welcome" in screen_text(app)
