@@ -1,18 +1,58 @@
-"""Shared test helpers: real programs are required under CI and skipped with a reason elsewhere."""
+"""Shared test helpers: real programs are required under CI and skipped with a reason elsewhere.
 
+The session's fixtures shared by several folders live here, so that each exists once a
+session: the container engine, and the end-to-end runs' timings.
+"""
+
+import json
 import os
 import queue
 import shutil
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from tests.compose.engine import Engine
+    from tests.e2e.support import Timings
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TIMINGS_FILE = "e2e-timings.json"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> "Iterator[Engine]":
+    """Start podman's API service once for the session and stop it at the end."""
+    from tests.compose.engine import running_engine
+
+    with running_engine(tmp_path_factory.mktemp("engine")) as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def e2e_timings(tmp_path_factory: pytest.TempPathFactory) -> "Iterator[list[Timings]]":
+    """Collect each run's step times; at the end print them and write them as JSON."""
+    runs: list[Timings] = []
+    started = time.monotonic()
+    yield runs
+    if not runs:
+        return
+    total = round(time.monotonic() - started, 3)
+    report = [run.as_json() for run in runs]
+    path = tmp_path_factory.getbasetemp() / TIMINGS_FILE
+    path.write_text(json.dumps({"total": total, "runs": report}, indent=2) + "\n", "utf-8")
+    print(f"\nend-to-end timings, {total:.2f} s in all (also in {path}):")
+    for run in report:
+        print(f"  {run['run']}: {run['total']:.2f} s")
+        for step, seconds in run["steps"].items():
+            print(f"    {seconds:7.2f} s  {step}")
 
 
 def require_program(name: str) -> str:
