@@ -17,7 +17,6 @@ from screens.machine import MachineStep
 from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from screens.state import WizardState
 from screens.step import StepPane
-from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
 from tests.tui.conftest import (
@@ -25,6 +24,7 @@ from tests.tui.conftest import (
     apply_for_real,
     assert_generate_reproduces,
     asynctest,
+    connect_on_screen,
     dialog_on_screen,
     field_problem,
     go_on,
@@ -85,14 +85,7 @@ class StandInSession:
 
 async def connect(pilot: Pilot[int], *, accept: bool) -> MachineStep:
     """Choose remote mode, connect to vps.example.com, and accept or refuse its key."""
-    welcome = step(pilot.app)
-    assert isinstance(welcome, WelcomeStep)
-    welcome.query_one("#mode", Choices).choose("remote")
-    await pilot.pause()
-    machine = await go_on(pilot)
-    assert isinstance(machine, MachineStep)
-    await type_into(pilot, "#host", "vps.example.com")
-    await pilot.click("#connect")
+    machine = await connect_on_screen(pilot, "vps.example.com")
     await pilot.pause()
     await pilot.pause()
     dialog = pilot.app.screen
