@@ -74,3 +74,29 @@ def context_for(answers: Answers | None = None, facts: HostFacts | None = None) 
     return RenderContext(
         answers=answers or answers_for(), facts=facts or facts_with(), secrets=FIXED_SECRETS
     )
+
+
+def reapply_answers(deployment: str) -> dict[str, Any]:
+    """Return the answers the apply-again tests start from: Synapse on SQLite, nginx, TLS, TURN."""
+    return {
+        "homeserver": {"kind": "synapse"},
+        "domain": {"server_name": "example.com"},
+        "database": {"kind": "sqlite"},
+        "proxy": {
+            "kind": "nginx",
+            "tls": "files",
+            "cert_path": "/etc/ssl/matrix/fullchain.pem",
+            "key_path": "/etc/ssl/matrix/privkey.pem",
+        },
+        "calls": {"turn": True},
+        "deployment": {"kind": deployment},
+    }
+
+
+def with_larger_uploads(answers: dict[str, Any]) -> dict[str, Any]:
+    """Return the answers with a larger upload limit.
+
+    The limit is in homeserver.yaml (Synapse's) and nginx/matrix.conf (the body limit);
+    coturn's files do not change.
+    """
+    return {**answers, "media": {"max_upload_mb": 80}}

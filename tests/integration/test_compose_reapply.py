@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.bundle_support import reapply_answers, with_larger_uploads
 from tests.conftest import run_cli
 from tests.e2e.support import require_root
 from wizard.answers.model import load_answers_file
@@ -24,22 +25,8 @@ from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
 
-ANSWERS: dict[str, Any] = {
-    "homeserver": {"kind": "synapse"},
-    "domain": {"server_name": "example.com"},
-    "database": {"kind": "sqlite"},
-    "proxy": {
-        "kind": "nginx",
-        "tls": "files",
-        "cert_path": "/etc/ssl/matrix/fullchain.pem",
-        "key_path": "/etc/ssl/matrix/privkey.pem",
-    },
-    "calls": {"turn": True},
-    "deployment": {"kind": "compose"},
-}
-# The upload limit is in homeserver.yaml (Synapse's) and nginx/matrix.conf (the body limit);
-# coturn's file does not change.
-LARGER_UPLOADS: dict[str, Any] = {**ANSWERS, "media": {"max_upload_mb": 80}}
+ANSWERS = reapply_answers("compose")
+LARGER_UPLOADS = with_larger_uploads(ANSWERS)
 
 
 class Host:

@@ -14,28 +14,15 @@ from typing import Any
 
 import pytest
 
+from tests.bundle_support import reapply_answers, with_larger_uploads
 from tests.e2e.support import generate, install_programs_apply_sh_fetches, require_root
 from wizard.bundle import layout, shell, systemd
 from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
 
-ANSWERS: dict[str, Any] = {
-    "homeserver": {"kind": "synapse"},
-    "domain": {"server_name": "example.com"},
-    "database": {"kind": "sqlite"},
-    "proxy": {
-        "kind": "nginx",
-        "tls": "files",
-        "cert_path": "/etc/ssl/matrix/fullchain.pem",
-        "key_path": "/etc/ssl/matrix/privkey.pem",
-    },
-    "calls": {"turn": True},
-    "deployment": {"kind": "native"},
-}
-# The upload limit is in homeserver.yaml (Synapse's) and nginx/matrix.conf (the body limit);
-# coturn's files do not change.
-LARGER_UPLOADS: dict[str, Any] = {**ANSWERS, "media": {"max_upload_mb": 80}}
+ANSWERS = reapply_answers("native")
+LARGER_UPLOADS = with_larger_uploads(ANSWERS)
 STAGED = "   (staging: not done)"
 
 
