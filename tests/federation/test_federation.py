@@ -36,10 +36,8 @@ from tests.federation.clients import Account, exchange
 from tests.federation.network import NAMESERVER, Zone, address, private_network, running_dns
 from tests.federation.private_ca import PrivateCa, make_ca
 from tests.journey.box import Attachment, Box, running_box
-from tests.journey.support import wizard
+from tests.journey.support import bundle_answers, generate_bundle, wizard
 from tests.journey.test_journey import check_running
-from wizard.answers.model import load_answers_file
-from wizard.answers.secret_store import load_secrets
 from wizard.bundle import apply_script, discovery, native
 from wizard.bundle.context import RenderContext
 from wizard.verify.proxy_checks import find_traefik
@@ -79,22 +77,17 @@ EXCHANGES = ((ALPHA, BETA), (GAMMA, ALPHA), (BETA, GAMMA))
 
 def generate(side: Side, folder: Path, home: Path) -> tuple[Path, RenderContext]:
     """Write the side's answers with `matrix-wizard answers`, generate its bundle."""
-    answers = wizard(
-        *("answers", "--homeserver", "synapse", "--server-name", side.server_name),
-        *("--database", "postgresql", "--proxy", side.proxy),
-        *("--set", "deployment.kind=native", "--set", "proxy.tls=files"),
-        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
-        *("--set", f"domain.delegation={side.delegation}"),
-        *("--set", f"proxy.federation_port={side.federation_port}"),
-        *("--set", f"proxy.federation_ca_path={CA_PATH}"),
-        home=home,
+    answers = bundle_answers(
+        home,
+        side.server_name,
+        side.proxy,
+        "native",
+        f"domain.delegation={side.delegation}",
+        f"proxy.federation_port={side.federation_port}",
+        f"proxy.federation_ca_path={CA_PATH}",
     )
-    answers_file = folder / f"{side.name}-answers.yaml"
-    answers_file.write_text(answers, encoding="utf-8")
     bundle = folder / f"{side.name}-bundle"
-    wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
-    parsed, _ = load_answers_file(bundle / "answers.yaml")
-    return bundle, RenderContext(answers=parsed, facts=None, secrets=load_secrets(bundle))
+    return bundle, generate_bundle(home, answers, bundle)
 
 
 def add_records(zone: Zone, ctx: RenderContext, box_address: str) -> None:

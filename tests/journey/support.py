@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY
+from wizard.answers.model import load_answers_file
+from wizard.answers.secret_store import load_secrets
+from wizard.bundle.context import RenderContext
 
 
 def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
@@ -20,3 +24,34 @@ def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
     )
     assert done.returncode == 0, f"matrix-wizard {args[0]}:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr if with_errors else done.stdout
+
+
+def bundle_answers(
+    home: Path, server_name: str, proxy: str, deployment: str, *settings: str
+) -> str:
+    """Return what `matrix-wizard answers` writes for Synapse on PostgreSQL, TLS from files.
+
+    Each of settings is a further `--set` (such as "calls.turn=true").
+    """
+    return wizard(
+        *("answers", "--homeserver", "synapse", "--server-name", server_name),
+        *("--database", "postgresql", "--proxy", proxy),
+        *("--set", f"deployment.kind={deployment}", "--set", "proxy.tls=files"),
+        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
+        *(word for setting in settings for word in ("--set", setting)),
+        home=home,
+    )
+
+
+def bundle_context(bundle: Path) -> RenderContext:
+    """Return the render context of a written bundle, from its answers and secrets."""
+    answers, _ = load_answers_file(bundle / "answers.yaml")
+    return RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+
+
+def generate_bundle(home: Path, answers: str, bundle: Path) -> RenderContext:
+    """Save the answers beside the bundle folder, run `matrix-wizard generate` into it."""
+    answers_file = bundle.with_name(f"{bundle.name}-answers.yaml")
+    answers_file.write_text(answers, encoding="utf-8")
+    wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
+    return bundle_context(bundle)

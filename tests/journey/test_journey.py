@@ -38,10 +38,8 @@ from tests.e2e.client import converse
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
 from tests.integration.proxy_runtime import self_signed
 from tests.journey.box import Box, running_box
-from tests.journey.support import wizard
+from tests.journey.support import bundle_answers, generate_bundle, wizard
 from tests.waiting import wait_until
-from wizard.answers.model import load_answers_file
-from wizard.answers.secret_store import load_secrets
 from wizard.bundle import apply_script, systemd
 from wizard.bundle.context import RenderContext
 
@@ -51,18 +49,6 @@ PASSWORD = "correct horse battery staple"
 MESSAGE = "Hello from a fresh box"
 USER = "alice"
 GIB = 1024**3
-
-
-def answers_text(home: Path) -> str:
-    """Return the answers `matrix-wizard answers` writes for the journey's bundle."""
-    return wizard(
-        *("answers", "--homeserver", "synapse", "--server-name", SERVER_NAME),
-        *("--database", "postgresql", "--proxy", "nginx"),
-        *("--set", "deployment.kind=native", "--set", "proxy.tls=files"),
-        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
-        *("--set", "calls.turn=true", "--set", "monitoring.prometheus=true"),
-        home=home,
-    )
 
 
 def install_certificate(box: Box, ctx: RenderContext, folder: Path) -> None:
@@ -128,12 +114,16 @@ def test_a_fresh_box_detected_over_ssh_gets_a_working_homeserver(
         assert found["cpu"].startswith("1 core (CPU quota")
 
         with timings.step("2. answers and generate"):
-            answers_file = tmp_path / "answers.yaml"
-            answers_file.write_text(answers_text(home), encoding="utf-8")
+            answers = bundle_answers(
+                home,
+                SERVER_NAME,
+                "nginx",
+                "native",
+                "calls.turn=true",
+                "monitoring.prometheus=true",
+            )
             bundle = tmp_path / "bundle"
-            wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
-        answers, _ = load_answers_file(bundle / "answers.yaml")
-        ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+            ctx = generate_bundle(home, answers, bundle)
         install_certificate(box, ctx, tmp_path)
 
         with timings.step("3. apply over SSH: apt, users, venv, units, firewall"):

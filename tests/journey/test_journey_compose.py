@@ -25,9 +25,9 @@ from tests.compose.engine import PROJECT_PREFIX, Engine
 from tests.compose.stack import build_images, pulled_images
 from tests.conftest import require_program
 from tests.e2e.client import converse
-from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
+from tests.e2e.support import SERVER_NAME, Timings
 from tests.journey.box import Box, running_box
-from tests.journey.support import wizard
+from tests.journey.support import bundle_answers, generate_bundle, wizard
 from tests.journey.test_journey import (
     MESSAGE,
     PASSWORD,
@@ -35,10 +35,7 @@ from tests.journey.test_journey import (
     install_certificate,
     print_footprint,
 )
-from wizard.answers.model import load_answers_file
-from wizard.answers.secret_store import load_secrets
 from wizard.bundle import apply_script
-from wizard.bundle.context import RenderContext
 
 pytestmark = [pytest.mark.journey, pytest.mark.slow]
 
@@ -50,17 +47,6 @@ pytestmark = [pytest.mark.journey, pytest.mark.slow]
 ENGINE_PACKAGES = "podman podman-docker docker-compose netavark aardvark-dns iptables curl nftables"
 NETWORK_CONF = "/etc/containers/containers.conf.d/network.conf"
 LOG_TAIL = 40
-
-
-def answers_text(home: Path) -> str:
-    """Return the answers for a compose Synapse + PostgreSQL + nginx bundle with TLS files."""
-    return wizard(
-        *("answers", "--homeserver", "synapse", "--server-name", SERVER_NAME),
-        *("--database", "postgresql", "--proxy", "nginx"),
-        *("--set", "deployment.kind=compose", "--set", "proxy.tls=files"),
-        *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
-        home=home,
-    )
 
 
 def install_engine(box: Box) -> None:
@@ -110,12 +96,8 @@ def test_a_compose_bundle_runs_on_a_fresh_box_with_an_engine_inside(
     e2e_timings.append(timings)
     home = tmp_path / "home"
     home.mkdir()
-    answers_file = tmp_path / "answers.yaml"
-    answers_file.write_text(answers_text(home), encoding="utf-8")
     bundle = tmp_path / "bundle"
-    wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
-    answers, _ = load_answers_file(bundle / "answers.yaml")
-    ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+    ctx = generate_bundle(home, bundle_answers(home, SERVER_NAME, "nginx", "compose"), bundle)
     with timings.step("stand-in images built (reused when built before)"):
         build_images(bundle, ctx)
     with ExitStack() as cleanup:

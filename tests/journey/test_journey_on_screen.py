@@ -35,6 +35,7 @@ from tests.conftest import require_program
 from tests.e2e.client import converse
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
 from tests.journey.box import Box, running_box
+from tests.journey.support import bundle_context
 from tests.journey.test_journey import (
     GIB,
     MESSAGE,
@@ -52,8 +53,7 @@ from tests.tui.conftest import (
     step,
     type_into,
 )
-from wizard.answers.model import Deployment, load_answers_file
-from wizard.answers.secret_store import load_secrets
+from wizard.answers.model import Deployment
 from wizard.bundle import apply_script
 from wizard.bundle.context import RenderContext
 
@@ -130,9 +130,8 @@ async def drive_the_wizard(
             await settle(pilot)
             assert write.valid, write.status
             await go_on(pilot)
-        answers, _ = load_answers_file(bundle / "answers.yaml")
-        assert answers.deployment.kind is Deployment.NATIVE
-        ctx = RenderContext(answers=answers, facts=None, secrets=load_secrets(bundle))
+        ctx = bundle_context(bundle)
+        assert ctx.answers.deployment.kind is Deployment.NATIVE
         install_certificate(box, ctx, folder)
         with timings.step("3. Upload and apply on the Done step"):
             lines = await upload_and_apply(pilot)
