@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from screens.draft import save_draft
+from screens.draft_file import free_name, must_ask_before_saving, outside_bundles, shown_path
 from screens.memory import collect_as_usual, free_panes_let_go, set_aside_what_is_loaded
 from screens.messages import (
     Answer,
@@ -329,17 +330,44 @@ class WizardApp(App[int]):
         self.push_screen(HelpDialog(step.STEP_NAME, text))
 
     def action_save_draft(self) -> None:
-        """Save the answers so far, with the step's entries, where the draft lives."""
+        """Save the answers so far where the draft lives, asking before replacing a file."""
+        self._save_draft_then(None)
+
+    def _save_draft_then(self, after: Callable[[], None] | None) -> None:
+        """Save the draft, asking first when that would replace a file this run did not write."""
         step = self.current_step()
         if step is not None:
             self.state = step.keep_entries(self.state)
+        path = outside_bundles(self.state.draft_path)
+        self.state = replace(self.state, draft_path=path)
+        if not must_ask_before_saving(self.state):
+            self._save_to(path, after)
+            return
+        from screens.dialogs import ReplaceDialog
+
+        def chosen(target: Path | None) -> None:
+            if target is not None:
+                self._save_to(target, after)
+
+        self.push_screen(ReplaceDialog(path, free_name(path)), chosen)
+
+    def _save_to(self, path: Path, after: Callable[[], None] | None) -> None:
+        """Write the draft to path, say where in full, then do what was waiting on it."""
         try:
-            save_draft(self.state.draft, self.state.draft_path)
+            save_draft(self.state.draft, path)
         except WizardError as error:
             self.notify(str(error), severity="error", markup=False)
             return
-        self.state = replace(self.state, saved_draft=self.state.draft)
-        self.notify(f"Draft saved to {self.state.draft_path}", markup=False)
+        self.state = replace(
+            self.state,
+            draft_path=path,
+            saved_to=path,
+            saved_draft=self.state.draft,
+            saved_machine_form=self.state.machine_form,
+        )
+        self.notify(f"Draft saved to {shown_path(path)}", markup=False)
+        if after is not None:
+            after()
 
     async def action_quit(self) -> None:
         """Quit, asking first when the answers are not saved."""
@@ -354,13 +382,12 @@ class WizardApp(App[int]):
 
         def chosen(choice: QuitChoice | None) -> None:
             if choice == "save":
-                self.action_save_draft()
-                if not self.state.unsaved:
-                    self.exit(0)
+                self._save_draft_then(lambda: self.exit(0))
             elif choice == "discard":
                 self.exit(0)
 
-        self.push_screen(QuitDialog(str(self.state.draft_path)), chosen)
+        target = shown_path(outside_bundles(self.state.draft_path))
+        self.push_screen(QuitDialog(target), chosen)
 
     def on_unmount(self) -> None:
         """Close the SSH connection, if one is open, and collect garbage as usual again."""
@@ -528,7 +555,11 @@ class WizardApp(App[int]):
     def _write_finished(self, message: WriteFinished) -> None:
         draft = self.state.draft
         self.state = replace(
-            self.state, written_to=message.out_dir, written_draft=draft, saved_draft=draft
+            self.state,
+            written_to=message.out_dir,
+            written_draft=draft,
+            saved_draft=draft,
+            saved_machine_form=self.state.machine_form,
         )
         from screens.write import WriteStep
 

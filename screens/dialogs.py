@@ -1,5 +1,6 @@
-"""Dialogs over a step: help, quitting with unsaved work, an SSH host key, a secret, applying."""
+"""Dialogs over a step: help, quitting, replacing a file, an SSH host key, a secret, applying."""
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from textual import on
@@ -80,6 +81,50 @@ class QuitDialog(ModalScreen[QuitChoice | None]):
             self.dismiss("discard")
         else:
             self.dismiss(None)
+
+
+class ReplaceDialog(ModalScreen[Path | None]):
+    """Ask before a draft replaces a file this run did not write: replace it, or save beside it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", tooltip="Go back without saving")
+    ]
+
+    def __init__(self, path: Path, beside: Path) -> None:
+        super().__init__()
+        self._path = path
+        self._beside = beside
+
+    def compose(self) -> ComposeResult:
+        """Name the file that is there, and the three ways on."""
+        with Vertical(id="dialog"):
+            yield Label(f"Replace {self._path.name}?", id="dialog-title", markup=False)
+            yield Static(
+                f"{self._path.absolute()} is there already, and this run of the wizard did not "
+                f"write it. Replace it with this draft, or save the draft as "
+                f"{self._beside.absolute()}?",
+                id="replace-what",
+                markup=False,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(
+                    f"Save as {self._beside.name}", id="beside", variant="primary", compact=True
+                )
+                yield Button("Replace", id="replace", variant="warning", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        """Start on saving beside it, so an Enter pressed by habit replaces nothing."""
+        self.query_one("#beside", Button).focus()
+
+    def action_cancel(self) -> None:
+        """Go back without saving."""
+        self.dismiss(None)
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        targets = {"beside": self._beside, "replace": self._path}
+        self.dismiss(targets.get(event.button.id or ""))
 
 
 class HostKeyDialog(ModalScreen[bool]):

@@ -37,11 +37,25 @@ class WizardState:
     written_to: Path | None = None
     written_draft: Draft | None = None
     saved_draft: Draft = field(default_factory=dict)
+    saved_machine_form: dict[str, str] = field(default_factory=dict)
+    saved_to: Path | None = None
 
     @property
     def unsaved(self) -> bool:
-        """Return whether the answers differ from those last saved, loaded or written."""
-        return self.draft != self.saved_draft
+        """Return whether the answers or typed machine entries differ from those last kept."""
+        return self.draft != self.saved_draft or typed_entries(self.machine_form) != typed_entries(
+            self.saved_machine_form
+        )
+
+
+# The Machine step's entries a person types (a host, plan figures); the rest are choices that
+# start with a value, and quitting without them loses nothing typed.
+TYPED_MACHINE_ENTRIES = ("host", "port", "user", "key_file", "cores", "ram", "disk")
+
+
+def typed_entries(machine_form: dict[str, str]) -> dict[str, str]:
+    """Return the Machine step's typed entries that hold something."""
+    return {key: machine_form[key] for key in TYPED_MACHINE_ENTRIES if machine_form.get(key)}
 
 
 def resumed_machine_is_known(state: WizardState) -> bool:

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from screens.draft import load_draft
+from screens.draft_file import outside_bundles
 from screens.state import Draft, Mode, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
@@ -120,10 +121,11 @@ class WelcomeStep(StepPane):
                 state,
                 mode=mode,
                 draft=self._loaded,
-                draft_path=path,
+                draft_path=outside_bundles(path),
                 facts=None,
                 machine_form=form,
                 saved_draft=self._loaded,
+                saved_machine_form=form,
             )
         if mode is state.mode:
             return state
