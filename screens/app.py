@@ -175,23 +175,16 @@ class WizardApp(App[int]):
 
     # --- Steps --------------------------------------------------------------------------------
 
-    def applicable(self, state: WizardState | None = None) -> list[int]:
-        """Return the indexes of the steps that apply to the state (by default, the current)."""
-        state = state or self.state
-        return [index for index, step in enumerate(STEPS) if not step.skip(state)]
-
     def _pane_for(self, index: int, state: WizardState) -> StepPane:
         """Return the step's pane for state: the one kept if it still fits, else a new one."""
-        steps = self.applicable(state)
-        position = steps.index(index) + 1 if index in steps else index + 1
         kept = self._shown.get(index)
         if kept is not None and kept.still_fits(state):
-            kept.come_back(state, position=position, count=len(steps))
+            kept.come_back(state, position=index + 1, count=len(STEPS))
             return kept
         if kept is not None:
             self._forget(index)
         pane = STEPS[index].pane_class()(
-            state, position=position, count=len(steps), earlier=sections_before(index)
+            state, position=index + 1, count=len(STEPS), earlier=sections_before(index)
         )
         self._shown[index] = pane
         return pane
@@ -224,9 +217,7 @@ class WizardApp(App[int]):
         """
         if not self.screen_stack:
             return
-        steps = self.applicable()
-        place = steps.index(index) if index in steps else 0
-        near = {0, *steps[max(0, place - 1) : place + 2]}
+        near = {0, index - 1, index, index + 1}
         for kept in [kept for kept in self._shown if kept not in near]:
             self._forget(kept)
 
@@ -267,15 +258,15 @@ class WizardApp(App[int]):
         if step is None or not step.valid or not self._loaded:
             return
         state = step.hand_back(self.state)
-        later = [index for index in self.applicable(state) if index > self.step_index]
-        if not later:
+        following = self.step_index + 1
+        if following == len(STEPS):
             return
-        kept = self._shown.get(later[0])
+        kept = self._shown.get(following)
         if kept is None or not kept.still_fits(state):
-            self.frame.add(self._pane_for(later[0], state))
+            self.frame.add(self._pane_for(following, state))
 
     def next_step(self) -> None:
-        """Take the step's answers and go on to the next step that applies; finish after Done."""
+        """Take the step's answers and go on to the next step; finish after Done."""
         step = self.current_step()
         if step is None:
             return
@@ -283,21 +274,19 @@ class WizardApp(App[int]):
             self.bell()
             return
         self.state = step.leave(step.hand_back(self.state))
-        later = [index for index in self.applicable() if index > self.step_index]
-        if not later:
+        if self.step_index + 1 == len(STEPS):
             self.exit(0)
             return
-        self._go(later[0])
+        self._go(self.step_index + 1)
 
     def prev_step(self) -> None:
-        """Keep the step's entries, valid or not, and go back to the previous step that applies."""
+        """Keep the step's entries, valid or not, and go back to the previous step."""
         step = self.current_step()
         if step is None:
             return
         self.state = step.leave(step.keep_entries(self.state))
-        earlier = [index for index in self.applicable() if index < self.step_index]
-        if earlier:
-            self._go(earlier[-1])
+        if self.step_index > 0:
+            self._go(self.step_index - 1)
 
     @on(StepChecked)
     def _step_checked(self, message: StepChecked) -> None:

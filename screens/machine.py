@@ -13,7 +13,7 @@ from screens import validation
 from screens.draft import machine_section
 from screens.messages import ConnectRequested, ProbeRequested
 from screens.remote import RemoteTarget
-from screens.state import Draft, Mode, WizardState, resumed_machine_is_known
+from screens.state import Draft, Mode, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
@@ -78,11 +78,6 @@ class MachineStep(StepPane):
         self.failure: Problem | None = None
         self._entry_problems: list[Problem] = []
         self._probed_path: str | None = state.machine_form.get("probed")
-
-    @classmethod
-    def should_skip(cls, state: WizardState) -> bool:
-        """Skip when a resumed draft already names the machine and the homeserver."""
-        return resumed_machine_is_known(state)
 
     def _value(self, key: str, default: str = "") -> str:
         return self.state.machine_form.get(key, default)

@@ -56,15 +56,3 @@ TYPED_MACHINE_ENTRIES = ("host", "port", "user", "key_file", "cores", "ram", "di
 def typed_entries(machine_form: dict[str, str]) -> dict[str, str]:
     """Return the Machine step's typed entries that hold something."""
     return {key: machine_form[key] for key in TYPED_MACHINE_ENTRIES if machine_form.get(key)}
-
-
-def resumed_machine_is_known(state: WizardState) -> bool:
-    """Return whether a resumed draft already fixes the machine and the homeserver."""
-    machine = state.draft.get("machine") or {}
-    homeserver = state.draft.get("homeserver") or {}
-    return (
-        state.mode is Mode.RESUME
-        and bool(machine.get("cores"))
-        and bool(machine.get("ram_mb"))
-        and bool(homeserver.get("kind"))
-    )

@@ -48,11 +48,6 @@ class StepPane(VerticalScroll):
         self.checked: Answers | None = None
         self.left: WizardState | None = None
 
-    @classmethod
-    def should_skip(cls, state: WizardState) -> bool:
-        """Return whether this step does not apply to the wizard's state."""
-        return False
-
     # --- Layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:

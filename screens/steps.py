@@ -1,32 +1,20 @@
 """The wizard's steps in order, each imported only when first needed so the wizard starts fast."""
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from screens.state import WizardState, resumed_machine_is_known
 
 if TYPE_CHECKING:
     from screens.step import StepPane
 
 
-def _always_applies(state: WizardState) -> bool:
-    return False
-
-
 @dataclass(frozen=True)
 class Step:
-    """One step: the module and class that show it, its answers sections, and when it is skipped.
-
-    ``skip`` is the same rule as the class's ``should_skip``, kept here so that counting the
-    steps does not import every step's module.
-    """
+    """One step: the module and class that show it, and the answers sections it fills in."""
 
     module: str
     name: str
     sections: tuple[str, ...] = ()
-    skip: Callable[[WizardState], bool] = _always_applies
 
     def pane_class(self) -> "type[StepPane]":
         """Return the step's pane class, importing its module on first use."""
@@ -36,8 +24,8 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("screens.welcome", "WelcomeStep"),
-    Step("screens.machine", "MachineStep", ("machine",), resumed_machine_is_known),
-    Step("screens.tier", "TierStep", ("homeserver",), resumed_machine_is_known),
+    Step("screens.machine", "MachineStep", ("machine",)),
+    Step("screens.tier", "TierStep", ("homeserver",)),
     Step("screens.deployment", "DeploymentStep", ("deployment",)),
     Step("screens.domain", "DomainStep", ("domain",)),
     Step("screens.database", "DatabaseStep", ("database",)),

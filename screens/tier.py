@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from screens.state import Draft, WizardState, resumed_machine_is_known
+from screens.state import Draft, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
@@ -72,11 +72,6 @@ class TierStep(StepPane):
         if state.facts is not None:
             self.fits = {name: fit(state.facts, name) for name in HOMESERVERS}
             self.recommendation = recommend(state.facts)
-
-    @classmethod
-    def should_skip(cls, state: WizardState) -> bool:
-        """Skip when a resumed draft already names the machine and the homeserver."""
-        return resumed_machine_is_known(state)
 
     def _defaults(self) -> tuple[str, str]:
         entered = self.view()["homeserver"]

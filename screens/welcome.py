@@ -55,7 +55,9 @@ class WelcomeStep(StepPane):
         yield Static(STEPS_AHEAD, classes="why")
         yield Field(
             "The bundle is for",
-            Choices(MODES, self.state.mode.value, id="mode"),
+            Choices(
+                MODES, self.state.mode.value, id="mode", ask_more=frozenset({Mode.RESUME.value})
+            ),
             path="mode",
             id="mode-field",
         )
@@ -77,13 +79,19 @@ class WelcomeStep(StepPane):
         return Mode(selected) if selected else self.state.mode
 
     def _show_draft_field(self) -> None:
-        """Show the draft file only when resuming; it is built the first time it is needed."""
+        """Show the draft file only when resuming, and move to it when it appears.
+
+        It is built the first time it is needed.
+        """
         resuming = self._mode() is Mode.RESUME
         shown = self.query("#draft-field")
+        appears = resuming and not (shown and shown.first(Field).display)
         if shown:
             shown.first(Field).display = resuming
         elif resuming:
             self.mount(self._draft_field(), after="#mode-field")
+        if appears and self._draft_path is not None:
+            self.call_after_refresh(self._draft_path.focus)
 
     def form_changed(self) -> None:
         """Show or hide the draft file, then check again."""

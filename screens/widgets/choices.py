@@ -73,8 +73,11 @@ class Choices(Widget, can_focus=True):
         *,
         id: str | None = None,
         horizontal: bool = False,
+        ask_more: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(id=id)
+        # Options that show further entries: Enter chooses them and stays, so they can be filled.
+        self._ask_more = ask_more
         self._values = tuple(value for value, _ in options)
         self._labels = tuple(Content(label) for _, label in options)
         self._horizontal = horizontal
@@ -161,6 +164,7 @@ class Choices(Widget, can_focus=True):
         self._choose_index(self._cursor)
 
     def action_choose_and_go_on(self) -> None:
-        """Choose the highlighted option, then ask to go on once the choice has settled."""
+        """Choose the highlighted option, then go on once it settles, unless it asks for more."""
         self.action_choose()
-        self.call_after_refresh(self.post_message, NextRequested())
+        if self._values[self._cursor] not in self._ask_more:
+            self.call_after_refresh(self.post_message, NextRequested())

@@ -8,17 +8,15 @@ from textual.widgets import Button, Input, Markdown, Static
 
 from screens.app import WizardApp
 from screens.database import DatabaseStep
-from screens.deployment import DeploymentStep
 from screens.dialogs import HelpDialog, QuitDialog
 from screens.domain import DomainStep
 from screens.draft import DRAFT_HEADER
 from screens.machine import MachineStep
 from screens.proxy import ProxyStep
-from screens.state import Mode, WizardState
+from screens.state import DEFAULT_DRAFT_FILE, Mode, WizardState
 from screens.step import StepPane
 from screens.steps import STEPS
 from screens.tier import TierStep
-from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
 from tests.tui.conftest import (
@@ -47,19 +45,9 @@ def title(shown: StepPane) -> str:
 
 
 def test_the_step_list_agrees_with_each_step() -> None:
-    states = [
-        WizardState(),
-        WizardState(
-            mode=Mode.RESUME,
-            draft={"machine": {"cores": 2, "ram_mb": 4096}, "homeserver": {"kind": "conduit"}},
-        ),
-    ]
     for entry in STEPS:
         screen = entry.pane_class()
         assert entry.sections == screen.SECTIONS
-        assert [screen.should_skip(state) for state in states] == [
-            entry.skip(state) for state in states
-        ]
         assert asset(f"help/{screen.HELP}.md").is_file()
 
 
@@ -106,7 +94,28 @@ async def test_another_homeserver_starts_the_database_afresh() -> None:
 
 
 @asynctest
-async def test_header_counts_the_steps_that_apply(tmp_path: Path) -> None:
+async def test_enter_on_resume_moves_to_the_draft_file_it_reveals(tmp_path: Path) -> None:
+    (tmp_path / DEFAULT_DRAFT_FILE).write_text(yaml.safe_dump({"homeserver": {"kind": "synapse"}}))
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        welcome = step(pilot.app)
+        modes = welcome.query_one("#mode", Choices)
+        modes.focus()
+        assert modes.selected is not None
+        moves = modes.values.index(Mode.RESUME.value) - modes.values.index(modes.selected)
+        await pilot.press(*["down"] * moves)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert step(pilot.app) is welcome
+        assert modes.selected == Mode.RESUME.value
+        assert pilot.app.focused is welcome.query_one("#draft-path", Input)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(step(pilot.app), MachineStep)
+
+
+@asynctest
+async def test_a_resumed_draft_can_change_its_machine_and_homeserver(tmp_path: Path) -> None:
     draft = tmp_path / "answers.yaml"
     data = {
         "homeserver": {"kind": "conduit", "tier": "minimum"},
@@ -117,20 +126,30 @@ async def test_header_counts_the_steps_that_apply(tmp_path: Path) -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         welcome = step(pilot.app)
-        assert "Step 1 of 11: Welcome" in title(welcome)
         welcome.query_one("#mode", Choices).choose("resume")
         await pilot.pause()
         await type_into(pilot, "#draft-path", str(draft))
-        deployment = await go_on(pilot)
-        assert isinstance(deployment, DeploymentStep)
-        assert "Step 2 of 9: Deployment" in title(deployment)
-        domain = await go_on(pilot)
-        assert isinstance(domain, DomainStep)
-        assert "Step 3 of 9: Domain" in title(domain)
-        await go_back(pilot)
+        machine = await go_on(pilot)
+        assert isinstance(machine, MachineStep)
+        assert "Step 2 of 11: Machine" in title(machine)
+        assert machine.query_one("#cores", Input).value == "1"
+        await type_into(pilot, "#cores", "4")
+        await type_into(pilot, "#ram", "8G")
+        await type_into(pilot, "#disk", "80G")  # not in a draft: the free disk is asked again
+        tier = await go_on(pilot)
+        assert isinstance(tier, TierStep)
+        assert tier.query_one("#kind", Choices).selected == "conduit"
+        tier.query_one("#kind", Choices).choose("synapse")
+        await pilot.pause()
+        domain = await walk_to(pilot, DomainStep)
         assert domain.query_one("#server-name", Input).value == "example.org"
-        welcome = await go_back(pilot)
-        assert isinstance(welcome, WelcomeStep)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.click("#replace")
+        await settle(pilot)
+    saved = yaml.safe_load(draft.read_text())
+    assert saved["homeserver"]["kind"] == "synapse"
+    assert saved["machine"] == {"cores": 4, "ram_mb": 8192}
 
 
 @asynctest
