@@ -15,7 +15,7 @@ from tests.build_script_support import (
     staged_build_script,
 )
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import dendrite_build, native, versions
+from wizard.bundle import apply_script, dendrite_build, native, versions
 from wizard.bundle.model import EXECUTABLE
 from wizard.bundle.render import render
 
@@ -64,8 +64,22 @@ def test_only_a_native_dendrite_bundle_ships_the_build_script(
     answers = answers_for(homeserver=homeserver, deployment__kind=kind)
     files = render(answers, None, FIXED_SECRETS)
     assert (dendrite_build.BUILD_SCRIPT in files) is ships
+    ctx = context_for(answers)
+    assert (dendrite_build.BUILD_SCRIPT in apply_script.script_paths(ctx)) is ships
     if ships:
         assert files[dendrite_build.BUILD_SCRIPT].mode == EXECUTABLE
+
+
+def test_apply_sh_builds_the_pinned_release_and_the_packages_the_build_needs() -> None:
+    ctx = context_for(answers_for(homeserver="dendrite", deployment__kind="native"))
+    text = apply_script.apply_script(ctx)
+    assert f"DENDRITE_MODULE={versions.DENDRITE_MODULE}\n" in text
+    assert f"DENDRITE_VERSION=v{versions.DENDRITE_VERSION}\n" in text
+    assert f"DENDRITE_BUILD={dendrite_build.BUILD_SCRIPT}\n" in text
+    assert {"curl", "unzip", "gcc", "libc6-dev"} <= set(native.apt_packages(ctx))
+    assert (
+        dendrite_build.program_dir(ctx) == f"/usr/local/lib/dendrite/v{versions.DENDRITE_VERSION}"
+    )
 
 
 def test_go_is_pinned_by_the_sha256_of_its_zip_for_amd64_and_arm64() -> None:
