@@ -15,7 +15,7 @@ from tests.build_script_support import (
     staged_build_script,
 )
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script, dendrite_build, native, versions
+from wizard.bundle import apply_script, dendrite_build, native, readme, versions
 from wizard.bundle.model import EXECUTABLE
 from wizard.bundle.render import render
 
@@ -90,6 +90,18 @@ def test_go_is_pinned_by_the_sha256_of_its_zip_for_amd64_and_arm64() -> None:
         assert re.fullmatch(r"[0-9a-f]{64}", digest)
         assert f"GO_SHA256_{arch.upper()}={digest}\n" in script
     assert f"GO_VERSION={versions.GO_VERSION}\n" in script
+
+
+def test_the_readme_says_how_dendrite_is_built_and_what_the_tests_leave_unproven() -> None:
+    ctx = context_for(answers_for(homeserver="dendrite", deployment__kind="native"))
+    text = readme.readme_text(ctx)
+    assert "## Dendrite, built on this server" in text
+    for digest in versions.GO_TOOLCHAIN_SHA256.values():
+        assert digest in text
+    assert f"`{dendrite_build.program_dir(ctx)}`" in text
+    assert f"the build of v{versions.DENDRITE_VERSION} from `{versions.DENDRITE_MODULE}`" in text
+    compose = context_for(answers_for(homeserver="dendrite"))
+    assert "built on this server" not in readme.readme_text(compose)
 
 
 def test_a_dry_run_prints_the_download_check_build_and_links_and_creates_nothing(

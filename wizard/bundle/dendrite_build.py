@@ -54,6 +54,49 @@ def build_script(ctx: RenderContext) -> str:
     return shell.fragment(BUILD_SCRIPT, values)
 
 
+def readme_section(ctx: RenderContext) -> list[str]:
+    """Return the README's account of how apply.sh builds Dendrite, and how far that is proven."""
+    if not builds_dendrite(ctx):
+        return []
+    version, go = module_version(), versions.GO_VERSION
+    sums = versions.GO_TOOLCHAIN_SHA256
+    target = program_dir(ctx)
+    programs = " and ".join(f"`{program}`" for program in PROGRAMS)
+    return [
+        "## Dendrite, built on this server",
+        "",
+        "Dendrite publishes no package for Debian or Ubuntu, so apply.sh runs "
+        f"`{BUILD_SCRIPT}`, which builds Dendrite {version} from its Go module "
+        f"`{versions.DENDRITE_MODULE}`:",
+        "",
+        f"1. It downloads Go {go} from the Go module proxy ({GO_PROXY}, the module "
+        f"`golang.org/toolchain@v0.0.1-go{go}.linux-<arch>`, for amd64 and arm64) and refuses "
+        "it, installing nothing, unless its sha256 is the one pinned in the script: "
+        + ", ".join(f"{arch} `{digest}`" for arch, digest in sums.items())
+        + f". It unpacks it into `{cache_dir(ctx)}/go{go}.linux-<arch>`.",
+        f"2. It builds {programs} with `go install -trimpath` and that Go alone "
+        "(`GOTOOLCHAIN=local`, a clean environment): every module comes from the proxy and is "
+        "checked against Go's checksum database (`GOSUMDB=sum.golang.org`, "
+        "`GOFLAGS=-mod=readonly`). The build goes to a new folder beside "
+        f"`{target}` that is renamed to it once complete. It takes a few minutes.",
+        f"3. It links {programs} into `{ctx.host_path(native.LOCAL_BIN)}`.",
+        "",
+        f"Applied again, it builds nothing while `{target}` holds both programs; a bundle "
+        "that pins another release builds that one into its own folder. "
+        f"`sudo ./{BUILD_SCRIPT} --dry-run {versions.DENDRITE_MODULE} {version}` prints each "
+        "step without taking it (so does `apply.sh --dry-run`). "
+        f"`{cache_dir(ctx)}` keeps Go, the modules and the build cache for the next release; "
+        "delete it to free the space (over 1 GB).",
+        "",
+        "How far this is tested: matrix-wizard's tests run this script with Dendrite v0.13.8 "
+        "from `github.com/matrix-org/dendrite`, for real against the Go module proxy (the "
+        "download of Go and its sha256 check, the checked build, the run again that builds "
+        f"nothing) and as a dry run; the build of {version} from `{versions.DENDRITE_MODULE}` "
+        "itself is not run by them.",
+        "",
+    ]
+
+
 def render(ctx: RenderContext) -> Bundle:
     """Return build-dendrite.sh when apply.sh builds Dendrite, else nothing."""
     if not builds_dendrite(ctx):
