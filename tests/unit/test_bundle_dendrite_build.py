@@ -16,6 +16,7 @@ from tests.build_script_support import (
 )
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
 from wizard.bundle import apply_script, dendrite_build, native, readme, versions
+from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE
 from wizard.bundle.render import render
 
@@ -159,6 +160,45 @@ def test_go_already_in_the_cache_is_not_downloaded_again(tmp_path: Path) -> None
     commands = _commands(done.stdout)
     assert not [line for line in commands if "curl" in line or "sha256sum" in line]
     assert any(" install -trimpath " in line for line in commands)
+
+
+def _fake_go(ctx: RenderContext, arch: str, body: str) -> None:
+    """Put a stand-in go command in the cache, where the script finds its checked Go."""
+    goroot = Path(dendrite_build.cache_dir(ctx)) / f"go{versions.GO_VERSION}.linux-{arch}"
+    (goroot / "bin").mkdir(parents=True, exist_ok=True)
+    (goroot / "bin" / "go").write_text(f"#!/bin/sh\n{body}\n")
+    (goroot / "bin" / "go").chmod(0o755)
+
+
+def test_a_build_stopped_or_incomplete_leaves_nothing_that_looks_built_and_a_rerun_builds(
+    tmp_path: Path,
+) -> None:
+    arch = go_architecture()
+    ctx, script = staged_build_script(tmp_path)
+    # The stand-in writes one program, then stops the script as Ctrl-C or a kill would.
+    _fake_go(ctx, arch, 'touch "$GOBIN/dendrite"; chmod 0755 "$GOBIN/dendrite"; kill -TERM $PPID')
+    stopped = run_build_script(script, MODULE, VERSION)
+    assert stopped.returncode == 143, stopped.stdout + stopped.stderr
+    release = release_dir(ctx)
+    assert list(release.parent.iterdir()) == []
+    assert not Path(ctx.host_path(native.LOCAL_BIN)).exists()
+
+    # Then one that ends without making the programs executable: refused, nothing kept.
+    _fake_go(ctx, arch, 'for p in dendrite create-account; do echo > "$GOBIN/$p"; done')
+    rerun = run_build_script(script, MODULE, VERSION)
+    assert rerun.returncode == 1, rerun.stdout + rerun.stderr
+    assert "go install ended without building all of dendrite create-account" in rerun.stderr
+    assert list(release.parent.iterdir()) == []
+
+    _fake_go(
+        ctx,
+        arch,
+        'for p in dendrite create-account; do echo > "$GOBIN/$p"; chmod 0755 "$GOBIN/$p"; done',
+    )
+    built = run_build_script(script, MODULE, VERSION)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert sorted(path.name for path in release.iterdir()) == ["create-account", "dendrite"]
+    assert [path.name for path in release.parent.iterdir()] == [VERSION]
 
 
 def test_a_release_folder_holding_every_program_is_linked_and_a_second_run_does_nothing(
