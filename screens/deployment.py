@@ -24,6 +24,10 @@ HAND_PLACED_BINARY = (
     "Natively, the {name} binary is put in place by hand: apply.sh says where, and nothing "
     "starts until it is there."
 )
+BUILT_ON_HOST = (
+    "Natively, apply.sh builds Dendrite on the machine from its Go module, with Go from the Go "
+    "module proxy checked against a pinned sha256; the first apply takes a few minutes."
+)
 WORKERS_NEED_COMPOSE = (
     "the answers ask for {count} Synapse workers, which run only under docker compose; "
     "choose docker compose, or set homeserver.workers to 0 in the answers file"
@@ -89,7 +93,9 @@ class DeploymentStep(StepPane):
         said = NEEDS[kind]
         homeserver = Homeserver(self.view()["homeserver"]["kind"])
         name = DISPLAY_NAMES[homeserver.value]
-        if kind is Deployment.NATIVE and homeserver is not Homeserver.SYNAPSE:
+        if kind is Deployment.NATIVE and homeserver is Homeserver.DENDRITE:
+            said += " " + BUILT_ON_HOST
+        elif kind is Deployment.NATIVE and homeserver is not Homeserver.SYNAPSE:
             said += " " + HAND_PLACED_BINARY.format(name=name)
         self.query_one("#needs", Static).update(said)
 

@@ -25,7 +25,7 @@ from tests.integration.proxy_runtime import self_signed
 from tests.waiting import LIMIT
 from wizard.answers.model import load_answers_file
 from wizard.answers.secret_store import load_secrets
-from wizard.bundle import calls, native, readme, systemd
+from wizard.bundle import calls, dendrite_build, native, readme, systemd
 from wizard.bundle.context import RenderContext
 from wizard.verify.proxy_checks import find_traefik
 
@@ -348,12 +348,20 @@ def install_programs_apply_sh_fetches(ctx: RenderContext) -> None:
         binary.symlink_to(traefik)
 
 
-def link_homeserver_programs(ctx: RenderContext, build: Path) -> None:
-    """Link each program of a homeserver's build (Dendrite's) where the bundle expects it."""
-    for program in sorted(build.iterdir()):
-        placed = Path(native.local_program(ctx, program.name))
+def place_dendrite_build(ctx: RenderContext, build: Path) -> None:
+    """Put Dendrite's build where apply.sh's build step finds it, linked as that step links it.
+
+    The programs go in the pinned release's folder under the prefix, so build-dendrite.sh finds
+    nothing to build; a staged apply.sh only prints that step, so the links it would make into
+    /usr/local/bin are made here.
+    """
+    release = Path(dendrite_build.program_dir(ctx))
+    release.mkdir(parents=True)
+    for program in dendrite_build.PROGRAMS:
+        (release / program).symlink_to(build / program)
+        placed = Path(native.local_program(ctx, program))
         placed.parent.mkdir(parents=True, exist_ok=True)
-        placed.symlink_to(program)
+        placed.symlink_to(release / program)
 
 
 def apply_staged(bundle: Path, prefix: Path, ctx: RenderContext) -> Staged:
@@ -438,7 +446,7 @@ def answers_for_run(
 def stage(tmp_path: Path, answers: dict[str, Any], build: Path | None = None) -> Staged:
     """Generate the bundle, make its certificate, and run its apply.sh under the prefix.
 
-    A build folder holds the homeserver's own programs, which the person puts in place.
+    A build folder holds Dendrite's programs, placed so that apply.sh builds nothing.
     """
     bundle, prefix, ctx = generate(tmp_path, answers)
     certificate = Path(ctx.host_path(CERTIFICATE))
@@ -449,8 +457,13 @@ def stage(tmp_path: Path, answers: dict[str, Any], build: Path | None = None) ->
     key.rename(ctx.host_path(PRIVATE_KEY))
     install_programs_apply_sh_fetches(ctx)
     if build is not None:
-        link_homeserver_programs(ctx, build)
-    return apply_staged(bundle, prefix, ctx)
+        place_dendrite_build(ctx, build)
+    staged = apply_staged(bundle, prefix, ctx)
+    if build is not None:
+        release = dendrite_build.program_dir(ctx)
+        assert f"is built in {release}: nothing to build" in staged.apply_output
+        assert " install -trimpath " not in staged.apply_output
+    return staged
 
 
 def readme_check_output(staged: Staged, server: PostgresServer) -> str:

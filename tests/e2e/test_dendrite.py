@@ -10,9 +10,11 @@ As tests/e2e/test_homeserver.py does for Synapse, each test writes answers (a na
 deployment, free ports, TLS from certificate files), runs `generate --prefix` and the bundle's
 own apply.sh under that staging prefix, then starts each program as its unit would:
 
-1. the build's programs are linked where the bundle expects the person to put them, under the
-   prefix, before apply.sh runs (it refuses to go on without them); the unit's command line is
-   then run unchanged, so Dendrite starts with the bundle's dendrite.yaml and signing key;
+1. the build's programs are put in the pinned release's folder under the prefix, where
+   apply.sh's build step (build-dendrite.sh, run for real by
+   tests/integration/test_dendrite_build.py) finds them and builds nothing, and linked into
+   /usr/local/bin as that step links them; the unit's command line is then run unchanged, so
+   Dendrite starts with the bundle's dendrite.yaml and signing key;
 2. with PostgreSQL, a real server gets the bundle's init.sql and passes the README's check;
 3. the proxy starts with the bundle's config and a self-signed certificate;
 4. the first user is made with the README's create-account command, its name put in and its

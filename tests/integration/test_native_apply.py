@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for
-from wizard.bundle import native, systemd, versions
+from wizard.bundle import dendrite_build, native, systemd, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle
 from wizard.bundle.render import render
@@ -103,13 +103,38 @@ def test_a_dry_run_for_traefik_fetches_a_checked_release(tmp_path: Path) -> None
     assert f"+ install -D -m 0755 $DOWNLOAD_FOLDER/traefik {native.traefik_binary(ctx)}" in out
 
 
-def test_a_dry_run_for_dendrite_says_where_its_binary_goes(tmp_path: Path) -> None:
+def test_a_dry_run_for_dendrite_prints_each_step_of_building_the_pinned_release(
+    tmp_path: Path,
+) -> None:
     ctx, bundle = _stage(tmp_path, homeserver="dendrite")
+    before = _snapshot(tmp_path)
     out = _run(bundle / "apply.sh", "--dry-run")
-    binary = native.homeserver_binary(ctx)
-    assert binary is not None
-    assert f"dendrite is not at {binary.path} yet" in out
-    assert "github.com/element-hq/dendrite" in out
+    assert _snapshot(tmp_path) == before
+    module, version = versions.DENDRITE_MODULE, dendrite_build.module_version()
+    script = f"{bundle}/{dendrite_build.BUILD_SCRIPT}"
+    assert f"+ sh {script} {module} {version}   (staging: not done)" in out
+    assert "golang.org/toolchain/@v/v0.0.1-go" in out
+    assert f"building Dendrite {version} with Go {versions.GO_VERSION}" in out
+    packages = f"{module}/cmd/dendrite@{version} {module}/cmd/create-account@{version}"
+    assert f" install -trimpath {packages}\n" in out
+    release = dendrite_build.program_dir(ctx)
+    assert f" {release}\n" in out
+    assert f"+ ln -sfn {release}/dendrite {native.local_program(ctx, 'dendrite')}\n" in out
+
+
+def test_a_dry_run_for_dendrite_builds_nothing_when_its_release_folder_holds_the_programs(
+    tmp_path: Path,
+) -> None:
+    ctx, bundle = _stage(tmp_path, homeserver="dendrite")
+    release = Path(dendrite_build.program_dir(ctx))
+    release.mkdir(parents=True)
+    for program in dendrite_build.PROGRAMS:
+        (release / program).write_text("#!/bin/sh\n")
+        (release / program).chmod(0o755)
+    out = _run(bundle / "apply.sh", "--dry-run")
+    assert f"Dendrite {dendrite_build.module_version()} is built in {release}: nothing" in out
+    assert "install -trimpath" not in out
+    assert "golang.org/toolchain" not in out
 
 
 def test_a_staging_run_installs_the_units_and_a_second_run_changes_nothing(

@@ -87,7 +87,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         needs = deployment.query_one("#needs", Static)
         deployment.query_one("#kind", Choices).choose("native")
         await pilot.pause()
-        assert "the Dendrite binary is put in place by hand" in str(needs.content)
+        assert "apply.sh builds Dendrite on the machine" in str(needs.content)
 
         domain = await go_on(pilot)
         assert isinstance(domain, DomainStep)

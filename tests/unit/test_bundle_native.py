@@ -79,9 +79,9 @@ def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
 
 @pytest.mark.parametrize(
     ("homeserver", "program"),
-    [("synapse", None), ("dendrite", "dendrite"), ("conduit", "matrix-conduit")],
+    [("synapse", None), ("dendrite", None), ("conduit", "matrix-conduit")],
 )
-def test_only_dendrite_and_conduit_need_a_binary_put_in_place(
+def test_only_conduit_needs_a_binary_put_in_place_by_hand(
     homeserver: str, program: str | None
 ) -> None:
     binary = native.homeserver_binary(_native(homeserver=homeserver))

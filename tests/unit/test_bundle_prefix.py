@@ -102,6 +102,7 @@ _NOT_HOST_PATHS = (
     re.compile(r"\$"),  # a shell variable, whose value the script holds prefixed
     # Programs the distribution's packages install: a staging prefix does not move them.
     re.compile(r"^/usr/s?bin/[a-z0-9]+$"),
+    re.compile(r"^/usr/bin:/bin$"),  # the PATH build-dendrite.sh gives the go command
     re.compile(r"^/bin/kill$"),
     re.compile(r"^/dev/null$"),
     # firewall.sh's nftables files: apply.sh runs it only as a dry run under a prefix.

@@ -7,6 +7,7 @@ from wizard.bundle import (
     calls,
     certificates,
     compose,
+    dendrite_build,
     firewall,
     layout,
     media,
@@ -90,6 +91,8 @@ def script_paths(ctx: RenderContext) -> list[str]:
         scripts.append(backup.BACKUP_SCRIPT)
     if ctx.answers.firewall.enabled:
         scripts.append(firewall.FIREWALL_SCRIPT)
+    if dendrite_build.builds_dendrite(ctx):
+        scripts.append(dendrite_build.BUILD_SCRIPT)
     return scripts
 
 
@@ -220,6 +223,7 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     synapse = ctx.homeserver is Homeserver.SYNAPSE
     s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
+    dendrite = dendrite_build.builds_dendrite(ctx)
     binary = native.homeserver_binary(ctx)
     nginx = ctx.answers.proxy.kind is ProxyKind.NGINX
     users = [(user.name, user.home) for user in native.system_users(ctx)]
@@ -241,6 +245,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "TRAEFIK_BINARY": native.traefik_binary(ctx) if traefik else "",
         "TRAEFIK_VERSION": versions.TRAEFIK_VERSION if traefik else "",
         "TRAEFIK_RELEASES": native.TRAEFIK_RELEASES if traefik else "",
+        "DENDRITE_BUILD": dendrite_build.BUILD_SCRIPT if dendrite else "",
+        "DENDRITE_MODULE": versions.DENDRITE_MODULE if dendrite else "",
+        "DENDRITE_VERSION": dendrite_build.module_version() if dendrite else "",
         "HOMESERVER_BINARY": binary.path if binary else "",
         "HOMESERVER_BINARY_HELP": binary.how_to_get if binary else "",
         "GRAFANA_NOTE": native.grafana_note(ctx) or "",

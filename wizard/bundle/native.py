@@ -5,12 +5,13 @@ from dataclasses import dataclass
 from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import certificates, layout
 from wizard.bundle.context import RenderContext
-from wizard.bundle.versions import CONDUIT_VERSION, DENDRITE_VERSION, SYNAPSE_VERSION
+from wizard.bundle.versions import CONDUIT_VERSION, SYNAPSE_VERSION
 
 # Synapse runs from a virtualenv built with pip, pinned (versions.py) to the release the compose
 # image runs: distributions ship old releases, and matrix.org's own apt repository would add a
 # signing key and a source list to the host. Traefik's static binary comes from its GitHub
-# release; Dendrite and Conduit publish no package for Debian: the person puts the binary in place.
+# release. Dendrite publishes no package for Debian: apply.sh builds it (dendrite_build.py).
+# Conduit publishes none either: the person puts the binary in place.
 TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
 
 # The programs of the homeserver binaries in /usr/local/bin.
@@ -53,14 +54,7 @@ def local_program(ctx: RenderContext, name: str) -> str:
 
 
 def homeserver_binary(ctx: RenderContext) -> Binary | None:
-    """Return the homeserver's own binary when no package provides it (Dendrite, Conduit)."""
-    if ctx.homeserver is Homeserver.DENDRITE:
-        return Binary(
-            local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.DENDRITE]),
-            f"build Dendrite v{DENDRITE_VERSION} with Go 1.21 or newer from "
-            "https://github.com/element-hq/dendrite (go build -o bin/ ./cmd/...) and copy "
-            "bin/dendrite and bin/create-account to " + ctx.host_path(LOCAL_BIN),
-        )
+    """Return the homeserver's binary the person puts in place (Conduit's), or None."""
     if ctx.homeserver is Homeserver.CONDUIT:
         return Binary(
             local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.CONDUIT]),
@@ -89,6 +83,9 @@ def apt_packages(ctx: RenderContext) -> list[str]:
         # psycopg2 (always installed, so SQLite can move to PostgreSQL later) is built from
         # source: it needs a compiler and the PostgreSQL headers.
         packages += ["python3-dev", "gcc", "libpq-dev"]
+    if ctx.homeserver is Homeserver.DENDRITE:
+        # build-dendrite.sh unpacks Go's zip, and the SQLite driver is built with cgo.
+        packages += ["unzip", "gcc", "libc6-dev"]
     if ctx.bundled_postgres:
         packages.append("postgresql")
     proxy = ctx.answers.proxy.kind

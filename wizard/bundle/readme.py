@@ -9,6 +9,7 @@ from wizard.bundle import (
     backup,
     calls,
     certificates,
+    dendrite_build,
     firewall,
     layout,
     media,
@@ -510,6 +511,12 @@ def _native(ctx: RenderContext) -> list[str]:
         steps.append(
             f"installs `{media.s3_provider_requirement()}` into the same virtualenv, for S3 media"
         )
+    if dendrite_build.builds_dendrite(ctx):
+        script, version = dendrite_build.BUILD_SCRIPT, dendrite_build.module_version()
+        steps.append(
+            f"builds Dendrite {version} with `{script}` and links its programs into "
+            f'`{ctx.host_path(native.LOCAL_BIN)}` (see "Dendrite, built on this server")'
+        )
     binary = native.homeserver_binary(ctx)
     if binary is not None:
         steps.append(f"expects {hs.value} at `{binary.path}`: {binary.how_to_get}")
@@ -593,6 +600,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_backups(ctx),
         *_monitoring(ctx),
         *_native(ctx),
+        *dendrite_build.readme_section(ctx),
         *_secrets(ctx),
         *_troubleshooting(ctx),
     ]

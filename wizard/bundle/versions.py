@@ -12,9 +12,19 @@ SYNAPSE_VERSION = "1.163.2"
 S3_STORAGE_PROVIDER_VERSION = "1.7.0"
 # Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary.
 TRAEFIK_VERSION = "3.7.15"
-# Dendrite and Conduit: the binaries the person installs natively, and the compose images.
+# Dendrite and Conduit: the releases run natively and by the compose images.
 DENDRITE_VERSION = "0.15.2"
 CONDUIT_VERSION = "0.10.12"
+# Natively, build-dendrite.sh builds Dendrite from its Go module with this Go: the Go module
+# proxy's zip of the toolchain (golang.org/toolchain@v0.0.1-go<version>.linux-<arch>), refused
+# unless its sha256 is the one here. Each sum is of the zip that the go command fetched and
+# checked against the checksum database (sum.golang.org) on 2026-12-02.
+DENDRITE_MODULE = "github.com/element-hq/dendrite"
+GO_VERSION = "1.26.8"
+GO_TOOLCHAIN_SHA256 = {
+    "amd64": "30c2b1bf7dcc88d3eb0a1364e47ddd9128edb3110a30e8a0ef61cd5856b31de7",
+    "arm64": "02b36b6787b3ac767668f630e2998df45a3b1f9ffee08d1bf3ef6487cd658d99",
+}
 
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"

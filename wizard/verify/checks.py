@@ -16,7 +16,7 @@ import yaml
 
 from wizard.answers.model import load_answers_file
 from wizard.answers.secret_store import load_secrets
-from wizard.bundle import dendrite
+from wizard.bundle import dendrite, dendrite_build
 from wizard.bundle.context import RenderContext
 from wizard.errors import WizardError
 from wizard.verify import proxy_checks
@@ -278,7 +278,10 @@ CHECKERS: dict[str, Checker] = {
     "prometheus/prometheus.yml": check_prometheus,
     "docker-compose.yml": check_compose,
     "coturn/turnserver.conf": check_turnserver,
-    **{script: shell_checker(script) for script in ("apply.sh", "backup.sh", "firewall.sh")},
+    **{
+        script: shell_checker(script)
+        for script in ("apply.sh", "backup.sh", "firewall.sh", dendrite_build.BUILD_SCRIPT)
+    },
 }
 
 

@@ -144,6 +144,19 @@ install_traefik() {
     host_run rm -rf "$work"
 }
 
+# build_dendrite: build Dendrite's pinned release with the bundle's build-dendrite.sh, which
+# skips the build when the release's folder holds its programs; elsewhere print its steps.
+build_dendrite() {
+    [ -n "$DENDRITE_BUILD" ] || return 0
+    if acting; then
+        run sh "$SOURCE_DIR/$DENDRITE_BUILD" "$DENDRITE_MODULE" "$DENDRITE_VERSION"
+    else
+        show "sh $SOURCE_DIR/$DENDRITE_BUILD $DENDRITE_MODULE $DENDRITE_VERSION"
+        sh "$SOURCE_DIR/$DENDRITE_BUILD" --dry-run "$DENDRITE_MODULE" "$DENDRITE_VERSION" ||
+            note "the real run stops there, with the reason above"
+    fi
+}
+
 note_homeserver_binary() {
     [ -n "$HOMESERVER_BINARY" ] || return 0
     if [ -x "$HOMESERVER_BINARY" ]; then
@@ -159,6 +172,7 @@ install_programs() {
     create_users
     install_synapse
     install_traefik
+    build_dendrite
     note_homeserver_binary
     [ -z "$GRAFANA_NOTE" ] || note "$GRAFANA_NOTE"
 }
