@@ -1,7 +1,7 @@
 """Shared test helpers: real programs are required under CI and skipped with a reason elsewhere.
 
 The session's fixtures shared by several folders live here, so that each exists once a
-session: the container engine, and the end-to-end runs' timings.
+session: the container engine, the end-to-end runs' timings, and Dendrite's build.
 """
 
 import json
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import pytest
+
+from tests.e2e import dendrite_build
 
 if TYPE_CHECKING:
     from tests.compose.engine import Engine
@@ -34,6 +36,13 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> "Iterator[Engine]":
 
     with running_engine(tmp_path_factory.mktemp("engine")) as started:
         yield started
+
+
+@pytest.fixture(scope="session")
+def dendrite_programs() -> Path:
+    """Return the folder of Dendrite's programs, built once per machine with the machine's Go."""
+    go = dendrite_build.find_go() or require_program("go")  # skips, or fails under CI
+    return dendrite_build.build(go)
 
 
 @pytest.fixture(scope="session")

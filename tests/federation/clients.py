@@ -69,7 +69,9 @@ async def _send(client: AsyncClient, room_id: str, body: str) -> None:
     assert isinstance(sent, RoomSendResponse), f"send: {sent}"
 
 
-async def _exchange(inviter: Account, invitee: Account, messages: tuple[str, str]) -> Exchange:
+async def _exchange(
+    inviter: Account, invitee: Account, messages: tuple[str, str], room_version: str | None
+) -> Exchange:
     first, second = await _logged_in(inviter), await _logged_in(invitee)
     read: dict[str, list[str]] = {inviter.user_id: [], invitee.user_id: []}
 
@@ -82,7 +84,9 @@ async def _exchange(inviter: Account, invitee: Account, messages: tuple[str, str
     first.add_event_callback(keep(inviter.user_id), RoomMessageText)
     second.add_event_callback(keep(invitee.user_id), RoomMessageText)
     try:
-        room = await first.room_create(name="federation", invite=[invitee.user_id])
+        room = await first.room_create(
+            name="federation", invite=[invitee.user_id], room_version=room_version
+        )
         assert isinstance(room, RoomCreateResponse), f"create room: {room}"
         started = time.monotonic()
         await _sync_until(
@@ -113,6 +117,14 @@ async def _exchange(inviter: Account, invitee: Account, messages: tuple[str, str
         await second.close()
 
 
-def exchange(inviter: Account, invitee: Account, messages: tuple[str, str]) -> Exchange:
-    """Make a room as the inviter and invite; join as the invitee; each sends, reads the other."""
-    return asyncio.run(_exchange(inviter, invitee, messages))
+def exchange(
+    inviter: Account,
+    invitee: Account,
+    messages: tuple[str, str],
+    room_version: str | None = None,
+) -> Exchange:
+    """Make a room as the inviter and invite; join as the invitee; each sends, reads the other.
+
+    The room is of the inviter's server's default version unless one is given.
+    """
+    return asyncio.run(_exchange(inviter, invitee, messages, room_version))

@@ -27,14 +27,19 @@ def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
 
 
 def bundle_answers(
-    home: Path, server_name: str, proxy: str, deployment: str, *settings: str
+    home: Path,
+    server_name: str,
+    proxy: str,
+    deployment: str,
+    *settings: str,
+    homeserver: str = "synapse",
 ) -> str:
-    """Return what `matrix-wizard answers` writes for Synapse on PostgreSQL, TLS from files.
+    """Return what `matrix-wizard answers` writes for a homeserver on PostgreSQL, TLS from files.
 
-    Each of settings is a further `--set` (such as "calls.turn=true").
+    Each of settings is a further `--set` (such as "calls.turn=true"); Synapse unless told.
     """
     return wizard(
-        *("answers", "--homeserver", "synapse", "--server-name", server_name),
+        *("answers", "--homeserver", homeserver, "--server-name", server_name),
         *("--database", "postgresql", "--proxy", proxy),
         *("--set", f"deployment.kind={deployment}", "--set", "proxy.tls=files"),
         *("--set", f"proxy.cert_path={CERTIFICATE}", "--set", f"proxy.key_path={PRIVATE_KEY}"),
