@@ -7,12 +7,9 @@ import yaml
 
 from tests.federation.private_ca import PrivateCa
 from tests.journey.box import Box
-from wizard.bundle import apply_script, dendrite, layout, native
+from wizard.bundle import apply_script, dendrite, dendrite_build, layout
 from wizard.bundle.context import RenderContext
 
-# What of the build the bundle runs: its unit runs dendrite, its README create-account. The
-# bundle writes Dendrite's signing key itself, so generate-keys is not needed.
-PROGRAMS = ("dendrite", "create-account")
 NAME_PLACEHOLDER = "YOURNAME"
 # How much of Dendrite's log a failure shows.
 LOG_LINES = 60
@@ -22,16 +19,16 @@ LOCAL_CA = "/usr/local/share/ca-certificates/matrix-wizard-test-federation.crt"
 
 
 def place_dendrite(box: Box, ctx: RenderContext, build: Path) -> None:
-    """Put the build's programs where the bundle runs them, before apply.sh.
+    """Put the build's programs in the pinned release's folder, where apply.sh's build step looks.
 
-    That is /usr/local/bin (native.local_program), where a person copies the programs they
-    built: a native apply.sh fetches no Dendrite and refuses to start without it there. Were
-    apply.sh to install Dendrite elsewhere itself, the target below is the one line to change.
+    build-dendrite.sh then finds the release built and builds nothing (building it in a box of
+    one core would take many minutes; tests/integration/test_dendrite_build.py runs that build),
+    and links the programs into /usr/local/bin as it does after a build.
     """
-    for program in PROGRAMS:
-        target = native.local_program(ctx, program)
-        box.run(f"mkdir -p {Path(target).parent}")
-        box.copy_in(build / program, target)
+    release = dendrite_build.program_dir(ctx)
+    box.run(f"mkdir -p {release}")
+    for program in dendrite_build.PROGRAMS:
+        box.copy_in(build / program, f"{release}/{program}")
 
 
 def check_verifies_certificates(bundle: Path) -> None:
@@ -72,7 +69,9 @@ def check_runs_under_its_unit(box: Box, ctx: RenderContext) -> None:
     pid = box.run(f"systemctl show --property=MainPID --value {unit}").strip()
     assert pid not in ("", "0"), f"{unit} has no main process"
     assert box.run(f"stat -c %U /proc/{pid}").strip() == layout.owner(ctx, ctx.homeserver.value)
-    assert box.run(f"readlink /proc/{pid}/exe").strip() == native.local_program(ctx, PROGRAMS[0])
+    # The unit runs apply.sh's link in /usr/local/bin, which leads to the release's folder.
+    built = f"{dendrite_build.program_dir(ctx)}/dendrite"
+    assert box.run(f"readlink /proc/{pid}/exe").strip() == built
     status = box.run(f"cat /proc/{pid}/status")
     assert "NoNewPrivs:\t1" in status and "Seccomp:\t2" in status, status
 
