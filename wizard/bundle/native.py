@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import certificates, layout
+from wizard.bundle import certificates, conduit_family, layout
 from wizard.bundle.context import RenderContext
-from wizard.bundle.versions import CONDUIT_VERSION, DENDRITE_VERSION, SYNAPSE_VERSION
+from wizard.bundle.versions import DENDRITE_VERSION, SYNAPSE_VERSION
 
 # Synapse runs from a virtualenv built with pip, pinned (versions.py) to the release the compose
 # image runs: distributions ship old releases, and matrix.org's own apt repository would add a
@@ -14,7 +14,10 @@ from wizard.bundle.versions import CONDUIT_VERSION, DENDRITE_VERSION, SYNAPSE_VE
 TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
 
 # The programs of the homeserver binaries in /usr/local/bin.
-HOMESERVER_PROGRAMS = {Homeserver.DENDRITE: "dendrite", Homeserver.CONDUIT: "matrix-conduit"}
+HOMESERVER_PROGRAMS = {
+    Homeserver.DENDRITE: "dendrite",
+    **{homeserver: member.program for homeserver, member in conduit_family.MEMBERS.items()},
+}
 
 SYNAPSE_VENV = "/opt/venvs/matrix-synapse"
 LOCAL_BIN = "/usr/local/bin"
@@ -53,7 +56,7 @@ def local_program(ctx: RenderContext, name: str) -> str:
 
 
 def homeserver_binary(ctx: RenderContext) -> Binary | None:
-    """Return the homeserver's own binary when no package provides it (Dendrite, Conduit)."""
+    """Return the homeserver's own binary when no package provides it (Dendrite, Conduit's kin)."""
     if ctx.homeserver is Homeserver.DENDRITE:
         return Binary(
             local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.DENDRITE]),
@@ -61,12 +64,13 @@ def homeserver_binary(ctx: RenderContext) -> Binary | None:
             "https://github.com/element-hq/dendrite (go build -o bin/ ./cmd/...) and copy "
             "bin/dendrite and bin/create-account to " + ctx.host_path(LOCAL_BIN),
         )
-    if ctx.homeserver is Homeserver.CONDUIT:
+    member = conduit_family.MEMBERS.get(ctx.homeserver)
+    if member is not None:
         return Binary(
-            local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.CONDUIT]),
-            f"download the static binary of Conduit v{CONDUIT_VERSION} for this machine "
-            "(uname -m) from https://gitlab.com/famedly/conduit/-/releases and install it "
-            "with mode 0755 in " + ctx.host_path(LOCAL_BIN),
+            local_program(ctx, member.program),
+            f"download the release binary of {member.name} v{member.release} for this machine "
+            f"(uname -m) from {member.downloads} and install it as {member.program} with mode "
+            "0755 in " + ctx.host_path(LOCAL_BIN) + member.binary_note,
         )
     return None
 
