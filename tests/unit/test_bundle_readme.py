@@ -183,3 +183,9 @@ def test_compose_says_how_a_cluster_of_an_older_bundle_gets_its_roles() -> None:
     assert phrase not in text_for(
         homeserver="synapse", database="postgresql", deployment__kind="native"
     )
+
+
+def test_a_successors_backup_copies_its_media_inside_the_data_folder() -> None:
+    text = " ".join(text_for(homeserver="tuwunel").split())
+    assert "a copy of the data folder, taken with tuwunel stopped for a moment (its media" in text
+    assert "the media and this bundle" in " ".join(text_for(homeserver="conduit").split())

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from wizard.answers.model import (
     CONDUIT_FAMILY,
+    MEDIA_IN_DATA_FOLDER,
     Delegation,
     Homeserver,
     ProxyKind,
@@ -430,10 +431,16 @@ def _backups(ctx: RenderContext) -> list[str]:
         backup.DatabaseBackup.DATA_FOLDER: "a copy of the data folder, taken with "
         f"{ctx.homeserver.value} stopped for a moment",
     }[method]
+    # continuwuity and tuwunel keep media inside the data folder, which holds it in the copy.
+    what = (
+        f"{how} (its media inside)"
+        if ctx.homeserver in MEDIA_IN_DATA_FOLDER
+        else f"{how}, the media"
+    )
     return [
         "## Backups",
         "",
-        f"`backup.sh` writes {how}, the media and this bundle (signing key and secrets "
+        f"`backup.sh` writes {what} and this bundle (signing key and secrets "
         f"included) to `{backup.backup_dir(ctx)}/<UTC time>/` and deletes backups older than "
         f"{settings.keep_days} days. Run it nightly with cron:",
         "",
