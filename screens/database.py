@@ -25,7 +25,7 @@ def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:
     name = homeserver_name(homeserver.value)
     if kind is DatabaseKind.ROCKSDB:
         only = SUPPORTED_DATABASES[homeserver] == (kind,)
-        which = "the only one it supports" if only else "the default"
+        which = "its only one" if only else "the default"
         return f"rocksdb: {DISPLAY_NAMES[name]}'s own store, {which}"
     tables = load_tiers()
     support = tables.databases.homeservers[tables.figures_for(name)]
