@@ -17,14 +17,18 @@ from wizard.answers.model import (
     Tier,
     warnings,
 )
-from wizard.fit.tiers import DISPLAY_NAMES, load_tiers
+from wizard.fit.tiers import DISPLAY_NAMES, homeserver_name, load_tiers
 
 
 def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:
     """Return a database choice with the overview's word on it for this homeserver."""
+    name = homeserver_name(homeserver.value)
     if kind is DatabaseKind.ROCKSDB:
-        return "rocksdb: Conduit's own store, the default"
-    support = load_tiers().databases.homeservers[homeserver.value]
+        only = SUPPORTED_DATABASES[homeserver] == (kind,)
+        which = "its only one" if only else "the default"
+        return f"rocksdb: {DISPLAY_NAMES[name]}'s own store, {which}"
+    tables = load_tiers()
+    support = tables.databases.homeservers[tables.figures_for(name)]
     said = support.sqlite if kind is DatabaseKind.SQLITE else support.postgresql
     return f"{kind.value}: the overview says {said.lower()}"
 

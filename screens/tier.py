@@ -21,8 +21,10 @@ from wizard.fit.tiers import (
     Fit,
     Recommendation,
     TierCheck,
+    borrowed_figures,
     fit,
     hardware_for,
+    homeserver_name,
     load_tiers,
     recommend,
 )
@@ -46,12 +48,26 @@ def cell_text(check: TierCheck) -> str:
 def overview_note(homeserver: str) -> str:
     """Return the overview's notes on a homeserver: maturity, idle RAM and its status today."""
     tables = load_tiers()
-    name = DISPLAY_NAMES[homeserver]  # type: ignore[index]
-    comparison = tables.comparison.homeservers[homeserver]  # type: ignore[index]
-    status = tables.status.homeservers[homeserver]  # type: ignore[index]
+    name = homeserver_name(homeserver)
+    comparison = tables.comparison_for(name)
+    borrowed = borrowed_figures(name)
     return (
-        f"{name}: {comparison.maturity}, features {comparison.features}, idle RAM "
-        f"{comparison.idle_ram}, setup {comparison.setup}. {status.summary}"
+        f"{DISPLAY_NAMES[name]}{f' ({borrowed})' if borrowed else ''}: {comparison.maturity}, "
+        f"features {comparison.features}, idle RAM {comparison.idle_ram}, setup "
+        f"{comparison.setup}. {tables.status.homeservers[name].summary}"
+    )
+
+
+def borrowed_note() -> str:
+    """Say which rows of the fit table are another homeserver's figures, and whose."""
+    borrowing = [name for name in HOMESERVERS if borrowed_figures(name)]
+    if not borrowing:
+        return ""
+    names = " and ".join(DISPLAY_NAMES[name] for name in borrowing)
+    whose = {DISPLAY_NAMES[load_tiers().figures_for(name)] for name in borrowing}
+    return (
+        f"The overview has no figures for {names}: their rows are the overview's figures "
+        f"for {' and '.join(sorted(whose))}, which they succeed."
     )
 
 
@@ -92,14 +108,10 @@ class TierStep(StepPane):
         )
         table: DataTable[Text] = DataTable(id="fit-table", cursor_type="cell", zebra_stripes=True)
         yield table
+        yield Static(borrowed_note(), id="borrowed", classes="why", markup=False)
         yield Field(
             "Homeserver",
-            Choices(
-                [(name, DISPLAY_NAMES[name]) for name in HOMESERVERS],
-                kind,
-                id="kind",
-                horizontal=True,
-            ),
+            Choices([(name, DISPLAY_NAMES[name]) for name in HOMESERVERS], kind, id="kind"),
             path="homeserver.kind",
         )
         yield Field(

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from wizard.answers.model import Problem
 
 INTRO = (
-    "This wizard sizes a Matrix homeserver (Synapse, Dendrite or Conduit) for a machine and "
-    "writes a bundle of files that, applied, runs it behind a reverse proxy. Nothing is "
-    "installed until you run apply.sh from the bundle."
+    "This wizard sizes a Matrix homeserver (Synapse, Dendrite, Conduit, Continuwuity or "
+    "Tuwunel) for a machine and writes a bundle of files that, applied, runs it behind a "
+    "reverse proxy. Nothing is installed until you run apply.sh from the bundle."
 )
 STEPS_AHEAD = (
     "Ahead: the machine, the homeserver and its tier, the domain, the database, the proxy and "

@@ -8,7 +8,8 @@ from wizard.bundle.context import RenderContext
 from wizard.probe.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
 from wizard.units import GIB
 
-# Every homeserver with every database it supports, and every proxy.
+# Every homeserver; every homeserver with every database it supports; every proxy.
+HOMESERVERS = ["synapse", "dendrite", "conduit", "continuwuity", "tuwunel"]
 STACKS = [
     ("synapse", "postgresql"),
     ("synapse", "sqlite"),
@@ -16,6 +17,8 @@ STACKS = [
     ("dendrite", "sqlite"),
     ("conduit", "rocksdb"),
     ("conduit", "sqlite"),
+    ("continuwuity", "rocksdb"),
+    ("tuwunel", "rocksdb"),
 ]
 PROXIES = ["nginx", "caddy", "traefik"]
 

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from wizard.ssh.connection import SshConnection
     from wizard.verify.doctor import DoctorResult
 
-HOMESERVERS = ("synapse", "dendrite", "conduit")
+# The choices of --homeserver, spelt out so that `--help` needs no import of the answers model.
+HOMESERVERS = ("synapse", "dendrite", "conduit", "continuwuity", "tuwunel")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -573,7 +574,7 @@ def build_parser() -> argparse.ArgumentParser:
     answers.add_argument(
         "--database",
         choices=("sqlite", "postgresql", "rocksdb"),
-        help="default: postgresql, or rocksdb (built-in) for conduit",
+        help="default: postgresql, or rocksdb (built-in) for conduit, continuwuity and tuwunel",
     )
     answers.add_argument("--proxy", choices=("nginx", "caddy", "traefik"), help="default: nginx")
     answers.add_argument(

@@ -7,6 +7,8 @@ set -eu
 INSTALL_DIR=@@install_dir
 HOMESERVER_DATA=@@homeserver_data
 MEDIA_DIR=@@media_dir
+# Why there is no media folder to archive, when MEDIA_DIR is empty.
+MEDIA_ELSEWHERE=@@media_elsewhere
 BACKUP_DIR=@@backup_dir
 KEEP_DAYS=@@keep_days
 
@@ -32,7 +34,7 @@ esac
 @@database_step
 backup_media() {
     if [ -z "$MEDIA_DIR" ]; then
-        log "media is kept in S3: back the bucket up with the provider's tools"
+        log "$MEDIA_ELSEWHERE"
     elif [ -d "$MEDIA_DIR" ]; then
         log "archiving media from $MEDIA_DIR"
         tar -C "$MEDIA_DIR" -cf "$target/media.tar" .

@@ -1,9 +1,11 @@
 """The rendered proxy files, checked and run by the real nginx, Caddy and Traefik on loopback."""
 
+import contextlib
 import json
 import re
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +125,7 @@ def test_nginx_accepts_the_rendered_config(tmp_path: Path, tls: str, delegation:
     assert "stood in" not in message  # the real certificate files were read
 
 
-@pytest.mark.parametrize("homeserver", ["dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", ["dendrite", "conduit", "continuwuity", "tuwunel"])
 def test_nginx_accepts_the_config_for_other_homeservers_under_compose(
     tmp_path: Path, homeserver: str
 ) -> None:
@@ -358,6 +360,55 @@ def test_traefik_runs_the_rendered_config(tmp_path: Path) -> None:
         _wait_for_routes(ctx, log)
         _assert_behaviour(ctx, seen, over_limit={413})
         assert listening(process.pid) == set(proxy.public_ports(ctx))
+
+
+@contextlib.contextmanager
+def _proxy_running(kind: str, ctx: RenderContext, tmp_path: Path) -> Iterator[list[Seen]]:
+    """Run the bundle's proxy on loopback in front of a recording upstream, once it routes."""
+    log = tmp_path / f"{kind}.out"
+    with contextlib.ExitStack() as stack:
+        seen = stack.enter_context(recording_upstream(ctx.ports.homeserver))
+        environment = None
+        if kind == "nginx":
+            command = _nginx_on_loopback(ctx, tmp_path)
+        elif kind == "caddy":
+            command, environment = caddy_command(tmp_path, caddy.render_caddyfile(ctx, admin="off"))
+        else:
+            served = tmp_path / "wellknown.out"
+            server = stack.enter_context(running(systemd.wellknown_argv(ctx), served))
+            wait_for_port(ctx.ports.wellknown, server, served)
+            command = _traefik_on_loopback(ctx, tmp_path, traefik.wellknown_url(ctx))
+        process = stack.enter_context(running(command, log, environment))
+        wait_for_port(ctx.ports.https, process, log)
+        if kind == "traefik":
+            _wait_for_routes(ctx, log)
+        yield seen
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("proxy_kind", ["nginx", "caddy", "traefik"])
+@pytest.mark.parametrize(
+    ("homeserver", "route", "other"),
+    [
+        ("continuwuity", "/_continuwuity/", "/_tuwunel/"),
+        ("tuwunel", "/_tuwunel/", "/_continuwuity/"),
+    ],
+)
+def test_a_successors_own_route_reaches_it_and_nothing_else_does(
+    tmp_path: Path, proxy_kind: str, homeserver: str, route: str, other: str
+) -> None:
+    """The proxies, run for real, pass /_continuwuity/ or /_tuwunel/ on and refuse the rest."""
+    ports = _ports_for_run() | {"deployment__ports__wellknown": free_port()}
+    ctx = _write_bundle(tmp_path, proxy_kind, "files", homeserver=homeserver, **ports)
+    with _proxy_running(proxy_kind, ctx, tmp_path) as seen:
+        version = f"{route}server_version"
+        assert send(ctx.ports.https, "matrix.example.com", version).status == 200
+        assert seen[-1].path == version
+        before = len(seen)
+        for path in (*NOT_ROUTED, f"{other}server_version", "/_synapse/client/x"):
+            assert send(ctx.ports.https, "matrix.example.com", path).status == 404, path
+        assert send(ctx.ports.https, "example.com", version).status == 404
+        assert len(seen) == before
 
 
 def _compose_wellknown_nginx(ctx: RenderContext, tmp_path: Path, port: int) -> list[str]:

@@ -25,7 +25,10 @@ STACKS: list[dict[str, Any]] = [
     {"homeserver": "synapse", "database": "sqlite", "proxy": "traefik"},
     {"homeserver": "dendrite", "proxy": "nginx", "registration__mode": "open"},
     {"homeserver": "conduit", "proxy": "traefik", "monitoring__prometheus": True},
+    {"homeserver": "continuwuity", "proxy": "caddy", "calls__turn": True},
+    {"homeserver": "tuwunel", "proxy": "nginx", "registration__mode": "token"},
 ]
+STACK_IDS = ["synapse-caddy", "synapse-traefik", "dendrite", "conduit", "continuwuity", "tuwunel"]
 # Units the distribution's packages install; the bundle only adds drop-ins to them.
 PACKAGED = {"caddy", "coturn", "prometheus"}
 
@@ -60,7 +63,7 @@ def _installed(tmp_path: Path, sets: dict[str, Any]) -> tuple[RenderContext, Pat
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(file.text, encoding="utf-8")
     _stub(Path(native.synapse_venv(ctx)) / "bin" / "python")
-    for program in ("traefik", "dendrite", "matrix-conduit"):
+    for program in ("traefik", *native.HOMESERVER_PROGRAMS.values()):
         _stub(Path(native.local_program(ctx, program)))
     units = []
     for name in systemd.start_order(ctx):
@@ -72,9 +75,7 @@ def _installed(tmp_path: Path, sets: dict[str, Any]) -> tuple[RenderContext, Pat
     return ctx, unit_dir, units
 
 
-@pytest.mark.parametrize(
-    "sets", STACKS, ids=["synapse-caddy", "synapse-traefik", "dendrite", "conduit"]
-)
+@pytest.mark.parametrize("sets", STACKS, ids=STACK_IDS)
 def test_systemd_accepts_every_unit_and_drop_in(tmp_path: Path, sets: dict[str, Any]) -> None:
     _, unit_dir, units = _installed(tmp_path, sets)
     assert units
@@ -114,9 +115,7 @@ def _exposure(unit_dir: Path, unit: str) -> float:
     return float(last.split(":")[-1].split()[0])
 
 
-@pytest.mark.parametrize(
-    "sets", STACKS, ids=["synapse-caddy", "synapse-traefik", "dendrite", "conduit"]
-)
+@pytest.mark.parametrize("sets", STACKS, ids=STACK_IDS)
 def test_every_unit_the_bundle_writes_is_sandboxed(tmp_path: Path, sets: dict[str, Any]) -> None:
     _, unit_dir, _ = _installed(tmp_path, sets)
     full_units = sorted(path.name for path in unit_dir.glob("*.service") if path.is_file())

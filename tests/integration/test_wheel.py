@@ -50,4 +50,27 @@ def test_installed_wheel_carries_assets_and_plans(tmp_path: Path) -> None:
         check=True,
     )
     report = json.loads(result.stdout)
-    assert {fit["homeserver"] for fit in report["fits"]} == {"synapse", "dendrite", "conduit"}
+    assert {fit["homeserver"] for fit in report["fits"]} == {
+        "synapse",
+        "dendrite",
+        "conduit",
+        "continuwuity",
+        "tuwunel",
+    }
+    # The known keys ship too: the installed wizard checks a tuwunel bundle against them.
+    program = str(venv / "bin" / "matrix-wizard")
+    answers = subprocess.run(
+        [program, "answers", "--homeserver", "tuwunel", "--server-name", "example.com"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (tmp_path / "answers.yaml").write_text(answers)
+    bundle = tmp_path / "bundle"
+    generate = [program, "generate", "--answers", str(tmp_path / "answers.yaml")]
+    subprocess.run([*generate, "--out", str(bundle)], capture_output=True, check=True)
+    checked = subprocess.run(
+        [program, "check", str(bundle), "--json"], capture_output=True, text=True, check=False
+    )
+    results = {item["file"]: item for item in json.loads(checked.stdout)}
+    assert results["tuwunel/tuwunel.toml"]["status"] == "passed", results

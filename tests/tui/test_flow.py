@@ -36,6 +36,14 @@ from wizard.probe.profile import load_profile
 pytestmark = pytest.mark.tui
 
 
+async def review_write_and_finish(pilot: Pilot[int], out_dir: Path) -> None:
+    """From Extras, go on to a valid Review, write the bundle to out_dir and finish."""
+    review = await go_on(pilot)
+    assert isinstance(review, ReviewStep)
+    assert review.valid
+    await write_and_finish(pilot, out_dir)
+
+
 async def write_and_finish(pilot: Pilot[int], out_dir: Path) -> None:
     """From Review, write the bundle to out_dir, go on to Done and finish."""
     write = await go_on(pilot)
@@ -112,10 +120,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
         await pilot.pause()
         assert extras.valid
 
-        review = await go_on(pilot)
-        assert isinstance(review, ReviewStep)
-        assert review.valid
-        await write_and_finish(pilot, out)
+        await review_write_and_finish(pilot, out)
     assert app.return_code == 0
 
     saved = yaml.safe_load((out / "answers.yaml").read_text())

@@ -18,6 +18,10 @@ STACKS: list[dict[str, Any]] = [
     {"homeserver": "conduit", "database": "rocksdb", "calls__turn": True},
     {"homeserver": "synapse", "database": "postgresql", "deployment__kind": "native"},
     {"homeserver": "conduit", "database": "sqlite", "deployment__kind": "native"},
+    {"homeserver": "continuwuity", "registration__mode": "token", "calls__turn": True},
+    {"homeserver": "continuwuity", "proxy": "caddy", "deployment__kind": "native"},
+    {"homeserver": "tuwunel", "proxy": "traefik", "registration__mode": "token"},
+    {"homeserver": "tuwunel", "calls__turn": True, "deployment__kind": "native"},
     {
         "homeserver": "synapse",
         "database": "postgresql",
@@ -169,6 +173,8 @@ def test_synapse_files_are_handed_to_uid_991_under_compose() -> None:
             " -username YOURNAME -admin -url http://localhost:8008",
         ),
         ("conduit", None),
+        ("continuwuity", None),
+        ("tuwunel", None),
     ],
 )
 def test_the_first_admin_command_fits_the_homeserver(homeserver: str, expected: str | None) -> None:
@@ -185,3 +191,20 @@ def test_compose_asks_the_roles_query_and_knows_what_logs_in_to_the_database() -
     assert f"ROLES_QUERY={shell.quote(postgres.roles_query(ctx))}\n" in text
     assert setting(text, "DATABASE_CLIENTS") == "'synapse synapse-worker1 synapse-worker2'"
     assert "ROLES_QUERY=" not in native
+
+
+@pytest.mark.parametrize("homeserver", ["continuwuity", "tuwunel"])
+def test_a_successor_is_waited_for_through_the_proxy_or_on_loopback(homeserver: str) -> None:
+    compose_text = apply_script.apply_script(context_for(answers_for(homeserver)))
+    assert "_matrix/client/versions answers through the proxy" in compose_text
+    assert quoted_setting(compose_text, "LOG_COMMAND").endswith(f"logs {homeserver} nginx")
+    native_ctx = context_for(answers_for(homeserver, deployment__kind="native"))
+    native_text = apply_script.apply_script(native_ctx)
+    assert "http://127.0.0.1:8008/_matrix/client/versions answers" in native_text
+    assert quoted_setting(native_text, "HOMESERVER_UNIT") == homeserver
+    assert quoted_setting(native_text, "HOMESERVER_BINARY") == f"/usr/local/bin/{homeserver}"
+    steps = " ".join(apply_script.next_steps(native_ctx))
+    assert f"on {homeserver.capitalize()} the first account becomes the admin" in steps
+    required = apply_script.required_files(native_ctx)
+    assert f"{homeserver}/{homeserver}.toml" in required
+    assert f"systemd/{homeserver}.service" in required

@@ -28,6 +28,8 @@ VARIANTS = [
         {"homeserver": "conduit", "database": "rocksdb", "deployment__kind": "native"},
         DatabaseBackup.DATA_FOLDER,
     ),
+    ({"homeserver": "continuwuity"}, DatabaseBackup.DATA_FOLDER),
+    ({"homeserver": "tuwunel", "deployment__kind": "native"}, DatabaseBackup.DATA_FOLDER),
 ]
 
 
@@ -65,6 +67,22 @@ def test_a_stopped_copy_restarts_the_homeserver_even_when_the_copy_fails() -> No
     native = script_for(homeserver="conduit", database="rocksdb", deployment__kind="native")
     assert "systemctl stop matrix-conduit" in native
     assert "docker" not in native
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "unit"), [("continuwuity", "continuwuity"), ("tuwunel", "tuwunel")]
+)
+def test_a_successors_data_folder_is_copied_stopped_with_its_media_inside(
+    homeserver: str, unit: str
+) -> None:
+    compose = script_for(homeserver=homeserver)
+    assert f"compose stop {homeserver}" in compose
+    assert f"HOMESERVER_DATA=/var/lib/matrix-wizard/{homeserver}\n" in compose
+    assert "MEDIA_DIR=''\n" in compose  # the media is in the data folder: copied with it
+    assert "copied with it" in compose
+    native = script_for(homeserver=homeserver, deployment__kind="native")
+    assert f"systemctl stop {unit}" in native
+    assert "MEDIA_DIR=/var/lib/matrix-wizard/media" in script_for(homeserver="conduit")
 
 
 def test_the_remote_database_password_is_read_from_the_secrets_file() -> None:

@@ -8,14 +8,16 @@ import yaml
 
 from tests.bundle_support import (
     FIXED_SECRETS,
+    HOMESERVERS,
     PROXIES,
     STACKS,
     answers_for,
     context_for,
     facts_with,
 )
+from wizard.answers.model import CONDUIT_FAMILY
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import calls, compose, layout, monitoring
+from wizard.bundle import calls, compose, conduit, layout, monitoring, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE
 from wizard.bundle.render import render
@@ -154,11 +156,26 @@ def test_dendrite_gets_its_config_and_the_registration_flag_only_when_it_registe
     assert ("-really-enable-open-registration" in command) is flagged
 
 
-def test_conduit_reads_the_config_named_in_its_environment() -> None:
-    ctx = context_for(answers_for("conduit"))
-    conduit = services_of(ctx)["conduit"]
-    assert conduit["environment"] == {"CONDUIT_CONFIG": "/config/conduit.toml"}
-    assert conduit["image"].startswith("matrixconduit/matrix-conduit:")
+@pytest.mark.parametrize("homeserver", ["conduit", "continuwuity", "tuwunel"])
+def test_the_conduit_family_reads_the_config_named_in_its_environment(homeserver: str) -> None:
+    ctx = context_for(answers_for(homeserver))
+    service = services_of(ctx)[homeserver]
+    assert service["environment"] == conduit.environment(ctx)
+    assert list(service["environment"].values()) == [f"/config/{homeserver}.toml"]
+    assert (
+        service["image"]
+        == {
+            "conduit": f"matrixconduit/matrix-conduit:v{versions.CONDUIT_VERSION}",
+            "continuwuity": f"ghcr.io/continuwuity/continuwuity:v{versions.CONTINUWUITY_VERSION}",
+            "tuwunel": f"ghcr.io/matrix-construct/tuwunel:v{versions.TUWUNEL_VERSION}",
+        }[homeserver]
+    )
+    assert "ports" not in service  # the proxy is the only way in
+    volumes = service["volumes"]
+    assert f"/opt/matrix-wizard/{homeserver}:/config:ro" in volumes
+    assert f"/var/lib/matrix-wizard/{homeserver}:/data" in volumes
+    if homeserver != "conduit":  # media stays in the data folder, with the database
+        assert not any(volume.endswith(":/media") for volume in volumes)
 
 
 def test_postgres_is_created_with_c_locale_its_config_and_a_readiness_check() -> None:
@@ -325,7 +342,7 @@ def test_state_inside_the_install_folder_is_not_a_file_a_service_reads() -> None
     }
 
 
-@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", HOMESERVERS)
 @pytest.mark.parametrize("proxy", PROXIES)
 def test_every_file_a_service_reads_is_in_the_bundle_or_a_folder_apply_makes(
     homeserver: str, proxy: str
@@ -340,7 +357,7 @@ def test_every_file_a_service_reads_is_in_the_bundle_or_a_folder_apply_makes(
 
 
 def _everything(homeserver: str, proxy: str) -> RenderContext:
-    database = "rocksdb" if homeserver == "conduit" else "postgresql"
+    database = "rocksdb" if homeserver in CONDUIT_FAMILY else "postgresql"
     sets: dict[str, Any] = {
         "calls__turn": True,
         "monitoring__prometheus": True,
@@ -356,7 +373,7 @@ EXACT_TAG = re.compile(r":v?\d+\.\d+\.\d+(-[a-z0-9.]+)*$")
 EXACT_POSTGRES_TAG = re.compile(r"^postgres:\d+\.\d+$")
 
 
-@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", HOMESERVERS)
 @pytest.mark.parametrize("proxy", PROXIES)
 def test_every_image_names_an_exact_release(homeserver: str, proxy: str) -> None:
     for name, service in services_of(_everything(homeserver, proxy)).items():
@@ -364,11 +381,12 @@ def test_every_image_names_an_exact_release(homeserver: str, proxy: str) -> None
         assert pattern.search(service["image"]), f"{name}: {service['image']} floats"
 
 
-@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", HOMESERVERS)
 @pytest.mark.parametrize("proxy", PROXIES)
 def test_every_long_running_service_has_a_healthcheck(homeserver: str, proxy: str) -> None:
-    # Conduit's image holds no shell or client, and a Synapse worker has no HTTP listener.
-    without = {"conduit", "synapse-worker1", "synapse-worker2"}
+    # The Conduit family's images hold no shell or client, and a Synapse worker has no HTTP
+    # listener.
+    without = {*CONDUIT_FAMILY, "synapse-worker1", "synapse-worker2"}
     for name, service in services_of(_everything(homeserver, proxy)).items():
         if name in without:
             continue

@@ -57,8 +57,11 @@ def test_dendrite_is_scraped_with_basic_auth_and_the_file_is_private() -> None:
     assert dendrite["static_configs"][0]["targets"] == ["dendrite:8008"]
 
 
-def test_conduit_has_no_metrics_so_only_prometheus_itself_is_scraped() -> None:
-    assert set(jobs(homeserver__kind="conduit", database__kind="rocksdb")) == {"prometheus"}
+@pytest.mark.parametrize("homeserver", ["conduit", "continuwuity", "tuwunel"])
+def test_the_conduit_family_has_no_metrics_so_only_prometheus_itself_is_scraped(
+    homeserver: str,
+) -> None:
+    assert set(jobs(homeserver__kind=homeserver, database__kind="rocksdb")) == {"prometheus"}
 
 
 def test_synapse_config_holds_no_secret_and_stays_public() -> None:

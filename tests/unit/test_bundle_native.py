@@ -78,10 +78,54 @@ def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("homeserver", "program"),
-    [("synapse", None), ("dendrite", None), ("conduit", "matrix-conduit")],
+    ("homeserver", "user"), [("continuwuity", "continuwuity"), ("tuwunel", "tuwunel")]
 )
-def test_only_conduit_needs_a_binary_put_in_place_by_hand(
+def test_apply_sh_creates_a_successors_user_and_no_media_folder(homeserver: str, user: str) -> None:
+    ctx = _native(homeserver=homeserver)
+    users = native.system_users(ctx)
+    assert [(each.name, each.home) for each in users] == [
+        (user, f"/var/lib/matrix-wizard/{homeserver}")
+    ]
+    folders = {folder.path: folder for folder in layout.folders(ctx, turn_tls=False)}
+    assert folders[f"/var/lib/matrix-wizard/{homeserver}"].owner == user
+    assert "/var/lib/matrix-wizard/media" not in folders  # media lives in the data folder
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "release_page"),
+    [
+        (
+            "continuwuity",
+            "https://forgejo.ellis.link/continuwuation/continuwuity/releases/tag/v"
+            + versions.CONTINUWUITY_VERSION,
+        ),
+        (
+            "tuwunel",
+            "https://github.com/matrix-construct/tuwunel/releases/tag/v" + versions.TUWUNEL_VERSION,
+        ),
+        ("conduit", "https://gitlab.com/famedly/conduit/-/releases"),
+    ],
+)
+def test_a_conduit_family_binary_comes_from_its_release_page(
+    homeserver: str, release_page: str
+) -> None:
+    binary = native.homeserver_binary(_native(homeserver=homeserver))
+    assert binary is not None
+    assert release_page in binary.how_to_get
+    assert "uname -m" in binary.how_to_get and "0755" in binary.how_to_get
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "program"),
+    [
+        ("synapse", None),
+        ("dendrite", None),
+        ("conduit", "matrix-conduit"),
+        ("continuwuity", "continuwuity"),
+        ("tuwunel", "tuwunel"),
+    ],
+)
+def test_only_the_conduit_family_needs_a_binary_put_in_place_by_hand(
     homeserver: str, program: str | None
 ) -> None:
     binary = native.homeserver_binary(_native(homeserver=homeserver))

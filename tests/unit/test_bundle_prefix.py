@@ -40,9 +40,18 @@ STACKS: list[dict[str, Any]] = [
     {"homeserver": "synapse", "database": "postgresql", "proxy": "traefik", **CERTIFICATE},
     {"homeserver": "dendrite", "database": "postgresql", "proxy": "traefik", **EVERYTHING},
     {"homeserver": "conduit", "database": "rocksdb", "proxy": "nginx", **CERTIFICATE},
+    {"homeserver": "tuwunel", "proxy": "caddy", **EVERYTHING},
     {"homeserver": "synapse", "database": "postgresql", "proxy": "nginx", "backups__path": "/b"},
 ]
-STACK_IDS = ["synapse-nginx", "synapse-caddy", "synapse-traefik", "dendrite", "conduit", "backup"]
+STACK_IDS = [
+    "synapse-nginx",
+    "synapse-caddy",
+    "synapse-traefik",
+    "dendrite",
+    "conduit",
+    "tuwunel",
+    "backup",
+]
 
 
 def _bundle(kind: str, prefix: str, ports: dict[str, int], sets: dict[str, Any]) -> Bundle:

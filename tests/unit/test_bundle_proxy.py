@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import answers_for, context_for
+from tests.bundle_support import HOMESERVERS, answers_for, context_for
 from wizard.answers.model import AnswersError
 from wizard.bundle import caddy, layout, nginx, proxy, traefik
 from wizard.bundle.context import RenderContext
@@ -79,7 +79,7 @@ def test_rendering_is_deterministic_and_writes_only_the_chosen_proxy(
 
 
 @pytest.mark.parametrize("proxy_kind", PROXIES)
-@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", HOMESERVERS)
 def test_no_admin_or_metrics_route_anywhere(proxy_kind: str, homeserver: str) -> None:
     text = _text(_ctx(proxy_kind, homeserver=homeserver, monitoring__prometheus=True))
     for path in FORBIDDEN:
@@ -217,6 +217,32 @@ def test_nginx_dendrite_gets_only_matrix() -> None:
     conf = _text(_ctx(homeserver="dendrite"))
     assert "/_synapse/" not in conf
     assert 'location ^~ "/_matrix/"' in conf
+
+
+@pytest.mark.parametrize(
+    ("homeserver", "route"), [("continuwuity", "/_continuwuity/"), ("tuwunel", "/_tuwunel/")]
+)
+def test_each_proxy_routes_a_successors_own_pages_on_the_homeserver_host_only(
+    homeserver: str, route: str
+) -> None:
+    # Their account pages and /server_version live beside /_matrix/ (facts 3.2, 3.3); the
+    # server_name's site, which federation reaches under SRV delegation, needs /_matrix/ alone.
+    sets = {"homeserver": homeserver, "domain__delegation": "srv"}
+    [_, on_host, on_name] = _server_blocks(_text(_ctx(**sets)))
+    assert re.findall(r"location \^~ \"([^\"]+)\"", on_host) == ["/_matrix/", route]
+    assert re.findall(r"location \^~ \"([^\"]+)\"", on_name) == ["/_matrix/"]
+    caddyfile = _text(_ctx("caddy", **sets))
+    assert f"@matrix path /_matrix/* {route}*" in caddyfile
+    assert caddyfile.count(route) == 1
+    _, dynamic = _traefik(_ctx("traefik", **sets))
+    rules = {name: router["rule"] for name, router in dynamic["http"]["routers"].items()}
+    assert rules["homeserver-matrix"] == (
+        f"Host(`matrix.example.com`) && (PathPrefix(`/_matrix/`) || PathPrefix(`{route}`))"
+    )
+    assert sum(route in rule for rule in rules.values()) == 1
+    for other in ("/_synapse/", "/_continuwuity/", "/_tuwunel/"):
+        if other != route:
+            assert other not in _text(_ctx(**sets)) + caddyfile
 
 
 def test_nginx_proxy_pass_has_no_uri_part_so_encoded_paths_pass_unchanged() -> None:

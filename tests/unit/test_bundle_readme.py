@@ -13,6 +13,8 @@ COMBINATIONS: list[dict[str, Any]] = [
     {"homeserver": "dendrite", "database": "postgresql", "registration__mode": "open"},
     {"homeserver": "conduit", "database": "rocksdb", "registration__mode": "token"},
     {"homeserver": "conduit", "database": "sqlite"},
+    {"homeserver": "continuwuity", "registration__mode": "token", "calls__turn": True},
+    {"homeserver": "tuwunel", "deployment__kind": "native", "monitoring__prometheus": True},
     {
         "homeserver": "synapse",
         "calls__turn": True,
@@ -80,6 +82,8 @@ def test_the_database_check_is_explained_for_postgres_only() -> None:
         ("synapse", "register_new_matrix_user"),
         ("dendrite", "create-account"),
         ("conduit", "first account registered"),
+        ("continuwuity", "Continuwuity makes the first account registered on it the server admin"),
+        ("tuwunel", "Tuwunel makes the first account registered on it the server admin"),
     ],
 )
 def test_the_first_admin_step_fits_the_homeserver(homeserver: str, phrase: str) -> None:
@@ -91,6 +95,8 @@ def test_the_first_admin_step_fits_the_homeserver(homeserver: str, phrase: str) 
     [
         ("synapse", "/_synapse/admin/v1/registration_tokens/new"),
         ("conduit", "only to the people you invite"),
+        ("continuwuity", "`registration_token` from `continuwuity/continuwuity.toml`"),
+        ("tuwunel", "`registration_token` from `tuwunel/tuwunel.toml`"),
     ],
 )
 def test_token_registration_says_how_to_make_tokens(homeserver: str, phrase: str) -> None:
@@ -104,9 +110,29 @@ def test_monitoring_is_reached_through_an_ssh_tunnel() -> None:
     assert "## Monitoring" not in text_for()
 
 
-def test_conduit_says_it_has_no_metrics() -> None:
-    text = text_for(homeserver="conduit", monitoring__prometheus=True)
-    assert "Conduit has no metrics endpoint" in text
+@pytest.mark.parametrize("homeserver", ["conduit", "continuwuity", "tuwunel"])
+def test_the_conduit_family_says_it_has_no_metrics(homeserver: str) -> None:
+    text = text_for(homeserver=homeserver, monitoring__prometheus=True)
+    assert f"{homeserver.capitalize()} has no metrics endpoint" in text
+
+
+def test_continuwuity_points_at_the_one_time_token_in_its_log() -> None:
+    text = " ".join(text_for(homeserver="continuwuity").split())
+    assert "prints a one-time registration token for that first account in its log" in text
+    assert "docker compose -f /opt/matrix-wizard/docker-compose.yml logs continuwuity" in text
+    closed = " ".join(text_for(homeserver="tuwunel").split())
+    assert (
+        "registration is closed: set `allow_registration = true` and a `registration_token` "
+        "in `tuwunel/tuwunel.toml`" in closed
+    )
+    assert "one-time" not in closed
+
+
+@pytest.mark.parametrize("homeserver", ["continuwuity", "tuwunel"])
+def test_a_successors_native_steps_say_where_its_binary_comes_from(homeserver: str) -> None:
+    text = " ".join(text_for(homeserver=homeserver, deployment__kind="native").split())
+    assert f"expects {homeserver} at `/usr/local/bin/{homeserver}`" in text
+    assert "/releases/tag/v" in text
 
 
 def test_backups_come_with_a_cron_line() -> None:
@@ -157,3 +183,9 @@ def test_compose_says_how_a_cluster_of_an_older_bundle_gets_its_roles() -> None:
     assert phrase not in text_for(
         homeserver="synapse", database="postgresql", deployment__kind="native"
     )
+
+
+def test_a_successors_backup_copies_its_media_inside_the_data_folder() -> None:
+    text = " ".join(text_for(homeserver="tuwunel").split())
+    assert "a copy of the data folder, taken with tuwunel stopped for a moment (its media" in text
+    assert "the media and this bundle" in " ".join(text_for(homeserver="conduit").split())

@@ -16,6 +16,8 @@ STACKS = [
     ("synapse", "sqlite"),
     ("dendrite", "postgresql"),
     ("conduit", "rocksdb"),
+    ("continuwuity", "rocksdb"),
+    ("tuwunel", "rocksdb"),
 ]
 SHAPES: list[dict[str, Any]] = [
     {},

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import answers_for, context_for
+from tests.bundle_support import HOMESERVERS, answers_for, context_for
 from tests.e2e.support import unit_command, unit_entries
 from wizard.bundle import layout, native, systemd, traefik, versions
 from wizard.bundle.context import RenderContext
@@ -82,12 +82,34 @@ def test_dendrite_binds_loopback_with_its_config(tmp_path: Path, mode: str, flag
     assert _settings(unit, "LimitNOFILE") == ["65535"]
 
 
-def test_conduit_finds_its_config_through_the_environment(tmp_path: Path) -> None:
-    unit = _written(_native(homeserver="conduit"), tmp_path)["systemd/matrix-conduit.service"]
+@pytest.mark.parametrize(
+    ("homeserver", "unit_name", "variable", "release"),
+    [
+        ("conduit", "matrix-conduit", "CONDUIT_CONFIG", f"Conduit {versions.CONDUIT_VERSION}"),
+        (
+            "continuwuity",
+            "continuwuity",
+            "CONTINUWUITY_CONFIG",
+            f"Continuwuity {versions.CONTINUWUITY_VERSION}",
+        ),
+        ("tuwunel", "tuwunel", "TUWUNEL_CONFIG", f"Tuwunel {versions.TUWUNEL_VERSION}"),
+    ],
+)
+def test_the_conduit_family_finds_its_config_through_the_environment(
+    tmp_path: Path, homeserver: str, unit_name: str, variable: str, release: str
+) -> None:
+    unit = _written(_native(homeserver=homeserver), tmp_path)[f"systemd/{unit_name}.service"]
     command = unit_command(unit)
-    assert command.argv == ["/usr/local/bin/matrix-conduit"]
-    assert command.env == {"CONDUIT_CONFIG": "/opt/matrix-wizard/conduit/conduit.toml"}
-    assert _settings(unit, "User") == ["matrix-conduit"]
+    assert command.argv == [f"/usr/local/bin/{unit_name}"]
+    assert command.env == {variable: f"/opt/matrix-wizard/{homeserver}/{homeserver}.toml"}
+    assert command.cwd == f"/var/lib/matrix-wizard/{homeserver}"
+    assert _settings(unit, "User") == [unit_name]
+    assert _settings(unit, "Description")[0].startswith(release)
+    writable = _settings(unit, "ReadWritePaths")[0].split()
+    if homeserver == "conduit":
+        assert writable == ["/var/lib/matrix-wizard/conduit", "/var/lib/matrix-wizard/media"]
+    else:  # media is in the data folder
+        assert writable == [f"/var/lib/matrix-wizard/{homeserver}"]
 
 
 def test_traefik_and_its_well_known_server_agree_on_the_port(tmp_path: Path) -> None:
@@ -191,7 +213,7 @@ def test_a_line_break_cannot_reach_a_unit() -> None:
         systemd.environment("NAME", "a\nb")
 
 
-@pytest.mark.parametrize("homeserver", ["synapse", "dendrite", "conduit"])
+@pytest.mark.parametrize("homeserver", HOMESERVERS)
 def test_the_homeserver_has_no_capability_and_only_ip_and_unix_sockets(
     tmp_path: Path, homeserver: str
 ) -> None:
@@ -258,6 +280,14 @@ def test_coturn_is_sandboxed_and_binds_a_low_port_only_when_one_is_chosen(
             {
                 "matrix-conduit": ["conduit", "systemd/matrix-conduit.service"],
                 "caddy": ["caddy", "systemd/caddy.service.d/matrix-wizard.conf"],
+            },
+        ),
+        (
+            {"homeserver": "tuwunel", "proxy": "traefik"},
+            {
+                "tuwunel": ["tuwunel", "systemd/tuwunel.service"],
+                "matrix-wellknown": ["well-known", "systemd/matrix-wellknown.service"],
+                "traefik": ["traefik", "systemd/traefik.service"],
             },
         ),
     ],

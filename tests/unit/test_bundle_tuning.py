@@ -132,11 +132,11 @@ def test_settings_stay_within_bounds(
     assert 4 <= tuned.work_mem_mb <= 64
     assert 16 <= tuned.maintenance_work_mem_mb <= 1024
     assert tuned.max_wal_size_mb >= 1024
-    pool = {
+    pools = {
         Homeserver.SYNAPSE: tuned.cp_max * (1 + workers),
         Homeserver.DENDRITE: tuned.dendrite_max_open_conns,
-        Homeserver.CONDUIT: 0,
-    }[homeserver]
+    }
+    pool = pools.get(homeserver, 0)  # the Conduit family has no PostgreSQL pool
     assert tuned.max_connections >= pool + RESERVED_CONNECTIONS
     assert 2 <= tuned.dendrite_max_idle_conns <= tuned.dendrite_max_open_conns <= 90
     assert 64 * MIB <= tuned.dendrite_cache_mb * MIB <= max(ram, 64 * MIB)

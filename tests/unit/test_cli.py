@@ -36,7 +36,13 @@ def test_detect_json_has_facts_and_a_fit_per_homeserver() -> None:
     report = json.loads(result.stdout)
     assert report["facts"]["disk"]["path"] == "/tmp"
     assert report["facts"]["cpu"]["logical"] >= 1
-    assert [fit["homeserver"] for fit in report["fits"]] == ["synapse", "dendrite", "conduit"]
+    assert [fit["homeserver"] for fit in report["fits"]] == [
+        "synapse",
+        "dendrite",
+        "conduit",
+        "continuwuity",
+        "tuwunel",
+    ]
     assert {fit["tier"] for fit in report["fits"]} <= TIERS
 
 

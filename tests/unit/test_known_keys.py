@@ -8,14 +8,14 @@ import tomli_w
 import yaml
 
 from tests.bundle_support import answers_for, context_for
+from wizard.answers.model import Homeserver
 from wizard.bundle import conduit, dendrite
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
+from wizard.verify.conduit_rules import check_conduit_file, conduit_rules
 from wizard.verify.known_keys import (
-    check_conduit_file,
     check_dendrite_file,
     check_known_keys,
-    conduit_rules,
     dendrite_rules,
     known_keys,
 )
@@ -54,13 +54,19 @@ def rules(data: dict[str, Any], key_dir: Path, flags: list[str] | None = None) -
     return dendrite_rules(data, key_dir, config_dir="/config", flags=flags or [])
 
 
-def conduit_data(**sets: Any) -> dict[str, Any]:
-    text = conduit.render(context_for(answers_for("conduit", **sets)))[conduit.CONFIG_FILE].text
-    return tomllib.loads(text)
+def conduit_data(homeserver: str = "conduit", **sets: Any) -> dict[str, Any]:
+    ctx = context_for(answers_for(homeserver, **sets))
+    return tomllib.loads(conduit.render(ctx)[conduit.config_file(ctx)].text)
 
 
 @pytest.mark.parametrize(
-    ("program", "snapshot"), [("dendrite", "08cac1cc"), ("conduit", "d058dab7")]
+    ("program", "snapshot"),
+    [
+        ("dendrite", "08cac1cc"),
+        ("conduit", "d058dab7"),
+        ("continuwuity", "02bee2e8"),
+        ("tuwunel", "039793d1"),
+    ],
 )
 def test_key_lists_name_their_upstream_source(program: str, snapshot: str) -> None:
     keys = known_keys(program)
@@ -340,3 +346,92 @@ def test_invalid_toml_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     problems = check_conduit_file(path)
     assert len(problems) == 1
     assert "is not valid TOML" in problems[0]
+
+
+@pytest.mark.parametrize("program", ["continuwuity", "tuwunel"])
+def test_a_successors_misspelt_key_is_found(program: str) -> None:
+    data = conduit_data(program, registration__mode="token")
+    assert check_known_keys(program, data) == []
+    data["global"]["registraton_token"] = data["global"].pop("registration_token")
+    name = program.capitalize()
+    assert check_known_keys(program, data) == [
+        f"global.registraton_token is not a {name} setting ({name} ignores it); "
+        "did you mean global.registration_token?"
+    ]
+
+
+@pytest.mark.parametrize("program", ["continuwuity", "tuwunel"])
+def test_conduits_own_keys_are_not_a_successors(program: str) -> None:
+    data = conduit_data(program)
+    data["global"]["database_backend"] = "rocksdb"
+    problems = check_known_keys(program, data)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"global.database_backend is not a {program.capitalize()}")
+
+
+def test_each_successors_own_keys_are_known_to_it_alone() -> None:
+    continuwuity = conduit_data("continuwuity")
+    tuwunel = conduit_data("tuwunel")
+    assert "request_ip_source" in continuwuity["global"]
+    assert "ip_source" in tuwunel["global"]
+    assert check_known_keys("tuwunel", continuwuity)[0].startswith("global.request_ip_source")
+    assert check_known_keys("continuwuity", tuwunel)[0].startswith("global.ip_source")
+    assert check_known_keys("conduit", tuwunel)[0].startswith("global.ip_source")
+
+
+@pytest.mark.parametrize(
+    ("program", "change", "expected"),
+    [
+        ("tuwunel", lambda s: s.pop("port"), "built-in 8008"),
+        ("continuwuity", lambda s: s.update(port=[8008, 70000]), "from 1 to 65535"),
+        ("tuwunel", lambda s: s.update(address=["127.0.0.1", "localhost"]), "an IP address"),
+        ("continuwuity", lambda s: s.update(max_request_size=5_000_000), "below 10000000 bytes"),
+        ("tuwunel", lambda s: s.update(max_request_size="lots"), None),
+        ("continuwuity", lambda s: s.update(max_request_size="24 MiB"), "a number of bytes"),
+        ("continuwuity", lambda s: s.update(registration_token=""), "is empty"),
+        (
+            "tuwunel",
+            lambda s: s.update(allow_registration=True),
+            "without registration_token: it refuses to start",
+        ),
+        (
+            "continuwuity",
+            lambda s: s.update(allow_registration=True),
+            "without registration_token: it refuses every sign-up",
+        ),
+        ("tuwunel", lambda s: s.update(turn_uris=["turn:turn.example.com"]), "without turn_secret"),
+    ],
+)
+def test_a_successors_rules_find_each_problem(
+    program: str, change: Any, expected: str | None, tmp_path: Path
+) -> None:
+    homeserver = Homeserver(program)
+    data = conduit_data(program)
+    assert conduit_rules(data, homeserver) == []
+    change(data["global"])
+    path = tmp_path / f"{program}.toml"
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")
+    problems = check_conduit_file(path, homeserver)
+    if expected is None:  # tuwunel reads sizes written as text, such as "24 MiB"
+        assert problems == []
+    else:
+        assert len(problems) == 1, problems
+        assert expected in problems[0]
+
+
+@pytest.mark.parametrize("program", ["continuwuity", "tuwunel"])
+def test_a_successor_without_allow_federation_still_federates(program: str) -> None:
+    data = conduit_data(program)
+    data["global"].pop("allow_federation")
+    assert conduit_rules(data, Homeserver(program)) == []  # its built-in default is true
+    data["global"]["address"] = "127.0.0.1"  # one address is taken as well as a list
+    assert conduit_rules(data, Homeserver(program)) == []
+
+
+def test_conduit_takes_one_address_and_one_port() -> None:
+    data = conduit_data()
+    data["global"]["address"] = ["127.0.0.1"]
+    assert conduit_rules(data) == ["global.address must be one address: Conduit takes no list"]
+    data = conduit_data()
+    data["global"]["port"] = [8008]
+    assert conduit_rules(data) == ["global.port must be a whole number from 1 to 65535"]

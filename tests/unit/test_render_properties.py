@@ -22,7 +22,9 @@ answers_data = st.fixed_dictionaries(
     {
         "homeserver": st.fixed_dictionaries(
             {
-                "kind": st.sampled_from(["synapse", "dendrite", "conduit"]),
+                "kind": st.sampled_from(
+                    ["synapse", "dendrite", "conduit", "continuwuity", "tuwunel"]
+                ),
                 "tier": st.sampled_from(["minimum", "recommended", "production"]),
             }
         ),
@@ -71,7 +73,7 @@ def homeserver_settings(answers: Answers, bundle: Bundle) -> dict[str, Any]:
     if kind == "dendrite":
         data = yaml.safe_load(bundle["dendrite/dendrite.yaml"].text)
         return {"server_name": data["global"]["server_name"]}
-    data = tomllib.loads(bundle["conduit/conduit.toml"].text)
+    data = tomllib.loads(bundle[f"{kind}/{kind}.toml"].text)
     return {"server_name": data["global"]["server_name"]}
 
 

@@ -30,7 +30,8 @@ WHOLE_NUMBER = "must be a whole number"
         (
             "  kind: synapse",
             "5",
-            "homeserver.kind: must be 'synapse', 'dendrite' or 'conduit', not 5",
+            "homeserver.kind: must be 'synapse', 'dendrite', 'conduit', 'continuwuity' or "
+            "'tuwunel', not 5",
         ),
     ],
 )
@@ -72,7 +73,8 @@ def test_a_wrong_homeserver_is_one_problem_not_also_a_missing_database() -> None
     with pytest.raises(UsageError) as refused:
         parse_answers({"homeserver": {"kind": "matrix"}, "domain": {"server_name": "example.com"}})
     assert str(refused.value) == (
-        "homeserver.kind: must be 'synapse', 'dendrite' or 'conduit', not 'matrix'"
+        "homeserver.kind: must be 'synapse', 'dendrite', 'conduit', 'continuwuity' or "
+        "'tuwunel', not 'matrix'"
     )
 
 

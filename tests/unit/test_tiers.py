@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from tests.conftest import FIXTURES
 from wizard.errors import UsageError, WizardError
 from wizard.fit.tiers import (
+    DISPLAY_NAMES,
     HOMESERVERS,
+    OVERVIEW_HOMESERVERS,
     TIERS,
     Fit,
     Hardware,
@@ -123,7 +125,7 @@ def test_hardware_tables_match_the_overview(overview: str, tier: Tier) -> None:
     from_yaml = {name: hardware for name, hardware in table.homeservers.items() if hardware}
     assert from_yaml == from_document
     absent = {name for name, hardware in table.homeservers.items() if hardware is None}
-    assert absent == set(HOMESERVERS) - set(columns)
+    assert absent == set(OVERVIEW_HOMESERVERS) - set(columns)
 
 
 def test_the_overview_has_no_production_column_for_conduit(overview: str) -> None:
@@ -134,7 +136,7 @@ def test_the_overview_has_no_production_column_for_conduit(overview: str) -> Non
 
 def test_database_table_matches_the_overview(overview: str) -> None:
     rows = _rows(_section(overview, "Database"))
-    assert set(rows) == set(HOMESERVERS)
+    assert set(rows) == set(OVERVIEW_HOMESERVERS)
     for name, support in TABLES.databases.homeservers.items():
         assert [support.sqlite, support.postgresql] == rows[name]
 
@@ -219,6 +221,22 @@ def _shipped() -> str:
             id="missing-homeserver",
         ),
         pytest.param(lambda text: text.replace("tiers:", "layers:", 1), "does not hold", id="keys"),
+        pytest.param(
+            lambda text: text.replace(
+                "    tuwunel: {figures_from: conduit, database: RocksDB only (built in)}\n", ""
+            ),
+            "successors has no entry for tuwunel",
+            id="successor-without-figures",
+        ),
+        pytest.param(
+            lambda text: text.replace(
+                "    tuwunel: {figures_from: conduit,",
+                "    dendrite: {figures_from: conduit, database: x}\n"
+                "    tuwunel: {figures_from: conduit,",
+            ),
+            "successors lists dendrite, which the overview covers",
+            id="successor-the-overview-covers",
+        ),
     ],
 )
 def test_a_broken_tiers_file_is_a_clear_error(
@@ -523,7 +541,7 @@ def test_the_ranking_follows_the_fits(facts: HostFacts) -> None:
     result = recommend(facts)
     tiers = {choice.homeserver: choice.tier for choice in result.ranking}
     assert tiers == {name: fit(facts, name).tier for name in HOMESERVERS}
-    assert [choice.rank for choice in result.ranking] == [1, 2, 3]
+    assert [choice.rank for choice in result.ranking] == list(range(1, len(HOMESERVERS) + 1))
     running = [choice.tier != "below-minimum" for choice in result.ranking]
     assert running == sorted(running, reverse=True), "a homeserver that runs comes first"
     if any(running):
@@ -596,10 +614,14 @@ def test_hardware_for_gives_the_table_and_exactly_the_profiles_that_meet_it(
         hardware.storage,
         hardware.ssd,
     )
+    successor = TABLES.successors.homeservers.get(name)
     if hardware.database:
         assert need.database == hardware.database
+    elif successor:
+        assert need.database == successor.database
+        assert f"the overview's figures for {DISPLAY_NAMES[successor.figures_from]}" in need.source
     else:
-        support = TABLES.databases.homeservers[name]
+        support = TABLES.databases.homeservers[TABLES.figures_for(name)]
         assert support.postgresql.lower() in need.database
     listed = {profile.name for profile in need.profiles}
     for profile in list_profiles():

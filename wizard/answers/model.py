@@ -21,6 +21,7 @@ from wizard.answers import validators
 from wizard.answers.field_types import EXACT_NUMBER, WholeNumber, WholeNumberOrNone, YesNo
 from wizard.datafiles import read_yaml
 from wizard.errors import UsageError, quoted
+from wizard.fit.tiers import DISPLAY_NAMES
 from wizard.probe.facts import CpuFacts, HostFacts, MemoryFacts
 from wizard.units import MIB
 
@@ -34,6 +35,8 @@ class Homeserver(StrEnum):
     SYNAPSE = "synapse"
     DENDRITE = "dendrite"
     CONDUIT = "conduit"
+    CONTINUWUITY = "continuwuity"
+    TUWUNEL = "tuwunel"
 
 
 class Tier(StrEnum):
@@ -53,7 +56,7 @@ class Delegation(StrEnum):
 
 
 class DatabaseKind(StrEnum):
-    """Where the homeserver keeps its data; rocksdb is Conduit's built-in store."""
+    """Where the homeserver keeps its data; rocksdb is the Conduit family's built-in store."""
 
     SQLITE = "sqlite"
     POSTGRESQL = "postgresql"
@@ -145,7 +148,7 @@ class MachineSection(_Section):
 class HomeserverSection(_Section):
     """Which homeserver, tuned for which tier, with how many Synapse workers."""
 
-    kind: Homeserver = Field(description="synapse, dendrite or conduit")
+    kind: Homeserver = Field(description="synapse, dendrite, conduit, continuwuity or tuwunel")
     tier: Tier = Field(Tier.RECOMMENDED, description="the hardware tier the bundle is tuned for")
     workers: WholeNumber = Field(
         0, ge=0, le=16, description="Synapse generic workers (needs PostgreSQL)"
@@ -380,15 +383,24 @@ class DeploymentSection(_Section):
         return value and validators.check_absolute_path(value)
 
 
+# Conduit and its successors: one binary each, with its data in a built-in key-value store.
+CONDUIT_FAMILY = frozenset({Homeserver.CONDUIT, Homeserver.CONTINUWUITY, Homeserver.TUWUNEL})
+# The successors keep media inside their data folder, with no setting to move it elsewhere.
+MEDIA_IN_DATA_FOLDER = frozenset({Homeserver.CONTINUWUITY, Homeserver.TUWUNEL})
+
 DEFAULT_DATABASE = {
     Homeserver.SYNAPSE: DatabaseKind.POSTGRESQL,
     Homeserver.DENDRITE: DatabaseKind.POSTGRESQL,
     Homeserver.CONDUIT: DatabaseKind.ROCKSDB,
+    Homeserver.CONTINUWUITY: DatabaseKind.ROCKSDB,
+    Homeserver.TUWUNEL: DatabaseKind.ROCKSDB,
 }
 SUPPORTED_DATABASES = {
     Homeserver.SYNAPSE: (DatabaseKind.POSTGRESQL, DatabaseKind.SQLITE),
     Homeserver.DENDRITE: (DatabaseKind.POSTGRESQL, DatabaseKind.SQLITE),
     Homeserver.CONDUIT: (DatabaseKind.ROCKSDB, DatabaseKind.SQLITE),
+    Homeserver.CONTINUWUITY: (DatabaseKind.ROCKSDB,),
+    Homeserver.TUWUNEL: (DatabaseKind.ROCKSDB,),
 }
 
 
@@ -510,13 +522,8 @@ def combination_problems(answers: Answers) -> list[Problem]:
     hs = answers.homeserver.kind
     db = answers.database.kind
     if db not in SUPPORTED_DATABASES[hs]:
-        if hs is Homeserver.CONDUIT and db is DatabaseKind.POSTGRESQL:
-            reason = "Conduit has no PostgreSQL support: it keeps its data in its built-in store"
-            fix = "use rocksdb (recommended) or sqlite"
-        else:
-            reason = f"{hs.value} cannot use {db.value}"
-            fix = "use " + " or ".join(k.value for k in SUPPORTED_DATABASES[hs])
-        problems.append(Problem(path="database.kind", message=f"{reason}; {fix}"))
+        problems.append(Problem(path="database.kind", message=_database_refusal(hs, db)))
+    problems += _conduit_family_problems(answers)
     if answers.homeserver.workers and (
         hs is not Homeserver.SYNAPSE or db is not DatabaseKind.POSTGRESQL
     ):
@@ -627,6 +634,60 @@ def combination_problems(answers: Answers) -> list[Problem]:
     return problems
 
 
+def _database_refusal(hs: Homeserver, db: DatabaseKind) -> str:
+    """Say why a homeserver cannot use a database, and which it can."""
+    supported = SUPPORTED_DATABASES[hs]
+    fix = "use " + " or ".join(kind.value for kind in supported)
+    if hs not in CONDUIT_FAMILY:
+        return f"{hs.value} cannot use {db.value}; {fix}"
+    name = DISPLAY_NAMES[hs.value]
+    if db is DatabaseKind.POSTGRESQL:
+        reason = f"{name} has no PostgreSQL support: it keeps its data in its built-in store"
+    else:
+        reason = f"{name} keeps its data in RocksDB only, its built-in store"
+    if len(supported) > 1:
+        fix = f"use {supported[0].value} (recommended) or " + " or ".join(
+            kind.value for kind in supported[1:]
+        )
+    return f"{reason}; {fix}"
+
+
+def _conduit_family_problems(answers: Answers) -> list[Problem]:
+    """Return what Conduit's successors cannot do: open sign-up, S3 media, media elsewhere."""
+    hs = answers.homeserver.kind
+    if hs not in MEDIA_IN_DATA_FOLDER:
+        return []
+    name = DISPLAY_NAMES[hs.value]
+    problems: list[Problem] = []
+    if answers.registration.mode is RegistrationMode.OPEN:
+        # Both refuse to start with registration open to anyone unless told, by a setting named
+        # for how sure one is, that the server will be abused (facts 3.2 and 3.3).
+        problems.append(
+            Problem(
+                path="registration.mode",
+                message=f"{name} refuses to start with registration open to anyone; use token "
+                "(people sign up with a token you give them) or closed",
+            )
+        )
+    if answers.media.backend == "s3":
+        problems.append(
+            Problem(
+                path="media.backend",
+                message=f"the bundle keeps {name}'s media in its data folder; set media.backend: "
+                "local, or choose Synapse or Conduit for S3 media",
+            )
+        )
+    if answers.media.path != MediaSection.model_fields["path"].default:
+        problems.append(
+            Problem(
+                path="media.path",
+                message=f"{name} keeps media inside its data folder and has no setting to move "
+                "it; leave media.path out",
+            )
+        )
+    return problems
+
+
 def warnings(answers: Answers) -> list[str]:
     """Return the choices that are allowed but unwise, in the overview's words."""
     found: list[str] = []
@@ -634,9 +695,15 @@ def warnings(answers: Answers) -> list[str]:
     if hs is Homeserver.SYNAPSE and answers.database.kind is DatabaseKind.SQLITE:
         found.append("Synapse on SQLite is for trying out only: it becomes extremely slow in use")
     if hs is Homeserver.DENDRITE:
-        found.append("Dendrite is in maintenance mode: it receives security fixes only")
+        found.append(
+            "Dendrite is in maintenance mode: it receives security fixes only, and without "
+            "sliding sync or native OIDC Element X works poorly with it"
+        )
     if hs is Homeserver.CONDUIT:
-        found.append("Conduit is beta software")
+        found.append(
+            "Conduit is beta software and slower-moving (0.10.x); continuwuity and tuwunel, "
+            "its successors, are actively developed"
+        )
     if answers.registration.mode is RegistrationMode.OPEN:
         found.append("open registration invites spam accounts; prefer registration by token")
     if answers.domain.delegation is Delegation.SRV:

@@ -1,12 +1,13 @@
 """apply.sh: put the bundle in place on the host and start it, printing every action."""
 
-from wizard.answers.model import Homeserver, ProxyKind
+from wizard.answers.model import CONDUIT_FAMILY, Homeserver, ProxyKind
 from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle import (
     backup,
     calls,
     certificates,
     compose,
+    conduit,
     dendrite_build,
     firewall,
     layout,
@@ -130,7 +131,7 @@ def homeserver_log_command(ctx: RenderContext) -> str:
 def _ready_logs(ctx: RenderContext) -> str:
     """Return the logs to read when the homeserver does not answer, the proxy's if it asks."""
     command = homeserver_log_command(ctx)
-    if ctx.compose and ctx.homeserver is Homeserver.CONDUIT:
+    if ctx.compose and ctx.homeserver in CONDUIT_FAMILY:
         return f"{command} {ctx.answers.proxy.kind.value}"
     return command
 
@@ -138,7 +139,7 @@ def _ready_logs(ctx: RenderContext) -> str:
 def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
     """Return the shell test that the homeserver answers, its description, and if it needs curl."""
     hs = ctx.homeserver
-    if ctx.compose and hs is not Homeserver.CONDUIT:
+    if ctx.compose and hs not in CONDUIT_FAMILY:
         test = (
             f"container=$(compose ps -q {hs.value})\n"
             '    [ -n "$container" ] && '
@@ -272,9 +273,10 @@ def next_steps(ctx: RenderContext) -> list[str]:
     if command:
         steps += ["Create the first admin account (it asks for a name and a password):", command]
     else:
+        name = conduit.member(ctx).name
         steps += [
-            "Register the first account in a Matrix client: on Conduit the first account",
-            "becomes the admin (README.md says how, with the registration token).",
+            f"Register the first account in a Matrix client: on {name} the first account",
+            "becomes the admin (README.md says how, with a registration token).",
         ]
     steps += [
         f"Check federation: https://federationtester.matrix.org/#{ctx.server_name}",

@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 from wizard.answers.model import DatabaseKind
-from wizard.bundle import layout, shell
+from wizard.bundle import layout, media, shell
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
 
@@ -79,11 +79,18 @@ def backup_script(ctx: RenderContext) -> str:
     uses_compose = method is DatabaseBackup.POSTGRES_COMPOSE or (
         ctx.compose and method is DatabaseBackup.DATA_FOLDER
     )
-    media = ctx.media_host_dir if ctx.answers.media.backend == "local" else ""
+    # Media the homeserver keeps in its data folder is copied with the data folder.
+    local = ctx.answers.media.backend == "local" and media.keeps_local_media(ctx)
+    elsewhere = (
+        "media is kept in S3: back the bucket up with the provider's tools"
+        if media.uses_s3(ctx)
+        else "media is kept in the homeserver's data folder, copied with it"
+    )
     values = {
         "install_dir": shell.quote(ctx.install_dir),
         "homeserver_data": shell.quote(layout.service_dir(ctx, ctx.homeserver.value)),
-        "media_dir": shell.quote(media),
+        "media_dir": shell.quote(ctx.media_host_dir if local else ""),
+        "media_elsewhere": shell.quote(elsewhere),
         "backup_dir": shell.quote(backup_dir(ctx)),
         "keep_days": shell.quote(ctx.answers.backups.keep_days),
         "prelude": shell.fragment("compose-command.sh") if uses_compose else "",

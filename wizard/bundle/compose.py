@@ -8,6 +8,8 @@ from wizard.answers.model import Homeserver, ProxyKind
 from wizard.bundle import (
     calls,
     certificates,
+    conduit,
+    conduit_family,
     dendrite,
     layout,
     media,
@@ -31,10 +33,11 @@ from wizard.bundle.model import PRIVATE, Bundle, File
 from wizard.errors import WizardError
 from wizard.paths import asset
 
-IMAGES = {
+# Keyed by service name: every key is a str, the enums' members included.
+IMAGES: dict[str, str] = {
     Homeserver.SYNAPSE: versions.SYNAPSE_IMAGE,
     Homeserver.DENDRITE: versions.DENDRITE_IMAGE,
-    Homeserver.CONDUIT: versions.CONDUIT_IMAGE,
+    **{homeserver: member.image for homeserver, member in conduit_family.MEMBERS.items()},
     ProxyKind.NGINX: versions.NGINX_IMAGE,
     ProxyKind.CADDY: versions.CADDY_IMAGE,
     ProxyKind.TRAEFIK: versions.TRAEFIK_IMAGE,
@@ -66,7 +69,7 @@ LETSENCRYPT_DIR = "/etc/letsencrypt"
 CONFIG_FILES = {
     Homeserver.SYNAPSE: "homeserver.yaml",
     Homeserver.DENDRITE: "dendrite.yaml",
-    Homeserver.CONDUIT: "conduit.toml",
+    **{homeserver: conduit.config_name(homeserver) for homeserver in conduit_family.MEMBERS},
 }
 PROMETHEUS_RETENTION = "30d"
 # Grafana's settings besides its paths and port, in containers and natively alike.
@@ -168,8 +171,9 @@ def _homeserver(ctx: RenderContext) -> dict[str, Any]:
             f"curl -fSs http://localhost:{port}/_matrix/client/versions"
         )
     else:
-        # The Conduit image holds nothing but the server: no shell or curl for a healthcheck.
-        service["environment"] = {"CONDUIT_CONFIG": homeserver_config_path(ctx)}
+        # The Conduit family's images hold nothing but the server: no shell or curl for a
+        # healthcheck; apply.sh asks through the proxy instead.
+        service["environment"] = conduit.environment(ctx)
     dependencies: dict[str, dict[str, str]] = {}
     if ctx.bundled_postgres:
         dependencies[POSTGRES_SERVICE] = {"condition": "service_healthy"}

@@ -1,6 +1,6 @@
 """Where media lives: the homeserver's local folder, and the S3 bucket with its checked secret."""
 
-from wizard.answers.model import Homeserver, S3Section
+from wizard.answers.model import MEDIA_IN_DATA_FOLDER, Homeserver, S3Section
 from wizard.bundle.context import RenderContext
 from wizard.bundle.versions import S3_STORAGE_PROVIDER_VERSION
 from wizard.errors import WizardError
@@ -14,7 +14,9 @@ def uses_s3(ctx: RenderContext) -> bool:
 
 
 def keeps_local_media(ctx: RenderContext) -> bool:
-    """Return whether the homeserver writes media to its local folder: Synapse always does."""
+    """Return whether the homeserver writes media to the media folder: Synapse always does."""
+    if ctx.homeserver in MEDIA_IN_DATA_FOLDER:
+        return False  # continuwuity and tuwunel keep it in their data folder, with the database
     # With S3 the storage provider copies each file to the bucket, and media_store_path stays
     # Synapse's local store and cache (synapse-s3-storage-provider's README).
     return not uses_s3(ctx) or ctx.homeserver is Homeserver.SYNAPSE

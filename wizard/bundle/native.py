@@ -3,19 +3,22 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import certificates, layout
+from wizard.bundle import certificates, conduit_family, layout
 from wizard.bundle.context import RenderContext
-from wizard.bundle.versions import CONDUIT_VERSION, SYNAPSE_VERSION
+from wizard.bundle.versions import SYNAPSE_VERSION
 
 # Synapse runs from a virtualenv built with pip, pinned (versions.py) to the release the compose
 # image runs: distributions ship old releases, and matrix.org's own apt repository would add a
 # signing key and a source list to the host. Traefik's static binary comes from its GitHub
 # release. Dendrite publishes no package for Debian: apply.sh builds it (dendrite_build.py).
-# Conduit publishes none either: the person puts the binary in place.
+# The Conduit family publishes none either: the person puts the binary in place.
 TRAEFIK_RELEASES = "https://github.com/traefik/traefik/releases/download"
 
 # The programs of the homeserver binaries in /usr/local/bin.
-HOMESERVER_PROGRAMS = {Homeserver.DENDRITE: "dendrite", Homeserver.CONDUIT: "matrix-conduit"}
+HOMESERVER_PROGRAMS = {
+    Homeserver.DENDRITE: "dendrite",
+    **{homeserver: member.program for homeserver, member in conduit_family.MEMBERS.items()},
+}
 
 SYNAPSE_VENV = "/opt/venvs/matrix-synapse"
 LOCAL_BIN = "/usr/local/bin"
@@ -54,13 +57,14 @@ def local_program(ctx: RenderContext, name: str) -> str:
 
 
 def homeserver_binary(ctx: RenderContext) -> Binary | None:
-    """Return the homeserver's binary the person puts in place (Conduit's), or None."""
-    if ctx.homeserver is Homeserver.CONDUIT:
+    """Return the binary the person puts in place (the Conduit family's), or None."""
+    member = conduit_family.MEMBERS.get(ctx.homeserver)
+    if member is not None:
         return Binary(
-            local_program(ctx, HOMESERVER_PROGRAMS[Homeserver.CONDUIT]),
-            f"download the static binary of Conduit v{CONDUIT_VERSION} for this machine "
-            "(uname -m) from https://gitlab.com/famedly/conduit/-/releases and install it "
-            "with mode 0755 in " + ctx.host_path(LOCAL_BIN),
+            local_program(ctx, member.program),
+            f"download the release binary of {member.name} v{member.release} for this machine "
+            f"(uname -m) from {member.downloads} and install it as {member.program} with mode "
+            "0755 in " + ctx.host_path(LOCAL_BIN) + member.binary_note,
         )
     return None
 

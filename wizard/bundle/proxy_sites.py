@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Delegation, Homeserver, TlsMode
+from wizard.bundle.conduit_family import MEMBERS
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import delegation_applies, wellknown_documents
 from wizard.errors import WizardError
@@ -66,7 +67,9 @@ def matrix_prefixes(ctx: RenderContext) -> tuple[str, ...]:
     """Return the only paths routed to the homeserver; everything else answers 404."""
     if ctx.homeserver is Homeserver.SYNAPSE:
         return (MATRIX_PREFIX, SYNAPSE_CLIENT_PREFIX)
-    return (MATRIX_PREFIX,)
+    member = MEMBERS.get(ctx.homeserver)
+    # continuwuity and tuwunel serve their account pages and server_version beside /_matrix/.
+    return (MATRIX_PREFIX, *(member.routes if member else ()))
 
 
 def federation_host(ctx: RenderContext) -> str:

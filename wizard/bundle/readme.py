@@ -2,13 +2,22 @@
 
 from dataclasses import dataclass
 
-from wizard.answers.model import Delegation, Homeserver, ProxyKind, RegistrationMode, TlsMode
+from wizard.answers.model import (
+    CONDUIT_FAMILY,
+    MEDIA_IN_DATA_FOLDER,
+    Delegation,
+    Homeserver,
+    ProxyKind,
+    RegistrationMode,
+    TlsMode,
+)
 from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle import (
     apply_script,
     backup,
     calls,
     certificates,
+    conduit,
     dendrite_build,
     firewall,
     layout,
@@ -303,20 +312,30 @@ def _admin(ctx: RenderContext) -> list[str]:
             *_code(command),
         ]
     else:
-        token = (
-            "with the `registration_token` from `conduit/conduit.toml`"
-            if ctx.answers.registration.mode is RegistrationMode.TOKEN
-            else "(registration is closed: set `allow_registration = true` and a "
-            "`registration_token` in `conduit/conduit.toml`, apply again, register, then "
-            "close it again)"
-        )
-        lines += [
-            "Conduit makes the first account registered on it the server admin. Register it "
-            f"in a Matrix client at {ctx.public_baseurl} {token}.",
-            "Administer the server in the admin room it then invites you to.",
-            "",
-        ]
+        lines += _first_account(ctx)
     return lines + _registration(ctx)
+
+
+def _first_account(ctx: RenderContext) -> list[str]:
+    """Say how the first account of a Conduit-family server is made and becomes its admin."""
+    config = f"`{conduit.config_file(ctx)}`"
+    token = (
+        f"with the `registration_token` from {config}"
+        if ctx.answers.registration.mode is RegistrationMode.TOKEN
+        else "(registration is closed: set `allow_registration = true` and a "
+        f"`registration_token` in {config}, apply again, register, then close it again)"
+    )
+    lines = [
+        f"{conduit.member(ctx).name} makes the first account registered on it the server admin. "
+        f"Register it in a Matrix client at {ctx.public_baseurl} {token}.",
+        "Administer the server in the admin room it then invites you to.",
+    ]
+    if ctx.homeserver is Homeserver.CONTINUWUITY:
+        lines.append(
+            "On its first start Continuwuity also prints a one-time registration token for "
+            f"that first account in its log (`{apply_script.homeserver_log_command(ctx)}`)."
+        )
+    return [*lines, ""]
 
 
 def _registration(ctx: RenderContext) -> list[str]:
@@ -335,11 +354,12 @@ def _registration(ctx: RenderContext) -> list[str]:
     port = ctx.ports.homeserver
     auth = '-H "Authorization: Bearer ADMIN_ACCESS_TOKEN"'
     lines = ["### Registration tokens", ""]
-    if ctx.homeserver is Homeserver.CONDUIT:
+    if ctx.homeserver in CONDUIT_FAMILY:
         return [
             *lines,
-            "New accounts need the `registration_token` from `conduit/conduit.toml`: give it "
-            "only to the people you invite, and change it (then apply again) to stop them.",
+            f"New accounts need the `registration_token` from `{conduit.config_file(ctx)}`: "
+            "give it only to the people you invite, and change it (then apply again) to stop "
+            "them.",
             "",
         ]
     # Synapse: Dendrite does not check tokens, so answers by token are refused for it.
@@ -412,10 +432,16 @@ def _backups(ctx: RenderContext) -> list[str]:
         backup.DatabaseBackup.DATA_FOLDER: "a copy of the data folder, taken with "
         f"{ctx.homeserver.value} stopped for a moment",
     }[method]
+    # continuwuity and tuwunel keep media inside the data folder, which holds it in the copy.
+    what = (
+        f"{how} (its media inside)"
+        if ctx.homeserver in MEDIA_IN_DATA_FOLDER
+        else f"{how}, the media"
+    )
     return [
         "## Backups",
         "",
-        f"`backup.sh` writes {how}, the media and this bundle (signing key and secrets "
+        f"`backup.sh` writes {what} and this bundle (signing key and secrets "
         f"included) to `{backup.backup_dir(ctx)}/<UTC time>/` and deletes backups older than "
         f"{settings.keep_days} days. Run it nightly with cron:",
         "",
@@ -444,8 +470,8 @@ def _monitoring(ctx: RenderContext) -> list[str]:
         scraped = "Prometheus scrapes Dendrite's /metrics with the password in secrets.yaml."
     else:
         scraped = (
-            "Conduit has no metrics endpoint: Prometheus watches only itself until you add "
-            "other exporters."
+            f"{conduit.member(ctx).name} has no metrics endpoint: Prometheus watches only "
+            "itself until you add other exporters."
         )
     tunnels = f"-L {ctx.ports.prometheus}:127.0.0.1:{ctx.ports.prometheus}"
     urls = [f"Prometheus: http://localhost:{ctx.ports.prometheus}"]

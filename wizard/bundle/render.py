@@ -33,6 +33,8 @@ HOMESERVER_RENDERERS: dict[Homeserver, Renderer] = {
     Homeserver.SYNAPSE: synapse.render,
     Homeserver.DENDRITE: dendrite.render,
     Homeserver.CONDUIT: conduit.render,
+    Homeserver.CONTINUWUITY: conduit.render,
+    Homeserver.TUWUNEL: conduit.render,
 }
 
 SHARED_RENDERERS: tuple[Renderer, ...] = (

@@ -15,6 +15,7 @@ from wizard.bundle import (
     certificates,
     compose,
     conduit,
+    conduit_family,
     layout,
     media,
     monitoring,
@@ -201,7 +202,8 @@ def _release(ctx: RenderContext) -> str:
         return release
     if hs is Homeserver.DENDRITE:
         return f"Dendrite {versions.DENDRITE_VERSION}"
-    return f"Conduit {versions.CONDUIT_VERSION}"
+    member = conduit.member(ctx)
+    return f"{member.name} {member.release}"
 
 
 def _homeserver_unit(ctx: RenderContext) -> UnitFile:
@@ -229,7 +231,7 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     else:
         service.append(("Type", "simple"))
     service += [("User", user), ("Group", user)]
-    if hs is Homeserver.CONDUIT:
+    if hs in conduit_family.MEMBERS:
         service += [("Environment", environment(k, v)) for k, v in conduit.environment(ctx).items()]
     service += [
         ("WorkingDirectory", setting(ctx.hs_data_dir)),

@@ -13,7 +13,8 @@ from wizard.units import GIB, MIB
 
 # Share of the host's RAM given to a PostgreSQL beside the homeserver: Synapse's caches are the
 # main consumer (facts 1.4, 7.1); Dendrite is lighter and asks for headroom for PostgreSQL (7.1).
-POSTGRES_SHARE = {Homeserver.SYNAPSE: 1 / 4, Homeserver.DENDRITE: 1 / 3, Homeserver.CONDUIT: 0.0}
+# The Conduit family has no PostgreSQL, so nothing is set aside for one.
+POSTGRES_SHARE = {Homeserver.SYNAPSE: 1 / 4, Homeserver.DENDRITE: 1 / 3}
 # Connections kept free beyond the pools: superuser_reserved_connections (3) plus psql,
 # pg_dump and monitoring (facts 7.2).
 RESERVED_CONNECTIONS = 10
@@ -53,7 +54,7 @@ class Tuning:
     dendrite_max_open_conns: int  # global.database pool
     dendrite_max_idle_conns: int
     dendrite_cache_mb: int  # global.cache.max_size_estimated, in MiB
-    conduit_db_cache_mb: int  # db_cache_capacity_mb
+    conduit_db_cache_mb: int  # db_cache_capacity_mb, read by the whole Conduit family
 
 
 def _tier_hardware(homeserver: Homeserver, tier: Tier) -> Hardware:
@@ -86,7 +87,7 @@ def compute_tuning(
 ) -> Tuning:
     """Return the tuning for a machine with this RAM and these cores, at this tier."""
     cores = max(1, cores)
-    postgres_ram = int(ram * POSTGRES_SHARE[homeserver]) if postgres_on_host else 0
+    postgres_ram = int(ram * POSTGRES_SHARE.get(homeserver, 0.0)) if postgres_on_host else 0
     homeserver_ram = ram - postgres_ram
     processes = 1 + workers
 
@@ -108,11 +109,7 @@ def compute_tuning(
     dendrite_idle = int(_clamp(dendrite_open // 10, 2, 10))
     dendrite_cache = _mib(homeserver_ram / 4, 64, 4096)
 
-    pools = {
-        Homeserver.SYNAPSE: cp_max * processes,
-        Homeserver.DENDRITE: dendrite_open,
-        Homeserver.CONDUIT: 0,
-    }
+    pools = {Homeserver.SYNAPSE: cp_max * processes, Homeserver.DENDRITE: dendrite_open}
     # PostgreSQL manual: shared_buffers ~25 % of its RAM, more than 40 % rarely helps (7.2).
     shared_buffers = _mib(postgres_ram / 4, 32, 8192, step_mib=8)
     return Tuning(
@@ -135,11 +132,12 @@ def compute_tuning(
         max_wal_size_mb=int(_clamp(4 * shared_buffers, 1024, 8192)),
         # Every process's pool must fit under max_connections with a reserve; the default 100
         # stays when it is enough (7.2).
-        max_connections=max(100, pools[homeserver] + RESERVED_CONNECTIONS),
+        max_connections=max(100, pools.get(homeserver, 0) + RESERVED_CONNECTIONS),
         dendrite_max_open_conns=dendrite_open,
         dendrite_max_idle_conns=dendrite_idle,
         dendrite_cache_mb=dendrite_cache,
-        # Conduit's db_cache_capacity_mb defaults to 300, about 30 % of its 1 GiB tier (7.1).
+        # Conduit's db_cache_capacity_mb defaults to 300, about 30 % of its 1 GiB tier (7.1); its
+        # successors read the same key and are sized with its tiers.
         conduit_db_cache_mb=_mib(ram * 0.3, 32, 4096),
     )
 

@@ -12,9 +12,13 @@ SYNAPSE_VERSION = "1.163.2"
 S3_STORAGE_PROVIDER_VERSION = "1.7.0"
 # Traefik is not packaged by Debian or Ubuntu: apply.sh fetches this release's static binary.
 TRAEFIK_VERSION = "3.7.15"
-# Dendrite and Conduit: the releases run natively and by the compose images.
+# Dendrite and the Conduit family: the releases run natively and by the compose images.
+# continuwuity v26.8.1 (2026-08-22, its CHANGELOG.md) is the release whose example config
+# assets/known-keys/continuwuity.yaml was read from; tuwunel v1.9.0 is the facts snapshot's.
 DENDRITE_VERSION = "0.15.2"
 CONDUIT_VERSION = "0.10.12"
+CONTINUWUITY_VERSION = "26.8.1"
+TUWUNEL_VERSION = "1.9.0"
 # Natively, build-dendrite.sh builds Dendrite from its Go module with this Go: the Go module
 # proxy's zip of the toolchain (golang.org/toolchain@v0.0.1-go<version>.linux-<arch>), refused
 # unless its sha256 is the one here. Each sum is of the zip that the go command fetched and
@@ -37,6 +41,8 @@ GRAFANA_IMAGE = "grafana/grafana:11.6.0"
 SYNAPSE_IMAGE = f"matrixdotorg/synapse:v{SYNAPSE_VERSION}"
 DENDRITE_IMAGE = f"ghcr.io/element-hq/dendrite-monolith:v{DENDRITE_VERSION}"
 CONDUIT_IMAGE = f"matrixconduit/matrix-conduit:v{CONDUIT_VERSION}"
+CONTINUWUITY_IMAGE = f"ghcr.io/continuwuity/continuwuity:v{CONTINUWUITY_VERSION}"
+TUWUNEL_IMAGE = f"ghcr.io/matrix-construct/tuwunel:v{TUWUNEL_VERSION}"
 # The image the bundle builds from SYNAPSE_IMAGE with the S3 storage provider added; a local
 # name that no registry serves, so compose builds it instead of pulling it.
 SYNAPSE_S3_IMAGE = f"matrix-wizard/synapse-s3:v{SYNAPSE_VERSION}-s3-{S3_STORAGE_PROVIDER_VERSION}"

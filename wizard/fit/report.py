@@ -11,6 +11,7 @@ from wizard.fit.tiers import (
     Recommendation,
     Requirement,
     TierCheck,
+    borrowed_figures,
     unknown_fact,
 )
 from wizard.probe.facts import DiskKind, HostFacts
@@ -235,8 +236,14 @@ def fit_table(fit: Fit) -> str:
     else:
         check = next(check for check in fit.checks if check.tier == fit.tier)
         heading = f"{name}: {fit.tier} tier ({check.audience.lower()})"
+    borrowed = borrowed_figures(fit.homeserver)
+    if borrowed:
+        heading += f"; tiers from {borrowed}, which has no column for {name}"
     rows = [row for check in fit.checks for row in _tier_rows(check)]
-    lines = [heading, *_table(("Tier", "Need", "Needed", "Found", "Result"), rows, (11, 8, 12, 30))]
+    lines = [
+        *_wrap(heading),
+        *_table(("Tier", "Need", "Needed", "Found", "Result"), rows, (11, 8, 12, 30)),
+    ]
     for warning in fit.warnings:
         lines.extend(_wrap(f"Warning: {warning}"))
     lines.extend(_wrap(f"Next: {fit.next_step}"))

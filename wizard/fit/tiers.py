@@ -14,17 +14,23 @@ from wizard.probe.facts import DiskKind, HostFacts
 from wizard.probe.profile import Profile, list_profiles, load_profile
 from wizard.units import format_cores, format_size, parse_size
 
-Homeserver = Literal["synapse", "dendrite", "conduit"]
+# The homeservers the overview's tables cover, and every homeserver the wizard offers: the
+# others are successors of one the overview covers, and are sized with its figures.
+OverviewHomeserver = Literal["synapse", "dendrite", "conduit"]
+Homeserver = Literal["synapse", "dendrite", "conduit", "continuwuity", "tuwunel"]
 Tier = Literal["minimum", "recommended", "production"]
 TierReached = Literal["below-minimum", "minimum", "recommended", "production"]
 RequirementName = Literal["ram", "cpu", "disk", "ssd", "database"]
 
+OVERVIEW_HOMESERVERS: tuple[OverviewHomeserver, ...] = get_args(OverviewHomeserver)
 HOMESERVERS: tuple[Homeserver, ...] = get_args(Homeserver)
 TIERS: tuple[Tier, ...] = get_args(Tier)
 DISPLAY_NAMES: dict[Homeserver, str] = {
     "synapse": "Synapse",
     "dendrite": "Dendrite",
     "conduit": "Conduit",
+    "continuwuity": "Continuwuity",
+    "tuwunel": "Tuwunel",
 }
 LABELS: dict[RequirementName, str] = {
     "ram": "RAM",
@@ -38,9 +44,10 @@ LABELS: dict[RequirementName, str] = {
 # up to this fraction under a threshold still meets it and is flagged as at the edge.
 RAM_TOLERANCE = 0.10
 
-# When two homeservers score the same, the most complete comes first, then the one still
-# developed beyond security fixes.
-_TIE_ORDER: tuple[Homeserver, ...] = ("synapse", "conduit", "dendrite")
+# When two homeservers score the same, the most complete comes first, then the one developed
+# most actively: Conduit's successors before Conduit itself (the overview ranks neither of the
+# two successors above the other, so they stand in alphabetical order), Dendrite last.
+_TIE_ORDER: tuple[Homeserver, ...] = ("synapse", "continuwuity", "tuwunel", "conduit", "dendrite")
 
 
 # --- The tables -------------------------------------------------------------------------------
@@ -62,7 +69,7 @@ class TierTable(FrozenModel):
     title: str
     audience: str
     source: str
-    homeservers: dict[Homeserver, Hardware | None]
+    homeservers: dict[OverviewHomeserver, Hardware | None]
 
 
 class DatabaseSupport(FrozenModel):
@@ -76,7 +83,7 @@ class DatabaseTable(FrozenModel):
     """The overview's database table."""
 
     source: str
-    homeservers: dict[Homeserver, DatabaseSupport]
+    homeservers: dict[OverviewHomeserver, DatabaseSupport]
 
 
 class Comparison(FrozenModel):
@@ -106,7 +113,7 @@ class ComparisonTable(FrozenModel):
     """The rows of the overview's quick comparison that the recommendation uses."""
 
     source: str
-    homeservers: dict[Homeserver, Comparison]
+    homeservers: dict[OverviewHomeserver, Comparison]
 
 
 class ProjectStatus(FrozenModel):
@@ -121,6 +128,20 @@ class StatusTable(FrozenModel):
 
     source: str
     homeservers: dict[Homeserver, ProjectStatus]
+
+
+class Successor(FrozenModel):
+    """A homeserver the overview does not cover, sized with the figures of one it does."""
+
+    figures_from: OverviewHomeserver
+    database: str
+
+
+class SuccessorTable(FrozenModel):
+    """The homeservers beyond the overview's, each with whose figures it is sized."""
+
+    source: str
+    homeservers: dict[Homeserver, Successor]
 
 
 class PublicHomeserver(FrozenModel):
@@ -146,6 +167,7 @@ class TierTables(FrozenModel):
     databases: DatabaseTable
     comparison: ComparisonTable
     status: StatusTable
+    successors: SuccessorTable
     public_homeservers: PublicHomeservers
 
     @model_validator(mode="after")
@@ -153,23 +175,49 @@ class TierTables(FrozenModel):
         missing_tiers = [tier for tier in TIERS if tier not in self.tiers]
         if missing_tiers:
             raise ValueError(f"tiers {', '.join(missing_tiers)} are missing")
-        sections: dict[str, set[Homeserver]] = {
-            f"tiers.{tier}": set(self.tiers[tier].homeservers) for tier in TIERS
+        sections: dict[str, tuple[set[str], tuple[str, ...]]] = {
+            f"tiers.{tier}": (set(self.tiers[tier].homeservers), OVERVIEW_HOMESERVERS)
+            for tier in TIERS
         }
-        sections["databases"] = set(self.databases.homeservers)
-        sections["comparison"] = set(self.comparison.homeservers)
-        sections["status"] = set(self.status.homeservers)
-        for section, present in sections.items():
-            absent = [name for name in HOMESERVERS if name not in present]
+        sections["databases"] = (set(self.databases.homeservers), OVERVIEW_HOMESERVERS)
+        sections["comparison"] = (set(self.comparison.homeservers), OVERVIEW_HOMESERVERS)
+        sections["status"] = (set(self.status.homeservers), HOMESERVERS)
+        beyond = tuple(name for name in HOMESERVERS if name not in OVERVIEW_HOMESERVERS)
+        sections["successors"] = (set(self.successors.homeservers), beyond)
+        for section, (present, wanted) in sections.items():
+            absent = [name for name in wanted if name not in present]
             if absent:
                 raise ValueError(f"{section} has no entry for {', '.join(absent)}")
-        for name in HOMESERVERS:
+        covered = [name for name in self.successors.homeservers if name not in beyond]
+        if covered:
+            raise ValueError(f"successors lists {', '.join(covered)}, which the overview covers")
+        for name in OVERVIEW_HOMESERVERS:
             _check_ladder(name, [self.tiers[tier].homeservers[name] for tier in TIERS])
         return self
 
+    def figures_for(self, homeserver: Homeserver) -> OverviewHomeserver:
+        """Return the homeserver of the overview whose figures apply: itself, or its ancestor."""
+        successor = self.successors.homeservers.get(homeserver)
+        if successor is not None:
+            return successor.figures_from
+        return homeserver  # type: ignore[return-value]  # the validator makes it one of them
+
     def hardware(self, homeserver: Homeserver, tier: Tier) -> Hardware | None:
         """Return what a homeserver needs in a tier, or None where the overview defines none."""
-        return self.tiers[tier].homeservers[homeserver]
+        return self.tiers[tier].homeservers[self.figures_for(homeserver)]
+
+    def comparison_for(self, homeserver: Homeserver) -> Comparison:
+        """Return the overview's quick comparison of a homeserver, or of the one it succeeds."""
+        return self.comparison.homeservers[self.figures_for(homeserver)]
+
+
+def borrowed_figures(homeserver: Homeserver) -> str:
+    """Return "" for a homeserver the overview covers, else whose figures it is sized with."""
+    tables = load_tiers()
+    figures = tables.figures_for(homeserver)
+    if figures == homeserver:
+        return ""
+    return f"the overview's figures for {DISPLAY_NAMES[figures]}"
 
 
 def _check_ladder(name: str, ladder: list[Hardware | None]) -> None:
@@ -216,9 +264,12 @@ def _undefined_tier(homeserver: Homeserver, tier: Tier) -> tuple[str, str]:
     others = " or ".join(
         DISPLAY_NAMES[other] for other in HOMESERVERS if tables.hardware(other, tier) is not None
     )
+    figures = tables.figures_for(homeserver)
+    whose = DISPLAY_NAMES[figures]
+    if figures != homeserver:
+        whose += f", whose figures {DISPLAY_NAMES[homeserver]} is sized with"
     return (
-        f"the overview defines no {tier} tier for {DISPLAY_NAMES[homeserver]}: "
-        f"{highest} is the highest it has",
+        f"the overview defines no {tier} tier for {whose}: {highest} is the highest it has",
         f"plan {homeserver} at the {highest} tier, or {others} at {tier}",
     )
 
@@ -385,8 +436,9 @@ def _database_note(database: str) -> Requirement:
 
 
 def _check_tier(facts: HostFacts, homeserver: Homeserver, tier: Tier) -> TierCheck:
-    table = load_tiers().tiers[tier]
-    hardware = table.homeservers[homeserver]
+    tables = load_tiers()
+    table = tables.tiers[tier]
+    hardware = tables.hardware(homeserver, tier)
     if hardware is None:
         return TierCheck(
             tier=tier,
@@ -532,17 +584,18 @@ def _headroom(fit_: Fit, facts: HostFacts) -> str:
 def _reasons(fit_: Fit, facts: HostFacts) -> list[str]:
     tables = load_tiers()
     name = fit_.homeserver
-    comparison = tables.comparison.homeservers[name]
+    comparison = tables.comparison_for(name)
     status = tables.status.homeservers[name]
     if fit_.tier == "below-minimum":
         reached = "does not reach its minimum tier"
     else:
         reached = f"reaches the {fit_.tier} tier ({tables.tiers[fit_.tier].audience.lower()})"
+    borrowed = borrowed_figures(name)
     reasons = [
         reached,
         _headroom(fit_, facts),
-        f"overview: maturity {comparison.maturity}, features {comparison.features}, "
-        f"idle RAM {comparison.idle_ram}, setup {comparison.setup}",
+        f"{borrowed or 'overview'}: maturity {comparison.maturity}, features "
+        f"{comparison.features}, idle RAM {comparison.idle_ram}, setup {comparison.setup}",
         status.summary,
     ]
     if status.maintenance_only:
@@ -616,7 +669,7 @@ def _way_forward(facts: HostFacts) -> tuple[list[Requirement], Profile | None, l
 
 
 def recommend(facts: HostFacts) -> Recommendation:
-    """Rank the three homeservers for a machine, with reasons and a way forward if none fits."""
+    """Rank every homeserver for a machine, with reasons and a way forward if none fits."""
     tables = load_tiers()
     fits = sorted((fit(facts, name) for name in HOMESERVERS), key=_score)
     ranking = [
@@ -681,18 +734,22 @@ def hardware_for(homeserver: str, tier: str) -> HardwareNeed:
     hardware = tables.hardware(name, wanted)
     if hardware is None:
         raise UsageError(*_undefined_tier(name, wanted))
-    support = tables.databases.homeservers[name]
+    successor = tables.successors.homeservers.get(name)
+    support = tables.databases.homeservers[tables.figures_for(name)]
     database = hardware.database or (
-        f"PostgreSQL: {support.postgresql.lower()}; SQLite: {support.sqlite.lower()}"
+        successor.database
+        if successor
+        else f"PostgreSQL: {support.postgresql.lower()}; SQLite: {support.sqlite.lower()}"
     )
     table = tables.tiers[wanted]
+    borrowed = borrowed_figures(name)
     ram_floor = format_size(hardware.ram * (1 - RAM_TOLERANCE))
     return HardwareNeed(
         homeserver=name,
         tier=wanted,
         title=table.title,
         audience=table.audience,
-        source=table.source,
+        source=f"{table.source} ({borrowed})" if borrowed else table.source,
         ram=hardware.ram,
         cores=hardware.cores,
         storage=hardware.storage,

@@ -14,13 +14,15 @@ from typing import Literal
 
 import yaml
 
-from wizard.answers.model import load_answers_file
+from wizard.answers.model import Homeserver, load_answers_file
 from wizard.answers.secret_store import load_secrets
-from wizard.bundle import dendrite, dendrite_build
+from wizard.bundle import conduit, dendrite, dendrite_build
+from wizard.bundle.conduit_family import MEMBERS
 from wizard.bundle.context import RenderContext
 from wizard.errors import WizardError
 from wizard.verify import proxy_checks
-from wizard.verify.known_keys import check_conduit_file, check_dendrite_file
+from wizard.verify.conduit_rules import check_conduit_file
+from wizard.verify.known_keys import check_dendrite_file
 
 Status = Literal["passed", "failed", "not-checked"]
 TIMEOUT_SECONDS = 60
@@ -224,10 +226,15 @@ def check_dendrite(work: Workspace) -> CheckResult:
     return _result(relative, "dendrite known keys", problems)
 
 
-def check_conduit(work: Workspace) -> CheckResult:
-    """Check conduit.toml against Conduit's known keys and start-up rules."""
-    relative = "conduit/conduit.toml"
-    return _result(relative, "conduit known keys", check_conduit_file(work.path(relative)))
+def conduit_family_checker(homeserver: Homeserver) -> "Checker":
+    """Return a checker of a Conduit-family TOML config: known keys and start-up rules."""
+    relative = f"{homeserver.value}/{conduit.config_name(homeserver)}"
+
+    def check(work: Workspace) -> CheckResult:
+        problems = check_conduit_file(work.path(relative), homeserver)
+        return _result(relative, f"{homeserver.value} known keys", problems)
+
+    return check
 
 
 def check_turnserver(work: Workspace) -> CheckResult:
@@ -271,7 +278,10 @@ Checker = Callable[[Workspace], CheckResult]
 CHECKERS: dict[str, Checker] = {
     "synapse/homeserver.yaml": synapse_checker("synapse/homeserver.yaml"),
     "dendrite/dendrite.yaml": check_dendrite,
-    "conduit/conduit.toml": check_conduit,
+    **{
+        f"{homeserver.value}/{conduit.config_name(homeserver)}": conduit_family_checker(homeserver)
+        for homeserver in MEMBERS
+    },
     "nginx/matrix.conf": check_nginx,
     "caddy/Caddyfile": check_caddy,
     "traefik/traefik.yml": check_traefik,

@@ -1,18 +1,17 @@
-"""Check Dendrite and Conduit config files without the programs: known keys and start-up rules.
+"""Check Dendrite's config without the program, and any program's keys against its known keys.
 
-Neither program can run everywhere the wizard runs, and both ignore keys they do not know, so
-a misspelt setting would pass unnoticed. The known keys of each program live in
-assets/known-keys/ with the upstream files they were read from; the start-up rules below are
-the ones homeserver-facts.md records for each program.
+None of Dendrite and the Conduit family can run everywhere the wizard runs, and all of them
+ignore keys they do not know, so a misspelt setting would pass unnoticed. The known keys of
+each program live in assets/known-keys/ with the upstream files they were read from; the
+start-up rules here are the ones homeserver-facts.md records for Dendrite (the Conduit
+family's are in conduit_rules).
 """
 
 import base64
 import binascii
 import difflib
-import ipaddress
 import re
-import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -25,7 +24,12 @@ from wizard.bundle.dendrite import COMPONENT_DATABASES, OPEN_REGISTRATION_FLAG, 
 from wizard.errors import UsageError, WizardError
 from wizard.paths import asset
 
-PROGRAM_NAMES = {"dendrite": "Dendrite", "conduit": "Conduit"}
+PROGRAM_NAMES = {
+    "dendrite": "Dendrite",
+    "conduit": "Conduit",
+    "continuwuity": "Continuwuity",
+    "tuwunel": "Tuwunel",
+}
 LIST_ITEM = "[]"
 ANY_NAME = "*"
 
@@ -50,7 +54,7 @@ class KnownKeys:
 
 @cache
 def known_keys(program: str) -> KnownKeys:
-    """Return the known keys of ``dendrite`` or ``conduit`` from assets/known-keys/."""
+    """Return the known keys of one program (such as ``dendrite``) from assets/known-keys/."""
     if program not in PROGRAM_NAMES:
         raise UsageError(
             f"there is no list of known keys for {program!r}",
@@ -158,7 +162,7 @@ def _unknown_key(
     return f"{message}; remove it or check the spelling"
 
 
-def _get(data: Mapping[str, Any], dotted: str) -> Any:
+def value_at(data: Mapping[str, Any], dotted: str) -> Any:
     """Return the value at a dotted path, or None when any part of it is missing."""
     node: Any = data
     for part in dotted.split("."):
@@ -168,7 +172,32 @@ def _get(data: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
+def load_config(path: Path, parse: Callable[[str], Any]) -> tuple[Any, list[str]]:
+    """Return a config file parsed, or None and why it cannot be read or parsed.
+
+    ``parse`` raises ValueError with what is wrong, said after the file's path.
+    """
+    text, problems = _read_text(path)
+    if text is None:
+        return None, problems
+    try:
+        return parse(text), []
+    except ValueError as error:
+        return None, [f"{path} {error}"]
+
+
+def _yaml_settings(text: str) -> Any:
+    """Return YAML text parsed, or raise ValueError naming the line it breaks at."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"is not valid YAML{where}") from None
+
+
 def _read_text(path: Path) -> tuple[str | None, list[str]]:
+    """Return a config file's text, or None and the reason it cannot be read."""
     try:
         return path.read_text(encoding="utf-8"), []
     except (OSError, UnicodeDecodeError) as error:
@@ -185,15 +214,9 @@ def check_dendrite_file(
     container), so absolute paths into it are looked up beside the file; ``flags`` are the
     command-line flags Dendrite starts with.
     """
-    text, problems = _read_text(path)
-    if text is None:
+    data, problems = load_config(path, _yaml_settings)
+    if problems:
         return problems
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        return [f"{path} is not valid YAML{where}"]
     if not isinstance(data, Mapping):
         return [f"{path} does not hold a mapping of settings"]
     return check_known_keys("dendrite", data) + dendrite_rules(
@@ -215,31 +238,31 @@ def dendrite_rules(
         problems.append(
             f"version is {version!r}: Dendrite reads only config version 2; set version: 2"
         )
-    if not _get(data, "global.server_name"):
+    if not value_at(data, "global.server_name"):
         problems.append("global.server_name is missing: Dendrite needs the server's name")
-    problems += _private_key_problems(_get(data, "global.private_key"), file_dir, config_dir)
+    problems += _private_key_problems(value_at(data, "global.private_key"), file_dir, config_dir)
     problems += _database_problems(data)
     problems += _registration_problems(data, flags)
-    lifetime = _get(data, "client_api.turn.turn_user_lifetime")
+    lifetime = value_at(data, "client_api.turn.turn_user_lifetime")
     if lifetime is not None and not (isinstance(lifetime, str) and _GO_DURATION.match(lifetime)):
         problems.append("client_api.turn.turn_user_lifetime is not a duration such as 1h or 30m")
-    if _get(data, "client_api.rate_limiting.enabled") is True:
+    if value_at(data, "client_api.rate_limiting.enabled") is True:
         for name in ("threshold", "cooloff_ms"):
-            value = _get(data, f"client_api.rate_limiting.{name}")
+            value = value_at(data, f"client_api.rate_limiting.{name}")
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 problems.append(
                     f"client_api.rate_limiting.{name} must be a positive whole number "
                     "while rate limiting is enabled"
                 )
-    client_name = _get(data, "global.well_known_client_name")
+    client_name = value_at(data, "global.well_known_client_name")
     if client_name and not str(client_name).startswith(("http://", "https://")):
         problems.append("global.well_known_client_name must start with https://")
-    size = _get(data, "media_api.max_file_size_bytes")
+    size = value_at(data, "media_api.max_file_size_bytes")
     if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
         problems.append("media_api.max_file_size_bytes must be a positive number of bytes")
-    if _get(data, "global.metrics.enabled") is True and not (
-        _get(data, "global.metrics.basic_auth.username")
-        and _get(data, "global.metrics.basic_auth.password")
+    if value_at(data, "global.metrics.enabled") is True and not (
+        value_at(data, "global.metrics.basic_auth.username")
+        and value_at(data, "global.metrics.basic_auth.password")
     ):
         problems.append(
             "global.metrics is enabled without basic_auth username and password: "
@@ -319,7 +342,7 @@ def _connection_form(where: str, value: object) -> tuple[str | None, str | None]
 
 def _database_problems(data: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
-    global_string = _get(data, "global.database.connection_string")
+    global_string = value_at(data, "global.database.connection_string")
     if global_string is not None:
         kind, problem = _connection_form("global.database.connection_string", global_string)
         if problem:
@@ -332,7 +355,7 @@ def _database_problems(data: Mapping[str, Any]) -> list[str]:
     sqlite_files: dict[str, str] = {}
     for section, key, _ in COMPONENT_DATABASES:
         where = f"{section}.{key}.connection_string"
-        value = _get(data, where)
+        value = value_at(data, where)
         if value is None:
             if global_string is None:
                 problems.append(
@@ -354,9 +377,9 @@ def _database_problems(data: Mapping[str, Any]) -> list[str]:
 
 
 def _registration_problems(data: Mapping[str, Any], flags: Sequence[str]) -> list[str]:
-    if _get(data, "client_api.registration_disabled") is not False:
+    if value_at(data, "client_api.registration_disabled") is not False:
         return []
-    if _get(data, "client_api.enable_registration_captcha") is True:
+    if value_at(data, "client_api.enable_registration_captcha") is True:
         return []
     if OPEN_REGISTRATION_FLAG in flags:
         return []
@@ -365,98 +388,3 @@ def _registration_problems(data: Mapping[str, Any], flags: Sequence[str]) -> lis
         f"unless run with {OPEN_REGISTRATION_FLAG} (a registration token does not count); "
         "pass the flag or set registration_disabled: true"
     ]
-
-
-def check_conduit_file(path: Path) -> list[str]:
-    """Return every problem Conduit would have with a conduit.toml; empty means it passed."""
-    text, problems = _read_text(path)
-    if text is None:
-        return problems
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        return [f"{path} is not valid TOML: {error}"]
-    return check_known_keys("conduit", data) + conduit_rules(data)
-
-
-def conduit_rules(data: Mapping[str, Any]) -> list[str]:
-    """Return the start-up rules a Conduit config breaks (facts section 3.1)."""
-    settings = data.get("global")
-    if not isinstance(settings, Mapping):
-        return ["there is no [global] table: Conduit reads every setting from [global]"]
-    problems: list[str] = []
-    if not isinstance(settings.get("server_name"), str) or not settings["server_name"]:
-        problems.append("global.server_name is missing: Conduit needs the server's name")
-    if settings.get("database_backend") not in ("rocksdb", "sqlite"):
-        problems.append('global.database_backend must be "rocksdb" or "sqlite"')
-    if not isinstance(settings.get("database_path"), str) or not settings["database_path"]:
-        problems.append("global.database_path is missing: Conduit needs a folder for its data")
-    port = settings.get("port")
-    if port is None:
-        problems.append(
-            "global.port is missing: Conduit would listen on its built-in 8000, "
-            "not the port the proxy forwards to"
-        )
-    elif not _whole_number(port) or not 1 <= port <= 65535:
-        problems.append("global.port must be a whole number from 1 to 65535")
-    address = settings.get("address")
-    if address is not None:
-        try:
-            ipaddress.ip_address(str(address))
-        except ValueError:
-            problems.append("global.address must be an IP address such as 127.0.0.1")
-    size = settings.get("max_request_size")
-    if size is not None and (not _whole_number(size) or not 0 < size < 2**32):
-        problems.append("global.max_request_size must be a number of bytes below 4 GiB")
-    if "allow_federation" not in settings:
-        problems.append(
-            "global.allow_federation is missing: Conduit's built-in default is false, "
-            "so the server would not federate; set it to true (or false on purpose)"
-        )
-    if settings.get("registration_token") == "":
-        problems.append("global.registration_token is empty; remove it or give a token")
-    client = _get(settings, "well_known.client")
-    if client is not None and not str(client).startswith(("http://", "https://")):
-        problems.append("global.well_known.client must be a URL starting with https://")
-    problems += _conduit_turn_problems(settings)
-    problems += _conduit_media_problems(settings)
-    return problems
-
-
-def _whole_number(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _conduit_turn_problems(settings: Mapping[str, Any]) -> list[str]:
-    problems: list[str] = []
-    if settings.get("turn_uris") and not (
-        settings.get("turn_secret")
-        or (settings.get("turn_username") and settings.get("turn_password"))
-    ):
-        problems.append(
-            "global.turn_uris is set without turn_secret (or turn_username and "
-            "turn_password): Conduit then offers no TURN server at all"
-        )
-    turn = settings.get("turn")
-    if isinstance(turn, Mapping) and not (
-        turn.get("uris") and (turn.get("secret") or (turn.get("username") and turn.get("password")))
-    ):
-        problems.append("[global.turn] needs uris and a secret (or username and password)")
-    return problems
-
-
-def _conduit_media_problems(settings: Mapping[str, Any]) -> list[str]:
-    media = settings.get("media")
-    if not isinstance(media, Mapping):
-        return []
-    backend = media.get("backend", "filesystem")
-    if backend == "filesystem":
-        return []
-    if backend != "s3":
-        return ['global.media.backend must be "filesystem" or "s3"']
-    missing = [
-        name for name in ("endpoint", "bucket", "region", "key", "secret") if not media.get(name)
-    ]
-    if missing:
-        return ["global.media with backend s3 needs " + ", ".join(missing)]
-    return []
