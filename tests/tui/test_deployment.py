@@ -113,6 +113,9 @@ async def test_native_is_refused_for_a_resumed_draft_with_workers(tmp_path: Path
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await type_into(pilot, "#draft-path", str(draft))
+        await go_on(pilot)
+        await type_into(pilot, "#disk", "80G")  # a draft does not keep the free disk
+        await go_on(pilot)
         shown = await go_on(pilot)
         assert isinstance(shown, DeploymentStep)
         assert chosen(shown) == "compose"

@@ -182,7 +182,10 @@ async def test_resuming_a_complete_draft_reproduces_its_bundle(
         step(pilot.app).query_one("#mode", Choices).choose("resume")
         await pilot.pause()
         await type_into(pilot, "#draft-path", str(answers))
+        await go_on(pilot)
+        await type_into(pilot, "#disk", "80G")  # a draft does not keep the free disk
         while not isinstance(step(pilot.app), WriteStep):
+            assert step(pilot.app).valid, step(pilot.app).status
             await go_on(pilot)
         await pilot.click("#write")
         await settle(pilot)
@@ -231,7 +234,10 @@ async def test_ctrl_s_saves_a_partial_draft_that_resumes(tmp_path: Path) -> None
         await pilot.pause()
         await type_into(pilot, "#draft-path", str(draft))
         await go_on(pilot)
-        domain = await go_on(pilot)
+        await type_into(pilot, "#disk", "80G")  # a draft does not keep the free disk
+        for _ in range(3):  # Machine, Tier and Deployment show what the draft holds
+            await go_on(pilot)
+        domain = step(pilot.app)
         assert isinstance(domain, DomainStep)
         assert domain.query_one("#server-name", Input).value == "not-yet"
         assert not domain.valid
