@@ -302,3 +302,20 @@ def test_any_server_name_is_accepted_normalised_or_refused_clearly(name: str) ->
     else:
         assert answers.domain.server_name == answers.domain.server_name.lower()
         assert answers.domain.server_name.isascii()
+
+
+@pytest.mark.parametrize("homeserver", ["dendrite", "conduit", "continuwuity", "tuwunel"])
+def test_encryption_by_default_is_said_to_be_left_to_clients_where_no_setting_exists(
+    homeserver: str,
+) -> None:
+    said = [each for each in warnings(answers_for(homeserver)) if "encrypt new rooms" in each]
+    assert said == [
+        f"{homeserver} has no setting to encrypt new rooms by default, so encryption.by_default "
+        "is left to the clients (Element encrypts new private rooms itself)"
+    ]
+    turned_off = answers_for(homeserver, encryption__by_default="off")
+    assert not any("encrypt new rooms" in each for each in warnings(turned_off))
+
+
+def test_synapse_applies_encryption_by_default_itself() -> None:
+    assert not any("encrypt new rooms" in each for each in warnings(answers_for("synapse")))

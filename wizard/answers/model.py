@@ -710,6 +710,12 @@ def warnings(answers: Answers) -> list[str]:
         found.append("with SRV delegation the certificate must also cover the server_name")
     if answers.encryption.by_default is EncryptionDefault.OFF:
         found.append("new rooms will not be end-to-end encrypted by default")
+    elif hs is not Homeserver.SYNAPSE:
+        found.append(
+            f"{hs.value} has no setting to encrypt new rooms by default, so "
+            "encryption.by_default is left to the clients (Element encrypts new private rooms "
+            "itself)"
+        )
     return found
 
 
