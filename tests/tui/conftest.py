@@ -256,7 +256,7 @@ async def connect_on_screen(
 
 
 async def dialog_on_screen(pilot: Pilot[int], kind: type[Dialog]) -> Dialog:
-    """Wait for the SSH worker to ask its question, and return the dialog once it is drawn."""
+    """Wait for a dialog of the kind to cover the step, and return it once it is drawn."""
 
     def asking() -> Dialog | None:
         screen = pilot.app.screen
