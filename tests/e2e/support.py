@@ -405,6 +405,7 @@ PORT_NAMES = (
     "grafana",
     "wellknown",
     "caddy_admin",
+    "synapse_workers",
 )
 
 

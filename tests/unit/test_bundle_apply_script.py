@@ -182,14 +182,16 @@ def test_the_first_admin_command_fits_the_homeserver(homeserver: str, expected: 
 
 
 def test_compose_asks_the_roles_query_and_knows_what_logs_in_to_the_database() -> None:
-    ctx = context_for(answers_for("synapse", database="postgresql", homeserver__workers=2))
+    ctx = context_for(answers_for("synapse", database="postgresql", homeserver__workers=True))
     text = apply_script.apply_script(ctx)
     native = apply_script.apply_script(
         context_for(answers_for(database="postgresql", deployment__kind="native"))
     )
 
     assert f"ROLES_QUERY={shell.quote(postgres.roles_query(ctx))}\n" in text
-    assert setting(text, "DATABASE_CLIENTS") == "'synapse synapse-worker1 synapse-worker2'"
+    clients = setting(text, "DATABASE_CLIENTS").strip("'").split()
+    assert clients[:3] == ["synapse", "synapse-event-persister1", "synapse-sync1"]
+    assert len(clients) == 8
     assert "ROLES_QUERY=" not in native
 
 

@@ -254,13 +254,16 @@ def test_a_staging_prefix_moves_every_host_path() -> None:
 def test_synapse_workers_each_get_a_service_and_redis() -> None:
     ctx = context_for(
         answers_for(
-            "synapse", database="postgresql", homeserver__workers=2, homeserver__tier="production"
+            "synapse",
+            database="postgresql",
+            homeserver__workers=True,
+            homeserver__tier="production",
         )
     )
     services = services_of(ctx)
-    assert {"synapse-worker1", "synapse-worker2", "redis"} <= set(services)
-    worker = services["synapse-worker2"]
-    assert "--config-path=/config/workers/worker2.yaml" in worker["command"]
+    assert {"synapse-sync1", "synapse-event-persister1", "redis"} <= set(services)
+    worker = services["synapse-sync1"]
+    assert "--config-path=/config/workers/sync1.yaml" in worker["command"]
     assert "ports" not in services["redis"]
 
 
@@ -318,11 +321,14 @@ def test_turn_and_monitoring_read_their_configs_and_not_their_state() -> None:
 def test_synapse_workers_read_the_synapse_folder_and_redis_reads_nothing() -> None:
     ctx = context_for(
         answers_for(
-            "synapse", database="postgresql", homeserver__workers=2, homeserver__tier="production"
+            "synapse",
+            database="postgresql",
+            homeserver__workers=True,
+            homeserver__tier="production",
         )
     )
     files = compose.service_files(ctx)
-    assert files["synapse-worker1"] == files["synapse-worker2"] == ["synapse"]
+    assert files["synapse-sync1"] == files["synapse-tasks1"] == ["synapse"]
     assert "redis" not in files
 
 
@@ -364,7 +370,7 @@ def _everything(homeserver: str, proxy: str) -> RenderContext:
         "monitoring__grafana": True,
     }
     if homeserver == "synapse":
-        sets["homeserver__workers"] = 2
+        sets["homeserver__workers"] = True
     return context_for(answers_for(homeserver, database=database, proxy=proxy, **sets))
 
 

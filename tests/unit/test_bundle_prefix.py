@@ -26,8 +26,11 @@ PORTS_A = {
     "grafana": 33000,
     "wellknown": 38090,
     "caddy_admin": 32019,
+    "synapse_workers": 31100,
 }
 PORTS_B = {name: port + 10000 for name, port in PORTS_A.items()}
+# Ports from which Synapse's workers count theirs.
+COUNTED_FROM = ("metrics", "synapse_workers")
 CERTIFICATE = {
     "proxy__tls": "files",
     "proxy__cert_path": "/etc/ssl/matrix/fullchain.pem",
@@ -35,7 +38,13 @@ CERTIFICATE = {
 }
 EVERYTHING = {"calls__turn": True, "monitoring__prometheus": True, "monitoring__grafana": True}
 STACKS: list[dict[str, Any]] = [
-    {"homeserver": "synapse", "database": "postgresql", "proxy": "nginx", **EVERYTHING},
+    {
+        "homeserver": "synapse",
+        "database": "postgresql",
+        "proxy": "nginx",
+        "homeserver__workers": True,
+        **EVERYTHING,
+    },
     {"homeserver": "synapse", "database": "sqlite", "proxy": "caddy", **CERTIFICATE},
     {"homeserver": "synapse", "database": "postgresql", "proxy": "traefik", **CERTIFICATE},
     {"homeserver": "dendrite", "database": "postgresql", "proxy": "traefik", **EVERYTHING},
@@ -70,6 +79,9 @@ def _as_unstaged(text: str) -> str:
     text = text.replace(f"\nPREFIX={PREFIX}\n", "\nPREFIX=''\n").replace(PREFIX, "")
     for name, port in PORTS_B.items():
         text = re.sub(rf"\b{port}\b", str(PORTS_A[name]), text)
+    for name in COUNTED_FROM:  # each worker's port is one of these plus its number
+        for number in range(1, 20):
+            text = re.sub(rf"\b{PORTS_B[name] + number}\b", str(PORTS_A[name] + number), text)
     return text
 
 

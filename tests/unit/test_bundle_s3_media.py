@@ -67,7 +67,7 @@ def test_native_creates_the_media_store_and_lets_synapse_write_it() -> None:
 
 
 def test_compose_builds_synapse_with_the_pinned_provider_from_the_pinned_image() -> None:
-    ctx = _context("compose", homeserver__workers=1)
+    ctx = _context("compose", homeserver__workers=True)
     services = _services(ctx)
     bundle = render(ctx.answers, ctx.facts, ctx.secrets)
     dockerfile = bundle[synapse_image.DOCKERFILE].text
@@ -76,7 +76,7 @@ def test_compose_builds_synapse_with_the_pinned_provider_from_the_pinned_image()
         f"RUN pip install --no-cache-dir "
         f"synapse-s3-storage-provider=={versions.S3_STORAGE_PROVIDER_VERSION}\n"
     ) in dockerfile
-    for name in ("synapse", "synapse-worker1"):
+    for name in ("synapse", "synapse-media1"):
         assert services[name]["image"] == versions.SYNAPSE_S3_IMAGE
         assert services[name]["build"] == {
             "context": f"{ctx.install_dir}/{synapse_image.BUILD_FOLDER}"

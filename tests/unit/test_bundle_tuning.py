@@ -98,10 +98,11 @@ def test_presence_is_off_on_small_hardware_and_the_minimum_tier() -> None:
 
 def test_workers_share_the_ram_and_get_connections() -> None:
     alone = tuning(_ctx(facts_with(ram_gib=16, cores=4)))
-    with_workers = tuning(_ctx(facts_with(ram_gib=16, cores=4), homeserver__workers=8))
+    with_workers = tuning(_ctx(facts_with(ram_gib=16, cores=4), homeserver__workers=True))
 
     assert with_workers.synapse_cache_factor < alone.synapse_cache_factor
-    assert with_workers.max_connections >= with_workers.cp_max * 9 + RESERVED_CONNECTIONS
+    processes = 1 + len(with_workers.workers)
+    assert with_workers.max_connections >= with_workers.cp_max * processes + RESERVED_CONNECTIONS
 
 
 @given(HOMESERVERS, TIERS, RAM, RAM, CORES)
@@ -113,16 +114,18 @@ def test_every_setting_grows_or_stays_with_more_ram(
     larger = compute_tuning(homeserver, tier, high, cores)
 
     for field in fields(Tuning):
-        assert getattr(smaller, field.name) <= getattr(larger, field.name), field.name
+        if field.type in ("int", "float", "bool", int, float, bool):
+            assert getattr(smaller, field.name) <= getattr(larger, field.name), field.name
 
 
-@given(HOMESERVERS, TIERS, RAM, CORES, st.integers(min_value=0, max_value=16), st.booleans())
+@given(HOMESERVERS, TIERS, RAM, CORES, st.booleans(), st.booleans())
 def test_settings_stay_within_bounds(
-    homeserver: Homeserver, tier: Tier, ram: int, cores: int, workers: int, on_host: bool
+    homeserver: Homeserver, tier: Tier, ram: int, cores: int, with_workers: bool, on_host: bool
 ) -> None:
-    tuned = compute_tuning(homeserver, tier, ram, cores, workers, postgres_on_host=on_host)
+    tuned = compute_tuning(homeserver, tier, ram, cores, with_workers, postgres_on_host=on_host)
+    workers = len(tuned.workers)
 
-    assert 0.1 <= tuned.synapse_cache_factor <= 2.0
+    assert 0.05 <= tuned.synapse_cache_factor <= 2.0
     assert 5 * 1024 <= tuned.synapse_event_cache_size <= 50 * 1024
     assert 1 <= tuned.cp_min <= tuned.cp_max <= 20
     assert 32 <= tuned.shared_buffers_mb <= 8192

@@ -146,14 +146,29 @@ class MachineSection(_Section):
 
 
 class HomeserverSection(_Section):
-    """Which homeserver, tuned for which tier, with how many Synapse workers."""
+    """Which homeserver, tuned for which tier, and whether Synapse runs workers."""
 
     kind: Homeserver = Field(description="synapse, dendrite, conduit, continuwuity or tuwunel")
     tier: Tier = Field(Tier.RECOMMENDED, description="the hardware tier the bundle is tuned for")
-    workers: WholeNumber = Field(
-        0, ge=0, le=16, description="Synapse generic workers (needs PostgreSQL)"
+    workers: YesNo | None = Field(
+        None,
+        description="Synapse workers sized to the machine (needs PostgreSQL): true, false, "
+        "or empty for the tier's choice, on at production",
     )
     report_stats: YesNo = Field(False, description="send anonymous usage statistics to matrix.org")
+
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object, info: ValidationInfo) -> object:
+        """Read a count of workers, as earlier answers gave, as on (above 0) or off."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            _notice(
+                info,
+                f"homeserver.workers: {value} is read as {str(value > 0).lower()}; the workers "
+                "are now sized to the machine",
+            )
+            return value > 0
+        return value
 
 
 class DomainSection(_Section):
@@ -350,6 +365,9 @@ class PortsSection(_Section):
     federation: WholeNumber = Field(8448, ge=1, le=65535)
     homeserver: WholeNumber = Field(8008, ge=1, le=65535)
     metrics: WholeNumber = Field(9000, ge=1, le=65535)
+    synapse_workers: WholeNumber = Field(
+        8100, ge=1, le=65000, description="Synapse's workers listen on the ports after this one"
+    )
     postgres: WholeNumber = Field(5432, ge=1, le=65535)
     turn: WholeNumber = Field(3478, ge=1, le=65535)
     turns: WholeNumber = Field(5349, ge=1, le=65535)
@@ -531,7 +549,7 @@ def combination_problems(answers: Answers) -> list[Problem]:
             Problem(
                 path="homeserver.workers",
                 message="workers are a Synapse feature and need PostgreSQL; "
-                "set workers to 0 or use Synapse with postgresql",
+                "set workers to false or use Synapse with postgresql",
             )
         )
     if hs is Homeserver.DENDRITE and answers.registration.mode is RegistrationMode.TOKEN:
@@ -550,14 +568,6 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 path="proxy.federation_ca_path",
                 message=f"{hs.value} has no setting for a private federation's CA; add the CA to "
                 "the host's trust store instead, or use Synapse",
-            )
-        )
-    if answers.homeserver.workers and answers.deployment.kind is Deployment.NATIVE:
-        problems.append(
-            Problem(
-                path="homeserver.workers",
-                message="workers run under docker compose, with Redis beside them; "
-                "set workers to 0 for a native deployment",
             )
         )
     if (

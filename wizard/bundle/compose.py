@@ -30,6 +30,7 @@ from wizard.bundle.context import (
     RenderContext,
 )
 from wizard.bundle.model import PRIVATE, Bundle, File
+from wizard.bundle.worker_layout import Worker
 from wizard.errors import WizardError
 from wizard.paths import asset
 
@@ -184,21 +185,20 @@ def _homeserver(ctx: RenderContext) -> dict[str, Any]:
     return service
 
 
-def _synapse_worker(ctx: RenderContext, name: str) -> dict[str, Any]:
+def _synapse_worker(ctx: RenderContext, worker: Worker) -> dict[str, Any]:
     config = homeserver_config_path(ctx)
+    port = synapse_workers.port(ctx, worker)
     return _service(
         _homeserver_image(ctx),
         user=layout.owner(ctx, Homeserver.SYNAPSE.value),
         command=[
             "run",
             f"--config-path={config}",
-            f"--config-path={CONTAINER_CONFIG_DIR}/workers/{name}.yaml",
+            f"--config-path={CONTAINER_CONFIG_DIR}/workers/{worker.name}.yaml",
         ],
         environment={"SYNAPSE_WORKER": synapse_workers.WORKER_APP},
         volumes=_homeserver_volumes(ctx),
-        healthcheck=_healthcheck(
-            f"curl -fSs http://localhost:{synapse_workers.HEALTH_PORT}/health"
-        ),
+        healthcheck=_healthcheck(f"curl -fSs http://localhost:{port}/health"),
         depends_on={Homeserver.SYNAPSE.value: {"condition": "service_healthy"}},
     )
 
@@ -395,21 +395,17 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
     )
 
 
-def _worker_service(name: str) -> str:
-    return f"{Homeserver.SYNAPSE.value}-{name}"
-
-
 def database_clients(ctx: RenderContext) -> list[str]:
     """Return the services that log in to the database: the homeserver and its workers."""
-    workers = synapse_workers.worker_names(ctx)
-    return [ctx.homeserver.value, *(_worker_service(name) for name in workers)]
+    workers = synapse_workers.workers(ctx)
+    return [ctx.homeserver.value, *(synapse_workers.service_name(worker) for worker in workers)]
 
 
 def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     """Return every compose service of the stack, keyed by its service name."""
     found = {ctx.homeserver.value: _homeserver(ctx)}
-    for name in synapse_workers.worker_names(ctx):
-        found[_worker_service(name)] = _synapse_worker(ctx, name)
+    for worker in synapse_workers.workers(ctx):
+        found[synapse_workers.service_name(worker)] = _synapse_worker(ctx, worker)
     if synapse_workers.worker_names(ctx):
         found[synapse_workers.REDIS_SERVICE] = _service(
             IMAGES[synapse_workers.REDIS_SERVICE],

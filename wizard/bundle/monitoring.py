@@ -45,12 +45,12 @@ def homeserver_scrape_job(ctx: RenderContext) -> dict[str, Any] | None:
                 *(
                     {
                         "targets": [
-                            f"{ctx.internal_host(f'synapse-{name}')}:"
-                            f"{synapse_workers.metrics_port(ctx, name)}"
+                            f"{ctx.internal_host(synapse_workers.service_name(worker))}:"
+                            f"{synapse_workers.metrics_port(ctx, worker)}"
                         ],
-                        "labels": {"instance_role": name},
+                        "labels": {"instance_role": worker.name},
                     }
-                    for name in synapse_workers.worker_names(ctx)
+                    for worker in synapse_workers.workers(ctx)
                 ),
             ],
         }

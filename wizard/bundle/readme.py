@@ -112,11 +112,9 @@ def _summary(ctx: RenderContext) -> list[str]:
 
 
 def _workers_row(ctx: RenderContext) -> list[tuple[str, str]]:
-    names = synapse_workers.worker_names(ctx)
-    if not names:
+    if not synapse_workers.workers(ctx):
         return []
-    what = "federation sending, pushers and background jobs; clients reach the main process"
-    return [("Synapse workers", f"{len(names)}: {what}")]
+    return [("Synapse workers", f"{synapse_workers.summary(ctx)} (see Synapse workers below)")]
 
 
 def _monitoring_summary(ctx: RenderContext) -> str:
@@ -622,6 +620,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_apply(ctx),
         *_admin(ctx),
         *_doctor(ctx),
+        *synapse_workers.readme_section(ctx),
         *_calls(ctx),
         *_backups(ctx),
         *_monitoring(ctx),

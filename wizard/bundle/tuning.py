@@ -3,8 +3,10 @@
 import math
 from dataclasses import dataclass
 
-from wizard.answers.model import Homeserver, Tier
+from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
+from wizard.bundle import worker_layout
 from wizard.bundle.context import RenderContext
+from wizard.bundle.worker_layout import Worker
 from wizard.fit.tiers import Hardware, load_tiers
 from wizard.units import GIB, MIB
 
@@ -34,14 +36,46 @@ def _mib(size: float, low_mib: int, high_mib: float = math.inf, step_mib: int = 
 
 
 @dataclass(frozen=True)
+class SynapseCaches:
+    """One Synapse process's caches: caches.global_factor and event_cache_size."""
+
+    factor: float
+    event_cache_size: int
+
+
+def synapse_caches(process_ram: int) -> SynapseCaches:
+    """Return the caches of one Synapse process given the RAM its caches may use."""
+    # Synapse's default cache factor 0.5 suits about 2 GiB for Synapse; 2.0 is where the admin
+    # FAQ starts for big servers (1.4). event_cache_size defaults to 10K (x 1024) events, also
+    # scaled by the cache factor (1.4).
+    gib = process_ram / GIB
+    return SynapseCaches(
+        factor=round(_clamp(gib / 4, 0.05, 2.0), 2),
+        event_cache_size=int(_clamp(gib * 5, 5, 50)) * 1024,
+    )
+
+
+def wants_workers(answers: Answers) -> bool:
+    """Return whether Synapse runs workers: as answered, else at the production tier."""
+    if answers.homeserver.kind is not Homeserver.SYNAPSE:
+        return False
+    if answers.database.kind is not DatabaseKind.POSTGRESQL:
+        return False
+    chosen = answers.homeserver.workers
+    return answers.homeserver.tier is Tier.PRODUCTION if chosen is None else chosen
+
+
+@dataclass(frozen=True)
 class Tuning:
     """Every resource setting of the stack, derived from the RAM and cores it is tuned for."""
 
     ram: int  # bytes of RAM the stack is tuned for
     cores: int  # whole CPU cores
     postgres_ram: int  # bytes given to a PostgreSQL on the same host, 0 when there is none
-    synapse_cache_factor: float  # caches.global_factor
-    synapse_event_cache_size: int  # event_cache_size, in events
+    synapse_cache_factor: float  # caches.global_factor of the main process
+    synapse_event_cache_size: int  # event_cache_size, in events, of the main process
+    workers: tuple[Worker, ...]  # Synapse's workers, none for a single process
+    worker_caches: dict[str, SynapseCaches]  # each worker's caches, by its name
     presence: bool  # presence.enabled
     cp_min: int  # Synapse's database pool per process
     cp_max: int
@@ -82,21 +116,24 @@ def compute_tuning(
     tier: Tier,
     ram: int,
     cores: int,
-    workers: int = 0,
+    with_workers: bool = False,
     postgres_on_host: bool = True,
 ) -> Tuning:
     """Return the tuning for a machine with this RAM and these cores, at this tier."""
     cores = max(1, cores)
     postgres_ram = int(ram * POSTGRES_SHARE.get(homeserver, 0.0)) if postgres_on_host else 0
     homeserver_ram = ram - postgres_ram
-    processes = 1 + workers
-
-    # Synapse's default cache factor 0.5 suits about 2 GiB for Synapse; each process (main and
-    # every worker) holds its own caches; 2.0 is where the admin FAQ starts for big servers (1.4).
-    per_process_gib = homeserver_ram / GIB / processes
-    cache_factor = round(_clamp(per_process_gib / 4, 0.1, 2.0), 2)
-    # event_cache_size defaults to 10K (x 1024) events, also scaled by the cache factor (1.4).
-    event_cache = int(_clamp(per_process_gib * 5, 5, 50)) * 1024
+    workers = worker_layout.layout(cores, homeserver_ram) if with_workers else ()
+    processes = 1 + len(workers)
+    # Each process (main and every worker) holds its own caches, sized by what its role reads,
+    # from what is left once every worker beyond the first process has its base.
+    caches = {
+        name: synapse_caches(share)
+        for name, share in worker_layout.ram_shares(
+            homeserver_ram - len(workers) * worker_layout.PROCESS_BASE_RAM, workers
+        ).items()
+    }
+    main_caches = caches.pop("main")
 
     # Synapse's example pool is cp_min 5 / cp_max 10 per process (1.3): 5 below 2 GiB, else
     # 5 per core from 10 up to 20.
@@ -116,8 +153,10 @@ def compute_tuning(
         ram=ram,
         cores=cores,
         postgres_ram=postgres_ram,
-        synapse_cache_factor=cache_factor,
-        synapse_event_cache_size=event_cache,
+        synapse_cache_factor=main_caches.factor,
+        synapse_event_cache_size=main_caches.event_cache_size,
+        workers=workers,
+        worker_caches=caches,
         presence=tier is not Tier.MINIMUM and ram >= PRESENCE_MIN_RAM,
         cp_min=cp_min,
         cp_max=cp_max,
@@ -155,6 +194,6 @@ def tuning(ctx: RenderContext) -> Tuning:
         tier,
         ram=ram if ram else tier_ram(homeserver, tier),
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
-        workers=answers.homeserver.workers,
+        with_workers=wants_workers(answers),
         postgres_on_host=ctx.bundled_postgres,
     )
