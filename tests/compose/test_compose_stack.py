@@ -26,6 +26,7 @@ at the end of its test. The time of each step is printed and written with the na
 e2e-timings.json.
 """
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -46,8 +47,10 @@ from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings, ht
 from tests.integration.proxy_runtime import send
 from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
 from tests.waiting import wait_until
+from tests.workers import load, metrics
 from wizard.bundle import calls, compose, layout, synapse_workers, versions
 from wizard.bundle.context import POSTGRES_SERVICE
+from wizard.bundle.worker_layout import Role
 
 pytestmark = [pytest.mark.compose, pytest.mark.slow]
 
@@ -277,30 +280,71 @@ def healthy(run: ComposeRun, service: str) -> bool:
     return run.health(service) == "healthy"
 
 
-def test_synapse_workers_start_healthy_and_replicate_over_redis(
+def worker_metrics(run: ComposeRun) -> dict[str, str]:
+    """Return every Synapse process's metrics text, read inside its own container."""
+    ctx = run.ctx
+    ports = {
+        (metrics.MAIN, ctx.homeserver.value): ctx.ports.metrics,
+        **{
+            (worker.name, synapse_workers.service_name(worker)): synapse_workers.metrics_port(
+                ctx, worker
+            )
+            for worker in synapse_workers.workers(ctx)
+        },
+    }
+    return {
+        name: run.compose(
+            *("exec", "-T", service, "curl", "-fsS"),
+            f"http://localhost:{port}/_synapse/metrics",
+        )
+        for (name, service), port in ports.items()
+    }
+
+
+def test_synapse_workers_serve_their_requests_through_the_proxy(
     engine: Engine, tmp_path: Path, stack: list[ComposeRun], e2e_timings: list[Timings]
 ) -> None:
-    """The production tier's workers: each container healthy, each connected to Redis."""
+    """The production tier's workers: each healthy, and each serves the requests of its role.
+
+    matrix-nio talks through nginx, shares a file and asks the federation API; each Synapse
+    container's own metrics show the sync worker served the syncs, the client reader the reads,
+    the media worker the file, the federation reader the federation API, and the event
+    persister wrote the events, the main process none of it.
+    """
     timings = Timings("compose-synapse-postgresql-nginx-workers")
     e2e_timings.append(timings)
     answers = answers_for_run("nginx", "postgresql", extras=False)
-    answers["homeserver"] = {"kind": "synapse", "tier": "production", "workers": 2}
+    answers["homeserver"] = {"kind": "synapse", "tier": "production"}
+    answers["monitoring"] = {"prometheus": True}
     with timings.step("generate, certificate, stand-in images (built once per machine)"):
         run = prepare(tmp_path, engine, answers)
     stack.append(run)
     with timings.step("apply.sh: compose up, database check, homeserver healthy"):
         run.apply()
-    workers = [f"synapse-{name}" for name in synapse_workers.worker_names(run.ctx)]
-    assert len(workers) == 2
+    ctx = run.ctx
+    workers = [synapse_workers.service_name(worker) for worker in synapse_workers.workers(ctx)]
+    assert len(workers) == len(Role)
     with timings.step("workers healthy and connected to Redis"):
         for worker in workers:
             wait_until(partial(healthy, run, worker), f"{worker} to report healthy")
             logs = run.compose("logs", "--no-color", worker)
             assert "Connected to redis" in logs, logs
-    run.register(USER, PASSWORD)
-    ctx = run.ctx
-    seen = converse(ctx.public_baseurl.rstrip("/"), f"@{USER}:{ctx.server_name}", PASSWORD, MESSAGE)
-    assert MESSAGE in seen.bodies
+    for user in (USER, "bob"):
+        run.register(user, PASSWORD)
+    base_url = ctx.public_baseurl.rstrip("/")
+
+    async def use() -> tuple[bytes, dict[str, dict[str, str]]]:
+        clients = [
+            await load.login(base_url, f"@{user}:{ctx.server_name}", PASSWORD)
+            for user in (USER, "bob")
+        ]
+        return await load.exercise(base_url, clients, rounds=2)
+
+    with timings.step("two users talk and share a file through nginx"):
+        downloaded, version = asyncio.run(use())
+    assert downloaded == load.FILE_BODY
+    assert version["server"]["name"] == "Synapse"
+    metrics.check_roles(synapse_workers.workers(ctx), worker_metrics(run), "compose")
     run.down()
     timings.finish()
 

