@@ -98,6 +98,8 @@ def running_box(
     privileged: bool = False,
     attach: Attachment | None = None,
     federation_port: bool = True,
+    cpus: str = CPUS,
+    memory: str = MEMORY,
 ) -> Iterator[Box]:
     """Start a fresh box with the wheels mounted, authorise a new key, and remove it after.
 
@@ -125,7 +127,7 @@ def running_box(
     podman(
         *("run", "--detach", "--name", name, "--systemd=always", "--cap-add=NET_ADMIN"),
         *(["--privileged"] if privileged else []),
-        *(f"--memory={MEMORY}", f"--cpus={CPUS}", *network, *published),
+        *(f"--memory={memory}", f"--cpus={cpus}", *network, *published),
         *("--volume", f"{images.wheelhouse()}:/wheels:ro"),
         image,
     )

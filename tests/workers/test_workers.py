@@ -23,91 +23,29 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.compose.engine import PROJECT_PREFIX, Engine
 from tests.conftest import require_program
-from tests.e2e.support import SERVER_NAME, Timings
-from tests.journey.box import Box, running_box
-from tests.journey.support import bundle_answers, generate_bundle, place_traefik, wizard
+from tests.e2e.support import Timings
+from tests.journey.box import running_box
+from tests.journey.support import place_traefik, wizard
 from tests.journey.test_journey import install_certificate
 from tests.waiting import wait_until
 from tests.workers import load, metrics
-from wizard.bundle import apply_script, synapse_workers, systemd
-from wizard.bundle.context import RenderContext
+from tests.workers.boxes import Side, generate, make_admin, process_metrics, registration_token
+from wizard.bundle import synapse_workers, systemd
 from wizard.bundle.worker_layout import Role, Worker
 
 pytestmark = [pytest.mark.workers, pytest.mark.slow]
 
 PROXIES = ("nginx", "caddy", "traefik")
-ADMIN = "admin"
 USERS = ("alice", "bob")
 ROUNDS = 3
-
-
-@dataclass(frozen=True)
-class Side:
-    """One proxy's bundle and box."""
-
-    proxy: str
-    bundle: Path
-    ctx: RenderContext
-    box: Box
-
-    @property
-    def base_url(self) -> str:
-        """Return the homeserver's URL through the box's published HTTPS port."""
-        return f"https://{self.ctx.homeserver_host}:{self.box.ports['https']}"
-
-
-def generate(proxy: str, folder: Path, home: Path) -> tuple[Path, RenderContext]:
-    """Write a workers bundle for one proxy, tuned for the box, with federation on 443."""
-    answers = bundle_answers(
-        home,
-        SERVER_NAME,
-        proxy,
-        "native",
-        "homeserver.workers=true",
-        "monitoring.prometheus=true",
-        "registration.mode=token",
-        "proxy.federation_port=443",
-        "machine.cores=1",
-        "machine.ram_mb=2048",
-    )
-    bundle = folder / f"{proxy}-bundle"
-    return bundle, generate_bundle(home, answers, bundle)
-
-
-def process_metrics(side: Side) -> dict[str, str]:
-    """Return every Synapse process's metrics text, read on its own listener inside the box."""
-    ports = {metrics.MAIN: side.ctx.ports.metrics}
-    for worker in synapse_workers.workers(side.ctx):
-        ports[worker.name] = synapse_workers.metrics_port(side.ctx, worker)
-    return {
-        name: side.box.run(f"curl -fsS http://127.0.0.1:{port}/_synapse/metrics")
-        for name, port in ports.items()
-    }
-
-
-def registration_token(side: Side, admin_token: str, uses: int) -> str:
-    """Make a registration token with the admin API on the server itself, as the README says."""
-    url = f"http://127.0.0.1:{side.ctx.ports.homeserver}/_synapse/admin/v1/registration_tokens/new"
-    made = side.box.run(
-        f"curl -fsS -X POST -H 'Authorization: Bearer {admin_token}' "
-        f"-d '{{\"uses_allowed\": {uses}}}' {url}"
-    )
-    return str(json.loads(made)["token"])
-
-
-async def _admin_token(side: Side, password: str) -> str:
-    admin = await load.login(side.base_url, f"@{ADMIN}:{SERVER_NAME}", password)
-    try:
-        return str(admin.access_token)
-    finally:
-        await admin.close()
+# The machine the bundles are tuned for: the box.
+BOX_MACHINE = ("machine.cores=1", "machine.ram_mb=2048")
 
 
 async def _use(side: Side, token: str, rounds: int) -> tuple[bytes, dict[str, dict[str, str]]]:
@@ -174,14 +112,6 @@ def check_running(side: Side) -> None:
     assert states == ["active"] * len(units), side.box.failed_units_log()
 
 
-def make_admin(side: Side) -> str:
-    """Make the admin with the README's command in the box; return its access token."""
-    command = apply_script.admin_command(side.ctx)
-    assert command is not None
-    assert "Success" in side.box.run(f"{command} -u {ADMIN} -p '{load.PASSWORD}'")
-    return asyncio.run(_admin_token(side, load.PASSWORD))
-
-
 def use_and_kill(side: Side, timings: Timings) -> None:
     """Users work through the side's proxy, each worker did its part, a killed one comes back."""
     with timings.step(f"{side.proxy}: admin, token, users register and talk, a file"):
@@ -210,7 +140,7 @@ def test_each_proxy_sends_each_request_to_its_worker_and_a_killed_worker_comes_b
     e2e_timings.append(timings)
     home = tmp_path / "home"
     home.mkdir()
-    built = {proxy: generate(proxy, tmp_path, home) for proxy in PROXIES}
+    built = {proxy: generate(proxy, tmp_path, home, *BOX_MACHINE) for proxy in PROXIES}
     run = f"{PROJECT_PREFIX}-wk-{tmp_path.name}"[:40]
     with ExitStack() as cleanup:
         with timings.step("three boxes started"):
