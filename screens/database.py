@@ -14,10 +14,17 @@ from wizard.answers.model import (
     SUPPORTED_DATABASES,
     DatabaseKind,
     Homeserver,
+    Problem,
     Tier,
     warnings,
 )
 from wizard.fit.tiers import DISPLAY_NAMES, homeserver_name, load_tiers
+
+# The answers file reports this at homeserver.workers; here it is said beside the database.
+WORKERS_NEED_POSTGRESQL = (
+    "Synapse workers are on (step Homeserver and tier) and need PostgreSQL: choose "
+    "postgresql, or go back and set workers to off or as the tier decides"
+)
 
 
 def database_label(homeserver: Homeserver, kind: DatabaseKind) -> str:
@@ -46,6 +53,7 @@ class DatabaseStep(StepPane):
         view = self.view()
         self.homeserver = Homeserver(view["homeserver"]["kind"])
         self.tier = Tier(view["homeserver"]["tier"])
+        self.workers_chosen = view["homeserver"].get("workers")
         database = view["database"]
         supported = SUPPORTED_DATABASES[self.homeserver]
         yield Static(
@@ -124,6 +132,12 @@ class DatabaseStep(StepPane):
                 user=self._value("user"),
             )
         return {"database": section}
+
+    def step_problems(self) -> list[Problem]:
+        """Refuse a database other than PostgreSQL when Synapse's workers were turned on."""
+        if self.workers_chosen and self._kind() != DatabaseKind.POSTGRESQL.value:
+            return [Problem(path="database.kind", message=WORKERS_NEED_POSTGRESQL)]
+        return []
 
     def form_changed(self) -> None:
         """Show what applies to the choice, then check again."""

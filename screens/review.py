@@ -14,9 +14,10 @@ from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
 from screens.widgets.released import ReleasedTextArea
-from wizard.answers.model import Answers, AnswersError, Problem, warnings
+from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
+from wizard.bundle.worker_plan import in_words, worker_plan
 
 FIRST_FILE = "README.md"
 # JSON files (the well-known documents) are shown as plain text: the tree-sitter JSON grammar
@@ -40,6 +41,11 @@ def language_for(path: str) -> str | None:
 def shown_text(bundle: Bundle, path: str, secrets: Secrets) -> str:
     """Return a file's text fit for the screen: every secret value replaced by a marker."""
     return redact(bundle[path].text, secrets)
+
+
+def said_in_words(answers: Answers) -> dict[str, str]:
+    """Return the answers whose bare value says too little, by path, each in words."""
+    return {"homeserver.workers": in_words(worker_plan(answers, tuned_facts(answers)))}
 
 
 def answer_rows(data: Any, prefix: str = "") -> list[tuple[str, str]]:
@@ -92,9 +98,10 @@ class ReviewStep(StepPane):
         table.add_column(Text("Answer"), key="path")
         table.add_column(Text("Value"), key="value")
         if self.answers is not None:
+            words = said_in_words(self.answers)
             for path, value in answer_rows(self.answers.model_dump(mode="json")):
                 if path != "version":
-                    table.add_row(Text(path), Text(value))
+                    table.add_row(Text(path), Text(words.get(path, value)))
 
     def arrived(self) -> None:
         """Ask for the bundle to be rendered."""

@@ -2,6 +2,9 @@
 
 from dataclasses import replace
 
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -11,7 +14,8 @@ from screens.state import Draft, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
-from wizard.answers.model import Problem
+from wizard.answers.model import Problem, tuned_facts
+from wizard.bundle.worker_plan import headline, layout_rows, notes, worker_plan
 from wizard.errors import UsageError
 from wizard.fit.tiers import (
     DISPLAY_NAMES,
@@ -28,6 +32,39 @@ from wizard.fit.tiers import (
     load_tiers,
     recommend,
 )
+
+# homeserver.workers on screen: None lets the tier decide, the others say it outright.
+WORKER_CHOICES = (("tier", "as the tier decides"), ("on", "on"), ("off", "off"))
+WORKER_ANSWERS: dict[str, bool | None] = {"tier": None, "on": True, "off": False}
+
+
+def worker_choice(answer: object) -> str:
+    """Return the option standing for a homeserver.workers answer, as a draft may hold it.
+
+    Earlier answers gave a count of workers, which the answers file reads as on above 0.
+    """
+    if isinstance(answer, bool):
+        return "on" if answer else "off"
+    if isinstance(answer, int):
+        return "on" if answer > 0 else "off"
+    return "tier"
+
+
+def plan_text(lines: list[str], rows: list[tuple[str, str]], after: list[str]) -> RenderableType:
+    """Return the workers' explanation: its sentences, and a duty beside each process kind.
+
+    The duties sit in a column of their own, so a long one wraps beneath itself.
+    """
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=1)
+    for who, duty in rows:
+        table.add_row(who, duty)
+    parts: list[RenderableType] = [Text(line) for line in lines]
+    if rows:
+        parts.append(Padding(table, (0, 0, 0, 2)))
+    parts.extend(Text(line) for line in after)
+    return Group(*parts)
 
 
 def cell_text(check: TierCheck) -> str:
@@ -120,6 +157,18 @@ class TierStep(StepPane):
             path="homeserver.tier",
         )
         yield Static("", id="tier-warning", markup=False)
+        yield Field(
+            "Synapse workers",
+            Choices(
+                WORKER_CHOICES,
+                worker_choice(self.view()["homeserver"].get("workers")),
+                id="workers",
+                horizontal=True,
+            ),
+            path="homeserver.workers",
+            id="workers-field",
+        )
+        yield Static("", id="workers-plan", markup=False)
         yield Static("", id="reasons", markup=False)
         yield Static(
             "\n".join(overview_note(name) for name in HOMESERVERS), id="notes", markup=False
@@ -145,6 +194,22 @@ class TierStep(StepPane):
         tier = self.query_one("#tier", Choices).selected or "recommended"
         return kind, tier
 
+    def _workers(self) -> bool | None:
+        """Return homeserver.workers as chosen: None unless Synapse is told on or off."""
+        if self._choice()[0] != "synapse":
+            return None
+        return WORKER_ANSWERS[self.query_one("#workers", Choices).selected or "tier"]
+
+    def _explain_workers(self) -> None:
+        """Show the workers' choice for Synapse, and what it gives on the machine tuned for."""
+        synapse = self._choice()[0] == "synapse"
+        self.query_one("#workers-field").display = synapse
+        shown = self.query_one("#workers-plan", Static)
+        plan = worker_plan(self.checked, tuned_facts(self.checked)) if self.checked else None
+        shown.display = synapse and plan is not None
+        if synapse and plan is not None:
+            shown.update(plan_text([headline(plan)], layout_rows(plan), notes(plan)))
+
     def _explain(self) -> None:
         kind, tier = self._choice()
         warning = ""
@@ -166,14 +231,26 @@ class TierStep(StepPane):
         self.query_one("#reasons", Static).update(reasons)
 
     def form(self) -> Draft:
-        """Return the homeserver section with the chosen homeserver and tier."""
+        """Return the homeserver section with the chosen homeserver, tier and workers."""
         kind, tier = self._choice()
-        return {"homeserver": {**self.view()["homeserver"], "kind": kind, "tier": tier}}
+        return {
+            "homeserver": {
+                **self.view()["homeserver"],
+                "kind": kind,
+                "tier": tier,
+                "workers": self._workers(),
+            }
+        }
 
     def form_changed(self) -> None:
         """Explain the choice, then check it."""
         self._explain()
         self.revalidate()
+
+    def revalidate(self) -> None:
+        """Check the choice, then explain Synapse's workers for the answers as checked."""
+        super().revalidate()
+        self._explain_workers()
 
     def step_problems(self) -> list[Problem]:
         """Refuse a tier the overview does not define for the homeserver."""

@@ -127,7 +127,7 @@ async def test_planning_by_hand_writes_a_bundle_that_generate_reproduces(
     assert saved["homeserver"] == {
         "kind": "dendrite",
         "tier": "recommended",
-        "workers": 0,
+        "workers": None,
         "report_stats": False,
     }
     assert saved["machine"] == {"cores": 2, "ram_mb": 2048}

@@ -704,6 +704,11 @@ def warnings(answers: Answers) -> list[str]:
     hs = answers.homeserver.kind
     if hs is Homeserver.SYNAPSE and answers.database.kind is DatabaseKind.SQLITE:
         found.append("Synapse on SQLite is for trying out only: it becomes extremely slow in use")
+        if answers.homeserver.workers is None and answers.homeserver.tier is Tier.PRODUCTION:
+            found.append(
+                "Synapse on SQLite runs as one process: the workers the production tier runs "
+                "need PostgreSQL"
+            )
     if hs is Homeserver.DENDRITE:
         found.append(
             "Dendrite is in maintenance mode: it receives security fixes only, and without "

@@ -22,6 +22,13 @@ WELLKNOWN_SERVICE = "wellknown"
 CONTAINER_CONFIG_DIR = "/config"
 CONTAINER_DATA_DIR = "/data"
 CONTAINER_MEDIA_DIR = "/media"
+
+
+def bundles_postgres(answers: Answers) -> bool:
+    """Return whether the bundle runs its own PostgreSQL: PostgreSQL with no external host."""
+    return answers.database.kind is DatabaseKind.POSTGRESQL and answers.database.host is None
+
+
 CONTAINER_WELLKNOWN_DIR = "/srv/well-known"
 
 
@@ -56,7 +63,7 @@ class RenderContext:
     @property
     def bundled_postgres(self) -> bool:
         """Return whether the bundle runs its own PostgreSQL (no external host was given)."""
-        return self.uses_postgres and self.answers.database.host is None
+        return bundles_postgres(self.answers)
 
     def host_path(self, path: str) -> str:
         """Return an absolute path on the host, under the staging prefix when one is set."""

@@ -5,9 +5,10 @@ from dataclasses import dataclass
 
 from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
 from wizard.bundle import worker_layout
-from wizard.bundle.context import RenderContext
+from wizard.bundle.context import RenderContext, bundles_postgres
 from wizard.bundle.worker_layout import Worker
 from wizard.fit.tiers import Hardware, load_tiers
+from wizard.probe.facts import HostFacts
 from wizard.units import GIB, MIB
 
 # Numbers in brackets below are sections of the homeserver facts reference
@@ -181,12 +182,14 @@ def compute_tuning(
     )
 
 
-def tuning(ctx: RenderContext) -> Tuning:
-    """Return the tuning for a bundle: the probed machine if known, else the chosen tier."""
-    answers = ctx.answers
+def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
+    """Return the tuning for these answers: the machine's RAM and cores if known, else the tier's.
+
+    The bundle passes the machine the answers name (answers.tuned_facts); the steps pass the
+    same, so what they show is what the bundle gets.
+    """
     homeserver = answers.homeserver.kind
     tier = answers.homeserver.tier
-    facts = ctx.facts
     ram = facts.effective_ram if facts else None
     cores = facts.effective_cores if facts else None
     return compute_tuning(
@@ -195,5 +198,10 @@ def tuning(ctx: RenderContext) -> Tuning:
         ram=ram if ram else tier_ram(homeserver, tier),
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
         with_workers=wants_workers(answers),
-        postgres_on_host=ctx.bundled_postgres,
+        postgres_on_host=bundles_postgres(answers),
     )
+
+
+def tuning(ctx: RenderContext) -> Tuning:
+    """Return the tuning for a bundle: the probed machine if known, else the chosen tier."""
+    return tuning_for(ctx.answers, ctx.facts)
