@@ -22,14 +22,12 @@ WELLKNOWN_SERVICE = "wellknown"
 CONTAINER_CONFIG_DIR = "/config"
 CONTAINER_DATA_DIR = "/data"
 CONTAINER_MEDIA_DIR = "/media"
+CONTAINER_WELLKNOWN_DIR = "/srv/well-known"
 
 
 def bundles_postgres(answers: Answers) -> bool:
     """Return whether the bundle runs its own PostgreSQL: PostgreSQL with no external host."""
     return answers.database.kind is DatabaseKind.POSTGRESQL and answers.database.host is None
-
-
-CONTAINER_WELLKNOWN_DIR = "/srv/well-known"
 
 
 @dataclass(frozen=True)
