@@ -1,5 +1,7 @@
 """A deployment without containers: the packages, users and programs apply.sh installs."""
 
+import importlib.metadata
+import re
 import tomllib
 from typing import Any
 
@@ -73,8 +75,36 @@ def test_apply_sh_creates_the_homeserver_user_and_traefiks() -> None:
 def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
     ctx = _native()
     assert native.synapse_venv(ctx) == "/opt/venvs/matrix-synapse"
-    assert native.synapse_requirement() == f"matrix-synapse[postgres]=={versions.SYNAPSE_VERSION}"
-    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{versions.SYNAPSE_VERSION}")
+    release = versions.SYNAPSE_VERSION
+    assert native.synapse_requirement(ctx) == f"matrix-synapse[postgres]=={release}"
+    assert native.synapse_extra_modules(ctx) == ["psycopg2"]
+    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{release}")
+
+
+def test_workers_bring_the_distributions_redis_and_synapses_redis_extra() -> None:
+    ctx = _native(homeserver__workers=True, database="postgresql")
+    assert native.REDIS_PACKAGE in native.apt_packages(ctx)
+    release = versions.SYNAPSE_VERSION
+    assert native.synapse_requirement(ctx) == f"matrix-synapse[postgres,redis]=={release}"
+    assert native.synapse_extra_modules(ctx) == ["psycopg2", "txredisapi", "hiredis"]
+
+
+def test_without_workers_there_is_no_redis() -> None:
+    ctx = _native(homeserver__workers=False, database="postgresql", homeserver__tier="production")
+    assert native.REDIS_PACKAGE not in native.apt_packages(ctx)
+    assert "redis" not in native.synapse_requirement(ctx)
+
+
+def test_the_extra_modules_are_what_synapse_declares_for_each_extra_on_cpython() -> None:
+    declared = importlib.metadata.requires("matrix-synapse") or []
+    for extra in ("postgres", "redis"):
+        # Each module is named as the distribution that installs it.
+        names = {
+            re.split(r"[<>=!~ ;]", line, maxsplit=1)[0]
+            for line in declared
+            if f"extra == '{extra}'" in line and "== 'PyPy'" not in line
+        }
+        assert set(native.EXTRA_MODULES[extra]) == names, extra
 
 
 @pytest.mark.parametrize(
@@ -161,7 +191,7 @@ def test_the_readme_says_what_apply_sh_installs_and_how_to_check_the_server() ->
     )
     text = readme.readme_text(ctx)
     assert "## Running without containers" in text
-    assert f"`{native.synapse_requirement()}`" in text
+    assert f"`{native.synapse_requirement(ctx)}`" in text
     assert f"Traefik {versions.TRAEFIK_VERSION}" in text
     assert "`matrix-synapse`, `matrix-wellknown`, `traefik`, `prometheus`" in text
     assert "Grafana is not in Debian or Ubuntu" in text

@@ -529,7 +529,7 @@ def _native(ctx: RenderContext) -> list[str]:
     if hs is Homeserver.SYNAPSE:
         steps.append(
             f"installs Synapse {versions.SYNAPSE_VERSION} with pip into the virtualenv "
-            f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement()}`)"
+            f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement(ctx)}`)"
         )
     if media.synapse_s3_provider(ctx):
         steps.append(

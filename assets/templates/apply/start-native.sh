@@ -81,10 +81,16 @@ install_synapse() {
     [ -n "$SYNAPSE_VENV" ] || return 0
     installed=""
     if [ -x "$SYNAPSE_VENV/bin/python" ]; then
-        installed=$("$SYNAPSE_VENV/bin/python" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || true)
+        # The release, once the modules of every extra the bundle needs import too.
+        # shellcheck disable=SC2086
+        installed=$("$SYNAPSE_VENV/bin/python" -c 'import importlib, sys
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+import synapse
+print(synapse.__version__)' $SYNAPSE_EXTRA_MODULES 2>/dev/null || true)
     fi
     if [ "$installed" = "$SYNAPSE_VERSION" ]; then
-        note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV"
+        note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV (with $SYNAPSE_EXTRA_MODULES)"
     else
         [ -x "$SYNAPSE_VENV/bin/python" ] || host_run python3 -m venv "$SYNAPSE_VENV"
         host_run "$SYNAPSE_VENV/bin/pip" install --quiet --upgrade pip
