@@ -210,3 +210,15 @@ def test_tests_check_with_the_synapse_release_the_bundle_installs() -> None:
     ]
     (pin,) = [item for item in extras["test"] if item.startswith("matrix-synapse")]
     assert pin.endswith(f"=={versions.SYNAPSE_VERSION}")
+
+
+def test_the_readme_says_redis_stays_on_loopback_and_how_workers_start_and_stop() -> None:
+    text = readme.readme_text(_native(homeserver__workers=True, database="postgresql"))
+    assert "enables and starts `redis-server` before Synapse. Redis stays on loopback" in text
+    assert "`bind 127.0.0.1 -::1` in its redis.conf" in text
+    assert "each worker as `matrix-synapse-worker@<name>` (7 of them, side by side)" in text
+    assert "stops and disables a `matrix-synapse-worker@<name>`" in text
+
+
+def test_the_readme_speaks_of_redis_only_with_workers() -> None:
+    assert "redis" not in readme.readme_text(_native(database="postgresql")).lower()

@@ -565,6 +565,7 @@ def _native(ctx: RenderContext) -> list[str]:
         f"the packaged ones at this bundle) to `{systemd.unit_dir(ctx)}`, then enables and "
         "starts " + ", ".join(f"`{unit}`" for unit in systemd.start_order(ctx))
     )
+    steps += _native_workers(ctx)
     lines = [
         "## Running without containers",
         "",
@@ -579,6 +580,28 @@ def _native(ctx: RenderContext) -> list[str]:
     if grafana:
         lines += [grafana + ".", ""]
     return lines
+
+
+def _native_workers(ctx: RenderContext) -> list[str]:
+    """Return what apply.sh does for Synapse's workers and their Redis, when they run."""
+    units = systemd.worker_units(ctx)
+    if not units:
+        return []
+    redis = layout.systemd_unit(synapse_workers.REDIS_SERVICE)
+    template = synapse_workers.WORKER_UNIT_TEMPLATE
+    return [
+        f"enables and starts `{redis}` before Synapse. Redis stays on loopback: the package "
+        "listens on 127.0.0.1 and ::1 only (`bind 127.0.0.1 -::1` in its redis.conf), "
+        "and Synapse reaches it at "
+        f"127.0.0.1:{synapse_workers.REDIS_PORT}; keep it so, since Redis asks no password "
+        "here",
+        f"once Synapse is up, enables and starts each worker as `{template}@<name>` "
+        f"({len(units)} of them, side by side) and waits until the health check of each "
+        "answers on its port; restarting Synapse restarts them, and an enabled worker starts "
+        "with Synapse",
+        f"stops and disables a `{template}@<name>` an earlier apply started that this bundle "
+        "no longer has",
+    ]
 
 
 def _doctor(ctx: RenderContext) -> list[str]:
