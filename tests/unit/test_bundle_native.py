@@ -222,3 +222,10 @@ def test_the_readme_says_redis_stays_on_loopback_and_how_workers_start_and_stop(
 
 def test_the_readme_speaks_of_redis_only_with_workers() -> None:
     assert "redis" not in readme.readme_text(_native(database="postgresql")).lower()
+
+
+def test_the_readme_says_stopping_synapse_stops_its_workers_for_a_restore() -> None:
+    sets = {"database": "postgresql", "backups__enabled": True}
+    said = "`systemctl stop matrix-synapse` stops the Synapse workers too"
+    assert said in readme.readme_text(_native(homeserver__workers=True, **sets))
+    assert said not in readme.readme_text(_native(**sets))

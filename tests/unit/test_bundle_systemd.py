@@ -409,6 +409,7 @@ def test_a_worker_notifies_restarts_always_and_follows_the_main_process_and_redi
     needs = ["matrix-synapse.service", "redis-server.service"]
     assert _settings(unit, "After")[0].split() == needs
     assert _settings(unit, "Requires")[0].split() == needs
+    assert _settings(unit, "PartOf") == ["matrix-synapse.service"]
     # An enabled worker starts whenever the main process does.
     assert _settings(unit, "WantedBy") == ["matrix-synapse.service"]
 

@@ -449,9 +449,21 @@ def _backups(ctx: RenderContext) -> list[str]:
         "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
         "and put the database back: `pg_restore --clean` for database.dump, or the copied "
         ".db files (or the data folder) in place of the old ones.",
+        *_workers_stop_with_synapse(ctx),
         "Copy the backups off this server too: a backup on the same disk does not survive "
         "losing the disk.",
         "",
+    ]
+
+
+def _workers_stop_with_synapse(ctx: RenderContext) -> list[str]:
+    """Return how Synapse's workers follow its unit, natively, for a restore."""
+    if ctx.compose or not synapse_workers.workers(ctx):
+        return []
+    main = layout.systemd_unit(ctx.homeserver.value)
+    return [
+        f"`systemctl stop {main}` stops the Synapse workers too, and `systemctl start {main}` "
+        "starts them again.",
     ]
 
 

@@ -301,9 +301,10 @@ def _with_instance(value: str) -> str:
 def _worker_template_unit(ctx: RenderContext) -> UnitFile:
     """Return the template unit of Synapse's workers, modelled on Synapse's own worker unit.
 
-    Requires= on the main unit and Redis stops and restarts the workers when either is stopped
-    or restarted (as PartOf= would), and starts both first; WantedBy= the main unit starts the
-    enabled workers whenever the main process starts.
+    Requires= on the main unit and Redis starts both first, and stops and restarts the workers
+    when either is stopped or restarted; PartOf= the main unit says so outright for it, as
+    Synapse's own worker unit does for its target. WantedBy= the main unit starts the enabled
+    workers whenever the main process starts.
     """
     name = worker_template()
     hs = Homeserver.SYNAPSE.value
@@ -319,6 +320,7 @@ def _worker_template_unit(ctx: RenderContext) -> UnitFile:
         ("AssertPathExists", _with_instance(setting(worker_config_path(ctx, _INSTANCE_MARK)))),
         ("After", needs),
         ("Requires", needs),
+        ("PartOf", f"{main}.service"),
     ]
     service: list[Entry] = [
         # Workers tell systemd when they are ready, as the main process does.
