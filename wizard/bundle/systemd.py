@@ -1,9 +1,10 @@
 """systemd units for a deployment without containers, written from data.
 
-The bundle writes full units for what it installs itself (the homeserver, Traefik and the
-well-known server Traefik needs) and drop-ins that point the distribution's own units (Caddy,
-coturn, Prometheus, Grafana) at the bundle's files. apply.sh copies them all into
-/etc/systemd/system; nginx and PostgreSQL read the bundle's files from their conf.d folders.
+The bundle writes full units for what it installs itself (the homeserver, the template unit of
+Synapse's workers, Traefik and the well-known server Traefik needs) and drop-ins that point the
+distribution's own units (Caddy, coturn, Prometheus, Grafana) at the bundle's files. apply.sh
+copies them all into /etc/systemd/system; nginx and PostgreSQL read the bundle's files from
+their conf.d folders, and Redis, for the workers, runs as packaged.
 """
 
 import re

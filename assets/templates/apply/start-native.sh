@@ -350,12 +350,12 @@ started_workers() {
 # stop_stale_workers: stop and disable each Synapse worker an earlier apply started that this
 # bundle no longer has, before the main process restarts without it.
 stop_stale_workers() {
-    for unit in $(started_workers); do
-        if is_worker "$unit" || stopped_and_disabled "$unit"; then
+    for worker in $(started_workers); do
+        if is_worker "$worker" || stopped_and_disabled "$worker"; then
             continue
         fi
-        note "$unit: this bundle has no such worker any more"
-        host_run systemctl disable --now "$unit"
+        note "$worker: this bundle has no such worker any more"
+        host_run systemctl disable --now "$worker"
     done
 }
 
@@ -372,8 +372,8 @@ stopped_and_disabled() {
 # start_workers: start the Synapse workers side by side once the main process is ready (its
 # start waits for that); apply.sh waits for each to answer at the end.
 start_workers() {
-    for unit in $(worker_units); do
-        start_unit "$unit" --no-block
+    for worker in $(worker_units); do
+        start_unit "$worker" --no-block
     done
 }
 
