@@ -7,7 +7,7 @@ from screens.state import Draft, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
-from wizard.answers.model import Deployment, Homeserver, Problem
+from wizard.answers.model import Deployment, Homeserver
 from wizard.fit.tiers import DISPLAY_NAMES
 
 DEPLOYMENTS = (
@@ -27,10 +27,6 @@ HAND_PLACED_BINARY = (
 BUILT_ON_HOST = (
     "Natively, apply.sh builds Dendrite on the machine from its Go module, with Go from the Go "
     "module proxy checked against a pinned sha256; the first apply takes a few minutes."
-)
-WORKERS_NEED_COMPOSE = (
-    "the answers ask for {count} Synapse workers, which run only under docker compose; "
-    "choose docker compose, or set homeserver.workers to 0 in the answers file"
 )
 
 
@@ -102,14 +98,6 @@ class DeploymentStep(StepPane):
     def form(self) -> Draft:
         """Return the deployment section with the chosen kind; its other settings are kept."""
         return {"deployment": {**self.view()["deployment"], "kind": self._kind().value}}
-
-    def step_problems(self) -> list[Problem]:
-        """Refuse native when the answers ask for workers, which run only under compose."""
-        workers = self.view()["homeserver"].get("workers") or 0
-        if workers and self._kind() is Deployment.NATIVE:
-            message = WORKERS_NEED_COMPOSE.format(count=workers)
-            return [Problem(path="deployment.kind", message=message)]
-        return []
 
     def form_changed(self) -> None:
         """Say what the new choice needs, then check it."""

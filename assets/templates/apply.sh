@@ -448,4 +448,5 @@ fi
 check_database
 start_stack
 wait_for_homeserver
+wait_for_workers
 next_steps

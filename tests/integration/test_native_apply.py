@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def test_a_dry_run_prints_every_install_step_and_changes_nothing(tmp_path: Path)
     assert "+ useradd --system --user-group --home-dir" in out
     venv = native.synapse_venv(ctx)
     assert f"+ python3 -m venv {venv}{staged}" in out
-    assert f"+ {venv}/bin/pip install --quiet {native.synapse_requirement()}{staged}" in out
+    assert f"+ {venv}/bin/pip install --quiet {native.synapse_requirement(ctx)}{staged}" in out
     unit_dir = systemd.unit_dir(ctx)
     for unit in systemd.unit_files(ctx):
         relative = unit.path.removeprefix(f"{systemd.UNIT_FOLDER}/")
@@ -155,3 +156,29 @@ def test_a_staging_run_installs_the_units_and_a_second_run_changes_nothing(
     assert "install -m 0644" not in second
     assert "systemctl daemon-reload" not in second
     assert "installing the systemd units" in second
+
+
+def _venv_with(ctx: RenderContext, folder: Path, modules: list[str]) -> None:
+    """Put a virtualenv in place whose python finds the pinned Synapse and only these modules."""
+    site = folder / "site"
+    (site / "synapse").mkdir(parents=True)
+    (site / "synapse" / "__init__.py").write_text(f'__version__ = "{versions.SYNAPSE_VERSION}"\n')
+    for module in modules:
+        (site / f"{module}.py").write_text("")
+    python = Path(native.synapse_venv(ctx)) / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f'#!/bin/sh\nPYTHONPATH={site} exec {sys.executable} -S "$@"\n')
+    python.chmod(0o755)
+
+
+@pytest.mark.parametrize("workers", [False, True])
+def test_synapse_is_installed_again_when_the_venv_lacks_a_module_of_an_extra(
+    tmp_path: Path, workers: bool
+) -> None:
+    ctx, bundle = _stage(tmp_path, database="postgresql", homeserver__workers=workers)
+    _venv_with(ctx, tmp_path, ["psycopg2"])
+    out = _run(bundle / "apply.sh", "--dry-run")
+    pip = f"+ {native.synapse_venv(ctx)}/bin/pip install --quiet {native.synapse_requirement(ctx)}"
+    assert (pip in out) is workers
+    installed = f"Synapse {versions.SYNAPSE_VERSION} is installed in {native.synapse_venv(ctx)}"
+    assert (installed in out) is not workers

@@ -200,6 +200,10 @@ class Units:
             "UNIT_DIR": str(self.folder / "units"),
             "NGINX_SITE": "",
             "HOMESERVER_BINARY": "",
+            "HOMESERVER_UNIT": self.UNITS[0],
+            "REDIS_UNIT": "",
+            "WORKER_TEMPLATE": "",
+            "WORKERS": "",
             "SERVICE_FILES": "\n".join(" ".join(row) for row in files),
             "CHECKSUM_RECORD": str(self.record),
         }

@@ -17,7 +17,6 @@ from tests.tui.conftest import (
     field_problem,
     go_back,
     go_on,
-    refused,
     settle,
     step,
     type_into,
@@ -101,11 +100,11 @@ async def test_the_choice_made_is_kept_over_what_the_machine_suggests() -> None:
 
 
 @asynctest
-async def test_native_is_refused_for_a_resumed_draft_with_workers(tmp_path: Path) -> None:
+async def test_native_is_taken_for_a_resumed_draft_with_workers(tmp_path: Path) -> None:
     draft = tmp_path / "answers.yaml"
     data = {
         "machine": {"cores": 8, "ram_mb": 16384},
-        "homeserver": {"kind": "synapse", "tier": "production", "workers": 4},
+        "homeserver": {"kind": "synapse", "tier": "production", "workers": True},
         "domain": {"server_name": "example.org"},
     }
     draft.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -118,11 +117,10 @@ async def test_native_is_refused_for_a_resumed_draft_with_workers(tmp_path: Path
         await go_on(pilot)
         shown = await go_on(pilot)
         assert isinstance(shown, DeploymentStep)
-        assert chosen(shown) == "compose"
-        assert shown.valid
         shown.query_one("#kind", Choices).choose("native")
         await pilot.pause()
-        problem = field_problem(shown, "deployment.kind")
-        assert problem is not None
-        assert problem.startswith("the answers ask for 4 Synapse workers")
-        assert await refused(pilot)
+        assert field_problem(shown, "deployment.kind") is None
+        assert shown.valid
+        assert not isinstance(await go_on(pilot), DeploymentStep)
+    assert app.state.draft["deployment"]["kind"] == "native"
+    assert app.state.draft["homeserver"]["workers"] is True

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
-from wizard.bundle import apply_script, compose, nginx, postgres, shell, systemd
+from wizard.bundle import apply_script, compose, nginx, postgres, shell, synapse_workers, systemd
 from wizard.bundle.model import EXECUTABLE
 
 STACKS: list[dict[str, Any]] = [
@@ -210,3 +210,35 @@ def test_a_successor_is_waited_for_through_the_proxy_or_on_loopback(homeserver: 
     required = apply_script.required_files(native_ctx)
     assert f"{homeserver}/{homeserver}.toml" in required
     assert f"systemd/{homeserver}.service" in required
+
+
+def test_with_native_workers_apply_knows_redis_the_template_and_each_workers_port() -> None:
+    ctx = context_for(
+        answers_for(deployment__kind="native", database="postgresql", homeserver__workers=True)
+    )
+    text = apply_script.apply_script(ctx)
+    assert setting(text, "REDIS_UNIT") == "redis-server"
+    assert setting(text, "WORKER_TEMPLATE") == "matrix-synapse-worker"
+    rows = [line.split() for line in quoted_setting(text, "WORKERS").splitlines()]
+    found = synapse_workers.workers(ctx)
+    assert rows == [[synapse_workers.unit(w), str(synapse_workers.port(ctx, w))] for w in found]
+    assert rows[0] == ["matrix-synapse-worker@event_persister1", "8101"]
+    files = [line.split() for line in quoted_setting(text, "SERVICE_FILES").splitlines()]
+    assert [row[0] for row in files][-len(found) :] == systemd.worker_units(ctx)
+    assert "\nwait_for_homeserver\nwait_for_workers\n" in text
+
+
+@pytest.mark.parametrize(
+    ("sets", "template"),
+    [
+        ({"database": "postgresql"}, "matrix-synapse-worker"),
+        ({"homeserver": "dendrite"}, ""),
+    ],
+)
+def test_without_workers_apply_still_looks_for_synapse_workers_to_stop(
+    sets: dict[str, Any], template: str
+) -> None:
+    text = apply_script.apply_script(context_for(answers_for(deployment__kind="native", **sets)))
+    assert quoted_setting(text, "WORKERS") == ""
+    assert quoted_setting(text, "REDIS_UNIT") == ""
+    assert quoted_setting(text, "WORKER_TEMPLATE") == template

@@ -118,3 +118,23 @@ def test_the_cron_line_runs_the_installed_script_as_root() -> None:
     fields = line.split()
     assert fields[5] == "root"
     assert fields[6] == "/opt/matrix-wizard/backup.sh"
+
+
+@pytest.mark.parametrize("kind", ["native", "compose"])
+def test_synapse_with_workers_is_dumped_online_and_no_service_stops(kind: str) -> None:
+    ctx = context_for(
+        answers_for(
+            database="postgresql",
+            homeserver__workers=True,
+            backups__enabled=True,
+            deployment__kind=kind,
+        )
+    )
+    # Workers need PostgreSQL, which pg_dump copies while Synapse and its workers run.
+    assert backup.database_backup(ctx) in {
+        DatabaseBackup.POSTGRES_LOCAL,
+        DatabaseBackup.POSTGRES_COMPOSE,
+    }
+    text = backup.backup_script(ctx)
+    assert "pg_dump" in text
+    assert " stop " not in text

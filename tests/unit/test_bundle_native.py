@@ -1,5 +1,7 @@
 """A deployment without containers: the packages, users and programs apply.sh installs."""
 
+import importlib.metadata
+import re
 import tomllib
 from typing import Any
 
@@ -73,8 +75,36 @@ def test_apply_sh_creates_the_homeserver_user_and_traefiks() -> None:
 def test_the_venv_pins_the_synapse_release_the_compose_image_runs() -> None:
     ctx = _native()
     assert native.synapse_venv(ctx) == "/opt/venvs/matrix-synapse"
-    assert native.synapse_requirement() == f"matrix-synapse[postgres]=={versions.SYNAPSE_VERSION}"
-    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{versions.SYNAPSE_VERSION}")
+    release = versions.SYNAPSE_VERSION
+    assert native.synapse_requirement(ctx) == f"matrix-synapse[postgres]=={release}"
+    assert native.synapse_extra_modules(ctx) == ["psycopg2"]
+    assert compose.IMAGES[Homeserver.SYNAPSE].endswith(f":v{release}")
+
+
+def test_workers_bring_the_distributions_redis_and_synapses_redis_extra() -> None:
+    ctx = _native(homeserver__workers=True, database="postgresql")
+    assert native.REDIS_PACKAGE in native.apt_packages(ctx)
+    release = versions.SYNAPSE_VERSION
+    assert native.synapse_requirement(ctx) == f"matrix-synapse[postgres,redis]=={release}"
+    assert native.synapse_extra_modules(ctx) == ["psycopg2", "txredisapi", "hiredis"]
+
+
+def test_without_workers_there_is_no_redis() -> None:
+    ctx = _native(homeserver__workers=False, database="postgresql", homeserver__tier="production")
+    assert native.REDIS_PACKAGE not in native.apt_packages(ctx)
+    assert "redis" not in native.synapse_requirement(ctx)
+
+
+def test_the_extra_modules_are_what_synapse_declares_for_each_extra_on_cpython() -> None:
+    declared = importlib.metadata.requires("matrix-synapse") or []
+    for extra in ("postgres", "redis"):
+        # Each module is named as the distribution that installs it.
+        names = {
+            re.split(r"[<>=!~ ;]", line, maxsplit=1)[0]
+            for line in declared
+            if f"extra == '{extra}'" in line and "== 'PyPy'" not in line
+        }
+        assert set(native.EXTRA_MODULES[extra]) == names, extra
 
 
 @pytest.mark.parametrize(
@@ -161,7 +191,7 @@ def test_the_readme_says_what_apply_sh_installs_and_how_to_check_the_server() ->
     )
     text = readme.readme_text(ctx)
     assert "## Running without containers" in text
-    assert f"`{native.synapse_requirement()}`" in text
+    assert f"`{native.synapse_requirement(ctx)}`" in text
     assert f"Traefik {versions.TRAEFIK_VERSION}" in text
     assert "`matrix-synapse`, `matrix-wellknown`, `traefik`, `prometheus`" in text
     assert "Grafana is not in Debian or Ubuntu" in text
@@ -180,3 +210,22 @@ def test_tests_check_with_the_synapse_release_the_bundle_installs() -> None:
     ]
     (pin,) = [item for item in extras["test"] if item.startswith("matrix-synapse")]
     assert pin.endswith(f"=={versions.SYNAPSE_VERSION}")
+
+
+def test_the_readme_says_redis_stays_on_loopback_and_how_workers_start_and_stop() -> None:
+    text = readme.readme_text(_native(homeserver__workers=True, database="postgresql"))
+    assert "enables and starts `redis-server` before Synapse. Redis stays on loopback" in text
+    assert "`bind 127.0.0.1 -::1` in its redis.conf" in text
+    assert "each worker as `matrix-synapse-worker@<name>` (7 of them, side by side)" in text
+    assert "stops and disables a `matrix-synapse-worker@<name>`" in text
+
+
+def test_the_readme_speaks_of_redis_only_with_workers() -> None:
+    assert "redis" not in readme.readme_text(_native(database="postgresql")).lower()
+
+
+def test_the_readme_says_stopping_synapse_stops_its_workers_for_a_restore() -> None:
+    sets = {"database": "postgresql", "backups__enabled": True}
+    said = "`systemctl stop matrix-synapse` stops the Synapse workers too"
+    assert said in readme.readme_text(_native(homeserver__workers=True, **sets))
+    assert said not in readme.readme_text(_native(**sets))

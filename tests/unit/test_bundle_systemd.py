@@ -9,7 +9,7 @@ import yaml
 
 from tests.bundle_support import HOMESERVERS, answers_for, context_for
 from tests.e2e.support import unit_command, unit_entries
-from wizard.bundle import layout, native, systemd, traefik, versions
+from wizard.bundle import layout, native, synapse_workers, systemd, traefik, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.bundle.render import render
@@ -371,3 +371,82 @@ def test_a_unit_names_its_release_so_a_new_one_changes_the_file_and_restarts_it(
     after = systemd.render(ctx)[path].text
     assert said in after
     assert after != before
+
+
+WORKERS = {"homeserver__workers": True, "database": "postgresql"}
+TEMPLATE = "systemd/matrix-synapse-worker@.service"
+# The settings of the main unit a worker's differ in; it shares every other one.
+OWN_SETTINGS = {"Description", "After", "Wants", "ExecStart", "SyslogIdentifier", "Restart"}
+
+
+def test_workers_run_from_the_venv_under_a_template_named_by_the_worker(tmp_path: Path) -> None:
+    ctx = _native(**WORKERS)
+    unit = _written(ctx, tmp_path)[TEMPLATE]
+    command = unit_command(unit)
+    assert command.argv == [
+        f"{native.synapse_venv(ctx)}/bin/python",
+        *("-m", "synapse.app.generic_worker"),
+        "--config-path=/opt/matrix-wizard/synapse/homeserver.yaml",
+        "--config-path=/opt/matrix-wizard/synapse/workers/%i.yaml",
+    ]
+    assert systemd.worker_argv(ctx, "sync1")[-1] == "--config-path=" + (
+        systemd.worker_config_path(ctx, "sync1")
+    )
+    assert command.cwd == "/var/lib/matrix-wizard/synapse"
+    assert _settings(unit, "AssertPathExists") == ["/opt/matrix-wizard/synapse/workers/%i.yaml"]
+    assert _settings(unit, "Description")[0].endswith(": %i")
+    assert _settings(unit, "User") == ["matrix-synapse"]
+    assert _settings(unit, "SyslogIdentifier") == ["matrix-synapse-%i"]
+
+
+def test_a_worker_notifies_restarts_always_and_follows_the_main_process_and_redis(
+    tmp_path: Path,
+) -> None:
+    unit = _written(_native(**WORKERS), tmp_path)[TEMPLATE]
+    assert _settings(unit, "Type") == ["notify"]
+    assert _settings(unit, "NotifyAccess") == ["main"]
+    assert _settings(unit, "Restart") == ["always"]
+    needs = ["matrix-synapse.service", "redis-server.service"]
+    assert _settings(unit, "After")[0].split() == needs
+    assert _settings(unit, "Requires")[0].split() == needs
+    assert _settings(unit, "PartOf") == ["matrix-synapse.service"]
+    # An enabled worker starts whenever the main process does.
+    assert _settings(unit, "WantedBy") == ["matrix-synapse.service"]
+
+
+def test_a_worker_has_the_main_process_sandbox_and_writable_folders(tmp_path: Path) -> None:
+    units = _written(_native(**WORKERS), tmp_path)
+    main = unit_entries(units["systemd/matrix-synapse.service"])
+    worker = unit_entries(units[TEMPLATE])
+    shared = {key for section, key, _ in main if section == "Service"} - OWN_SETTINGS
+    assert "ReadWritePaths" in shared
+    assert [entry for entry in main if entry[1] in shared] == [
+        entry for entry in worker if entry[1] in shared
+    ]
+
+
+def test_the_main_process_wants_redis_only_when_workers_run(tmp_path: Path) -> None:
+    with_workers = _written(_native(**WORKERS), tmp_path / "on")["systemd/matrix-synapse.service"]
+    assert "redis-server.service" in _settings(with_workers, "Wants")[0].split()
+    assert "redis-server.service" in _settings(with_workers, "After")[0].split()
+    alone = _written(_native(database="postgresql"), tmp_path / "off")
+    assert "redis-server" not in alone["systemd/matrix-synapse.service"].read_text()
+    assert TEMPLATE not in alone
+
+
+def test_each_worker_reads_the_synapse_folder_and_the_template_unit() -> None:
+    ctx = _native(**WORKERS)
+    found = systemd.service_files(ctx)
+    names = [worker.name for worker in synapse_workers.workers(ctx)]
+    assert systemd.worker_units(ctx) == [f"matrix-synapse-worker@{name}" for name in names]
+    assert list(found) == [*systemd.start_order(ctx), *systemd.worker_units(ctx)]
+    for unit in systemd.worker_units(ctx):
+        assert found[unit] == ["synapse", TEMPLATE]
+    assert "redis-server" not in found  # apply.sh starts the packaged Redis before them
+
+
+def test_the_worker_template_follows_a_staging_prefix() -> None:
+    ctx = _native(deployment__prefix="/tmp/staged", **WORKERS)
+    text = {unit.path: unit.text() for unit in systemd.unit_files(ctx)}[TEMPLATE]
+    assert "AssertPathExists=/tmp/staged/opt/matrix-wizard/synapse/workers/%i.yaml" in text
+    assert "/tmp/staged/opt/venvs/matrix-synapse/bin/python -m synapse.app.generic_worker" in text

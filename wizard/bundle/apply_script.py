@@ -17,6 +17,7 @@ from wizard.bundle import (
     nginx,
     postgres,
     shell,
+    synapse_workers,
     systemd,
     versions,
 )
@@ -222,6 +223,7 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
 def _native_settings(ctx: RenderContext) -> dict[str, str]:
     """Return the assignments only a deployment without containers reads, every value quoted."""
     synapse = ctx.homeserver is Homeserver.SYNAPSE
+    workers = synapse_workers.workers(ctx)
     s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
     dendrite = dendrite_build.builds_dendrite(ctx)
@@ -237,9 +239,13 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     }
     values = {
         **words,
+        "REDIS_UNIT": layout.systemd_unit(synapse_workers.REDIS_SERVICE) if workers else "",
+        # Set for Synapse with or without workers, so apply.sh stops those a bundle drops.
+        "WORKER_TEMPLATE": synapse_workers.WORKER_UNIT_TEMPLATE if synapse else "",
         "SYNAPSE_VENV": native.synapse_venv(ctx) if synapse else "",
         "SYNAPSE_VERSION": versions.SYNAPSE_VERSION if synapse else "",
-        "SYNAPSE_REQUIREMENT": native.synapse_requirement() if synapse else "",
+        "SYNAPSE_REQUIREMENT": native.synapse_requirement(ctx) if synapse else "",
+        "SYNAPSE_EXTRA_MODULES": " ".join(native.synapse_extra_modules(ctx)) if synapse else "",
         "S3_PROVIDER_PACKAGE": media.S3_PROVIDER_PACKAGE if s3_provider else "",
         "S3_PROVIDER_VERSION": versions.S3_STORAGE_PROVIDER_VERSION if s3_provider else "",
         "S3_PROVIDER_REQUIREMENT": media.s3_provider_requirement() if s3_provider else "",
@@ -263,6 +269,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     files = [(unit, *paths) for unit, paths in systemd.service_files(ctx).items()]
     quoted["SYSTEM_USERS"] = shell.table(users)
     quoted["SERVICE_FILES"] = shell.table(files)
+    quoted["WORKERS"] = shell.table(
+        (synapse_workers.unit(worker), synapse_workers.port(ctx, worker)) for worker in workers
+    )
     return quoted
 
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind, TlsMode
-from wizard.bundle import media
+from wizard.bundle import media, synapse_workers
 from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderContext
 
 COMPOSE_FILE = "docker-compose.yml"
@@ -42,6 +42,7 @@ _SYSTEMD_UNITS = {
     Homeserver.CONTINUWUITY.value: "continuwuity",
     Homeserver.TUWUNEL.value: "tuwunel",
     POSTGRES_SERVICE: "postgresql",
+    synapse_workers.REDIS_SERVICE: "redis-server",
     WELLKNOWN_SERVICE: "matrix-wellknown",
     COTURN_SERVICE: "coturn",
     PROMETHEUS_SERVICE: "prometheus",

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import certificates, conduit_family, layout
+from wizard.bundle import certificates, conduit_family, layout, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.versions import SYNAPSE_VERSION
 
@@ -23,6 +23,11 @@ HOMESERVER_PROGRAMS = {
 SYNAPSE_VENV = "/opt/venvs/matrix-synapse"
 LOCAL_BIN = "/usr/local/bin"
 SYSTEM_PYTHON = "/usr/bin/python3"
+# Synapse's workers and main process talk over the distribution's Redis, which listens on
+# loopback only as packaged (bind 127.0.0.1 -::1 in /etc/redis/redis.conf).
+REDIS_PACKAGE = "redis-server"
+# The modules each extra of Synapse installs (its Requires-Dist for the extra).
+EXTRA_MODULES = {"postgres": ["psycopg2"], "redis": ["txredisapi", "hiredis"]}
 
 
 @dataclass(frozen=True)
@@ -46,9 +51,19 @@ def synapse_venv(ctx: RenderContext) -> str:
     return ctx.host_path(SYNAPSE_VENV)
 
 
-def synapse_requirement() -> str:
-    """Return what pip installs into the virtualenv: Synapse with PostgreSQL support, pinned."""
-    return f"matrix-synapse[postgres]=={SYNAPSE_VERSION}"
+def synapse_extras(ctx: RenderContext) -> list[str]:
+    """Return the extras of Synapse the virtualenv needs: PostgreSQL, and Redis for workers."""
+    return ["postgres", "redis"] if synapse_workers.workers(ctx) else ["postgres"]
+
+
+def synapse_requirement(ctx: RenderContext) -> str:
+    """Return what pip installs into the virtualenv: Synapse with its extras, pinned."""
+    return f"matrix-synapse[{','.join(synapse_extras(ctx))}]=={SYNAPSE_VERSION}"
+
+
+def synapse_extra_modules(ctx: RenderContext) -> list[str]:
+    """Return the modules the extras bring, which apply.sh imports to see they are installed."""
+    return [module for extra in synapse_extras(ctx) for module in EXTRA_MODULES[extra]]
 
 
 def local_program(ctx: RenderContext, name: str) -> str:
@@ -92,6 +107,8 @@ def apt_packages(ctx: RenderContext) -> list[str]:
         packages += ["unzip", "gcc", "libc6-dev"]
     if ctx.bundled_postgres:
         packages.append("postgresql")
+    if synapse_workers.workers(ctx):
+        packages.append(REDIS_PACKAGE)
     proxy = ctx.answers.proxy.kind
     if proxy is ProxyKind.TRAEFIK:
         packages += ["python3", "tar"]  # python3 serves the well-known folder on loopback

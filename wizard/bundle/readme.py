@@ -449,9 +449,21 @@ def _backups(ctx: RenderContext) -> list[str]:
         "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
         "and put the database back: `pg_restore --clean` for database.dump, or the copied "
         ".db files (or the data folder) in place of the old ones.",
+        *_workers_stop_with_synapse(ctx),
         "Copy the backups off this server too: a backup on the same disk does not survive "
         "losing the disk.",
         "",
+    ]
+
+
+def _workers_stop_with_synapse(ctx: RenderContext) -> list[str]:
+    """Return how Synapse's workers follow its unit, natively, for a restore."""
+    if ctx.compose or not synapse_workers.workers(ctx):
+        return []
+    main = layout.systemd_unit(ctx.homeserver.value)
+    return [
+        f"`systemctl stop {main}` stops the Synapse workers too, and `systemctl start {main}` "
+        "starts them again.",
     ]
 
 
@@ -529,7 +541,7 @@ def _native(ctx: RenderContext) -> list[str]:
     if hs is Homeserver.SYNAPSE:
         steps.append(
             f"installs Synapse {versions.SYNAPSE_VERSION} with pip into the virtualenv "
-            f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement()}`)"
+            f"`{native.synapse_venv(ctx)}` (`{native.synapse_requirement(ctx)}`)"
         )
     if media.synapse_s3_provider(ctx):
         steps.append(
@@ -565,6 +577,7 @@ def _native(ctx: RenderContext) -> list[str]:
         f"the packaged ones at this bundle) to `{systemd.unit_dir(ctx)}`, then enables and "
         "starts " + ", ".join(f"`{unit}`" for unit in systemd.start_order(ctx))
     )
+    steps += _native_workers(ctx)
     lines = [
         "## Running without containers",
         "",
@@ -579,6 +592,28 @@ def _native(ctx: RenderContext) -> list[str]:
     if grafana:
         lines += [grafana + ".", ""]
     return lines
+
+
+def _native_workers(ctx: RenderContext) -> list[str]:
+    """Return what apply.sh does for Synapse's workers and their Redis, when they run."""
+    units = systemd.worker_units(ctx)
+    if not units:
+        return []
+    redis = layout.systemd_unit(synapse_workers.REDIS_SERVICE)
+    template = synapse_workers.WORKER_UNIT_TEMPLATE
+    return [
+        f"enables and starts `{redis}` before Synapse. Redis stays on loopback: the package "
+        "listens on 127.0.0.1 and ::1 only (`bind 127.0.0.1 -::1` in its redis.conf), "
+        "and Synapse reaches it at "
+        f"127.0.0.1:{synapse_workers.REDIS_PORT}; keep it so, since Redis asks no password "
+        "here",
+        f"once Synapse is up, enables and starts each worker as `{template}@<name>` "
+        f"({len(units)} of them, side by side) and waits until the health check of each "
+        "answers on its port; restarting Synapse restarts them, and an enabled worker starts "
+        "with Synapse",
+        f"stops and disables a `{template}@<name>` an earlier apply started that this bundle "
+        "no longer has",
+    ]
 
 
 def _doctor(ctx: RenderContext) -> list[str]:

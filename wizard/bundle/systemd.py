@@ -1,9 +1,10 @@
 """systemd units for a deployment without containers, written from data.
 
-The bundle writes full units for what it installs itself (the homeserver, Traefik and the
-well-known server Traefik needs) and drop-ins that point the distribution's own units (Caddy,
-coturn, Prometheus, Grafana) at the bundle's files. apply.sh copies them all into
-/etc/systemd/system; nginx and PostgreSQL read the bundle's files from their conf.d folders.
+The bundle writes full units for what it installs itself (the homeserver, the template unit of
+Synapse's workers, Traefik and the well-known server Traefik needs) and drop-ins that point the
+distribution's own units (Caddy, coturn, Prometheus, Grafana) at the bundle's files. apply.sh
+copies them all into /etc/systemd/system; nginx and PostgreSQL read the bundle's files from
+their conf.d folders, and Redis, for the workers, runs as packaged.
 """
 
 import re
@@ -21,6 +22,7 @@ from wizard.bundle import (
     monitoring,
     native,
     nginx,
+    synapse_workers,
     versions,
 )
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
@@ -74,6 +76,11 @@ BIND_LOW_PORTS = "CAP_NET_BIND_SERVICE"
 # The bundle files a packaged unit reads with no drop-in: apply.sh links them into its conf.d.
 _LINKED_CONFIG = {layout.systemd_unit(ProxyKind.NGINX.value): nginx.BUNDLE_PATH}
 FIRST_UNPRIVILEGED_PORT = 1024
+# systemd's specifier for the instance of a template unit: a worker's name in its unit.
+INSTANCE = "%i"
+# Where the instance goes while a setting is escaped: plain, so it forces no quoting, and no
+# path of the answers holds an @.
+_INSTANCE_MARK = "@INSTANCE@"
 
 Entry = tuple[str, str]
 
@@ -206,6 +213,19 @@ def _release(ctx: RenderContext) -> str:
     return f"{member.name} {member.release}"
 
 
+def _homeserver_writes(ctx: RenderContext) -> list[str]:
+    """Return the folders the homeserver (and each Synapse worker) writes: its state and media."""
+    writable = [ctx.hs_data_dir]
+    if media.keeps_local_media(ctx):
+        writable.append(ctx.hs_media_dir)
+    return writable
+
+
+def redis_service() -> str:
+    """Return the distribution's Redis unit, which Synapse's workers and main process use."""
+    return f"{layout.systemd_unit(synapse_workers.REDIS_SERVICE)}.service"
+
+
 def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     hs = ctx.homeserver
     name = layout.systemd_unit(hs.value)
@@ -216,6 +236,10 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
         postgres = f"{layout.systemd_unit('postgres')}.service"
         after.append(postgres)
         wants.append(postgres)
+    if synapse_workers.workers(ctx):
+        # The main process talks to its workers over Redis too.
+        after.append(redis_service())
+        wants.append(redis_service())
     unit: list[Entry] = [
         (
             "Description",
@@ -242,15 +266,94 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
     service += [("Restart", "on-failure"), ("RestartSec", "3"), ("SyslogIdentifier", name)]
     if hs is Homeserver.DENDRITE:
         service.append(("LimitNOFILE", str(DENDRITE_OPEN_FILES)))
-    writable = [ctx.hs_data_dir]
-    if media.keeps_local_media(ctx):
-        writable.append(ctx.hs_media_dir)
-    service += [*_sandbox(), _read_write_paths(writable)]
+    service += [*_sandbox(), _read_write_paths(_homeserver_writes(ctx))]
     return UnitFile(
         unit_path(name),
         f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
         (Section("Unit", tuple(unit)), Section("Service", tuple(service)), _install()),
     )
+
+
+def worker_template() -> str:
+    """Return the name of the template unit the Synapse workers run under, ending in @."""
+    return f"{synapse_workers.WORKER_UNIT_TEMPLATE}@"
+
+
+def worker_config_path(ctx: RenderContext, name: str) -> str:
+    """Return where the worker of this name reads its own config on the host."""
+    return f"{ctx.install_dir}/{synapse_workers.WORKERS_DIR}/{name}.yaml"
+
+
+def worker_argv(ctx: RenderContext, name: str) -> list[str]:
+    """Return the command that runs the Synapse worker of this name, after homeserver.yaml."""
+    return [
+        f"{native.synapse_venv(ctx)}/bin/python",
+        *("-m", synapse_workers.WORKER_APP),
+        f"--config-path={compose.homeserver_config_path(ctx)}",
+        f"--config-path={worker_config_path(ctx, name)}",
+    ]
+
+
+def _with_instance(value: str) -> str:
+    """Return an escaped setting made with the instance's mark in it, the mark turned into %i."""
+    return value.replace(_INSTANCE_MARK, INSTANCE)
+
+
+def _worker_template_unit(ctx: RenderContext) -> UnitFile:
+    """Return the template unit of Synapse's workers, modelled on Synapse's own worker unit.
+
+    Requires= on the main unit and Redis starts both first, and stops and restarts the workers
+    when either is stopped or restarted; PartOf= the main unit says so outright for it, as
+    Synapse's own worker unit does for its target. WantedBy= the main unit starts the enabled
+    workers whenever the main process starts.
+    """
+    name = worker_template()
+    hs = Homeserver.SYNAPSE.value
+    main = layout.systemd_unit(hs)
+    user = layout.owner(ctx, hs)
+    needs = f"{main}.service {redis_service()}"
+    unit: list[Entry] = [
+        (
+            "Description",
+            setting(f"{_release(ctx)} worker of the Matrix homeserver {ctx.server_name}: ")
+            + INSTANCE,
+        ),
+        ("AssertPathExists", _with_instance(setting(worker_config_path(ctx, _INSTANCE_MARK)))),
+        ("After", needs),
+        ("Requires", needs),
+        ("PartOf", f"{main}.service"),
+    ]
+    service: list[Entry] = [
+        # Workers tell systemd when they are ready, as the main process does.
+        ("Type", "notify"),
+        ("NotifyAccess", "main"),
+        ("User", user),
+        ("Group", user),
+        ("WorkingDirectory", setting(ctx.hs_data_dir)),
+        ("ExecStart", _with_instance(exec_line(worker_argv(ctx, _INSTANCE_MARK)))),
+        ("ExecReload", f"{KILL_PROGRAM} -HUP $MAINPID"),
+        ("Restart", "always"),
+        ("RestartSec", "3"),
+        ("SyslogIdentifier", f"{main}-{INSTANCE}"),
+        *_sandbox(),
+        _read_write_paths(_homeserver_writes(ctx)),
+    ]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard: runs the Synapse worker "
+        f"{synapse_workers.WORKERS_DIR}/<name>.yaml as {name}<name>; apply.sh installs it "
+        f"in {unit_dir(ctx)}.",
+        (
+            Section("Unit", tuple(unit)),
+            Section("Service", tuple(service)),
+            Section("Install", (("WantedBy", f"{main}.service"),)),
+        ),
+    )
+
+
+def worker_units(ctx: RenderContext) -> list[str]:
+    """Return the unit of each Synapse worker, which apply.sh starts after the main process."""
+    return [synapse_workers.unit(worker) for worker in synapse_workers.workers(ctx)]
 
 
 def wellknown_argv(ctx: RenderContext) -> list[str]:
@@ -427,6 +530,8 @@ def _grafana_drop_in(ctx: RenderContext) -> UnitFile:
 def unit_files(ctx: RenderContext) -> list[UnitFile]:
     """Return every unit and drop-in of a deployment without containers."""
     files = [_homeserver_unit(ctx)]
+    if synapse_workers.workers(ctx):
+        files.append(_worker_template_unit(ctx))
     proxy = ctx.answers.proxy.kind
     if proxy is ProxyKind.TRAEFIK:
         files += [_wellknown_unit(ctx), _traefik_unit(ctx)]
@@ -468,7 +573,10 @@ def _bundle_folders(ctx: RenderContext, unit: UnitFile) -> list[str]:
 
 
 def service_files(ctx: RenderContext) -> dict[str, list[str]]:
-    """Return the bundle paths each unit apply.sh starts reads: its unit or drop-in, and config."""
+    """Return the bundle paths each unit apply.sh starts reads: its unit or drop-in, and config.
+
+    A worker reads what its template unit names; the main process's files are among them.
+    """
     units = {unit.path: unit for unit in unit_files(ctx)}
     certificates_read = _certificates_read(ctx)
     found: dict[str, list[str]] = {}
@@ -478,6 +586,9 @@ def service_files(ctx: RenderContext) -> dict[str, list[str]]:
             if path in units:
                 paths += [*_bundle_folders(ctx, units[path]), path]
         found[name] = paths + certificates_read.get(name, [])
+    template = unit_path(worker_template())
+    for name in worker_units(ctx):
+        found[name] = [*_bundle_folders(ctx, units[template]), template]
     return found
 
 

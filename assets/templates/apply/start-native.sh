@@ -81,10 +81,16 @@ install_synapse() {
     [ -n "$SYNAPSE_VENV" ] || return 0
     installed=""
     if [ -x "$SYNAPSE_VENV/bin/python" ]; then
-        installed=$("$SYNAPSE_VENV/bin/python" -c 'import synapse; print(synapse.__version__)' 2>/dev/null || true)
+        # The release, once the modules of every extra the bundle needs import too.
+        # shellcheck disable=SC2086
+        installed=$("$SYNAPSE_VENV/bin/python" -c 'import importlib, sys
+for module in sys.argv[1:]:
+    importlib.import_module(module)
+import synapse
+print(synapse.__version__)' $SYNAPSE_EXTRA_MODULES 2>/dev/null || true)
     fi
     if [ "$installed" = "$SYNAPSE_VERSION" ]; then
-        note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV"
+        note "Synapse $SYNAPSE_VERSION is installed in $SYNAPSE_VENV (with $SYNAPSE_EXTRA_MODULES)"
     else
         [ -x "$SYNAPSE_VENV/bin/python" ] || host_run python3 -m venv "$SYNAPSE_VENV"
         host_run "$SYNAPSE_VENV/bin/pip" install --quiet --upgrade pip
@@ -283,9 +289,25 @@ restart_if_changed() {
             done
             ;;
     esac
-    host_run systemctl restart "$1"
+    if is_worker "$1" && restarted "$HOMESERVER_UNIT"; then
+        note "$1: restarted along with $HOMESERVER_UNIT, which it requires"
+        return 0
+    fi
+    # shellcheck disable=SC2086
+    host_run systemctl ${2:-} restart "$1"
+    RESTARTED="$RESTARTED $1"
 }
 
+# restarted UNIT: whether this run restarted UNIT.
+restarted() {
+    case " $RESTARTED " in
+        *" $1 "*) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# start_unit UNIT [--no-block]: enable and start UNIT, or restart it when a file it reads
+# changed; with --no-block systemctl only queues the job, and apply.sh waits for UNIT later.
 start_unit() {
     if acting && ! systemctl cat "$1" >/dev/null 2>&1; then
         note "$1 is not installed: install it, then run apply.sh again (see README.md)"
@@ -293,10 +315,71 @@ start_unit() {
         if [ -z "$PREFIX" ] && ! systemctl is-enabled --quiet "$1" 2>/dev/null; then
             run systemctl enable --quiet "$1"
         fi
-        restart_if_changed "$1"
+        restart_if_changed "$1" "${2:-}"
     else
-        host_run systemctl enable --now "$1"
+        # shellcheck disable=SC2086
+        host_run systemctl ${2:-} enable --now "$1"
     fi
+}
+
+# worker_units: print the unit of each of the bundle's Synapse workers.
+worker_units() {
+    printf '%s\n' "$WORKERS" | awk '{ print $1 }'
+}
+
+# is_worker UNIT: whether UNIT runs one of the bundle's Synapse workers.
+is_worker() {
+    worker_units | grep -qxF "$1"
+}
+
+# started_workers: print the unit of each Synapse worker an earlier apply started: those
+# systemd knows (running, failed or enabled) and those the checksum record names.
+started_workers() {
+    [ -n "$WORKER_TEMPLATE" ] || return 0
+    {
+        if [ -z "$PREFIX" ] && command -v systemctl >/dev/null 2>&1; then
+            systemctl list-units --all --plain --no-legend --type=service "$WORKER_TEMPLATE@*" 2>/dev/null |
+                awk '{ for (i = 1; i <= NF; i++) if (index($i, "@")) { sub(/\.service$/, "", $i); print $i; next } }'
+        fi
+        if [ -r "$CHECKSUM_RECORD" ]; then
+            awk -v template="$WORKER_TEMPLATE@" 'index($1, template) == 1 { print $1 }' "$CHECKSUM_RECORD"
+        fi
+    } | LC_ALL=C sort -u
+}
+
+# stop_stale_workers: stop and disable each Synapse worker an earlier apply started that this
+# bundle no longer has, before the main process restarts without it.
+stop_stale_workers() {
+    for worker in $(started_workers); do
+        if is_worker "$worker" || stopped_and_disabled "$worker"; then
+            continue
+        fi
+        note "$worker: this bundle has no such worker any more"
+        host_run systemctl disable --now "$worker"
+    done
+}
+
+# stopped_and_disabled UNIT: whether systemd neither runs UNIT nor starts it at boot; it may
+# still list it for a while after an earlier apply stopped it.
+stopped_and_disabled() {
+    [ -z "$PREFIX" ] || return 1
+    case "$(systemctl is-active "$1" 2>/dev/null)" in
+        inactive | failed) ! systemctl is-enabled --quiet "$1" 2>/dev/null ;;
+        *) return 1 ;;
+    esac
+}
+
+# start_workers: start the Synapse workers side by side once the main process is ready (its
+# start waits for that); apply.sh waits for each to answer at the end.
+start_workers() {
+    for worker in $(worker_units); do
+        start_unit "$worker" --no-block
+    done
+}
+
+start_redis() {
+    [ -n "$REDIS_UNIT" ] || return 0
+    host_run systemctl enable --now "$REDIS_UNIT"
 }
 
 start_stack() {
@@ -309,8 +392,12 @@ start_stack() {
     now=$(service_file_checksums)
     find_changes "$now"
     say_what_changes
+    RESTARTED=
+    stop_stale_workers
+    start_redis
     for unit in $UNITS; do
         start_unit "$unit"
+        [ "$unit" != "$HOMESERVER_UNIT" ] || start_workers
     done
     record_checksums "$now"
 }
@@ -330,4 +417,27 @@ homeserver_installed() {
 
 homeserver_ready() {
     @@ready
+}
+
+# wait_for_workers: wait until the health check of each Synapse worker answers, as apply.sh
+# waits for the homeserver; a worker that does not is named, with where its log is.
+wait_for_workers() {
+    [ -n "$WORKERS" ] || return 0
+    say "waiting for the Synapse workers to answer"
+    while read -r unit port; do
+        url="http://127.0.0.1:$port/health"
+        if ! acting || ! homeserver_installed; then
+            show "poll until $url answers ($unit)"
+            continue
+        fi
+        tries=0
+        until curl -fs --max-time 5 "$url" >/dev/null; do
+            tries=$((tries + 1))
+            [ "$tries" -lt 90 ] || fail "the Synapse worker $unit did not answer on $url in 3 minutes; read its log: journalctl -u $unit"
+            sleep 2
+        done
+        note "$unit answers"
+    done <<EOF
+$WORKERS
+EOF
 }
