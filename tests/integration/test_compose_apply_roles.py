@@ -107,7 +107,9 @@ def _psql(ctx: RenderContext, role: str, *args: str) -> list[str]:
 
 def test_an_older_cluster_is_handed_over_with_the_homeserver_stopped(tmp_path: Path) -> None:
     require_root()
-    ctx, bundle = _stage(tmp_path, homeserver__workers=1)
+    ctx, bundle = _stage(tmp_path, homeserver__workers=True)
+    clients = compose.database_clients(ctx)
+    assert len(clients) == 8  # Synapse and its seven workers
     user = ctx.answers.database.user
     done = _apply(tmp_path, bundle, roles=f"{user} t")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -119,14 +121,12 @@ def test_an_older_cluster_is_handed_over_with_the_homeserver_stopped(tmp_path: P
         ["exec", "-T", "postgres", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", user],
         _psql(ctx, user, "-tA", "-c", apply_script.DATABASE_QUERY),
         _psql(ctx, user, "-tA", "-F", " ", "-c", postgres.roles_query(ctx)),
-        ["stop", "synapse", "synapse-worker1"],
+        ["stop", *clients],
         _psql(ctx, user, "-q", "-f", "-"),
         ["up", "-d", "--remove-orphans"],
     ]
     assert calls[5]["stdin"] == script
-    stops = (
-        f"{user}, the first superuser, becomes postgres: synapse synapse-worker1 stops meanwhile"
-    )
+    stops = f"{user}, the first superuser, becomes postgres: {' '.join(clients)} stops meanwhile"
     assert stops in done.stdout
     for value in FIXED_SECRETS.values():
         assert value not in done.stdout + done.stderr + script
