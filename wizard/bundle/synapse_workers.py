@@ -25,12 +25,14 @@ WORKERS_DIR = "synapse/workers"
 # The systemd template unit that runs each worker natively, as <template>@<worker name>.
 WORKER_UNIT_TEMPLATE = "matrix-synapse-worker"
 # The HTTP resources each role serves on its port; /health is served on every HTTP listener.
+# The media worker needs "client" and "federation" too: Synapse serves /_matrix/client/v1/media/
+# and /_matrix/federation/v1/media/ from those resources, only where the media repository loads.
 RESOURCES: dict[Role, list[str]] = {
     Role.EVENT_PERSISTER: ["replication"],
     Role.SYNC: ["client"],
     Role.CLIENT_READER: ["client"],
     Role.FEDERATION_READER: ["federation"],
-    Role.MEDIA: ["media"],
+    Role.MEDIA: ["media", "client", "federation"],
     Role.FEDERATION_SENDER: [],
     Role.TASKS: [],
 }
