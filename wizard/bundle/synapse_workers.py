@@ -188,8 +188,9 @@ def readme_section(ctx: RenderContext) -> list[str]:
         "(caches.global_factor) follow what its role reads. They share homeserver.yaml and "
         "each reads its own file in synapse/workers/; they talk over Redis and the main "
         f"process's replication listener (port {REPLICATION_PORT}), neither of them public. "
-        "The proxy sends each worker the requests it serves; a user's sync requests always "
-        "go to the same sync worker.",
+        "The proxy sends each worker the requests it serves (its configuration lists the "
+        "paths); the sync requests of one access token, that is of one login, always go "
+        "to the same sync worker, and every other request goes to the main process.",
         "",
         "| Process | Does | Port | Cache factor |",
         "|---|---|---|---|",
