@@ -53,7 +53,8 @@ _R0_V3 = "(r0|v3|unstable)"
 _F = "^/_matrix/federation"
 
 ROUTE_TABLE: tuple[RouteSpec, ...] = (
-    # Sync: docs/workers.md asks that one user's syncs reach one worker ("Load balancing").
+    # Sync: docs/workers.md asks that one user's syncs reach one worker ("Load balancing"); the
+    # proxies key on the access token, which all three can read, so one login's syncs do.
     RouteSpec(
         "sync",
         Role.SYNC,
