@@ -39,7 +39,7 @@ from tests.integration.test_proxy_configs import (
     _wait_for_routes,
     _write_context,
 )
-from wizard.bundle import caddy, synapse_workers, traefik
+from wizard.bundle import caddy, synapse_workers, traefik, worker_routes
 from wizard.bundle.context import RenderContext
 from wizard.bundle.worker_layout import Role
 from wizard.units import MIB
@@ -49,7 +49,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 HOST = "matrix.example.com"
 # 16 cores: four sync workers, two client readers and two federation readers.
 MACHINE = facts_with(ram_gib=32, cores=16)
-ROUTED = (Role.SYNC, Role.CLIENT_READER, Role.FEDERATION_READER, Role.MEDIA)
 USERS = 24
 
 
@@ -94,9 +93,8 @@ def stand_ins(ctx: RenderContext) -> Iterator[list[Hit]]:
     """Serve the main process's port and each routed worker's, noting every request in order."""
     hits: list[Hit] = []
     processes = {"main": ctx.ports.homeserver}
-    for worker in synapse_workers.workers(ctx):
-        if worker.role in ROUTED:
-            processes[worker.name] = synapse_workers.port(ctx, worker)
+    for worker in worker_routes.routed_workers(ctx):
+        processes[worker.name] = synapse_workers.port(ctx, worker)
     with contextlib.ExitStack() as stack:
         for name, port in processes.items():
             handler = type("Handler", (_StandIn,), {"process": name, "hits": hits})

@@ -102,6 +102,11 @@ def test_a_pattern_with_characters_a_proxy_reads_otherwise_is_refused(hostile: s
         config_values.quoted_regex(hostile)
 
 
+def test_the_routed_workers_are_those_of_the_roles_in_the_table() -> None:
+    roles = {worker.role for worker in worker_routes.routed_workers(_ctx())}
+    assert roles == {Role.SYNC, Role.CLIENT_READER, Role.FEDERATION_READER, Role.MEDIA}
+
+
 def test_no_routes_without_workers() -> None:
     assert worker_routes.routes(context_for(answers_for(database="postgresql"))) == []
     assert worker_routes.routes(context_for(answers_for("dendrite", database="postgresql"))) == []

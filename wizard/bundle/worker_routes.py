@@ -13,7 +13,7 @@ from enum import StrEnum
 from wizard.bundle import synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import MATRIX_PREFIX, Site, Surface
-from wizard.bundle.worker_layout import Role
+from wizard.bundle.worker_layout import Role, Worker
 
 
 class Balance(StrEnum):
@@ -190,6 +190,12 @@ class SiteRoute:
     def regex(self) -> str:
         """Return the paths as one regular expression, for one matcher or rule."""
         return "|".join(f"(?:{pattern})" for pattern in self.patterns)
+
+
+def routed_workers(ctx: RenderContext) -> list[Worker]:
+    """Return the workers the proxy sends requests to, in the layout's order."""
+    roles = {spec.role for spec in ROUTE_TABLE}
+    return [worker for worker in synapse_workers.workers(ctx) if worker.role in roles]
 
 
 def routes(ctx: RenderContext) -> list[WorkerRoute]:
