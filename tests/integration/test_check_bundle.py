@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.bundle_support import FIXED_SECRETS, PROXIES, STACKS, answers_for
+from tests.bundle_support import (
+    FIXED_SECRETS,
+    PROXIES,
+    STACKS,
+    answers_for,
+    context_for,
+    facts_with,
+)
 from tests.conftest import require_program
+from wizard.bundle import synapse_workers
 from wizard.bundle.render import render
 from wizard.deliver.targets import write_bundle
 from wizard.verify.checks import CheckResult, check_bundle
@@ -120,13 +128,24 @@ def test_a_misspelt_key_in_a_successors_config_fails_the_check(
     assert "did you mean global.registration_token?" in result.detail
 
 
-def test_synapse_with_workers_passes_the_real_checkers(tmp_path: Path) -> None:
-    bundle = written_bundle(
-        tmp_path, homeserver="synapse", homeserver__workers=3, monitoring__prometheus=True
+@pytest.mark.parametrize("proxy", PROXIES)
+def test_synapse_with_workers_passes_the_real_checkers(tmp_path: Path, proxy: str) -> None:
+    """Thirteen workers on 16 cores, and the proxy's routes to them, pass every real checker."""
+    answers = answers_for(
+        "synapse",
+        database="postgresql",
+        proxy=proxy,
+        homeserver__workers=True,
+        monitoring__prometheus=True,
     )
+    facts = facts_with(ram_gib=32, cores=16)
+    bundle = tmp_path / "bundle"
+    write_bundle(render(answers, facts, FIXED_SECRETS), bundle)
+    names = synapse_workers.worker_names(context_for(answers, facts))
+    assert len(names) == 13
     results = by_file(check_bundle(bundle))
     workers = {name for name in results if name.startswith("synapse/workers/")}
-    assert workers == {f"synapse/workers/worker{index}.yaml" for index in (1, 2, 3)}
+    assert workers == {f"synapse/workers/{name}.yaml" for name in names}
     for name, result in results.items():
         wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
         assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"
@@ -172,7 +191,7 @@ def test_compose_with_every_service_s3_media_and_workers_passes_docker_compose(
     answers = answers_for(
         "synapse",
         database="postgresql",
-        homeserver__workers=2,
+        homeserver__workers=True,
         calls__turn=True,
         monitoring__prometheus=True,
         monitoring__grafana=True,

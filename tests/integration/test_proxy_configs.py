@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import answers_for, context_for
+from tests.bundle_support import answers_for, context_for, facts_with
 from tests.conftest import require_program
 from tests.integration.proxy_runtime import (
     READY_TIMEOUT,
@@ -27,6 +27,7 @@ from tests.integration.proxy_runtime import (
     send,
     wait_for_port,
 )
+from wizard.answers.model import Answers
 from wizard.bundle import (
     caddy,
     certificates,
@@ -37,6 +38,7 @@ from wizard.bundle import (
     proxy,
     systemd,
     traefik,
+    worker_routes,
 )
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.proxy_sites import HSTS_VALUE
@@ -67,18 +69,26 @@ def _traefik_program() -> str:
 
 def _write_bundle(tmp_path: Path, proxy_kind: str, tls: str, **sets: Any) -> RenderContext:
     """Render the proxy and discovery files (natively unless told) into tmp_path/install."""
+    return _write_context(context_for(_bundle_answers(tmp_path, proxy_kind, tls, **sets)))
+
+
+def _bundle_answers(tmp_path: Path, proxy_kind: str, tls: str, **sets: Any) -> Answers:
+    """Return answers installing into tmp_path (natively unless told), with a certificate there."""
     sets.setdefault("deployment__kind", "native")
     if tls == "files":
         cert, key = self_signed(tmp_path, HOSTS)
         sets |= {"proxy__cert_path": str(cert), "proxy__key_path": str(key)}
-    answers = answers_for(
+    return answers_for(
         proxy=proxy_kind,
         proxy__tls=tls,
         deployment__install_dir=str(tmp_path / "install"),
         deployment__data_dir=str(tmp_path / "data"),
         **sets,
     )
-    ctx = context_for(answers)
+
+
+def _write_context(ctx: RenderContext) -> RenderContext:
+    """Write the context's proxy and discovery files and the certificate copies; return it."""
     for renderer in (proxy.render, discovery.render):
         for relative, file in renderer(ctx).items():
             target = Path(ctx.install_dir) / relative
@@ -218,6 +228,44 @@ def test_traefik_check_reports_a_middleware_it_cannot_load(tmp_path: Path) -> No
     dynamic.write_text(yaml.safe_dump(data))
     problems = check_traefik(_installed(ctx, traefik.STATIC_PATH), dynamic, _traefik_program())
     assert any("no-such-middleware" in problem for problem in problems)
+
+
+# --- Synapse workers: each proxy's own checker accepts the worker routes --------------------
+
+
+@pytest.mark.parametrize("deployment", ["native", "compose"])
+@pytest.mark.parametrize(
+    "proxy_kind", ["nginx", "caddy", pytest.param("traefik", marks=pytest.mark.slow)]
+)
+def test_each_proxy_accepts_the_worker_routes(
+    tmp_path: Path, proxy_kind: str, deployment: str
+) -> None:
+    """Four sync workers, two client and two federation readers: the routes the test renders."""
+    answers = _bundle_answers(
+        tmp_path,
+        proxy_kind,
+        "files",
+        deployment__kind=deployment,
+        database="postgresql",
+        homeserver__workers=True,
+    )
+    ctx = _write_context(context_for(answers, facts_with(ram_gib=32, cores=16)))
+    assert len(worker_routes.routes(ctx)) == len(worker_routes.ROUTE_TABLE)
+    if proxy_kind == "nginx":
+        conf = _installed(ctx, nginx.BUNDLE_PATH)
+        assert "matrix_worker_sync" in conf.read_text()
+        ok, message = nginx_test(conf, require_program("nginx"))
+        assert ok, message
+    elif proxy_kind == "caddy":
+        caddyfile = _installed(ctx, caddy.BUNDLE_PATH)
+        assert "@worker_sync" in caddyfile.read_text()
+        ok, message = caddy_validate(caddyfile, require_program("caddy"))
+        assert ok, message
+    else:
+        dynamic = _installed(ctx, traefik.DYNAMIC_PATH)
+        assert "homeserver-matrix-worker-sync-4" in dynamic.read_text()
+        static = _installed(ctx, traefik.STATIC_PATH)
+        assert check_traefik(static, dynamic, _traefik_program()) == []
 
 
 # --- the proxies running: encoded paths, 404s, well-known and the body limit -----------------

@@ -114,7 +114,7 @@ def test_docker_compose_accepts_every_stack(
     "sets",
     [
         {"database__host": "db.example.org"},
-        {"homeserver__workers": 2, "homeserver__tier": "production"},
+        {"homeserver__workers": True, "homeserver__tier": "production"},
         {
             "proxy": "caddy",
             "proxy__tls": "files",

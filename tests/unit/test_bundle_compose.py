@@ -267,6 +267,18 @@ def test_synapse_workers_each_get_a_service_and_redis() -> None:
     assert "ports" not in services["redis"]
 
 
+@pytest.mark.parametrize("proxy", ["nginx", "caddy", "traefik"])
+def test_the_proxy_starts_after_the_workers_it_routes_to(proxy: str) -> None:
+    ctx = context_for(answers_for(database="postgresql", proxy=proxy, homeserver__workers=True))
+    depends = services_of(ctx)[proxy]["depends_on"]
+    routed = {"synapse-sync1", "synapse-client-reader1", "synapse-federation-reader1"}
+    assert routed | {"synapse-media1", "synapse"} <= set(depends)
+    assert not {"synapse-event-persister1", "synapse-federation-sender1", "synapse-tasks1"} & set(
+        depends
+    )
+    assert {condition["condition"] for condition in depends.values()} == {"service_started"}
+
+
 def test_rendering_is_deterministic() -> None:
     answers = answers_for(calls__turn=True, monitoring__prometheus=True, monitoring__grafana=True)
     assert compose.render(context_for(answers)) == compose.render(context_for(answers))

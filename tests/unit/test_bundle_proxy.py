@@ -6,9 +6,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import HOMESERVERS, answers_for, context_for
+from tests.bundle_support import HOMESERVERS, answers_for, context_for, facts_with
 from wizard.answers.model import AnswersError
-from wizard.bundle import caddy, layout, nginx, proxy, traefik
+from wizard.bundle import caddy, layout, nginx, proxy, traefik, worker_routes
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import sites
 from wizard.errors import WizardError
@@ -537,3 +537,172 @@ def test_traefik_native_paths_and_well_known_server() -> None:
     assert dynamic["http"]["services"]["wellknown"]["loadBalancer"]["servers"] == [
         {"url": traefik.wellknown_url(ctx)}
     ]
+
+
+# --- Synapse workers: every proxy sends each worker its paths --------------------------------
+
+WORKERS: dict[str, Any] = {"homeserver__workers": True, "database": "postgresql"}
+
+
+def _workers_ctx(proxy_kind: str, cores: int = 16, **sets: Any) -> RenderContext:
+    answers = answers_for(proxy=proxy_kind, **WORKERS, **sets)
+    return context_for(answers, facts_with(ram_gib=32, cores=cores))
+
+
+def _braced(text: str, opener: str) -> str:
+    """Return the block that opens with the first `opener ... {`, brace-matched."""
+    start = text.index(opener)
+    depth, index = 0, text.index("{", start)
+    while True:
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[start : index + 1]
+        index += 1
+
+
+@pytest.mark.parametrize("proxy_kind", PROXIES)
+def test_without_workers_no_proxy_routes_to_one(proxy_kind: str) -> None:
+    text = _text(_ctx(proxy_kind, database="postgresql"))
+    assert "worker" not in text.lower()
+    assert "8102" not in text
+
+
+def test_nginx_gives_each_route_an_upstream_balanced_as_the_table_says() -> None:
+    ctx = _workers_ctx("nginx", deployment__kind="native")
+    conf = _text(ctx)
+    for route in worker_routes.routes(ctx):
+        upstream = _braced(conf, f"upstream matrix_worker_{route.name.replace('-', '_')} ")
+        assert re.findall(r"server (\S+);", upstream) == list(route.upstreams)
+        directive = nginx.BALANCING[route.balance][0]
+        if directive:  # before keepalive, as nginx requires
+            assert upstream.index(f"    {directive};\n") < upstream.index("keepalive")
+        else:
+            assert "hash" not in upstream, route.name
+    assert "hash $matrix_access_token consistent;" in _braced(conf, "upstream matrix_worker_sync ")
+    token_map = _braced(conf, "map $http_authorization $matrix_access_token")
+    assert "default $arg_access_token;" in token_map
+    assert '"~^Bearer (?<matrix_bearer_token>.+)$" $matrix_bearer_token;' in token_map
+    assert "hash $remote_addr consistent;" in _braced(
+        conf, "upstream matrix_worker_federation_send "
+    )
+
+
+def test_nginx_nests_the_worker_locations_in_matrix_so_they_keep_its_headers_and_limit() -> None:
+    ctx = _workers_ctx("nginx")
+    conf = _text(ctx)
+    [_, homeserver, _] = _server_blocks(conf)
+    matrix = _braced(homeserver, 'location ^~ "/_matrix/"')
+    nested = re.findall(r'location ~ "([^"]+)" \{\s+proxy_pass http://(\w+);\s+\}', matrix)
+    expected = [
+        (pattern, f"matrix_worker_{served.route.name.replace('-', '_')}")
+        for served in worker_routes.site_routes(ctx, sites(ctx)[0])
+        for pattern in served.patterns
+    ]
+    assert nested == expected
+    assert len(re.findall(r"location ~ ", conf)) == len(expected)  # nowhere else
+    assert "proxy_set_header" not in matrix.split("# Synapse workers")[1]  # inherited
+    assert matrix.index("client_max_body_size") < matrix.index("location ~ ")
+
+
+def test_nginx_routes_federation_to_workers_only_where_other_servers_connect() -> None:
+    conf = _text(_workers_ctx("nginx", domain__delegation="srv"))
+    [_, homeserver, server_name] = _server_blocks(conf)
+    assert "/_matrix/federation/" not in homeserver
+    assert "matrix_worker_sync" in homeserver
+    assert "matrix_worker_sync" not in server_name
+    assert "matrix_worker_federation_send" in server_name
+
+
+def test_caddy_sends_each_route_to_its_workers_before_the_main_process() -> None:
+    ctx = _workers_ctx("caddy", deployment__kind="native")
+    caddyfile = _text(ctx)
+    matrix = _braced(caddyfile, "handle @matrix")
+    for served in worker_routes.site_routes(ctx, sites(ctx)[0]):
+        matcher = "@worker_" + served.route.name.replace("-", "_")
+        assert f'{matcher} path_regexp "{served.regex}"' in matrix
+        handle = _braced(matrix, f"handle {matcher} ")
+        assert f"reverse_proxy {' '.join(served.route.upstreams)} {{" in handle
+        for option in caddy.BALANCING[served.route.balance][0]:
+            assert option in handle
+        assert "header_up X-Real-IP {remote_host}" in handle
+        assert matrix.index(handle) < matrix.index("\t\thandle {\n")
+    sync = _braced(matrix, "handle @worker_sync ")
+    assert "lb_policy header X-Matrix-Access-Token" in sync
+    assert "header_up -X-Matrix-Access-Token" in sync
+    assert "default {http.request.uri.query.access_token}" in sync
+    assert "lb_policy ip_hash" in _braced(matrix, "handle @worker_federation_send ")
+    assert matrix.index("max_size") < matrix.index("@worker_")
+
+
+def test_caddy_behind_another_proxy_trusts_it_on_the_worker_routes_too() -> None:
+    matrix = _braced(_text(_workers_ctx("caddy", proxy__tls="external")), "handle @matrix")
+    assert matrix.count("trusted_proxies private_ranges") == matrix.count("reverse_proxy ")
+
+
+def _worker_routers(dynamic: dict[str, Any]) -> dict[str, Any]:
+    routers = dynamic["http"]["routers"]
+    return {name: router for name, router in routers.items() if "-worker-" in name}
+
+
+def test_traefik_worker_routers_outrank_the_catch_all_and_keep_its_middlewares() -> None:
+    ctx = _workers_ctx("traefik", deployment__kind="native")
+    _, dynamic = _traefik(ctx)
+    catch_all = dynamic["http"]["routers"]["homeserver-matrix"]
+    routers = _worker_routers(dynamic)
+    assert routers
+    for name, router in routers.items():
+        for key in ("entryPoints", "middlewares", "tls"):
+            assert router[key] == catch_all[key], (name, key)
+        assert router["priority"] > len(catch_all["rule"])
+        assert router["rule"].startswith("Host(`matrix.example.com`) && PathRegexp(`")
+    services = dynamic["http"]["services"]
+    for route in worker_routes.routes(ctx):
+        if route.name == "sync":
+            continue
+        service = services[f"worker-{route.name}"]["loadBalancer"]
+        assert service["servers"] == [{"url": f"http://{u}"} for u in route.upstreams]
+    assert services["worker-federation-send"]["loadBalancer"]["strategy"] == "hrw"
+    assert "strategy" not in services["worker-federation-reader"]["loadBalancer"]
+
+
+def test_traefik_splits_sync_by_the_tokens_last_character_with_the_first_as_fallback() -> None:
+    ctx = _workers_ctx("traefik", deployment__kind="native")
+    _, dynamic = _traefik(ctx)
+    sync = next(route for route in worker_routes.routes(ctx) if route.name == "sync")
+    routers = {
+        name: router
+        for name, router in _worker_routers(dynamic).items()
+        if name.startswith("homeserver-matrix-worker-sync")
+    }
+    fallback = routers.pop("homeserver-matrix-worker-sync")
+    assert fallback["service"] == "worker-sync-1"
+    assert len(routers) == len(sync.upstreams) == 4
+    services = dynamic["http"]["services"]
+    taken: list[str] = []
+    for part, (name, router) in enumerate(sorted(routers.items()), start=1):
+        assert name == f"homeserver-matrix-worker-sync-{part}"
+        assert router["priority"] > fallback["priority"]
+        assert router["service"] == f"worker-sync-{part}"
+        assert services[router["service"]]["loadBalancer"]["servers"] == [
+            {"url": f"http://{sync.upstreams[part - 1]}"}
+        ]
+        header, query = re.findall(r"`(\^Bearer \.\*\[[^`]+\]\$|\[[^`]+\]\$)`", router["rule"])
+        assert header == f"^Bearer .*{query}"
+        taken += [c for c in traefik.TOKEN_ALPHABET if re.fullmatch(query, c)]
+    assert sorted(taken) == sorted(traefik.TOKEN_ALPHABET)  # each character to one worker
+
+
+def test_traefik_with_one_sync_worker_needs_no_split() -> None:
+    _, dynamic = _traefik(_workers_ctx("traefik", cores=2))
+    sync = {n: r for n, r in _worker_routers(dynamic).items() if "worker-sync" in n}
+    assert list(sync) == ["homeserver-matrix-worker-sync"]
+    assert "HeaderRegexp" not in sync["homeserver-matrix-worker-sync"]["rule"]
+    assert sync["homeserver-matrix-worker-sync"]["service"] == "worker-sync"
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 7])
+def test_the_token_classes_split_the_alphabet_about_evenly(count: int) -> None:
+    classes = traefik.token_classes(count)
+    sizes = [sum(1 for c in traefik.TOKEN_ALPHABET if re.fullmatch(cls, c)) for cls in classes]
+    assert sum(sizes) == len(traefik.TOKEN_ALPHABET)
+    assert max(sizes) - min(sizes) <= 1

@@ -110,7 +110,7 @@ def test_each_worker_serves_its_role_and_overrides_the_caches() -> None:
     }
     assert names[Role.SYNC] == names[Role.CLIENT_READER] == ["client"]
     assert names[Role.FEDERATION_READER] == ["federation"]
-    assert names[Role.MEDIA] == ["media"]
+    assert names[Role.MEDIA] == ["media", "client", "federation"]
     assert names[Role.EVENT_PERSISTER] == ["replication"]
     assert names[Role.TASKS] == ["health"]
     assert configs[Role.MEDIA]["enable_media_repo"] is True

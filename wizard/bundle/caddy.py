@@ -1,7 +1,9 @@
 """caddy/Caddyfile: automatic or given TLS, the Matrix routes, /.well-known/matrix, 404 else."""
 
+import textwrap
+
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates
+from wizard.bundle import certificates, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -15,11 +17,29 @@ from wizard.bundle.proxy_sites import (
     tls_terminated_here,
 )
 from wizard.bundle.templates import fill
+from wizard.bundle.worker_routes import Balance, SiteRoute
 
 TEMPLATE = "Caddyfile"
 BUNDLE_PATH = "caddy/Caddyfile"
 CONTAINER_CONFIG_PATH = "/etc/caddy/Caddyfile"
 CONTAINER_DATA_DIR = "/data"
+
+# The header the sync matcher puts the access token in, for `lb_policy header` to hash.
+TOKEN_HEADER = "X-Matrix-Access-Token"
+# How each worker route picks a worker: Caddy's reverse_proxy options and what they do. The
+# native Caddy is Debian's 2.6, which has no client_ip policy: ip_hash hashes the peer address.
+BALANCING: dict[Balance, tuple[list[str], str]] = {
+    Balance.ROUND_ROBIN: (["lb_policy round_robin"], "round robin"),
+    Balance.ACCESS_TOKEN: (
+        [f"lb_policy header {TOKEN_HEADER}", f"header_up -{TOKEN_HEADER}"],
+        "by access token, so one token always reaches the same worker",
+    ),
+    Balance.CLIENT_IP: (
+        ["lb_policy ip_hash"],
+        "by the peer's address, so one remote server always reaches the same worker",
+    ),
+    Balance.FIRST: ([], "one worker, so every request for a room reaches the same one"),
+}
 
 # The admin API stays on loopback (ports.caddy_admin): `caddy reload` and the packaged service
 # need it, and a container's loopback is its own. Tests that run several Caddys pass admin="off".
@@ -76,19 +96,51 @@ def _tls(ctx: RenderContext) -> str:
     return fill(TEMPLATE, "tls", certificate_files=files, hsts=check.quoted(HSTS_VALUE))
 
 
+def _reverse_proxy(ctx: RenderContext, upstreams: tuple[str, ...], options: list[str]) -> str:
+    return fill(
+        TEMPLATE,
+        "reverse_proxy" if tls_terminated_here(ctx) else "reverse_proxy_behind_proxy",
+        upstream=" ".join(check.upstream(upstream) for upstream in upstreams),
+        options="".join(f"\t\t\t{option}\n" for option in options),
+    )
+
+
+def _worker(ctx: RenderContext, served: SiteRoute) -> str:
+    route = served.route
+    options, note = BALANCING[route.balance]
+    return fill(
+        TEMPLATE,
+        "worker",
+        matcher="worker_" + route.name.replace("-", "_"),
+        regex=check.quoted_regex(served.regex),
+        route=route.name,
+        note=note,
+        token=fill(TEMPLATE, "token_map") if route.balance is Balance.ACCESS_TOKEN else "",
+        reverse_proxy=textwrap.indent(_reverse_proxy(ctx, route.upstreams, options), "\t"),
+    )
+
+
 def _matrix(ctx: RenderContext, site: Site) -> str:
     if not site.matrix_prefixes:
         return ""
+    main = _reverse_proxy(ctx, (ctx.homeserver_upstream,), [])
+    served = worker_routes.site_routes(ctx, site)
+    if served:
+        # Named handle blocks are tried in order and the one without a matcher last, so a
+        # worker's paths never reach the main process.
+        main = "".join(
+            [
+                fill(TEMPLATE, "workers"),
+                *(_worker(ctx, route) for route in served),
+                fill(TEMPLATE, "main_process", reverse_proxy=textwrap.indent(main, "\t")),
+            ]
+        )
     return fill(
         TEMPLATE,
         "matrix",
         paths=" ".join(check.path(prefix) + "*" for prefix in site.matrix_prefixes),
         body_limit=body_limit_bytes(ctx),
-        reverse_proxy=fill(
-            TEMPLATE,
-            "reverse_proxy" if tls_terminated_here(ctx) else "reverse_proxy_behind_proxy",
-            upstream=check.upstream(ctx.homeserver_upstream),
-        ),
+        reverse_proxy=main,
     )
 
 

@@ -19,6 +19,7 @@ from wizard.bundle import (
     synapse_image,
     synapse_workers,
     versions,
+    worker_routes,
 )
 from wizard.bundle.context import (
     CONTAINER_CONFIG_DIR,
@@ -267,7 +268,11 @@ def _certificate_volumes(ctx: RenderContext) -> list[str]:
 def _proxy(ctx: RenderContext) -> dict[str, Any]:
     kind = ctx.answers.proxy.kind
     wellknown = _mount(f"{ctx.install_dir}/well-known", CONTAINER_WELLKNOWN_DIR, read_only=True)
-    dependencies = [ctx.homeserver.value]
+    # nginx resolves its upstreams' names once, at start: the workers it routes to must be up.
+    dependencies = [
+        ctx.homeserver.value,
+        *(synapse_workers.service_name(worker) for worker in worker_routes.routed_workers(ctx)),
+    ]
     if kind is ProxyKind.NGINX:
         volumes = [
             _mount(

@@ -11,6 +11,8 @@ _HOST = re.compile(
 _PATH = re.compile(r"^/[A-Za-z0-9._+/-]*$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$")
 _UPSTREAM = re.compile(r"^[a-z0-9.-]+:[0-9]{1,5}$")
+# Path regular expressions: the characters nginx, Caddy and Traefik all read alike when quoted.
+_REGEX = re.compile(r"^[A-Za-z0-9/_.^$()|*+?\[\]:!-]+$")
 
 
 def _refuse(kind: str, value: object, what: str) -> WizardError:
@@ -54,6 +56,26 @@ def upstream(value: str) -> str:
         raise _refuse("the upstream", value, "an upstream is host:port")
     port(int(value.rpartition(":")[2]))
     return value
+
+
+def regex(value: str) -> str:
+    """Return a path regular expression of safe characters that compiles, else raise WizardError."""
+    try:
+        re.compile(value)
+    except re.error:
+        valid = False
+    else:
+        valid = bool(_REGEX.match(value))
+    if not valid:
+        raise _refuse(
+            "the path pattern", value, "a pattern is a regular expression without quotes or braces"
+        )
+    return value
+
+
+def quoted_regex(value: str) -> str:
+    """Return a checked path regular expression in double quotes, as nginx and Caddy read them."""
+    return f'"{regex(value)}"'
 
 
 def quoted(value: str) -> str:

@@ -1,13 +1,14 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, layout
+from wizard.bundle import calls, certificates, layout, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
 from wizard.bundle.proxy_sites import (
     CORS_HEADERS,
     HSTS_VALUE,
+    MATRIX_PREFIX,
     Mount,
     Site,
     body_limit_bytes,
@@ -15,6 +16,7 @@ from wizard.bundle.proxy_sites import (
     tls_terminated_here,
 )
 from wizard.bundle.templates import fill
+from wizard.bundle.worker_routes import Balance, WorkerRoute
 from wizard.units import MIB
 
 TEMPLATE = "nginx-matrix.conf"
@@ -22,6 +24,21 @@ BUNDLE_PATH = "nginx/matrix.conf"
 LETSENCRYPT_DIR = "/etc/letsencrypt"
 CONTAINER_ACME_WEBROOT = "/var/www/acme"
 CONTAINER_CONFIG_PATH = "/etc/nginx/conf.d/default.conf"
+# How each worker upstream picks a worker: nginx's directive and what it does, for a comment.
+# The access token comes from the token_map section's map; a hash with `consistent` keeps most
+# keys on their worker when a worker is added or removed.
+BALANCING: dict[Balance, tuple[str, str]] = {
+    Balance.ROUND_ROBIN: ("", "round robin"),
+    Balance.ACCESS_TOKEN: (
+        "hash $matrix_access_token consistent",
+        "by access token, so one token always reaches the same worker",
+    ),
+    Balance.CLIENT_IP: (
+        "hash $remote_addr consistent",
+        "by the peer's address, so one remote server always reaches the same worker",
+    ),
+    Balance.FIRST: ("", "one worker, so every request for a room reaches the same one"),
+}
 
 
 def certbot_needed(ctx: RenderContext) -> bool:
@@ -141,6 +158,55 @@ def _hsts(ctx: RenderContext, indent: str) -> str:
     return fill(TEMPLATE, "hsts", indent=indent, value=check.quoted(HSTS_VALUE))
 
 
+def _upstream_name(route: WorkerRoute) -> str:
+    return "matrix_worker_" + route.name.replace("-", "_")
+
+
+def _workers(ctx: RenderContext) -> str:
+    """Return the worker upstreams, and the access-token map the sync upstream hashes on."""
+    found = worker_routes.routes(ctx)
+    if not found:
+        return ""
+    parts = [fill(TEMPLATE, "workers")]
+    if any(route.balance is Balance.ACCESS_TOKEN for route in found):
+        parts.append(fill(TEMPLATE, "token_map"))
+    for route in found:
+        directive, note = BALANCING[route.balance]
+        parts.append(
+            fill(
+                TEMPLATE,
+                "worker_upstream",
+                route=route.name,
+                note=note,
+                upstream_name=_upstream_name(route),
+                balance=f"    {directive};\n" if directive else "",
+                servers="".join(
+                    fill(TEMPLATE, "worker_server", upstream=check.upstream(upstream))
+                    for upstream in route.upstreams
+                ),
+            )
+        )
+    return "".join(parts)
+
+
+def _worker_locations(ctx: RenderContext, site: Site) -> str:
+    """Return the regex locations nested in /_matrix/ that send a worker its requests."""
+    found = worker_routes.site_routes(ctx, site)
+    if not found:
+        return ""
+    locations = [
+        fill(
+            TEMPLATE,
+            "worker_location",
+            pattern=check.quoted_regex(pattern),
+            upstream_name=_upstream_name(served.route),
+        )
+        for served in found
+        for pattern in served.patterns
+    ]
+    return fill(TEMPLATE, "worker_locations") + "".join(locations)
+
+
 def _locations(ctx: RenderContext, site: Site) -> str:
     here = tls_terminated_here(ctx)
     parts = [
@@ -151,6 +217,7 @@ def _locations(ctx: RenderContext, site: Site) -> str:
             forwarded_for="$remote_addr" if here else "$proxy_add_x_forwarded_for",
             forwarded_proto="$scheme" if here else "https",
             body_limit=_size(body_limit_bytes(ctx)),
+            worker_locations=_worker_locations(ctx, site) if prefix == MATRIX_PREFIX else "",
         )
         for prefix in site.matrix_prefixes
     ]
@@ -214,6 +281,7 @@ def render_config(ctx: RenderContext) -> str:
         "file",
         homeserver_host=check.host(ctx.homeserver_host),
         upstream=check.upstream(ctx.homeserver_upstream),
+        workers=_workers(ctx),
         servers="".join(servers),
     )
     return text.rstrip("\n") + "\n"

@@ -1,6 +1,7 @@
 """The sites every proxy serves, worked out once so nginx, Caddy and Traefik agree."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from wizard.answers.model import Delegation, Homeserver, TlsMode
 from wizard.bundle.conduit_family import MEMBERS
@@ -24,6 +25,13 @@ HSTS_SECONDS = 63072000
 HSTS_VALUE = f"max-age={HSTS_SECONDS}"
 
 
+class Surface(StrEnum):
+    """Who sends a Matrix request: clients, or other servers."""
+
+    CLIENT = "client"
+    FEDERATION = "federation"
+
+
 @dataclass(frozen=True)
 class Mount:
     """A host path the proxy's container sees at another path, read-only unless it writes there."""
@@ -35,12 +43,17 @@ class Mount:
 
 @dataclass(frozen=True)
 class Site:
-    """One public host name: the ports it answers on and what it serves there."""
+    """One public host name: the ports it answers on and what it serves there.
+
+    `surfaces` says whose requests the site's Matrix prefixes are meant for: clients on the
+    homeserver host, other servers on the host they federate with.
+    """
 
     host: str
     ports: tuple[int, ...]
     matrix_prefixes: tuple[str, ...]
     serves_wellknown: bool
+    surfaces: frozenset[Surface]
 
     @property
     def purpose(self) -> str:
@@ -94,12 +107,14 @@ def sites(ctx: RenderContext) -> list[Site]:
     """Return the homeserver's site, then the server_name's site when it is another host."""
     federating = federation_host(ctx)
     wellknown_at = ctx.server_name_host if wellknown_documents(ctx) else None
+    federates_here = federating == ctx.homeserver_host
     found = [
         Site(
             host=ctx.homeserver_host,
-            ports=_ports(ctx, federating == ctx.homeserver_host),
+            ports=_ports(ctx, federates_here),
             matrix_prefixes=matrix_prefixes(ctx),
             serves_wellknown=wellknown_at == ctx.homeserver_host,
+            surfaces=frozenset({Surface.CLIENT, *([Surface.FEDERATION] if federates_here else [])}),
         )
     ]
     other = ctx.server_name_host
@@ -110,6 +125,7 @@ def sites(ctx: RenderContext) -> list[Site]:
                 ports=_ports(ctx, federating == other),
                 matrix_prefixes=(MATRIX_PREFIX,) if federating == other else (),
                 serves_wellknown=wellknown_at == other,
+                surfaces=frozenset({Surface.FEDERATION} if federating == other else ()),
             )
         )
     return found

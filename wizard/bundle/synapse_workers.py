@@ -25,12 +25,14 @@ WORKERS_DIR = "synapse/workers"
 # The systemd template unit that runs each worker natively, as <template>@<worker name>.
 WORKER_UNIT_TEMPLATE = "matrix-synapse-worker"
 # The HTTP resources each role serves on its port; /health is served on every HTTP listener.
+# The media worker needs "client" and "federation" too: Synapse serves /_matrix/client/v1/media/
+# and /_matrix/federation/v1/media/ from those resources, only where the media repository loads.
 RESOURCES: dict[Role, list[str]] = {
     Role.EVENT_PERSISTER: ["replication"],
     Role.SYNC: ["client"],
     Role.CLIENT_READER: ["client"],
     Role.FEDERATION_READER: ["federation"],
-    Role.MEDIA: ["media"],
+    Role.MEDIA: ["media", "client", "federation"],
     Role.FEDERATION_SENDER: [],
     Role.TASKS: [],
 }
@@ -186,8 +188,9 @@ def readme_section(ctx: RenderContext) -> list[str]:
         "(caches.global_factor) follow what its role reads. They share homeserver.yaml and "
         "each reads its own file in synapse/workers/; they talk over Redis and the main "
         f"process's replication listener (port {REPLICATION_PORT}), neither of them public. "
-        "The proxy sends each worker the requests it serves; a user's sync requests always "
-        "go to the same sync worker.",
+        "The proxy sends each worker the requests it serves (its configuration lists the "
+        "paths); the sync requests of one access token, that is of one login, always go "
+        "to the same sync worker, and every other request goes to the main process.",
         "",
         "| Process | Does | Port | Cache factor |",
         "|---|---|---|---|",

@@ -1,11 +1,12 @@
 """traefik/traefik.yml and traefik/dynamic.yml: entry points, Matrix routers and well-known."""
 
+import copy
 from typing import Any
 
 import yaml
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates
+from wizard.bundle import certificates, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -20,6 +21,7 @@ from wizard.bundle.proxy_sites import (
     sites,
     tls_terminated_here,
 )
+from wizard.bundle.worker_routes import Balance, SiteRoute, WorkerRoute
 
 STATIC_PATH = "traefik/traefik.yml"
 DYNAMIC_PATH = "traefik/dynamic.yml"
@@ -54,6 +56,17 @@ ENCODED_CHARACTERS = {
 ALIAS_HEADERS_STRATEGY = "delete"
 # Traefik 3 stops reading a request after 60 s by default, cutting off slow large uploads.
 READ_TIMEOUT = "600s"
+# Worker routers outrank the catch-all Matrix router, whose priority is its rule's length (a
+# few hundred characters at most); the sync route's split routers outrank its fallback.
+WORKER_PRIORITY = 10000
+SPLIT_PRIORITY = WORKER_PRIORITY + 1
+WORKERS_NOTE = (
+    "# The *-worker-* routers send Synapse's workers their paths before the main process's\n"
+    "# router; with more sync workers than one, the sync route is split by the access token's\n"
+    "# last character (Traefik cannot hash a header), so one token always reaches one worker.\n"
+)
+# The characters Synapse's access tokens end in: syt_ and mat_ tokens end in a base-62 checksum.
+TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PRIVATE_RANGES = [
     "127.0.0.0/8",
     "10.0.0.0/8",
@@ -170,17 +183,100 @@ def _rule(host: str, prefixes: tuple[str, ...]) -> str:
     return f"Host(`{check.host(host)}`) && ({paths})"
 
 
+def _char_class(characters: str) -> str:
+    """Return a regex character class of the characters, runs of neighbours written as a-z."""
+    runs: list[list[str]] = []
+    for character in characters:
+        if runs and ord(character) == ord(runs[-1][-1]) + 1:
+            runs[-1].append(character)
+        else:
+            runs.append([character])
+    parts = [run[0] if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs]
+    return "[" + "".join(parts) + "]"
+
+
+def token_classes(count: int) -> list[str]:
+    """Return `count` character classes splitting the tokens' last characters about evenly."""
+    size, extra = divmod(len(TOKEN_ALPHABET), count)
+    classes, start = [], 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        classes.append(_char_class(TOKEN_ALPHABET[start:end]))
+        start = end
+    return classes
+
+
+def _service_name(route: WorkerRoute, part: int | None = None) -> str:
+    return f"worker-{route.name}" if part is None else f"worker-{route.name}-{part}"
+
+
+def _worker_routers(
+    router: dict[str, Any], router_name: str, host: str, served: SiteRoute
+) -> dict[str, Any]:
+    """Return the routers sending a worker its paths, copies of the site's Matrix router.
+
+    Traefik has no balancer that hashes a header: its hrw strategy hashes the peer address and
+    its sticky sessions need a cookie, which Matrix clients do not keep. So with more than one
+    sync worker the sync route is split by the access token's last character, read from
+    `Authorization: Bearer` or ?access_token=, one router per sync worker: one token always
+    reaches the same worker, and Synapse's tokens, which end in a checksum, spread evenly. A
+    request whose token ends in another character, or that has none, goes to the first.
+    """
+    route = served.route
+    rule = f"Host(`{check.host(host)}`) && PathRegexp(`{check.regex(served.regex)}`)"
+
+    def copied(rule: str, priority: int, service: str) -> dict[str, Any]:
+        return copy.deepcopy(router) | {"rule": rule, "priority": priority, "service": service}
+
+    name = f"{router_name}-worker-{route.name}"
+    if route.balance is not Balance.ACCESS_TOKEN or len(route.upstreams) == 1:
+        return {name: copied(rule, WORKER_PRIORITY, _service_name(route))}
+    routers = {name: copied(rule, WORKER_PRIORITY, _service_name(route, 1))}
+    for part, characters in enumerate(token_classes(len(route.upstreams)), start=1):
+        token = (
+            f"HeaderRegexp(`Authorization`, `^Bearer .*{characters}$`)"
+            f" || QueryRegexp(`access_token`, `{characters}$`)"
+        )
+        routers[f"{name}-{part}"] = copied(
+            f"{rule} && ({token})", SPLIT_PRIORITY, _service_name(route, part)
+        )
+    return routers
+
+
+def _worker_services(ctx: RenderContext) -> dict[str, Any]:
+    """Return a service per worker route, or per sync worker when the sync route is split."""
+    services: dict[str, Any] = {}
+    for route in worker_routes.routes(ctx):
+        urls = [f"http://{check.upstream(upstream)}" for upstream in route.upstreams]
+        if route.balance is Balance.ACCESS_TOKEN and len(urls) > 1:
+            for part, url in enumerate(urls, start=1):
+                services[_service_name(route, part)] = _load_balancer([url])
+            continue
+        services[_service_name(route)] = _load_balancer(urls)
+        if route.balance is Balance.CLIENT_IP:
+            # Highest random weight: the peer's address always picks the same worker.
+            services[_service_name(route)]["loadBalancer"]["strategy"] = "hrw"
+    return services
+
+
+def _load_balancer(urls: list[str]) -> dict[str, Any]:
+    return {"loadBalancer": {"servers": [{"url": url} for url in urls], "passHostHeader": True}}
+
+
 def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
     names = _entry_point_names(ctx)
     tls = _router_tls(ctx)
     routers: dict[str, Any] = {}
     if site.matrix_prefixes:
-        routers[f"{role}-matrix"] = {
+        matrix = {
             "rule": _rule(site.host, site.matrix_prefixes),
             "entryPoints": [names[port] for port in site.ports],
             "middlewares": [BODY_LIMIT_MIDDLEWARE],
             "service": HOMESERVER_SERVICE,
         }
+        routers[f"{role}-matrix"] = matrix
+        for served in worker_routes.site_routes(ctx, site):
+            routers |= _worker_routers(matrix, f"{role}-matrix", site.host, served)
     if site.serves_wellknown:
         main_port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
         routers[f"{role}-wellknown"] = {
@@ -205,12 +301,8 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
         BODY_LIMIT_MIDDLEWARE: {"buffering": {"maxRequestBodyBytes": body_limit_bytes(ctx)}}
     }
     services: dict[str, Any] = {
-        HOMESERVER_SERVICE: {
-            "loadBalancer": {
-                "servers": [{"url": f"http://{ctx.homeserver_upstream}"}],
-                "passHostHeader": True,
-            }
-        }
+        HOMESERVER_SERVICE: _load_balancer([f"http://{ctx.homeserver_upstream}"]),
+        **_worker_services(ctx),
     }
     if tls_terminated_here(ctx):
         middlewares[HSTS_MIDDLEWARE] = {"headers": {"stsSeconds": HSTS_SECONDS}}
@@ -249,7 +341,8 @@ def render(ctx: RenderContext) -> Bundle:
         DYNAMIC_PATH: File(
             _yaml(
                 f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs and\n"
-                "# /.well-known/matrix are routed; the admin API and metrics are not.\n",
+                "# /.well-known/matrix are routed; the admin API and metrics are not.\n"
+                + (WORKERS_NOTE if worker_routes.routes(ctx) else ""),
                 dynamic_config(ctx),
             )
         ),

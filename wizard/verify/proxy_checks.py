@@ -23,9 +23,8 @@ CHECK_TIMEOUT = 60.0
 TRAEFIK_START_TIMEOUT = 20.0
 UNREACHABLE_ACME_SERVER = "https://127.0.0.1:9/directory"
 
-_NGINX_UPSTREAM_SERVER = re.compile(
-    r"(upstream\s+matrix_homeserver\s*\{\s*server\s+)[A-Za-z0-9.-]+(:\d+;)"
-)
+# Every upstream's `server host:port;` line (server blocks open with `server {` instead).
+_NGINX_UPSTREAM_SERVER = re.compile(r"^([ \t]*server[ \t]+)[A-Za-z0-9.-]+(:\d+;)", re.MULTILINE)
 _NGINX_CERTIFICATE = re.compile(r'(ssl_certificate(?:_key)?\s+)"([^"]+)"(;)')
 _NGINX_HTTP2_ON = re.compile(r"^[ \t]*http2 on;[ \t]*\n", re.MULTILINE)
 _NGINX_SSL_LISTEN = re.compile(r"^([ \t]*listen[ \t][^;\n]*\bssl)(;)", re.MULTILINE)
@@ -91,7 +90,7 @@ def nginx_test(conf: Path, nginx_bin: str) -> tuple[bool, str]:
         notes = []
         rewritten = _NGINX_UPSTREAM_SERVER.sub(r"\g<1>127.0.0.1\g<2>", text)
         if rewritten != text:
-            notes.append("the upstream was pointed at 127.0.0.1 for the check")
+            notes.append("the upstreams were pointed at 127.0.0.1 for the check")
         text = rewritten
         version = nginx_version(nginx_bin)
         if version is not None and version < HTTP2_DIRECTIVE_SINCE:
