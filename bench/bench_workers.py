@@ -105,6 +105,7 @@ def main() -> None:
             box = cleanup.enter_context(
                 running_box(tmp, name, federation_port=False, cpus=CPUS, memory=MEMORY)
             )
+            (tmp / name).mkdir(exist_ok=True)
             install_certificate(box, ctx, tmp / name)
             sides.append(Side("nginx", bundle, ctx, box))
         with ThreadPoolExecutor(max_workers=2) as pool:

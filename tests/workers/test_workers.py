@@ -154,7 +154,9 @@ def test_each_proxy_sends_each_request_to_its_worker_and_a_killed_worker_comes_b
             }
         sides = [Side(proxy, *built[proxy], boxes[proxy]) for proxy in PROXIES]
         for side in sides:
-            install_certificate(side.box, side.ctx, tmp_path / side.proxy)
+            certificates = tmp_path / f"{side.proxy}-certificate"
+            certificates.mkdir()
+            install_certificate(side.box, side.ctx, certificates)
             place_traefik(side.box, side.ctx)
 
         def apply(side: Side) -> str:
