@@ -99,12 +99,19 @@ class ComposeRun:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Success" in done.stdout
 
-    def health(self, service: str) -> str:
-        """Return the health the engine reports for a service's container."""
+    def inspect(self, service: str, template: str) -> str:
+        """Return a field of the engine's view of a service's container, by a Go template."""
         container = self.compose("ps", "-q", service).strip()
         assert container, f"{service} has no container"
-        template = "{{.State.Health.Status}}"
         return podman("inspect", "--format", template, container).strip()
+
+    def health(self, service: str) -> str:
+        """Return the health the engine reports for a service's container."""
+        return self.inspect(service, "{{.State.Health.Status}}")
+
+    def main_pid(self, service: str) -> int:
+        """Return the host's process ID of the service's main process (0 when not running)."""
+        return int(self.inspect(service, "{{.State.Pid}}"))
 
     def logs(self) -> str:
         """Return the end of every service's log, for a failure message."""

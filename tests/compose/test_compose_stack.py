@@ -28,7 +28,9 @@ e2e-timings.json.
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -309,7 +311,9 @@ def test_synapse_workers_serve_their_requests_through_the_proxy(
     matrix-nio talks through nginx, shares a file and asks the federation API; each Synapse
     container's own metrics show the sync worker served the syncs, the client reader the reads,
     the media worker the file, the federation reader the federation API, and the event
-    persister wrote the events, the main process none of it.
+    persister wrote the events, the main process none of it. The sync worker's process killed
+    with SIGKILL (as the kernel's OOM killer does) is started again by the bundle's restart
+    policy, and the users carry on.
     """
     timings = Timings("compose-synapse-postgresql-nginx-workers")
     e2e_timings.append(timings)
@@ -345,6 +349,19 @@ def test_synapse_workers_serve_their_requests_through_the_proxy(
     assert downloaded == load.FILE_BODY
     assert version["server"]["name"] == "Synapse"
     metrics.check_roles(synapse_workers.workers(ctx), worker_metrics(run), "compose")
+
+    sync = synapse_workers.service_name(
+        next(worker for worker in synapse_workers.workers(ctx) if worker.role is Role.SYNC)
+    )
+    before = run.main_pid(sync)
+    with timings.step("the sync worker killed with SIGKILL, restarted, users carry on"):
+        os.kill(before, signal.SIGKILL)
+        wait_until(
+            lambda: run.main_pid(sync) not in (0, before) and healthy(run, sync),
+            f"{sync} to be restarted by its restart policy and healthy",
+        )
+        downloaded, _ = asyncio.run(use())
+    assert downloaded == load.FILE_BODY
     run.down()
     timings.finish()
 
