@@ -5,7 +5,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.timer import Timer
@@ -131,6 +131,7 @@ class WizardApp(App[int]):
         self._freeing: Timer | None = None
         self._warm_up_started = False
         self._loaded = False
+        self._early_keys: list[events.Key] | None = []
 
     def get_default_screen(self) -> WizardScreen:
         """Return the one screen the steps are shown on."""
@@ -142,6 +143,26 @@ class WizardApp(App[int]):
         screen = self.screen_stack[0]
         assert isinstance(screen, WizardScreen)
         return screen
+
+    async def on_event(self, event: events.Event) -> None:
+        """Hold keys typed before the first step is shown and focused, so that none is lost."""
+        if isinstance(event, events.Key) and self._early_keys is not None:
+            self._early_keys.append(event)
+            return
+        await super().on_event(event)
+
+    def _pass_on_early_keys(self) -> None:
+        """Hand the keys typed before the first step had the focus on, in the order typed.
+
+        Enter typed before the terminal left line mode arrives as a line feed (ctrl+j), the
+        terminal having turned its carriage return into one; it is passed on as Enter.
+        """
+        keys, self._early_keys = self._early_keys, None
+        for key in keys or ():
+            if key.key == "ctrl+j":
+                self.post_message(events.Key("enter", "\r"))
+            else:
+                self.post_message(events.Key(key.key, key.character))
 
     @on(ScreenReady)
     def _screen_ready(self) -> None:
@@ -292,6 +313,8 @@ class WizardApp(App[int]):
     def _step_checked(self, message: StepChecked) -> None:
         if message.step is self.current_step():
             self.frame.checked(message.step)
+            if self._early_keys is not None:
+                self._pass_on_early_keys()
             self._build_ahead_soon()
             if not self._warm_up_started:
                 # Once the first step is painted, the rest of the wizard loads behind it.
