@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from textual.validation import Validator
 from textual.widgets import Input
 
-from screens.widgets.released import release_selection_signal
+from screens.widgets.release import release_selection_signal
 
 
 class Entry(Input):
