@@ -4,7 +4,7 @@ from tests.bundle_support import answers_for, context_for, facts_with
 from wizard.answers.model import tuned_facts
 from wizard.bundle import synapse_workers
 from wizard.bundle.tuning import tuning, tuning_for
-from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Role
+from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Role, role_count
 from wizard.bundle.worker_plan import (
     below_production,
     headline,
@@ -49,10 +49,11 @@ def test_each_process_kind_is_listed_with_its_duty_main_first() -> None:
     rows = layout_rows(plan)
     assert rows[0] == ("main process", MAIN_DUTY)
     assert rows[1:] == [
-        (f"{sum(w.role is role for w in plan.workers)} {role.value.replace('_', ' ')}", spec.duty)
+        (role_count(role, sum(w.role is role for w in plan.workers)), spec.duty)
         for role, spec in ROLES.items()
     ]
-    assert ("2 sync", ROLES[Role.SYNC].duty) in rows
+    assert ("2 sync workers", ROLES[Role.SYNC].duty) in rows
+    assert ("1 task worker", ROLES[Role.TASKS].duty) in rows
     assert headline(plan).startswith(
         f"Synapse runs as {plan.processes} processes, as the production tier does"
     )

@@ -14,8 +14,8 @@ from wizard.answers.model import Homeserver
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
-from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Role, Worker, of_role
-from wizard.units import GIB
+from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Role, Worker, of_role, role_count
+from wizard.units import GIB, format_cores
 
 WORKER_APP = "synapse.app.generic_worker"
 REDIS_SERVICE = "redis"
@@ -156,7 +156,7 @@ def summary(ctx: RenderContext) -> str:
     """Return the layout in one line: how many of each role, for the README and the Tier step."""
     found = workers(ctx)
     counts = {role: len(of_role(found, role)) for role in Role}
-    parts = [f"{count} {role.value.replace('_', ' ')}" for role, count in counts.items() if count]
+    parts = [role_count(role, count) for role, count in counts.items() if count]
     return f"{len(found)} workers: " + ", ".join(parts)
 
 
@@ -182,7 +182,7 @@ def readme_section(ctx: RenderContext) -> list[str]:
     return [
         "## Synapse workers",
         "",
-        f"Synapse runs as {len(found) + 1} processes, sized to {tuned.cores} cores and "
+        f"Synapse runs as {len(found) + 1} processes, sized to {format_cores(tuned.cores)} and "
         f"{tuned.ram / GIB:.1f} GiB of RAM: the main process and {summary(ctx)}. More cores "
         "add sync workers, client readers and federation senders; each process's caches "
         "(caches.global_factor) follow what its role reads. They share homeserver.yaml and "

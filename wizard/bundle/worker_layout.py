@@ -27,8 +27,9 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class RoleSpec:
-    """A role's duty in words, its share of the caches, and how many cores call for another."""
+    """A role's name and duty in words, its share of the caches, and the cores for another."""
 
+    noun: str  # one worker of the role, in words
     duty: str
     cache_weight: float
     cores_per_worker: int  # one more worker of this role per this many cores; 0: always one
@@ -39,15 +40,25 @@ class RoleSpec:
 MAIN_DUTY = "creates events, serves the admin API and every request no worker takes"
 MAIN_CACHE_WEIGHT = 1.5
 ROLES: dict[Role, RoleSpec] = {
-    Role.EVENT_PERSISTER: RoleSpec("writes every new event to the database", 1.0, 0, 1),
-    Role.SYNC: RoleSpec("answers sync requests, each user always on the same one", 2.0, 4, 4),
-    Role.CLIENT_READER: RoleSpec(
-        "answers client reads: messages, state, members, keys, login", 1.5, 8, 4
+    Role.EVENT_PERSISTER: RoleSpec(
+        "event persister", "writes every new event to the database", 1.0, 0, 1
     ),
-    Role.FEDERATION_READER: RoleSpec("answers other servers' requests", 1.0, 8, 2),
-    Role.MEDIA: RoleSpec("stores and serves uploads and thumbnails", 0.5, 0, 1),
-    Role.FEDERATION_SENDER: RoleSpec("sends events to other servers", 0.5, 8, 4),
-    Role.TASKS: RoleSpec("sends push notifications and runs background jobs", 0.5, 0, 1),
+    Role.SYNC: RoleSpec(
+        "sync worker", "answers sync requests, each user always on the same one", 2.0, 4, 4
+    ),
+    Role.CLIENT_READER: RoleSpec(
+        "client reader", "answers client reads: messages, state, members, keys, login", 1.5, 8, 4
+    ),
+    Role.FEDERATION_READER: RoleSpec(
+        "federation reader", "answers other servers' requests", 1.0, 8, 2
+    ),
+    Role.MEDIA: RoleSpec("media worker", "stores and serves uploads and thumbnails", 0.5, 0, 1),
+    Role.FEDERATION_SENDER: RoleSpec(
+        "federation sender", "sends events to other servers", 0.5, 8, 4
+    ),
+    Role.TASKS: RoleSpec(
+        "task worker", "sends push notifications and runs background jobs", 0.5, 0, 1
+    ),
 }
 # What one Synapse process needs before any cache: Python, Twisted and its pools.
 PROCESS_BASE_RAM = 256 * MIB
@@ -92,6 +103,12 @@ def ram_shares(ram: int, workers: tuple[Worker, ...]) -> dict[str, int]:
     weights.update({worker.name: ROLES[worker.role].cache_weight for worker in workers})
     total = sum(weights.values())
     return {name: int(ram * weight / total) for name, weight in weights.items()}
+
+
+def role_count(role: Role, count: int) -> str:
+    """Return how many workers of a role, in words: "1 event persister", "2 sync workers"."""
+    noun = ROLES[role].noun
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def of_role(workers: tuple[Worker, ...], role: Role) -> list[str]:

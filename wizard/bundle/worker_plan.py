@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
 from wizard.bundle.tuning import tier_cores, tier_ram, tuning_for
-from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Role, Worker, of_role
+from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, Worker, of_role, role_count
 from wizard.fit.tiers import RAM_TOLERANCE
 from wizard.probe.facts import HostFacts
 from wizard.units import format_cores, format_size
@@ -69,11 +69,6 @@ def worker_plan(answers: Answers, facts: HostFacts | None) -> WorkerPlan | None:
     )
 
 
-def role_words(role: Role, count: int) -> str:
-    """Return how many workers of a role, in words: "1 event persister", "2 sync"."""
-    return f"{count} {role.value.replace('_', ' ')}"
-
-
 def layout_rows(plan: WorkerPlan) -> list[tuple[str, str]]:
     """Return one row per process kind, the main process first: who, and what it does."""
     if not plan.runs:
@@ -82,7 +77,7 @@ def layout_rows(plan: WorkerPlan) -> list[tuple[str, str]]:
     for role, spec in ROLES.items():
         count = len(of_role(plan.workers, role))
         if count:
-            rows.append((role_words(role, count), spec.duty))
+            rows.append((role_count(role, count), spec.duty))
     return rows
 
 
