@@ -28,7 +28,7 @@ from tests.tui.conftest import (
     walk_to,
     wizard,
 )
-from wizard.bundle.worker_layout import MAIN_DUTY, ROLES
+from wizard.bundle.worker_layout import MAIN_DUTY, ROLES, role_count
 
 pytestmark = pytest.mark.tui
 
@@ -93,7 +93,7 @@ async def test_synapse_at_production_explains_its_workers_one_line_per_role() ->
         lines = said.splitlines()
         assert f"main process {MAIN_DUTY}" in lines
         for role, spec in ROLES.items():
-            assert f"1 {role.value.replace('_', ' ')} {spec.duty}" in lines
+            assert f"{role_count(role, 1)} {spec.duty}" in lines
         assert "Workers need PostgreSQL" in said
         assert "one process is recommended" not in said  # the machine reaches production
         # At 80 columns every line wraps within the step: no word is cut off.
