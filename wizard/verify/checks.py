@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -326,16 +327,36 @@ def _checked(relative: str, checker: Checker, work: Workspace) -> CheckResult:
 def check_bundle(
     bundle_dir: Path, on_result: Callable[[CheckResult], None] | None = None
 ) -> list[CheckResult]:
-    """Run every checker that applies to the files of a bundle, each on its own copy."""
-    results: list[CheckResult] = []
-    with tempfile.TemporaryDirectory(prefix="matrix-wizard-check-") as temporary:
-        for relative, checker in checkers_for(bundle_dir).items():
-            scratch = Path(temporary) / re.sub(r"[^A-Za-z0-9]+", "-", relative)
-            copy = scratch / "bundle"
-            shutil.copytree(bundle_dir, copy, symlinks=True)
-            (scratch / "work").mkdir()
-            result = _checked(relative, checker, Workspace(bundle=copy, scratch=scratch / "work"))
-            results.append(result)
+    """Run every checker that applies to the files of a bundle, each on its own copy, side by side.
+
+    The checkers are other programs, so they run in threads, as many at once as the machine
+    has cores (at least two). on_result hears of each result in the calling thread as it
+    comes; the list returned keeps the checkers' fixed order.
+    """
+    checkers = checkers_for(bundle_dir)
+    results: dict[str, CheckResult] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="matrix-wizard-check-") as temporary,
+        ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool,
+    ):
+        pending = {
+            pool.submit(_check_a_copy, relative, checker, bundle_dir, Path(temporary)): relative
+            for relative, checker in checkers.items()
+        }
+        for finished in as_completed(pending):
+            result = finished.result()
+            results[pending[finished]] = result
             if on_result is not None:
                 on_result(result)
-    return results
+    return [results[relative] for relative in checkers]
+
+
+def _check_a_copy(
+    relative: str, checker: Checker, bundle_dir: Path, temporary: Path
+) -> CheckResult:
+    """Copy the bundle into a scratch folder of its own and run one checker there."""
+    scratch = temporary / re.sub(r"[^A-Za-z0-9]+", "-", relative)
+    copy = scratch / "bundle"
+    shutil.copytree(bundle_dir, copy, symlinks=True)
+    (scratch / "work").mkdir()
+    return _checked(relative, checker, Workspace(bundle=copy, scratch=scratch / "work"))
