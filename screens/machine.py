@@ -102,7 +102,6 @@ class MachineStep(StepPane):
             classes="why",
         )
         yield Field(
-            "Data folder",
             Entry(
                 self._value("data_path", DEFAULT_DATA_PATH),
                 id="data-path",
@@ -120,18 +119,15 @@ class MachineStep(StepPane):
             classes="why",
         )
         yield Field(
-            "Host",
             Entry(self._value("host"), id="host", placeholder="vps.example.com"),
             path="remote.host",
             why="an address, a name, or a Host of your ~/.ssh/config",
         )
         yield Field(
-            "Port",
             Entry(self._value("port"), id="port", placeholder="22, or as ~/.ssh/config says"),
             path="remote.port",
         )
         yield Field(
-            "User",
             Entry(
                 self._value("user"),
                 id="user",
@@ -141,7 +137,6 @@ class MachineStep(StepPane):
             why="a fresh server is usually reached as root",
         )
         yield Field(
-            "Key file",
             Entry(self._value("key_file"), id="key-file", placeholder="~/.ssh/id_ed25519"),
             path="remote.key_file",
             why="optional: without it, the agent and your default keys are tried",
@@ -159,13 +154,11 @@ class MachineStep(StepPane):
         names = [profile.name for profile in list_profiles()]
         chosen = self._value("profile", "vps-4g" if "vps-4g" in names else names[0])
         yield Field(
-            "Describe it by",
             Choices(SOURCES, source, id="source", horizontal=True),
             path="plan.source",
         )
         with Vertical(id="by-profile"):
             yield Field(
-                "Profile",
                 Select(
                     [(_profile_label(name), name) for name in names],
                     value=chosen,
@@ -177,12 +170,10 @@ class MachineStep(StepPane):
             )
         with Vertical(id="by-hand"):
             yield Field(
-                "CPU cores",
                 Entry(self._value("cores"), id="cores", placeholder="2"),
                 path="plan.cores",
             )
             yield Field(
-                "RAM",
                 Entry(
                     self._value("ram"), id="ram", placeholder="4G", validators=[validation.size()]
                 ),
@@ -190,7 +181,6 @@ class MachineStep(StepPane):
                 why="such as 512M, 4G or 4GiB (all powers of 1024)",
             )
             yield Field(
-                "Free disk",
                 Entry(
                     self._value("disk"),
                     id="disk",
@@ -200,7 +190,6 @@ class MachineStep(StepPane):
                 path="plan.disk",
             )
             yield Field(
-                "Disk kind",
                 Choices(DISK_KINDS, self._value("kind", "ssd"), id="kind", horizontal=True),
                 path="plan.kind",
             )

@@ -147,18 +147,15 @@ class TierStep(StepPane):
         yield table
         yield Static(borrowed_note(), id="borrowed", classes="why", markup=False)
         yield Field(
-            "Homeserver",
             Choices([(name, DISPLAY_NAMES[name]) for name in HOMESERVERS], kind, id="kind"),
             path="homeserver.kind",
         )
         yield Field(
-            "Tune for tier",
             Choices([(name, name) for name in TIERS], tier, id="tier", horizontal=True),
             path="homeserver.tier",
         )
         yield Static("", id="tier-warning", markup=False)
         yield Field(
-            "Synapse workers",
             Choices(
                 WORKER_CHOICES,
                 worker_choice(self.view()["homeserver"].get("workers")),
