@@ -18,6 +18,8 @@ from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, wa
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
 from wizard.bundle.worker_plan import in_words, worker_plan
+from wizard.fit.tiers import tier_shortfall
+from wizard.probe.facts import HostFacts
 
 FIRST_FILE = "README.md"
 # JSON files (the well-known documents) are shown as plain text: the tree-sitter JSON grammar
@@ -58,12 +60,22 @@ def answer_rows(data: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix, "(none)" if data is None else str(data))]
 
 
+def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
+    """Return what the machine lacks for the homeserver and tier the answers tune for."""
+    if facts is None:
+        return []
+    homeserver = answers.homeserver
+    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value)
+    return [lacking] if lacking else []
+
+
 class ReviewStep(StepPane):
     """Show every answer and warning, and the bundle's files in a read-only viewer."""
 
     STEP_NAME = "Review"
     HELP = "review"
     NEXT_LABEL = "Write"
+    DEPENDS_ON = ("mode", "facts")
 
     def __init__(self, state: Any, *, position: int, count: int, earlier: tuple[str, ...]) -> None:
         super().__init__(state, position=position, count=count, earlier=earlier)
@@ -80,7 +92,9 @@ class ReviewStep(StepPane):
 
     def compose_form(self) -> ComposeResult:
         """Lay out the warnings, then the answers and the files in two tabs."""
-        said = warnings(self.answers) if self.answers else []
+        said = []
+        if self.answers is not None:
+            said = machine_warnings(self.answers, self.state.facts) + warnings(self.answers)
         yield Static("\n".join(f"Warning: {text}" for text in said), id="warnings", markup=False)
         with TabbedContent(id="review-tabs"):
             with TabPane("Answers", id="answers-tab"):
