@@ -81,6 +81,13 @@ def probe_this_machine(data_path: str) -> "HostFacts":
     return probe_local(data_path=data_path, measure_disk=False)
 
 
+def measure_this_machine(data_path: str) -> "HostFacts":
+    """Probe this machine and time random reads of the disk at data_path to tell SSD from HDD."""
+    from wizard.probe.local import probe_local
+
+    return probe_local(data_path=data_path, measure_disk=True)
+
+
 class WizardApp(App[int]):
     """The wizard: walks the steps in order, holding the answers draft between them.
 
@@ -116,12 +123,14 @@ class WizardApp(App[int]):
         state: WizardState | None = None,
         *,
         probe: Probe = probe_this_machine,
+        measure: Probe = measure_this_machine,
         session_factory: SessionFactory = UnavailableSession,
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.state = state or WizardState()
         self.probe = probe
+        self.measure = measure
         self.session_factory = session_factory
         self.cursor_blink = cursor_blink
         self.session: RemoteSession | None = None
@@ -411,13 +420,13 @@ class WizardApp(App[int]):
 
     @on(ProbeRequested)
     def _probe_requested(self, message: ProbeRequested) -> None:
-        self.probe_machine(message.data_path)
+        self.probe_machine(message.data_path, self.measure if message.measure_disk else self.probe)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="machine")
-    def probe_machine(self, data_path: str) -> None:
-        """Probe this machine and post its facts, or why it failed."""
+    def probe_machine(self, data_path: str, probe: Probe) -> None:
+        """Probe this machine (timing its disk, with the measuring probe); post its facts."""
         try:
-            facts = self.probe(data_path)
+            facts = probe(data_path)
         except WizardError as error:
             self.post_message(WorkFailed("machine", str(error)))
             return
@@ -624,12 +633,16 @@ class WizardApp(App[int]):
 
     @on(WorkFailed)
     def _work_failed(self, message: WorkFailed) -> None:
+        """Show why a task failed on its step, its advice put as what to do on screen."""
+        from screens.advice import on_screen
+
+        said = on_screen(message.message)
         owner = next((step for step in STEPS if step.module == f"screens.{message.step}"), None)
         pane = self.kept(owner.pane_class()) if owner is not None else None
         if pane is not None:
-            pane.work_failed(message.message)
+            pane.work_failed(said)
         else:
-            self.notify(message.message, severity="error", markup=False)
+            self.notify(said, severity="error", markup=False)
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:

@@ -10,6 +10,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.words import label
 from wizard.answers.model import (
     SUPPORTED_DATABASES,
     DatabaseKind,
@@ -60,7 +61,6 @@ class DatabaseStep(StepPane):
             f"The databases {DISPLAY_NAMES[self.homeserver.value]} can use:", classes="why"
         )
         yield Field(
-            "Database",
             Choices(
                 [(kind.value, database_label(self.homeserver, kind)) for kind in supported],
                 str(database.get("kind")),
@@ -70,13 +70,12 @@ class DatabaseStep(StepPane):
         )
         yield Static("", id="database-warnings", markup=False)
         yield Checkbox(
-            "Run Synapse on SQLite at the production tier anyway",
+            label("database.accept_sqlite_in_production"),
             bool(database.get("accept_sqlite_in_production")),
             id="accept-sqlite",
         )
         with Vertical(id="postgres"):
             yield Field(
-                "External host",
                 Entry(
                     str(database.get("host") or ""),
                     id="host",
@@ -86,17 +85,12 @@ class DatabaseStep(StepPane):
                 path="database.host",
                 why="leave empty to run PostgreSQL beside the homeserver, unpublished",
             )
+            yield Field(Entry(str(database.get("port", 5432)), id="port"), path="database.port")
             yield Field(
-                "Port", Entry(str(database.get("port", 5432)), id="port"), path="database.port"
-            )
-            yield Field(
-                "Database name",
                 Entry(str(database.get("name", "")), id="name"),
                 path="database.name",
             )
-            yield Field(
-                "User", Entry(str(database.get("user", "")), id="user"), path="database.user"
-            )
+            yield Field(Entry(str(database.get("user", "")), id="user"), path="database.user")
 
     def on_mount(self) -> None:
         """Show only what applies to the chosen database."""

@@ -71,7 +71,6 @@ class DeploymentStep(StepPane):
         """Lay out what the machine has, the two ways to run it, and what the choice needs."""
         yield Static(machine_line(self.state), id="machine-has", classes="why", markup=False)
         yield Field(
-            "Run it with",
             Choices(DEPLOYMENTS, preselected(self.state).value, id="kind"),
             path="deployment.kind",
         )

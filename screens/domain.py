@@ -62,7 +62,6 @@ class DomainStep(StepPane):
         server_name = str(domain.get("server_name") or "")
         self._auto_host = derived_host(server_name)
         yield Field(
-            "Server name",
             Entry(
                 server_name,
                 id="server-name",
@@ -74,7 +73,6 @@ class DomainStep(StepPane):
         yield Static(user_id_preview(server_name), id="preview", markup=False)
         yield Static(CANNOT_CHANGE, id="cannot-change")
         yield Field(
-            "Homeserver host",
             Entry(
                 str(domain.get("homeserver_host") or self._auto_host),
                 id="homeserver-host",
@@ -85,7 +83,6 @@ class DomainStep(StepPane):
             why="the host clients and other servers connect to",
         )
         yield Field(
-            "Delegation",
             Choices(
                 DELEGATIONS,
                 str(domain.get("delegation") or "well-known"),
@@ -96,7 +93,6 @@ class DomainStep(StepPane):
             why=CONSEQUENCES,
         )
         yield Field(
-            "Element Web host",
             Entry(
                 str(domain.get("element_host") or ""),
                 id="element-host",

@@ -74,13 +74,11 @@ class ExtrasStep(StepPane):
         media, calls = view["media"], view["calls"]
         yield Static("Media", classes="heading")
         yield Field(
-            "Stored on",
             Choices(MEDIA, str(media.get("backend")), id="media-backend", horizontal=True),
             path="media.backend",
             why="local disk is simple; a bucket grows without bounds",
         )
         yield Field(
-            "Largest upload MB",
             Entry(_text(media.get("max_upload_mb")), id="max-upload"),
             path="media.max_upload_mb",
             why="larger uploads are refused by the proxy and the homeserver",
@@ -90,7 +88,6 @@ class ExtrasStep(StepPane):
                 yield from self._s3_fields()
         yield Static("Calls", classes="heading")
         yield Field(
-            "TURN server",
             OnOff(bool(calls.get("turn")), id="turn"),
             path="calls.turn",
             why="lets voice and video calls through NAT; opens UDP ports",
@@ -100,7 +97,6 @@ class ExtrasStep(StepPane):
                 yield from self._turn_fields()
         yield Static("People and rooms", classes="heading")
         yield Field(
-            "Registration",
             Choices(
                 REGISTRATION,
                 str(view["registration"].get("mode")),
@@ -111,7 +107,6 @@ class ExtrasStep(StepPane):
             why="closed or by token keeps spam accounts out",
         )
         yield Field(
-            "Encrypt by default",
             Choices(
                 ENCRYPTION,
                 str(view["encryption"].get("by_default")),
@@ -122,7 +117,6 @@ class ExtrasStep(StepPane):
             why="end-to-end encryption for new rooms, as the overview advises",
         )
         yield Field(
-            "Rate limits",
             Choices(
                 RATE_LIMITS,
                 str(view["rate_limits"].get("preset")),
@@ -134,14 +128,12 @@ class ExtrasStep(StepPane):
         )
         yield Static("Operations", classes="heading")
         yield Field(
-            "Nightly backups",
             OnOff(bool(view["backups"].get("enabled")), id="backups"),
             path="backups.enabled",
             why="database dumps and media copies, kept for a number of days",
         )
         with Vertical(id="backup-fields"):
             yield Field(
-                "Backup folder",
                 Entry(
                     _text(view["backups"].get("path")),
                     id="backup-path",
@@ -150,31 +142,26 @@ class ExtrasStep(StepPane):
                 path="backups.path",
             )
             yield Field(
-                "Keep days",
                 Entry(_text(view["backups"].get("keep_days")), id="keep-days"),
                 path="backups.keep_days",
             )
         yield Field(
-            "Host firewall",
             OnOff(bool(view["firewall"].get("enabled")), id="firewall"),
             path="firewall.enabled",
             why="opens exactly the ports in use and refuses the rest",
         )
         with Vertical(id="firewall-fields"):
             yield Field(
-                "SSH port",
                 Entry(_text(view["firewall"].get("ssh_port")), id="ssh-port"),
                 path="firewall.ssh_port",
                 why="kept open so you are not locked out",
             )
         yield Field(
-            "Prometheus",
             OnOff(bool(view["monitoring"].get("prometheus")), id="prometheus"),
             path="monitoring.prometheus",
             why="scrapes the homeserver's metrics, never on a public route",
         )
         yield Field(
-            "Grafana",
             OnOff(bool(view["monitoring"].get("grafana")), id="grafana"),
             path="monitoring.grafana",
             why="dashboards over Prometheus",
@@ -184,18 +171,15 @@ class ExtrasStep(StepPane):
         """Return the bucket's fields, filled from the answers the step was built from."""
         start = _optional_entries(self.view())
         yield Field(
-            "Bucket",
             Entry(start["s3-bucket"], id="s3-bucket", validators=[validation.bucket()]),
             path="media.s3.bucket",
         )
         yield Field(
-            "Endpoint",
             Entry(start["s3-endpoint"], id="s3-endpoint", validators=[validation.url()]),
             path="media.s3.endpoint",
         )
-        yield Field("Region", Entry(start["s3-region"], id="s3-region"), path="media.s3.region")
+        yield Field(Entry(start["s3-region"], id="s3-region"), path="media.s3.region")
         yield Field(
-            "Access key ID",
             Entry(start["s3-key-id"], id="s3-key-id"),
             path="media.s3.access_key_id",
             why="the secret key goes in secrets.yaml (s3_secret_access_key), never here",
@@ -204,7 +188,6 @@ class ExtrasStep(StepPane):
     def _turn_fields(self) -> Iterator[Field]:
         """Return the TURN server's fields, filled from the answers the step was built from."""
         yield Field(
-            "TURN host",
             Entry(
                 _optional_entries(self.view())["turn-host"],
                 id="turn-host",

@@ -75,6 +75,7 @@ class MachineStep(StepPane):
         super().__init__(state, position=position, count=count, earlier=earlier)
         self.facts: HostFacts | None = state.facts
         self.busy = False
+        self.busy_doing = ""
         self.failure: Problem | None = None
         self._entry_problems: list[Problem] = []
         self._probed_path: str | None = state.machine_form.get("probed")
@@ -102,7 +103,6 @@ class MachineStep(StepPane):
             classes="why",
         )
         yield Field(
-            "Data folder",
             Entry(
                 self._value("data_path", DEFAULT_DATA_PATH),
                 id="data-path",
@@ -111,7 +111,15 @@ class MachineStep(StepPane):
             path="local.data_path",
             why="where the homeserver keeps its data; the disk there is measured",
         )
-        yield from self._action_row("Probe again", "probe")
+        yield from self._action_row(
+            ("Probe again", "probe", "Read this machine's facts again"),
+            (
+                "Measure disk",
+                "measure",
+                "Time random reads at the data folder to tell SSD from HDD: a few seconds, "
+                "with a test file written there and removed",
+            ),
+        )
 
     def _compose_remote(self) -> ComposeResult:
         yield Static(
@@ -120,18 +128,15 @@ class MachineStep(StepPane):
             classes="why",
         )
         yield Field(
-            "Host",
             Entry(self._value("host"), id="host", placeholder="vps.example.com"),
             path="remote.host",
             why="an address, a name, or a Host of your ~/.ssh/config",
         )
         yield Field(
-            "Port",
             Entry(self._value("port"), id="port", placeholder="22, or as ~/.ssh/config says"),
             path="remote.port",
         )
         yield Field(
-            "User",
             Entry(
                 self._value("user"),
                 id="user",
@@ -141,16 +146,19 @@ class MachineStep(StepPane):
             why="a fresh server is usually reached as root",
         )
         yield Field(
-            "Key file",
             Entry(self._value("key_file"), id="key-file", placeholder="~/.ssh/id_ed25519"),
             path="remote.key_file",
             why="optional: without it, the agent and your default keys are tried",
         )
-        yield from self._action_row("Connect", "connect")
+        yield from self._action_row(("Connect", "connect", "Connect and read the machine's facts"))
 
-    def _action_row(self, label: str, button_id: str) -> ComposeResult:
+    def _action_row(self, *buttons: tuple[str, str, str]) -> ComposeResult:
+        """Lay out the buttons, each with its label, id and tooltip, then the progress."""
         with Horizontal(classes="action-row"):
-            yield Button(label, id=button_id, compact=True)
+            for label, button_id, tooltip in buttons:
+                button = Button(label, id=button_id, compact=True)
+                button.tooltip = tooltip
+                yield button
             yield LoadingIndicator(id="busy")
             yield Static("", id="machine-status", markup=False)
 
@@ -159,13 +167,11 @@ class MachineStep(StepPane):
         names = [profile.name for profile in list_profiles()]
         chosen = self._value("profile", "vps-4g" if "vps-4g" in names else names[0])
         yield Field(
-            "Describe it by",
             Choices(SOURCES, source, id="source", horizontal=True),
             path="plan.source",
         )
         with Vertical(id="by-profile"):
             yield Field(
-                "Profile",
                 Select(
                     [(_profile_label(name), name) for name in names],
                     value=chosen,
@@ -177,12 +183,10 @@ class MachineStep(StepPane):
             )
         with Vertical(id="by-hand"):
             yield Field(
-                "CPU cores",
                 Entry(self._value("cores"), id="cores", placeholder="2"),
                 path="plan.cores",
             )
             yield Field(
-                "RAM",
                 Entry(
                     self._value("ram"), id="ram", placeholder="4G", validators=[validation.size()]
                 ),
@@ -190,7 +194,6 @@ class MachineStep(StepPane):
                 why="such as 512M, 4G or 4GiB (all powers of 1024)",
             )
             yield Field(
-                "Free disk",
                 Entry(
                     self._value("disk"),
                     id="disk",
@@ -200,7 +203,6 @@ class MachineStep(StepPane):
                 path="plan.disk",
             )
             yield Field(
-                "Disk kind",
                 Choices(DISK_KINDS, self._value("kind", "ssd"), id="kind", horizontal=True),
                 path="plan.kind",
             )
@@ -324,7 +326,7 @@ class MachineStep(StepPane):
         if self.failure is not None:
             problems.append(self.failure)
         if self.busy:
-            problems.append(Problem(path="", message="reading the machine's facts..."))
+            problems.append(Problem(path="", message=f"{self.busy_doing}..."))
         elif self.facts is None and not problems:
             problems.append(Problem(path="", message=self._missing_facts()))
         elif self.state.mode is Mode.LOCAL and self._probed_path not in (
@@ -348,12 +350,17 @@ class MachineStep(StepPane):
 
     # --- Probing and connecting ---------------------------------------------------------------
 
-    def _start_probe(self) -> None:
+    def _start_probe(self, *, measure_disk: bool = False) -> None:
         path = self._input("data-path") or DEFAULT_DATA_PATH
         self.busy = True
         self.failure = None
         self._probed_path = path
-        self.post_message(ProbeRequested(path))
+        if measure_disk:
+            self.busy_doing = f"measuring the disk at {path}"
+            self.query_one("#machine-status", Static).update(f"Measuring the disk at {path}...")
+        else:
+            self.busy_doing = "reading the machine's facts"
+        self.post_message(ProbeRequested(path, measure_disk=measure_disk))
 
     def _start_connect(self) -> None:
         self._entry_problems = self._remote_problems()
@@ -369,6 +376,7 @@ class MachineStep(StepPane):
             key_file=key_file,
         )
         self.busy = True
+        self.busy_doing = "reading the machine's facts"
         self.failure = None
         self.facts = None
         self.query_one("#machine-status", Static).update(f"Connecting to {target.host}...")
@@ -384,6 +392,11 @@ class MachineStep(StepPane):
     @on(Button.Pressed, "#probe")
     def _probe_pressed(self) -> None:
         self._start_probe()
+        self._show_busy()
+
+    @on(Button.Pressed, "#measure")
+    def _measure_pressed(self) -> None:
+        self._start_probe(measure_disk=True)
         self._show_busy()
 
     @on(Input.Submitted, "#data-path")

@@ -47,11 +47,12 @@ class StepChecked(Message):
 
 
 class ProbeRequested(Message):
-    """Probe this machine, with the homeserver's data at data_path."""
+    """Probe this machine, with the homeserver's data at data_path; time its disk if asked."""
 
-    def __init__(self, data_path: str) -> None:
+    def __init__(self, data_path: str, *, measure_disk: bool = False) -> None:
         super().__init__()
         self.data_path = data_path
+        self.measure_disk = measure_disk
 
 
 class ConnectRequested(Message):

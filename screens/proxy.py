@@ -40,19 +40,16 @@ class ProxyStep(StepPane):
         """Lay out the proxy, TLS and federation choices with the fields each needs."""
         proxy = self.view()["proxy"]
         yield Field(
-            "Reverse proxy",
             Choices(PROXIES, str(proxy.get("kind")), id="kind", horizontal=True),
             path="proxy.kind",
             why="all three serve only the Matrix routes; the admin API stays private",
         )
         yield Field(
-            "Certificates",
             Choices(TLS_MODES, str(proxy.get("tls")), id="tls"),
             path="proxy.tls",
         )
         with Vertical(id="acme"):
             yield Field(
-                "ACME e-mail",
                 Entry(
                     str(proxy.get("acme_email") or ""),
                     id="acme-email",
@@ -63,7 +60,6 @@ class ProxyStep(StepPane):
             )
         with Vertical(id="tls-files"):
             yield Field(
-                "Certificate",
                 Entry(
                     str(proxy.get("cert_path") or ""),
                     id="cert-path",
@@ -73,7 +69,6 @@ class ProxyStep(StepPane):
                 path="proxy.cert_path",
             )
             yield Field(
-                "Private key",
                 Entry(
                     str(proxy.get("key_path") or ""),
                     id="key-path",
@@ -83,7 +78,6 @@ class ProxyStep(StepPane):
                 path="proxy.key_path",
             )
         yield Field(
-            "Federation port",
             Choices(FEDERATION_PORTS, str(proxy.get("federation_port")), id="federation"),
             path="proxy.federation_port",
         )

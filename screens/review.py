@@ -13,13 +13,19 @@ from textual.widgets.tree import TreeNode
 from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
+from screens.steps import STEPS, sections_before
 from screens.widgets.released import ReleasedTextArea
+from screens.words import asked_on_screen, label, problem_text
 from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
 from wizard.bundle.worker_plan import in_words, worker_plan
+from wizard.fit.tiers import tier_shortfall
+from wizard.probe.facts import HostFacts
 
 FIRST_FILE = "README.md"
+# The heading over the answers no field asks for, in the Answers tab's two columns.
+NOT_ASKED = ("Not asked on screen", "from defaults or the answers file")
 # JSON files (the well-known documents) are shown as plain text: the tree-sitter JSON grammar
 # that textual[syntax] 8.2.8 installs beside tree-sitter 0.26 crashes the process when loaded.
 _LANGUAGES = {
@@ -48,14 +54,50 @@ def said_in_words(answers: Answers) -> dict[str, str]:
     return {"homeserver.workers": in_words(worker_plan(answers, tuned_facts(answers)))}
 
 
+def value_words(value: object) -> str:
+    """Return an answer's value in words: yes or no, (none), (empty), or as the file has it."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value) or "(empty)"
+
+
 def answer_rows(data: Any, prefix: str = "") -> list[tuple[str, str]]:
-    """Return every answer as a dotted path and its value, in the answers file's order."""
+    """Return every answer as a dotted path and its value in words, in the answers file's order."""
     if isinstance(data, dict):
         rows: list[tuple[str, str]] = []
         for key, value in data.items():
             rows.extend(answer_rows(value, f"{prefix}.{key}" if prefix else str(key)))
         return rows
-    return [(prefix, "(none)" if data is None else str(data))]
+    return [(prefix, value_words(data))]
+
+
+def answers_listed(answers: Answers) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return the answers by path with their values in words, split as the Answers tab lists them.
+
+    First those a field asks for, in the order of the steps, then the rest in the answers
+    file's order.
+    """
+    words = said_in_words(answers)
+    rows = [
+        (path, words.get(path, value))
+        for path, value in answer_rows(answers.model_dump(mode="json"))
+        if path != "version"
+    ]
+    order = sections_before(len(STEPS))
+    asked = [(path, value) for path, value in rows if asked_on_screen(path)]
+    asked.sort(key=lambda row: order.index(row[0].split(".")[0]))
+    return asked, [(path, value) for path, value in rows if not asked_on_screen(path)]
+
+
+def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
+    """Return what the machine lacks for the homeserver and tier the answers tune for."""
+    if facts is None:
+        return []
+    homeserver = answers.homeserver
+    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value)
+    return [lacking] if lacking else []
 
 
 class ReviewStep(StepPane):
@@ -64,6 +106,7 @@ class ReviewStep(StepPane):
     STEP_NAME = "Review"
     HELP = "review"
     NEXT_LABEL = "Write"
+    DEPENDS_ON = ("mode", "facts")
 
     def __init__(self, state: Any, *, position: int, count: int, earlier: tuple[str, ...]) -> None:
         super().__init__(state, position=position, count=count, earlier=earlier)
@@ -80,7 +123,9 @@ class ReviewStep(StepPane):
 
     def compose_form(self) -> ComposeResult:
         """Lay out the warnings, then the answers and the files in two tabs."""
-        said = warnings(self.answers) if self.answers else []
+        said = []
+        if self.answers is not None:
+            said = machine_warnings(self.answers, self.state.facts) + warnings(self.answers)
         yield Static("\n".join(f"Warning: {text}" for text in said), id="warnings", markup=False)
         with TabbedContent(id="review-tabs"):
             with TabPane("Answers", id="answers-tab"):
@@ -97,11 +142,15 @@ class ReviewStep(StepPane):
         table = self.query_one("#answers", DataTable)
         table.add_column(Text("Answer"), key="path")
         table.add_column(Text("Value"), key="value")
-        if self.answers is not None:
-            words = said_in_words(self.answers)
-            for path, value in answer_rows(self.answers.model_dump(mode="json")):
-                if path != "version":
-                    table.add_row(Text(path), Text(words.get(path, value)))
+        if self.answers is None:
+            return
+        asked, not_asked = answers_listed(self.answers)
+        for path, value in asked:
+            table.add_row(Text(label(path)), Text(value), key=path)
+        heading, source = NOT_ASKED
+        table.add_row(Text(heading, style="bold"), Text(source, style="italic"), key="not-asked")
+        for path, value in not_asked:
+            table.add_row(Text(path), Text(value), key=path)
 
     def arrived(self) -> None:
         """Ask for the bundle to be rendered."""
@@ -113,7 +162,8 @@ class ReviewStep(StepPane):
         if self.problems:
             return [
                 Problem(
-                    path="answers", message="go back and fix: " + "; ".join(map(str, self.problems))
+                    path="answers",
+                    message="go back and fix: " + "; ".join(map(problem_text, self.problems)),
                 )
             ]
         if self.failure is not None:

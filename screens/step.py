@@ -13,6 +13,7 @@ from screens.messages import NextRequested, StepChecked
 from screens.state import Draft, WizardState
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
+from screens.words import problem_text
 
 if TYPE_CHECKING:
     from wizard.answers.model import Answers, Problem
@@ -152,7 +153,7 @@ class StepPane(VerticalScroll):
             field.show(problems[mine[0]].message if mine else None, "\n".join(notes) or None)
         # A problem with no path is a word on where the step stands: the status line says it.
         rest = "\n".join(
-            str(problem)
+            problem_text(problem)
             for index, problem in enumerate(problems)
             if index not in placed and problem.path
         )
@@ -160,7 +161,7 @@ class StepPane(VerticalScroll):
         if str(other.content) != rest:
             other.update(rest)
             other.display = bool(rest)
-        self.status = str(problems[0]) if problems else ""
+        self.status = problem_text(problems[0]) if problems else ""
 
     def work_failed(self, message: str) -> None:
         """Show why a background task failed; steps with a better place for it override this."""

@@ -31,6 +31,7 @@ from wizard.fit.tiers import (
     homeserver_name,
     load_tiers,
     recommend,
+    tier_shortfall,
 )
 
 # homeserver.workers on screen: None lets the tier decide, the others say it outright.
@@ -147,18 +148,15 @@ class TierStep(StepPane):
         yield table
         yield Static(borrowed_note(), id="borrowed", classes="why", markup=False)
         yield Field(
-            "Homeserver",
             Choices([(name, DISPLAY_NAMES[name]) for name in HOMESERVERS], kind, id="kind"),
             path="homeserver.kind",
         )
         yield Field(
-            "Tune for tier",
             Choices([(name, name) for name in TIERS], tier, id="tier", horizontal=True),
             path="homeserver.tier",
         )
         yield Static("", id="tier-warning", markup=False)
         yield Field(
-            "Synapse workers",
             Choices(
                 WORKER_CHOICES,
                 worker_choice(self.view()["homeserver"].get("workers")),
@@ -212,14 +210,9 @@ class TierStep(StepPane):
 
     def _explain(self) -> None:
         kind, tier = self._choice()
-        warning = ""
-        if kind in self.fits and tier in TIERS:
-            check = self.fits[kind].checks[TIERS.index(tier)]
-            lacking = [req for req in check.requirements if req.hardware and not req.met]
-            if check.defined and lacking:
-                warning = f"This machine lacks for the {tier} tier: " + "; ".join(
-                    f"{LABELS[req.name]} {req.needed} (found {req.found})" for req in lacking
-                )
+        facts = self.state.facts
+        lacking = tier_shortfall(facts, kind, tier) if facts is not None else ""
+        warning = f"Warning: {lacking}" if lacking else ""
         self.query_one("#tier-warning", Static).update(warning)
         self.query_one("#tier-warning", Static).display = bool(warning)
         reasons = ""

@@ -54,7 +54,6 @@ class WelcomeStep(StepPane):
         yield Static(INTRO, classes="intro")
         yield Static(STEPS_AHEAD, classes="why")
         yield Field(
-            "The bundle is for",
             Choices(
                 MODES, self.state.mode.value, id="mode", ask_more=frozenset({Mode.RESUME.value})
             ),
@@ -67,7 +66,6 @@ class WelcomeStep(StepPane):
     def _draft_field(self) -> Field:
         self._draft_path = Entry(str(self.state.draft_path), id="draft-path")
         return Field(
-            "Draft file",
             self._draft_path,
             path="draft",
             why="a draft saved with ctrl+s, or an answers.yaml",

@@ -48,7 +48,6 @@ class WriteStep(StepPane):
         )
         yield Static(where, classes="why", markup=False)
         yield Field(
-            "Output folder",
             Entry(self.state.out_dir, id="out-dir"),
             path="write.out_dir",
         )

@@ -6,6 +6,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from screens.advice import facts_on_screen
 from wizard.fit import report
 from wizard.fit.tiers import unknown_fact
 from wizard.probe.facts import HostFacts
@@ -24,7 +25,7 @@ def fact_rows(facts: HostFacts) -> list[tuple[str, str]]:
         ("Machine", SOURCES[facts.source]),
         ("CPU", report._cpu_text(facts)),
         ("RAM", report._ram_text(facts)),
-        ("Disk", report._disk_text(facts)),
+        ("Disk", facts_on_screen(report._disk_text(facts), facts.source)),
     ]
     if facts.source in ("local", "ssh"):
         rows[1:1] = [("Hostname", facts.hostname or unknown_fact(facts, "hostname", "system"))]

@@ -5,6 +5,8 @@ from textual.containers import Grid
 from textual.widget import Widget
 from textual.widgets import Label, Static
 
+from screens.words import label
+
 
 class Field(Grid):
     """One answer: a label beside its control, and beneath it one line of detail.
@@ -12,7 +14,8 @@ class Field(Grid):
     The detail says why the answer matters; when the answer has a problem, the problem takes
     its place, and a note on how the answer was read (such as a name put in lower case) comes
     after it. ``path`` is the answer's place in the answers file (such as
-    ``domain.server_name``), so the problems the answers file reports land beside the field.
+    ``domain.server_name``), so the problems the answers file reports land beside the field;
+    the label is the one screens/words.py gives that path, the same everywhere it is named.
     """
 
     DEFAULT_CSS = """
@@ -23,12 +26,10 @@ class Field(Grid):
     Field > .detail.-note { color: $text-warning; }
     """
 
-    def __init__(
-        self, label: str, control: Widget, *, path: str, why: str = "", id: str | None = None
-    ) -> None:
+    def __init__(self, control: Widget, *, path: str, why: str = "", id: str | None = None) -> None:
         super().__init__(id=id)
         self.path = path
-        self._label = label
+        self._label = label(path)
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)

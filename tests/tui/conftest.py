@@ -168,6 +168,11 @@ async def write_and_dry_run(pilot: Pilot[int], server_name: str = "example.com")
     return done
 
 
+def status_line(app: App[int]) -> str:
+    """Return what the navigation row says about the step on show."""
+    return str(app.screen.query_one("#nav-status", Static).content)
+
+
 def field_problem(screen: StepPane, path: str) -> str | None:
     """Return the problem shown beside the field for an answer, or None, checking it shows."""
     field = next(field for field in screen.query(Field) if field.path == path)

@@ -87,8 +87,8 @@ async def test_answers_and_warnings_are_listed() -> None:
             str(table.get_row_at(index)[0]): str(table.get_row_at(index)[1])
             for index in range(table.row_count)
         }
-        assert rows["domain.server_name"] == "example.com"
-        assert rows["homeserver.kind"] == "synapse"
+        assert rows["Server name"] == "example.com"
+        assert rows["Homeserver"] == "synapse"
         assert "version" not in rows
 
 
@@ -109,3 +109,8 @@ async def test_open_registration_is_warned_about() -> None:
 def test_answer_rows_flatten_in_order() -> None:
     rows = answer_rows({"a": {"b": 1, "c": {"d": None}}, "e": "x"})
     assert rows == [("a.b", "1"), ("a.c.d", "(none)"), ("e", "x")]
+
+
+def test_answer_rows_say_yes_no_and_empty_in_words() -> None:
+    rows = answer_rows({"a": True, "b": False, "c": "", "d": 0})
+    assert rows == [("a", "yes"), ("b", "no"), ("c", "(empty)"), ("d", "0")]

@@ -203,7 +203,7 @@ async def test_review_says_workers_in_words() -> None:
             str(table.get_row_at(index)[0]): str(table.get_row_at(index)[1])
             for index in range(table.row_count)
         }
-        assert rows["homeserver.workers"] == "on, as the tier decides: 7 workers"
+        assert rows["Synapse workers"] == "on, as the tier decides: 7 workers"
 
 
 @asynctest

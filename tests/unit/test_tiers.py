@@ -30,6 +30,7 @@ from wizard.fit.tiers import (
     read_tiers,
     recommend,
     tier_rank,
+    tier_shortfall,
 )
 from wizard.paths import asset
 from wizard.probe.facts import CpuFacts, DiskFacts, DiskKind, HostFacts, MemoryFacts
@@ -407,6 +408,38 @@ def test_ram_within_the_tolerance_is_met_at_the_edge_like_a_4gb_vps() -> None:
     assert ram.met and ram.at_edge
     assert "3.8 GiB" in ram.found
     assert any("RAM" in warning for warning in fit(facts, "synapse").warnings)
+
+
+def test_the_shortfall_says_what_a_small_vps_lacks_for_synapse() -> None:
+    said = tier_shortfall(load_profile("vps-512m"), "synapse", "minimum")
+    assert said == "this machine lacks for Synapse's minimum tier: RAM 1 GiB (found 512 MiB)"
+
+
+def test_the_shortfall_names_each_thing_lacking_and_one_that_could_not_be_read() -> None:
+    facts = HostFacts(
+        cpu=CpuFacts(logical=1),
+        memory=MemoryFacts(total=None),
+        disk=DiskFacts(total=20 * GIB, free=4 * GIB, kind=DiskKind.SSD),
+    )
+    said = tier_shortfall(facts, "Dendrite", "recommended")
+    assert said.startswith("this machine lacks for Dendrite's recommended tier: RAM ")
+    assert "RAM 2 GiB (could not be read)" in said
+    assert "CPU 2 cores (found 1 core)" in said
+    assert "disk 30 GiB free (found 4 GiB free of 20 GiB at /var/lib)" in said
+
+
+def test_no_shortfall_where_the_machine_meets_the_tier_or_the_overview_has_none() -> None:
+    big = machine(64 * GIB, 32, 4 * TIB)
+    assert tier_shortfall(big, "synapse", "production") == ""
+    assert tier_shortfall(machine(GIB, 1, 10 * GIB), "conduit", "production") == ""
+
+
+def test_the_shortfall_refuses_an_unknown_homeserver_or_tier() -> None:
+    facts = load_profile("vps-4g")
+    with pytest.raises(UsageError, match="unknown homeserver"):
+        tier_shortfall(facts, "matrix.org", "minimum")
+    with pytest.raises(UsageError, match="unknown tier"):
+        tier_shortfall(facts, "synapse", "huge")
 
 
 def test_conduit_has_no_production_tier_and_says_so() -> None:

@@ -476,6 +476,25 @@ def _shortfall(requirements: list[Requirement]) -> str:
     )
 
 
+def tier_shortfall(facts: HostFacts, homeserver: str, tier: str) -> str:
+    """Say what the machine lacks for a homeserver's tier, against its figures, or "" if nothing.
+
+    A tier the overview does not define for the homeserver lacks nothing here: choosing it is
+    refused on its own, with the tiers to plan instead.
+    """
+    name = homeserver_name(homeserver)
+    check = _check_tier(facts, name, tier_name(tier))
+    lacking = [
+        requirement
+        for requirement in check.requirements
+        if requirement.hardware and not requirement.met
+    ]
+    if not lacking:
+        return ""
+    whose = f"{DISPLAY_NAMES[name]}'s {check.tier} tier"
+    return f"this machine lacks for {whose}: {_shortfall(lacking)}"
+
+
 def fit(facts: HostFacts, homeserver: str) -> Fit:
     """Return the highest tier of ``homeserver`` this machine meets, with every requirement."""
     name = homeserver_name(homeserver)
