@@ -115,6 +115,8 @@ class TierStep(StepPane):
     HELP = "tier"
     DEPENDS_ON = ("mode", "facts")
     SECTIONS = ("homeserver",)
+    # The fit table above takes Enter to pick a cell: the step starts on the homeserver's list.
+    FIRST_FOCUS = "#kind"
 
     def __init__(
         self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]

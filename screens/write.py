@@ -15,6 +15,7 @@ from screens.state import Mode, WizardState
 from screens.step import StepPane
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.wizard_screen import WizardScreen
 from wizard.answers.model import AnswersError, Problem
 from wizard.verify.checks import CheckResult
 
@@ -149,6 +150,8 @@ class WriteStep(StepPane):
             summary += f"\n{failed} check(s) failed: see the table; fix and write again."
         status.update(summary)
         self.revalidate()
+        if isinstance(self.screen, WizardScreen):
+            self.screen.focus_next_button(self)
 
     def work_failed(self, message: str) -> None:
         """Show why writing failed."""
