@@ -10,6 +10,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.widgets.notes import Notes
 from wizard.answers.model import (
     SUPPORTED_DATABASES,
     DatabaseKind,
@@ -68,7 +69,7 @@ class DatabaseStep(StepPane):
             ),
             path="database.kind",
         )
-        yield Static("", id="database-warnings", markup=False)
+        yield Notes(id="database-warnings", labelled=True)
         yield Checkbox(
             "Run Synapse on SQLite at the production tier anyway",
             bool(database.get("accept_sqlite_in_production")),

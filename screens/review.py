@@ -13,6 +13,7 @@ from textual.widgets.tree import TreeNode
 from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
+from screens.widgets.notes import Notes
 from screens.widgets.released import ReleasedTextArea
 from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
 from wizard.answers.secret_store import Secrets, redact
@@ -81,7 +82,7 @@ class ReviewStep(StepPane):
     def compose_form(self) -> ComposeResult:
         """Lay out the warnings, then the answers and the files in two tabs."""
         said = warnings(self.answers) if self.answers else []
-        yield Static("\n".join(f"Warning: {text}" for text in said), id="warnings", markup=False)
+        yield Notes("\n".join(f"Warning: {text}" for text in said), id="warnings", labelled=True)
         with TabbedContent(id="review-tabs"):
             with TabPane("Answers", id="answers-tab"):
                 table: DataTable[Text] = DataTable(id="answers", cursor_type="row")
