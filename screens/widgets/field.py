@@ -3,7 +3,9 @@
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Label
+
+from screens.widgets.notes import Notes
 
 
 class Field(Grid):
@@ -32,7 +34,7 @@ class Field(Grid):
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)
-        self._detail = Static(why, classes="detail", markup=False) if why else None
+        self._detail = Notes(why, classes="detail", labelled=True) if why else None
         self._composed = False
 
     def compose(self) -> ComposeResult:
@@ -70,7 +72,7 @@ class Field(Grid):
         if detail is None:
             if not text:
                 return
-            detail = self._detail = Static(text, classes="detail", markup=False)
+            detail = self._detail = Notes(text, classes="detail", labelled=True)
             if self._composed:
                 self.mount(detail)
         else:

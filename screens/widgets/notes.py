@@ -34,6 +34,7 @@ def hanging_lines(text: str, width: int, *, labelled: bool = False) -> list[str]
             max(hang + 1, width),
             initial_indent=lead,
             subsequent_indent=" " * hang,
+            break_on_hyphens=False,
         )
         wrapped.extend(parts or [""])
     return wrapped

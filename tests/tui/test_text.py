@@ -6,9 +6,11 @@ import pytest
 from textual.widget import Widget
 from textual.widgets import Static
 
+from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.proxy import TLS_MODES, ProxyStep
 from screens.tier import TierStep
+from screens.widgets.field import Field
 from screens.write import WriteStep
 from tests.tui.conftest import (
     asynctest,
@@ -23,7 +25,7 @@ from wizard.verify.checks import CheckResult
 pytestmark = pytest.mark.tui
 
 # A line that starts a note: its indent, a bullet or a label, then its text.
-NOTE_START = re.compile(r"^(\s*)(- |[A-Z][\w ()']*: |Why )")
+NOTE_START = re.compile(r"^(\s*)(- |\w[\w ()'-]*: |Why )")
 
 
 def indent(line: str) -> int:
@@ -85,6 +87,19 @@ async def test_the_tier_steps_notes_and_reasons_wrap_under_their_own_text() -> N
         assert hangs(notes)
         dendrite = next(index for index, line in enumerate(notes) if "Dendrite: " in line)
         assert indent(notes[dendrite + 1]) == notes[dendrite].index("Stable")
+
+
+@asynctest
+async def test_a_fields_notes_wrap_under_their_own_text() -> None:
+    app = wizard(plan_state())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        domain = await walk_to(pilot, DomainStep)
+        field = next(field for field in domain.query(Field) if field.path == "domain.delegation")
+        lines = shown_lines(screen_lines(app), field.query_one(".detail"))
+        assert hangs(lines)
+        srv = next(index for index, line in enumerate(lines) if line.lstrip().startswith("SRV: "))
+        assert indent(lines[srv + 1]) == indent(lines[srv]) + len("SRV: ")
 
 
 @asynctest
