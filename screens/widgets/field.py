@@ -68,14 +68,17 @@ class Field(Grid):
             return
         self._shown = (problem, note)
         text = "\n".join(part for part in (problem, note) if part) or self._why
+        # Only the why's lines can start with a label; a problem is a sentence.
+        labelled = not (problem or note)
         detail = self._detail
         if detail is None:
             if not text:
                 return
-            detail = self._detail = Notes(text, classes="detail", labelled=True)
+            detail = self._detail = Notes(text, classes="detail", labelled=labelled)
             if self._composed:
                 self.mount(detail)
         else:
+            detail.labelled = labelled
             detail.update(text)
         detail.set_class(problem is not None, "-problem")
         detail.set_class(problem is None and note is not None, "-note")

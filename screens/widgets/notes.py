@@ -55,10 +55,11 @@ class Notes(Static):
         classes: str | None = None,
     ) -> None:
         super().__init__(text, id=id, classes=classes, markup=False)
-        self._labelled = labelled
+        self.labelled = labelled
+        """Whether the lines may start with a label, such as "Synapse: ", to hang under."""
 
     def _lines(self, width: int) -> list[str]:
-        return hanging_lines(str(self.content), width, labelled=self._labelled)
+        return hanging_lines(str(self.content), width, labelled=self.labelled)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         """Return how many lines the text takes, wrapped at width; one, as a Static, if none."""
