@@ -14,6 +14,8 @@ from textual.widgets import Button, Markdown
 from screens.dialogs import HelpDialog
 from screens.domain import DomainStep
 from screens.done import DoneStep
+from screens.machine import MachineStep
+from screens.state import Mode, WizardState
 from screens.step import StepPane
 from screens.tier import TierStep
 from screens.widgets.field import Field
@@ -201,3 +203,21 @@ async def test_enter_goes_on_from_where_the_focus_lands_on_every_step() -> None:
             await settle(pilot)
             shown = step(app)
             assert shown is not before, f"Enter on {app.focused} stayed on {before.STEP_NAME}"
+
+
+@asynctest
+async def test_enter_on_the_local_machine_step_probes_a_changed_folder_then_goes_on() -> None:
+    app = wizard(WizardState(mode=Mode.LOCAL))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        machine = await go_on(pilot)
+        assert isinstance(machine, MachineStep)
+        assert app.focused is machine.query_one("#data-path")
+        await type_into(pilot, "#data-path", "/srv/matrix")
+        assert not machine.valid
+        await pilot.press("enter")
+        await settle(pilot)
+        assert step(app) is machine and machine.valid
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(step(app), TierStep)
