@@ -45,6 +45,7 @@ from screens.steps import STEPS, sections_before
 from screens.wizard_screen import WizardScreen
 from wizard.errors import WizardError
 from wizard.paths import asset
+from wizard.units import counted
 
 if TYPE_CHECKING:
     from wizard.answers.model import Answers
@@ -535,7 +536,9 @@ class WizardApp(App[int]):
             with targets.writer_lock(Path(out_dir)) as folder:
                 secrets = load_secrets(folder)
                 bundle = render(answers, tuned_facts(answers), secrets)
-                self.post_message(WriteProgressed(f"Rendered {len(bundle)} files.", 1, 3))
+                self.post_message(
+                    WriteProgressed(f"Rendered {counted(len(bundle), 'file')}.", 1, 3)
+                )
                 result = targets.write_bundle(bundle, folder)
         except WizardError as error:
             self.post_message(WorkFailed("write", str(error)))

@@ -10,6 +10,7 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.widgets.notes import Notes
 from screens.words import label
 from wizard.answers.model import (
     SUPPORTED_DATABASES,
@@ -68,7 +69,7 @@ class DatabaseStep(StepPane):
             ),
             path="database.kind",
         )
-        yield Static("", id="database-warnings", markup=False)
+        yield Notes(id="database-warnings", labelled=True)
         yield Checkbox(
             label("database.accept_sqlite_in_production"),
             bool(database.get("accept_sqlite_in_production")),

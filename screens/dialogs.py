@@ -15,23 +15,38 @@ from screens.remote import HostKey
 QuitChoice = Literal["save", "discard"]
 
 
+def without_heading(markdown: str) -> str:
+    """Return Markdown without its opening first-level heading, which the dialog's title says."""
+    first, _, rest = markdown.lstrip().partition("\n")
+    return rest.lstrip("\n") if first.startswith("# ") else markdown
+
+
 class HelpDialog(ModalScreen[None]):
-    """The help for one step, as Markdown; any of Escape, F1 or Enter closes it."""
+    """The help for one step, as Markdown; any of Escape, F1 or Enter closes it.
+
+    The arrows and PageUp, PageDown, Home and End scroll the help, which is no Tab stop.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,f1,enter", "close", "Close help", tooltip="Back to the step"),
+        Binding("up", "scroll('scroll_up')", "Scroll up", show=False),
+        Binding("down", "scroll('scroll_down')", "Scroll down", show=False),
+        Binding("pageup", "scroll('scroll_page_up')", "Page up", show=False),
+        Binding("pagedown", "scroll('scroll_page_down')", "Page down", show=False),
+        Binding("home", "scroll('scroll_home')", "Top", show=False),
+        Binding("end", "scroll('scroll_end')", "End", show=False),
     ]
 
     def __init__(self, title: str, markdown: str) -> None:
         super().__init__()
         self._title = title
-        self._markdown = markdown
+        self._markdown = without_heading(markdown)
 
     def compose(self) -> ComposeResult:
         """Show the step's help in a scrolling box with a close button."""
         with Vertical(id="dialog", classes="help"):
             yield Label(f"Help: {self._title}", id="dialog-title", markup=False)
-            with VerticalScroll(id="help-body"):
+            with VerticalScroll(id="help-body", can_focus=False):
                 yield Markdown(self._markdown)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", compact=True, variant="primary")
@@ -39,6 +54,10 @@ class HelpDialog(ModalScreen[None]):
     def action_close(self) -> None:
         """Close the help."""
         self.dismiss(None)
+
+    def action_scroll(self, how: str) -> None:
+        """Scroll the help by one of its body's scroll methods, such as scroll_page_down."""
+        getattr(self.query_one("#help-body", VerticalScroll), how)()
 
     @on(Button.Pressed, "#close")
     def _close(self) -> None:

@@ -13,6 +13,7 @@ from screens.draft import finished_answers
 from screens.messages import ApplyRequested
 from screens.state import Mode, WizardState
 from screens.step import StepPane
+from screens.widgets.notes import Notes
 from wizard.answers.model import Answers, AnswersError, Problem
 from wizard.answers.secret_store import Secrets
 from wizard.bundle.context import RenderContext
@@ -90,13 +91,15 @@ class DoneStep(StepPane):
                 yield Button("Upload and dry run", id="dry-run", compact=True)
                 yield Button("Upload and apply", id="apply", variant="warning", compact=True)
                 yield Static("", id="apply-status", markup=False)
-            yield Log(id="apply-log", highlight=False)
+            log = Log(id="apply-log", highlight=False)
+            log.display = False  # shown with apply.sh's first line, so the DNS records stay in view
+            yield log
         else:
             yield Static("Apply it with:", classes="heading")
             commands = apply_commands(self.state.mode, folder, answers.domain.homeserver_host)
             yield Static("\n".join(commands), id="commands", classes="code", markup=False)
         yield Static("DNS records to set at your DNS provider", classes="heading")
-        yield Static(dns_text(answers), id="dns", classes="code", markup=False)
+        yield Notes(dns_text(answers), id="dns", classes="code")
         yield Static(
             "The README.md in the bundle walks through DNS, the firewall, applying it and "
             f"the first admin account. To write the same bundle again: {replay_command(folder)}",
@@ -141,8 +144,10 @@ class DoneStep(StepPane):
         self.revalidate()
 
     def apply_output(self, line: str) -> None:
-        """Add one line of apply.sh's output to the log."""
-        self.query_one("#apply-log", Log).write_line(line)
+        """Add one line of apply.sh's output to the log, showing the log if it was hidden."""
+        log = self.query_one("#apply-log", Log)
+        log.display = True
+        log.write_line(line)
 
     def apply_finished(self, status: int) -> None:
         """Say how apply.sh ended."""

@@ -401,6 +401,9 @@ class MachineStep(StepPane):
 
     @on(Input.Submitted, "#data-path")
     def _data_path_submitted(self, event: Input.Submitted) -> None:
+        # Facts read for the folder shown: Enter goes on, as from any field; else it probes.
+        if self.valid:
+            return
         event.prevent_default()
         self._start_probe()
         self._show_busy()

@@ -14,6 +14,7 @@ from screens.draft import finished_answers
 from screens.messages import RenderRequested
 from screens.step import StepPane
 from screens.steps import STEPS, sections_before
+from screens.widgets.notes import Notes
 from screens.widgets.released import ReleasedTextArea
 from screens.words import asked_on_screen, label, problem_text
 from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
@@ -126,7 +127,7 @@ class ReviewStep(StepPane):
         said = []
         if self.answers is not None:
             said = machine_warnings(self.answers, self.state.facts) + warnings(self.answers)
-        yield Static("\n".join(f"Warning: {text}" for text in said), id="warnings", markup=False)
+        yield Notes("\n".join(f"Warning: {text}" for text in said), id="warnings", labelled=True)
         with TabbedContent(id="review-tabs"):
             with TabPane("Answers", id="answers-tab"):
                 table: DataTable[Text] = DataTable(id="answers", cursor_type="row")

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from screens.remote import HostKey, HostKeyQuestion, LineSink, RemoteTarget, SecretQuestion
 from wizard.errors import WizardError
 from wizard.ssh.timeouts import Timeouts
+from wizard.units import counted
 
 if TYPE_CHECKING:
     from wizard.probe.facts import HostFacts
@@ -88,7 +89,7 @@ class SshSession:
                 on_line(notice)
             result = upload_bundle(connection, bundle, remote_dir)
             where = f"{connection.target}:{result.state.target}"
-            on_line(f"Uploaded {len(bundle.files)} files to {where}.")
+            on_line(f"Uploaded {counted(len(bundle.files), 'file')} to {where}.")
             for notice in result.notices:
                 on_line(notice)
             splitter = LineSplitter(on_line)

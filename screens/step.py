@@ -19,17 +19,21 @@ if TYPE_CHECKING:
     from wizard.answers.model import Answers, Problem
 
 
-class StepPane(VerticalScroll):
+class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
     """One step of the wizard; subclasses lay out a form over some sections of the answers.
 
     Every step is a pane of the one wizard screen, which shows one pane at a time beneath the
-    title and above the navigation row, so a pane built ahead of time shows at once.
+    title and above the navigation row, so a pane built ahead of time shows at once. The pane
+    is no Tab stop and binds no keys: the screen's PageUp and PageDown scroll it wherever the
+    focus is.
     """
 
     STEP_NAME: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
     SECTIONS: ClassVar[tuple[str, ...]] = ()
     NEXT_LABEL: ClassVar[str] = "Next"
+    FIRST_FOCUS: ClassVar[str] = ""
+    """The control that takes the focus when the step is first shown; "" for the first one."""
     DEPENDS_ON: ClassVar[tuple[str, ...]] = ("mode",)
     """The parts of the state, beside the answers, that the pane is built from."""
     BUILT_FROM: ClassVar[tuple[str, ...] | None] = None

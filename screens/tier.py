@@ -14,6 +14,7 @@ from screens.state import Draft, WizardState
 from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
+from screens.widgets.notes import Notes
 from wizard.answers.model import Problem, tuned_facts
 from wizard.bundle.worker_plan import headline, layout_rows, notes, worker_plan
 from wizard.errors import UsageError
@@ -116,6 +117,8 @@ class TierStep(StepPane):
     HELP = "tier"
     DEPENDS_ON = ("mode", "facts")
     SECTIONS = ("homeserver",)
+    # The fit table above takes Enter to pick a cell: the step starts on the homeserver's list.
+    FIRST_FOCUS = "#kind"
 
     def __init__(
         self, state: WizardState, *, position: int, count: int, earlier: tuple[str, ...]
@@ -167,9 +170,9 @@ class TierStep(StepPane):
             id="workers-field",
         )
         yield Static("", id="workers-plan", markup=False)
-        yield Static("", id="reasons", markup=False)
-        yield Static(
-            "\n".join(overview_note(name) for name in HOMESERVERS), id="notes", markup=False
+        yield Notes(id="reasons")
+        yield Notes(
+            "\n".join(overview_note(name) for name in HOMESERVERS), id="notes", labelled=True
         )
         if rec is not None and rec.below_minimum:
             yield Static("\n".join(rec.advice), id="advice", markup=False)

@@ -31,6 +31,15 @@ class WizardScreen(Screen[None]):
         Binding("ctrl+n", "next", "Next", id="next", tooltip="Go on to the next step"),
         Binding("enter", "next", "Next", show=False, id="next-enter"),
         Binding("escape", "back", "Back", id="back", tooltip="Go back a step; entries are kept"),
+        Binding(
+            "pagedown",
+            "scroll_step(1)",
+            "Scroll",
+            key_display="PgUp/PgDn",
+            id="scroll-down",
+            tooltip="Scroll the step; the focus stays where it is",
+        ),
+        Binding("pageup", "scroll_step(-1)", "Scroll up", show=False, id="scroll-up"),
     ]
 
     def __init__(self) -> None:
@@ -90,7 +99,7 @@ class WizardScreen(Screen[None]):
         self.checked(step)
 
     def _focus_in(self, step: "StepPane") -> None:
-        """Focus what had the focus when the step was left, else its first control.
+        """Focus what had the focus when the step was left, else the control it starts on.
 
         Focusing a control rather than the pane keeps the change quick: a widget taking or
         losing the focus restyles everything inside it. The pane is not scrolled to the focus: a
@@ -99,9 +108,25 @@ class WizardScreen(Screen[None]):
         """
         focus = self._focused.pop(step, None)
         if focus is None or not focus.is_attached:
-            inside = [widget for widget in self.focus_chain if step in widget.ancestors]
-            focus = inside[0] if inside else step
+            focus = self._first_focus(step)
         self.set_focus(focus, scroll_visible=False)
+
+    def _first_focus(self, step: "StepPane") -> Widget | None:
+        """Return the control the step starts on: the one it names, its first, or an open Next."""
+        if step.FIRST_FOCUS:
+            return step.query_one(step.FIRST_FOCUS)
+        inside = [widget for widget in self.focus_chain if step in widget.ancestors]
+        if inside:
+            return inside[0]
+        next_button = self.query_one("#next", Button)
+        return None if next_button.disabled else next_button
+
+    def focus_next_button(self, step: "StepPane") -> None:
+        """Put the focus on Next once the step on show may go on, so Enter goes on."""
+        self.checked(step)
+        next_button = self.query_one("#next", Button)
+        if step is self.step and not next_button.disabled:
+            self.set_focus(next_button)
 
     def forget(self, step: "StepPane") -> None:
         """Let go of a step's pane."""
@@ -113,10 +138,10 @@ class WizardScreen(Screen[None]):
         """Show whether the step on show may go on, and why not, in the navigation row."""
         if step is not self.step:
             return
+        self.query_one("#next", Button).disabled = not step.valid
         if self._to_focus is step and step.is_mounted:
             self._to_focus = None
             self._focus_in(step)
-        self.query_one("#next", Button).disabled = not step.valid
         status = self.query_one("#nav-status", Static)
         if str(status.content) != step.status:
             status.update(step.status)
@@ -138,6 +163,15 @@ class WizardScreen(Screen[None]):
     def action_back(self) -> None:
         """Ask the app to go back."""
         self.post_message(BackRequested())
+
+    def action_scroll_step(self, pages: int) -> None:
+        """Scroll the step on show by a page down (1) or up (-1), leaving the focus where it is."""
+        if self.step is None:
+            return
+        if pages > 0:
+            self.step.scroll_page_down()
+        else:
+            self.step.scroll_page_up()
 
     @on(Button.Pressed, "#next")
     def _next_pressed(self) -> None:

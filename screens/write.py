@@ -1,13 +1,15 @@
 """Step 10, Write: the output folder, then render, write and every real check, with progress."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, DataTable, Input, ProgressBar, Static
+from textual.widgets import Button, Input, ProgressBar, Static
 
 from screens.draft import finished_answers
 from screens.messages import WriteRequested
@@ -15,10 +17,29 @@ from screens.state import Mode, WizardState
 from screens.step import StepPane
 from screens.widgets.entry import Entry
 from screens.widgets.field import Field
+from screens.wizard_screen import WizardScreen
 from wizard.answers.model import AnswersError, Problem
+from wizard.units import counted
 from wizard.verify.checks import CheckResult
 
 _STATUS_WORDS = {"passed": "passed", "failed": "FAILED", "not-checked": "not checked"}
+
+
+def checks_table(results: Sequence[CheckResult]) -> Table:
+    """Return each check's file, checker, result and last word, in columns whose cells wrap."""
+    table = Table(box=None, expand=True, pad_edge=False, header_style="bold")
+    for heading in ("File", "Checked with", "Result"):
+        table.add_column(heading, overflow="fold")
+    table.add_column("Detail", ratio=1, overflow="fold")
+    for result in results:
+        detail = result.detail.strip().splitlines()[-1] if result.detail.strip() else ""
+        table.add_row(
+            Text(result.file),
+            Text(result.checker),
+            Text(_STATUS_WORDS[result.status]),
+            Text(detail),
+        )
+    return table
 
 
 class WriteStep(StepPane):
@@ -35,6 +56,7 @@ class WriteStep(StepPane):
         self.busy = False
         self.written = state.written_to if state.written_draft == state.draft else None
         self.failure: str | None = None
+        self.results: list[CheckResult] = []
         self._said = ""
 
     def compose_form(self) -> ComposeResult:
@@ -55,15 +77,12 @@ class WriteStep(StepPane):
             yield Button("Write the bundle", id="write", variant="primary", compact=True)
             yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="write-status", markup=False)
-        table: DataTable[Text] = DataTable(id="checks", cursor_type="row", zebra_stripes=True)
-        yield table
+        checks = Static(id="checks")
+        checks.display = False
+        yield checks
 
     def on_mount(self) -> None:
-        """Set up the checks table."""
-        table = self.query_one("#checks", DataTable)
-        for label in ("File", "Checked with", "Result", "Detail"):
-            table.add_column(Text(label), key=label.lower())
-        table.display = False
+        """Show the progress bar only while writing."""
         self.query_one("#progress", ProgressBar).display = self.busy
 
     def _out_dir(self) -> str:
@@ -107,7 +126,8 @@ class WriteStep(StepPane):
         self.failure = None
         self.written = None
         self.query_one("#write", Button).disabled = True
-        self.query_one("#checks", DataTable).clear()
+        self.results = []
+        self.query_one("#checks", Static).display = False
         progress = self.query_one("#progress", ProgressBar)
         progress.update(total=None, progress=0)
         progress.display = True
@@ -122,32 +142,25 @@ class WriteStep(StepPane):
 
     def check_finished(self, result: CheckResult) -> None:
         """Add one check's result to the table."""
-        table = self.query_one("#checks", DataTable)
-        table.display = True
-        detail = result.detail.strip().splitlines()[-1] if result.detail.strip() else ""
-        table.add_row(
-            Text(result.file),
-            Text(result.checker),
-            Text(_STATUS_WORDS[result.status]),
-            Text(detail),
-        )
+        self.results.append(result)
+        checks = self.query_one("#checks", Static)
+        checks.update(checks_table(self.results))
+        checks.display = True
 
     def write_finished(self, out_dir: Path) -> None:
         """Mark the bundle written, with a word on failed checks."""
         self.busy = False
         self.written = out_dir
         self.query_one("#write", Button).disabled = False
-        failed = sum(
-            1
-            for row in self.query_one("#checks", DataTable).get_column("result")
-            if str(row) == _STATUS_WORDS["failed"]
-        )
+        failed = sum(1 for result in self.results if result.status == "failed")
         status = self.query_one("#write-status", Static)
         summary = f"{self._said}\nThe answers are saved beside it: {out_dir / 'answers.yaml'}"
         if failed:
-            summary += f"\n{failed} check(s) failed: see the table; fix and write again."
+            summary += f"\n{counted(failed, 'check')} failed: see the table; fix and write again."
         status.update(summary)
         self.revalidate()
+        if isinstance(self.screen, WizardScreen):
+            self.screen.focus_next_button(self)
 
     def work_failed(self, message: str) -> None:
         """Show why writing failed."""

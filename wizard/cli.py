@@ -103,7 +103,7 @@ def _apply_bundle(args: argparse.Namespace, bundle: "LocalBundle") -> int:
     """Upload a read bundle to the --ssh target under its lock and run its apply.sh there."""
     from wizard.deliver.remote import describe_dry_run, run_apply, survey_remote, upload_bundle
     from wizard.deliver.remote_lock import remote_lock
-    from wizard.units import format_size
+    from wizard.units import counted, format_size
 
     remote_dir = args.remote_dir or f"~/{bundle.folder.resolve().name}"
     with _ssh_connect(args) as connection:
@@ -115,7 +115,7 @@ def _apply_bundle(args: argparse.Namespace, bundle: "LocalBundle") -> int:
                 print(notice, file=sys.stderr)
             result = upload_bundle(connection, bundle, remote_dir)
             print(
-                f"Uploaded {result.files} files ({format_size(result.size)}) to "
+                f"Uploaded {counted(result.files, 'file')} ({format_size(result.size)}) to "
                 f"{connection.target}:{result.state.target}, checked and swapped in.",
                 file=sys.stderr,
             )

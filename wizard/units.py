@@ -73,6 +73,11 @@ def format_size(size: int | float | None) -> str:
     return f"{int(size)} B"
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """Return a count with its noun in agreement: 1 file, 2 files, 1 process, 3 processes."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def format_cores(cores: float) -> str:
     """Return a count of cores as words: 1 core, 2 cores, 1.5 cores."""
     count = f"{cores:g}"

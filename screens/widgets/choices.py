@@ -14,11 +14,15 @@ from screens.messages import NextRequested
 
 CHOSEN = "◉"
 NOT_CHOSEN = "○"
+MARK_WIDTH = 2  # the mark and the space after it
 GAP = 2
 
 
 class Choices(Widget, can_focus=True):
-    """A radio list for one answer: arrows move the highlight, space chooses, Enter goes on."""
+    """A radio list for one answer: arrows move the highlight, space chooses, Enter goes on.
+
+    In a list of one option a line, a label too long for the width wraps under its own text.
+    """
 
     ALLOW_SELECT = False
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -111,22 +115,39 @@ class Choices(Widget, can_focus=True):
         spans = []
         start = 0
         for label in self._labels:
-            end = start + 2 + label.cell_length
+            end = start + MARK_WIDTH + label.cell_length
             spans.append((start, end))
             if self._horizontal:
                 start = end + GAP
         return spans
 
+    def _wrapped(self, width: int) -> list[list[Content]]:
+        """Return the lines each option's label takes in a list of one option a line."""
+        return [label.wrap(max(1, width - MARK_WIDTH)) for label in self._labels]
+
     def render(self) -> Content:
         """Draw a mark and a label for each option; the highlight shows only while focused."""
         cursor = self.get_visual_style("choices--cursor")
         selected = self.get_visual_style("choices--selected")
-        options = []
-        for index, label in enumerate(self._labels):
-            mark = (CHOSEN, selected) if index == self._chosen else NOT_CHOSEN
-            text = label.stylize_before(cursor) if index == self._cursor else label
-            options.append(Content.assemble(mark, " ", text))
-        return Content(" " * GAP if self._horizontal else "\n").join(options)
+        marks = [
+            Content.assemble((CHOSEN, selected) if index == self._chosen else NOT_CHOSEN, " ")
+            for index in range(len(self._labels))
+        ]
+        if self._horizontal:
+            options = [
+                Content.assemble(
+                    mark, label.stylize_before(cursor) if index == self._cursor else label
+                )
+                for index, (mark, label) in enumerate(zip(marks, self._labels, strict=True))
+            ]
+            return Content(" " * GAP).join(options)
+        lines = []
+        for index, parts in enumerate(self._wrapped(self.content_size.width)):
+            for number, part in enumerate(parts):
+                lead = marks[index] if number == 0 else Content(" " * MARK_WIDTH)
+                text = part.stylize_before(cursor) if index == self._cursor else part
+                lines.append(Content.assemble(lead, text))
+        return Content("\n").join(lines)
 
     def get_content_width(self, container: Size, viewport: Size) -> int:
         """Return the width of the longest line."""
@@ -134,8 +155,8 @@ class Choices(Widget, can_focus=True):
         return ends[-1] if self._horizontal else max(ends, default=0)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        """Return one line for a horizontal list, else one per option."""
-        return 1 if self._horizontal else len(self._values)
+        """Return one line for a horizontal list, else the lines its labels take at the width."""
+        return 1 if self._horizontal else sum(len(parts) for parts in self._wrapped(width))
 
     def on_focus(self) -> None:
         """Start the highlight on the chosen option."""
@@ -147,8 +168,12 @@ class Choices(Widget, can_focus=True):
         if offset is None:
             return
         if not self._horizontal:
-            if offset.y < len(self._values):
-                self._choose_index(offset.y)
+            below = offset.y
+            for index, parts in enumerate(self._wrapped(self.content_size.width)):
+                if below < len(parts):
+                    self._choose_index(index)
+                    return
+                below -= len(parts)
             return
         for index, (start, end) in enumerate(self._spans()):
             if start <= offset.x < end:

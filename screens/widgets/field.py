@@ -3,8 +3,9 @@
 from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widget import Widget
-from textual.widgets import Label, Static
+from textual.widgets import Label
 
+from screens.widgets.notes import Notes
 from screens.words import label
 
 
@@ -33,7 +34,7 @@ class Field(Grid):
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)
-        self._detail = Static(why, classes="detail", markup=False) if why else None
+        self._detail = Notes(why, classes="detail", labelled=True) if why else None
         self._composed = False
 
     def compose(self) -> ComposeResult:
@@ -67,14 +68,17 @@ class Field(Grid):
             return
         self._shown = (problem, note)
         text = "\n".join(part for part in (problem, note) if part) or self._why
+        # Only the why's lines can start with a label; a problem is a sentence.
+        labelled = not (problem or note)
         detail = self._detail
         if detail is None:
             if not text:
                 return
-            detail = self._detail = Static(text, classes="detail", markup=False)
+            detail = self._detail = Notes(text, classes="detail", labelled=labelled)
             if self._composed:
                 self.mount(detail)
         else:
+            detail.labelled = labelled
             detail.update(text)
         detail.set_class(problem is not None, "-problem")
         detail.set_class(problem is None and note is not None, "-note")

@@ -213,6 +213,13 @@ def screen_text(app: App[int]) -> str:
     )
 
 
+def screen_lines(app: App[int]) -> list[str]:
+    """Return the screen's lines as drawn, every space kept, so columns can be compared."""
+    return [
+        "".join(segment.text for segment in line) for line in app.screen._compositor.render_strips()
+    ]
+
+
 def files_of(folder: Path) -> dict[str, bytes]:
     """Return every file under a folder by relative path, with its bytes."""
     return {

@@ -172,6 +172,31 @@ async def test_a_failed_apply_says_so() -> None:
         assert done.valid
 
 
+@asynctest
+async def test_the_apply_log_shows_only_once_it_has_lines_leaving_dns_in_view() -> None:
+    session = StandInSession()
+    app = wizard(session_factory=lambda: session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await connect(pilot, accept=True)
+        for _ in range(3):
+            await go_on(pilot)
+        await type_into(pilot, "#server-name", "example.com")
+        while not isinstance(step(app), DoneStep):
+            if isinstance(step(app), WriteStep):
+                await pilot.click("#write")
+                await settle(pilot)
+            await go_on(pilot)
+        done = step(app)
+        log = done.query_one("#apply-log", Log)
+        assert not log.display
+        records = done.query_one("#dns")
+        assert records.region.y < done.region.bottom, "the DNS records start below the fold"
+        await pilot.click("#dry-run")
+        await settle(pilot)
+        assert log.display and list(log.lines) == list(session.lines)
+
+
 async def remote_machine_step(pilot: Pilot[int]) -> StepPane:
     """Choose remote mode, go on to the Machine step and name vps.example.com as the host."""
     await settle(pilot)

@@ -1,7 +1,16 @@
 import pytest
 
 from wizard.errors import UsageError, quoted
-from wizard.units import GIB, MIB, TIB, format_cores, format_size, parse_cores, parse_size
+from wizard.units import (
+    GIB,
+    MIB,
+    TIB,
+    counted,
+    format_cores,
+    format_size,
+    parse_cores,
+    parse_size,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,3 +96,17 @@ def test_cores_outside_1_to_1024_are_refused(text: str) -> None:
 )
 def test_cores_are_counted_in_words(cores: float, text: str) -> None:
     assert format_cores(cores) == text
+
+
+@pytest.mark.parametrize(
+    ("count", "noun", "plural", "text"),
+    [
+        (1, "file", "", "1 file"),
+        (0, "file", "", "0 files"),
+        (2, "check", "", "2 checks"),
+        (1, "process", "processes", "1 process"),
+        (3, "process", "processes", "3 processes"),
+    ],
+)
+def test_a_count_agrees_with_its_noun(count: int, noun: str, plural: str, text: str) -> None:
+    assert counted(count, noun, plural) == text

@@ -32,6 +32,7 @@ from wizard.bundle import (
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
+from wizard.units import counted
 
 README = "README.md"
 
@@ -441,7 +442,7 @@ def _backups(ctx: RenderContext) -> list[str]:
         "",
         f"`backup.sh` writes {what} and this bundle (signing key and secrets "
         f"included) to `{backup.backup_dir(ctx)}/<UTC time>/` and deletes backups older than "
-        f"{settings.keep_days} days. Run it nightly with cron:",
+        f"{counted(settings.keep_days, 'day')}. Run it nightly with cron:",
         "",
         *_code(
             f"echo '{backup.cron_line(ctx)}' | sudo tee {backup.cron_file(ctx)}",

@@ -22,7 +22,7 @@ from wizard.errors import UsageError, WizardError
 from wizard.paths import asset
 from wizard.probe.parsers import parse_df_line
 from wizard.ssh.connection import OutputSink, SshConnection
-from wizard.units import KIB, format_size
+from wizard.units import KIB, counted, format_size
 
 APPLY_SCRIPT = "apply.sh"
 REMOTE_SCRIPT = "remote-bundle.sh"
@@ -437,8 +437,9 @@ def describe_dry_run(connection: SshConnection, bundle: LocalBundle, state: Remo
     ]
     lines.extend(f"  delete {path}, left by an interrupted upload" for path in state.stale)
     lines.append(
-        f"  upload {len(bundle.files)} files ({format_size(bundle.size)}) over SFTP into a new "
-        f"hidden folder {state.parent}/{staging_prefix(Path(state.target))}XXXXXX (mode 0700):"
+        f"  upload {counted(len(bundle.files), 'file')} ({format_size(bundle.size)}) over SFTP "
+        f"into a new hidden folder {state.parent}/{staging_prefix(Path(state.target))}XXXXXX "
+        "(mode 0700):"
     )
     lines.extend(f"    {mode:04o}  {path}/" for path, mode in bundle.folders)
     lines.extend(

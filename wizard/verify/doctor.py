@@ -20,6 +20,7 @@ from wizard.answers.secret_store import Secrets
 from wizard.bundle import discovery, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
+from wizard.units import counted
 from wizard.verify import https
 from wizard.verify.federation_discovery import Probe, check_federation_discovery
 from wizard.verify.https import Reply
@@ -129,7 +130,7 @@ def check_client_versions(target: Target) -> DoctorResult:
     versions = document.get("versions") if isinstance(document, dict) else None
     if reply.status != 200 or not isinstance(versions, list) or not versions:
         return DoctorResult(check, "failed", f"{url} answers {reply.status} without versions")
-    return DoctorResult(check, "passed", f"{url} lists {len(versions)} spec versions")
+    return DoctorResult(check, "passed", f"{url} lists {counted(len(versions), 'spec version')}")
 
 
 def check_federation_version(target: Target) -> DoctorResult:
@@ -195,10 +196,14 @@ def check_tls(target: Target, host: str, port: int) -> DoctorResult:
     days = (expires - time.time()) / 86400
     if days < EXPIRY_MARGIN_DAYS:
         return DoctorResult(
-            check, "failed", f"the certificate expires in {days:.0f} days: renew it now"
+            check,
+            "failed",
+            f"the certificate expires in {counted(round(days), 'day')}: renew it now",
         )
     return DoctorResult(
-        check, "passed", f"valid for {host}, negotiated {version}, expires in {days:.0f} days"
+        check,
+        "passed",
+        f"valid for {host}, negotiated {version}, expires in {counted(round(days), 'day')}",
     )
 
 
