@@ -141,7 +141,8 @@ class WizardApp(App[int]):
         self._freeing: Timer | None = None
         self._warm_up_started = False
         self._loaded = False
-        self._early_keys: list[events.Key] | None = []
+        # Keys typed while a step is on its way, from the start until the first step is shown.
+        self._held_keys: list[events.Key] | None = []
 
     def get_default_screen(self) -> WizardScreen:
         """Return the one screen the steps are shown on."""
@@ -155,19 +156,19 @@ class WizardApp(App[int]):
         return screen
 
     async def on_event(self, event: events.Event) -> None:
-        """Hold keys typed before the first step is shown and focused, so that none is lost."""
-        if isinstance(event, events.Key) and self._early_keys is not None:
-            self._early_keys.append(event)
+        """Hold keys typed while a step is on its way to the screen, so that none is lost."""
+        if isinstance(event, events.Key) and self._held_keys is not None:
+            self._held_keys.append(event)
             return
         await super().on_event(event)
 
-    def _pass_on_early_keys(self) -> None:
-        """Hand the keys typed before the first step had the focus on, in the order typed.
+    def _pass_on_held_keys(self) -> None:
+        """Hand the keys held while the step was on its way on, in the order typed.
 
         Enter typed before the terminal left line mode arrives as a line feed (ctrl+j), the
         terminal having turned its carriage return into one; it is passed on as Enter.
         """
-        keys, self._early_keys = self._early_keys, None
+        keys, self._held_keys = self._held_keys, None
         for key in keys or ():
             if key.key == "ctrl+j":
                 self.post_message(events.Key("enter", "\r"))
@@ -270,6 +271,9 @@ class WizardApp(App[int]):
         if self._freeing is not None:
             self._free_after_a_pause()
         pane = self._pane_for(index, self.state)
+        if not pane.is_mounted and self._held_keys is None:
+            # A pane built now takes its focus once checked: keys typed till then wait for it.
+            self._held_keys = []
         self.frame.show(pane)
         if not pane.reached:
             pane.reached = True
@@ -323,8 +327,8 @@ class WizardApp(App[int]):
     def _step_checked(self, message: StepChecked) -> None:
         if message.step is self.current_step():
             self.frame.checked(message.step)
-            if self._early_keys is not None:
-                self._pass_on_early_keys()
+            if self._held_keys is not None:
+                self._pass_on_held_keys()
             self._build_ahead_soon()
             if not self._warm_up_started:
                 # Once the first step is painted, the rest of the wizard loads behind it.

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import require_program
 from tests.waiting import wait_until
@@ -51,6 +52,10 @@ class Terminal:
         """Wait until the window shows every one of texts at once, and return the screen."""
         return wait_until(lambda: self._showing(texts), f"the terminal to show {texts!r}")
 
+    def stops_showing(self, text: str) -> None:
+        """Wait until the window no longer shows text."""
+        wait_until(lambda: text not in self.screen(), f"the terminal to stop showing {text!r}")
+
     def _showing(self, texts: tuple[str, ...]) -> str | None:
         screen = self.screen()
         return screen if all(text in screen for text in texts) else None
@@ -58,7 +63,9 @@ class Terminal:
     def ended_with(self) -> int:
         """Wait for the wizard to end, and return its exit status."""
         status = wait_until(
-            lambda: self._run("display-message", "-p", "-t", "wizard", "#{pane_dead_status}"),
+            lambda: self._run(
+                "display-message", "-p", "-t", "wizard", "#{pane_dead_status}"
+            ).strip(),
             "the wizard to end",
         )
         return int(status)
@@ -82,3 +89,45 @@ def test_keys_typed_while_the_wizard_starts_are_kept(terminal: Terminal, tmp_pat
     terminal.start(tmp_path)
     terminal.keys("Down", "Down", "Enter")  # typed at once, before the first step is drawn
     terminal.shows("Step 2 of 11: Machine", "a profile of a common plan")
+
+
+def test_the_planning_path_walked_by_keyboard_writes_a_bundle(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    terminal.start(tmp_path)
+    terminal.shows("Step 1 of 11: Welcome")
+    terminal.keys("Down", "Down", "Enter")
+    terminal.shows("Step 2 of 11: Machine", "vps-4g")
+    terminal.keys("Enter")
+    terminal.shows("Step 3 of 11: Homeserver and tier")
+    terminal.keys("Enter")
+    terminal.shows("Step 4 of 11: Deployment")
+    terminal.keys("Enter")
+    terminal.shows("Step 5 of 11: Domain")
+    terminal.type("walk.example.org")
+    terminal.shows("matrix.walk.example.org")
+    terminal.keys("Enter")
+    terminal.shows("Step 6 of 11: Database")
+    terminal.keys("Enter")
+    terminal.shows("Step 7 of 11: Proxy and TLS", "admin@walk.example.org")
+    terminal.keys("Enter")
+    terminal.shows("Step 8 of 11: Extras")
+    terminal.keys("Enter")
+    terminal.shows("Step 9 of 11: Review", "walk.example.org")
+    terminal.stops_showing("rendering the bundle")
+    terminal.keys("Enter")
+    terminal.shows("Step 10 of 11: Write")
+    terminal.keys("Enter")
+    terminal.shows("Wrote the bundle to", "The answers are saved beside it")
+    terminal.stops_showing("writing and checking")
+    assert "failed" not in terminal.screen()
+    terminal.keys("Enter")
+    terminal.shows("Step 11 of 11: Done")
+    terminal.keys("Enter")
+    assert terminal.ended_with() == 0
+
+    bundle = tmp_path / "matrix-bundle"
+    answers = yaml.safe_load((bundle / "answers.yaml").read_text(encoding="utf-8"))
+    assert answers["domain"]["server_name"] == "walk.example.org"
+    assert "walk.example.org" in (bundle / "nginx" / "matrix.conf").read_text(encoding="utf-8")
+    assert (bundle / "apply.sh").stat().st_mode & 0o100
