@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
-from screens.draft import check_draft, form_view, keep_sections, merged
+from screens.draft import check_draft, form_view, keep_sections, merged, typed_only
 from screens.messages import NextRequested, StepChecked
 from screens.state import Draft, WizardState
 from screens.widgets.choices import Choices
@@ -171,15 +171,19 @@ class StepPane(VerticalScroll):
     # --- Handing back -------------------------------------------------------------------------
 
     def hand_back(self, state: WizardState) -> WizardState:
-        """Return the state with this step's sections as the answers file reads them."""
+        """Return the state with this step's sections as the answers file reads them.
+
+        Answers that only repeat what follows from others are left out, to follow their source.
+        """
         if self.checked is None:
             return state
-        parsed = self.checked.model_dump(mode="json")
-        return replace(state, draft=merged(state.draft, keep_sections(parsed, self.SECTIONS)))
+        parsed = keep_sections(self.checked.model_dump(mode="json"), self.SECTIONS)
+        return replace(state, draft=merged(state.draft, typed_only(parsed, state.draft)))
 
     def keep_entries(self, state: WizardState) -> WizardState:
         """Return the state with this step's entries kept as they are, for going back."""
-        return replace(state, draft=merged(state.draft, keep_sections(self.form(), self.SECTIONS)))
+        entered = keep_sections(self.form(), self.SECTIONS)
+        return replace(state, draft=merged(state.draft, typed_only(entered, state.draft)))
 
     # --- Entries changing ---------------------------------------------------------------------
 
