@@ -51,7 +51,13 @@ class StepPane(VerticalScroll):
     # --- Layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Lay out the step's form, with a line beneath it for problems no field owns."""
+        """Lay out the step's form, with a line beneath it for problems no field owns.
+
+        Above the form is said what a change of homeserver dropped from the step's answers.
+        """
+        dropped = [self.state.dropped[name] for name in self.SECTIONS if name in self.state.dropped]
+        if dropped:
+            yield Static("\n".join(dropped), id="step-dropped", markup=False)
         yield from self.compose_form()
         problems = Static("", id="step-problems", markup=False)
         problems.display = False
@@ -173,12 +179,15 @@ class StepPane(VerticalScroll):
     def hand_back(self, state: WizardState) -> WizardState:
         """Return the state with this step's sections as the answers file reads them.
 
-        Answers that only repeat what follows from others are left out, to follow their source.
+        Answers that only repeat what follows from others are left out, to follow their
+        source; what was said about answers dropped from these sections has been read.
         """
         if self.checked is None:
             return state
         parsed = keep_sections(self.checked.model_dump(mode="json"), self.SECTIONS)
-        return replace(state, draft=merged(state.draft, typed_only(parsed, state.draft)))
+        dropped = {name: said for name, said in state.dropped.items() if name not in self.SECTIONS}
+        draft = merged(state.draft, typed_only(parsed, state.draft))
+        return replace(state, draft=draft, dropped=dropped)
 
     def keep_entries(self, state: WizardState) -> WizardState:
         """Return the state with this step's entries kept as they are, for going back."""
