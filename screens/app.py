@@ -271,6 +271,7 @@ class WizardApp(App[int]):
         if step is None:
             return
         if not step.valid:
+            step.reveal_problems()
             self.bell()
             return
         self.state = step.leave(step.hand_back(self.state))
@@ -605,6 +606,7 @@ class WizardApp(App[int]):
         pane = self.kept(owner.pane_class()) if owner is not None else None
         if pane is not None:
             pane.work_failed(message.message)
+            pane.reveal_problems()
         else:
             self.notify(message.message, severity="error", markup=False)
 

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from wizard.answers.model import Answers, Problem
 
 
+def still_needed(count: int) -> str:
+    """Say how many answers still need something before the step can go on, or nothing."""
+    if count == 1:
+        return "1 answer still needs something to go on"
+    return f"{count} answers still need something to go on" if count else ""
+
+
 class StepPane(VerticalScroll):
     """One step of the wizard; subclasses lay out a form over some sections of the answers.
 
@@ -140,9 +147,34 @@ class StepPane(VerticalScroll):
         self.valid = not problems
         self.post_message(StepChecked(self))
 
+    def given(self, path: str) -> bool:
+        """Return whether the answer at path held something before the step was shown.
+
+        Such an answer came from a draft or an earlier visit, not from typing here, so its
+        problem is shown at once.
+        """
+        value: object = self.state.draft
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value not in (None, "")
+
+    def reveal_problems(self) -> None:
+        """Show every field's problem from now on: the person tried to go on, or to act."""
+        fields = list(self.query(Field))
+        waiting = any(field.waiting for field in fields)
+        for field in fields:
+            field.reveal()
+        if waiting:
+            self.revalidate()
+
     def _show(self, problems: "list[Problem]", notices: list[str]) -> None:
-        """Put each problem and notice beside the field it concerns; the rest below the form."""
+        """Put each problem and notice beside the field it concerns; the rest below the form.
+
+        A field shows its problem once revealed (see Field); until then the status line says
+        only how many answers still need something.
+        """
         placed: set[int] = set()
+        waiting: set[int] = set()
         for field in self.query(Field):
             mine = [
                 index
@@ -155,7 +187,11 @@ class StepPane(VerticalScroll):
                 for path, _, note in (text.partition(": ") for text in notices)
                 if field.concerns(path)
             ]
+            if self.given(field.path):
+                field.reveal()
             field.show(problems[mine[0]].message if mine else None, "\n".join(notes) or None)
+            if field.waiting:
+                waiting.update(mine)
         # A problem with no path is a word on where the step stands: the status line says it.
         rest = "\n".join(
             str(problem)
@@ -166,7 +202,8 @@ class StepPane(VerticalScroll):
         if str(other.content) != rest:
             other.update(rest)
             other.display = bool(rest)
-        self.status = str(problems[0]) if problems else ""
+        shown = [problem for index, problem in enumerate(problems) if index not in waiting]
+        self.status = str(shown[0]) if shown else still_needed(len(waiting))
 
     def work_failed(self, message: str) -> None:
         """Show why a background task failed; steps with a better place for it override this."""
@@ -199,6 +236,14 @@ class StepPane(VerticalScroll):
     @on(Input.Submitted)
     def _submitted(self) -> None:
         self.post_message(NextRequested())
+
+    @on(Field.Revealed)
+    def _revealed(self) -> None:
+        self.revalidate()
+
+    def on_button_pressed(self) -> None:
+        """Show every problem once the person presses one of the step's buttons to act."""
+        self.reveal_problems()
 
     @on(Input.Changed)
     @on(Choices.Changed)

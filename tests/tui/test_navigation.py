@@ -25,6 +25,7 @@ from tests.tui.conftest import (
     field_problem,
     go_back,
     go_on,
+    refused,
     screen_text,
     settle,
     steady,
@@ -345,6 +346,7 @@ async def test_markup_in_what_is_typed_is_shown_as_written() -> None:
         await settle(pilot)
         domain = await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "[bold red]x")
+        assert await refused(pilot)
         problem = field_problem(domain, "domain.server_name")
         assert problem is not None
         assert "[bold red]x" in problem
