@@ -306,6 +306,7 @@ class WizardApp(App[int]):
         if step is None:
             return
         if not step.valid:
+            step.reveal_problems()
             self.bell()
             return
         self.state = step.leave(step.hand_back(self.state))
@@ -648,6 +649,7 @@ class WizardApp(App[int]):
         pane = self.kept(owner.pane_class()) if owner is not None else None
         if pane is not None:
             pane.work_failed(said)
+            pane.reveal_problems()
         else:
             self.notify(said, severity="error", markup=False)
 

@@ -57,6 +57,9 @@ class DatabaseStep(StepPane):
         self.tier = Tier(view["homeserver"]["tier"])
         self.workers_chosen = view["homeserver"].get("workers")
         database = view["database"]
+        # A draft may hold a database the homeserver cannot use: it is checked, and refused
+        # with the reason, until another is chosen.
+        self.entered_kind = str(database.get("kind") or "")
         supported = SUPPORTED_DATABASES[self.homeserver]
         yield Static(
             f"The databases {DISPLAY_NAMES[self.homeserver.value]} can use:", classes="why"
@@ -98,7 +101,7 @@ class DatabaseStep(StepPane):
         self._arrange()
 
     def _kind(self) -> str:
-        return self.query_one("#kind", Choices).selected or ""
+        return self.query_one("#kind", Choices).selected or self.entered_kind
 
     def _arrange(self) -> None:
         kind = self._kind()

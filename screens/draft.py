@@ -35,6 +35,30 @@ def keep_sections(draft: Draft, sections: Iterable[str]) -> Draft:
     return {name: value for name, value in draft.items() if name in wanted}
 
 
+def typed_only(sections: Draft, draft: Draft) -> Draft:
+    """Return sections without the answers that only repeat what follows from the others.
+
+    Such an answer was shown, not typed, as is one left empty: out of the draft, it follows
+    its source when that changes (the ACME e-mail the server_name, the database's name the
+    homeserver), while an answer the person typed differently stays as typed.
+    """
+    from wizard.answers.model import DERIVED_KEYS, derived_answers
+
+    derived = derived_answers(merged(draft, sections))
+
+    def typed(name: str, key: str, value: object) -> bool:
+        if (name, key) not in DERIVED_KEYS:
+            return True
+        return value not in (None, "") and derived.get((name, key)) != value
+
+    return {
+        name: {key: value for key, value in section.items() if typed(name, key, value)}
+        if isinstance(section, dict)
+        else section
+        for name, section in sections.items()
+    }
+
+
 def _with_placeholders(draft: Draft) -> Draft:
     """Return the draft with stand-ins for the sections every answers file must have."""
     filled = dict(draft)

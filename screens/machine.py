@@ -320,6 +320,10 @@ class MachineStep(StepPane):
             )
         return problems
 
+    def given(self, path: str) -> bool:
+        """Return whether the entry at path (such as plan.cores) held something when shown."""
+        return bool(self.state.machine_form.get(path.rpartition(".")[2]))
+
     def step_problems(self) -> list[Problem]:
         """Return what stands between the person and the facts of the machine."""
         problems = list(self._entry_problems)

@@ -39,6 +39,9 @@ class WizardState:
     saved_draft: Draft = field(default_factory=dict)
     saved_machine_form: dict[str, str] = field(default_factory=dict)
     saved_to: Path | None = None
+    dropped: dict[str, str] = field(default_factory=dict)
+    """By answers section, what a change of homeserver dropped from it and why, until its step
+    is left."""
 
     @property
     def unsaved(self) -> bool:

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
 
-from screens.draft import check_draft, form_view, keep_sections, merged
+from screens.draft import check_draft, form_view, keep_sections, merged, typed_only
 from screens.messages import NextRequested, StepChecked
 from screens.state import Draft, WizardState
 from screens.widgets.choices import Choices
@@ -17,6 +17,13 @@ from screens.words import problem_text
 
 if TYPE_CHECKING:
     from wizard.answers.model import Answers, Problem
+
+
+def still_needed(count: int) -> str:
+    """Say how many answers still need something before the step can go on, or nothing."""
+    if count == 1:
+        return "1 answer still needs something to go on"
+    return f"{count} answers still need something to go on" if count else ""
 
 
 class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
@@ -56,7 +63,13 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
     # --- Layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        """Lay out the step's form, with a line beneath it for problems no field owns."""
+        """Lay out the step's form, with a line beneath it for problems no field owns.
+
+        Above the form is said what a change of homeserver dropped from the step's answers.
+        """
+        dropped = [self.state.dropped[name] for name in self.SECTIONS if name in self.state.dropped]
+        if dropped:
+            yield Static("\n".join(dropped), id="step-dropped", markup=False)
         yield from self.compose_form()
         problems = Static("", id="step-problems", markup=False)
         problems.display = False
@@ -139,9 +152,34 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
         self.valid = not problems
         self.post_message(StepChecked(self))
 
+    def given(self, path: str) -> bool:
+        """Return whether the answer at path held something before the step was shown.
+
+        Such an answer came from a draft or an earlier visit, not from typing here, so its
+        problem is shown at once.
+        """
+        value: object = self.state.draft
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value not in (None, "")
+
+    def reveal_problems(self) -> None:
+        """Show every field's problem from now on: the person tried to go on, or to act."""
+        fields = list(self.query(Field))
+        waiting = any(field.waiting for field in fields)
+        for field in fields:
+            field.reveal()
+        if waiting:
+            self.revalidate()
+
     def _show(self, problems: "list[Problem]", notices: list[str]) -> None:
-        """Put each problem and notice beside the field it concerns; the rest below the form."""
+        """Put each problem and notice beside the field it concerns; the rest below the form.
+
+        A field shows its problem once revealed (see Field); until then the status line says
+        only how many answers still need something.
+        """
         placed: set[int] = set()
+        waiting: set[int] = set()
         for field in self.query(Field):
             mine = [
                 index
@@ -154,7 +192,11 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
                 for path, _, note in (text.partition(": ") for text in notices)
                 if field.concerns(path)
             ]
+            if self.given(field.path):
+                field.reveal()
             field.show(problems[mine[0]].message if mine else None, "\n".join(notes) or None)
+            if field.waiting:
+                waiting.update(mine)
         # A problem with no path is a word on where the step stands: the status line says it.
         rest = "\n".join(
             problem_text(problem)
@@ -165,7 +207,8 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
         if str(other.content) != rest:
             other.update(rest)
             other.display = bool(rest)
-        self.status = problem_text(problems[0]) if problems else ""
+        shown = [problem for index, problem in enumerate(problems) if index not in waiting]
+        self.status = problem_text(shown[0]) if shown else still_needed(len(waiting))
 
     def work_failed(self, message: str) -> None:
         """Show why a background task failed; steps with a better place for it override this."""
@@ -176,21 +219,36 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
     # --- Handing back -------------------------------------------------------------------------
 
     def hand_back(self, state: WizardState) -> WizardState:
-        """Return the state with this step's sections as the answers file reads them."""
+        """Return the state with this step's sections as the answers file reads them.
+
+        Answers that only repeat what follows from others are left out, to follow their
+        source; what was said about answers dropped from these sections has been read.
+        """
         if self.checked is None:
             return state
-        parsed = self.checked.model_dump(mode="json")
-        return replace(state, draft=merged(state.draft, keep_sections(parsed, self.SECTIONS)))
+        parsed = keep_sections(self.checked.model_dump(mode="json"), self.SECTIONS)
+        dropped = {name: said for name, said in state.dropped.items() if name not in self.SECTIONS}
+        draft = merged(state.draft, typed_only(parsed, state.draft))
+        return replace(state, draft=draft, dropped=dropped)
 
     def keep_entries(self, state: WizardState) -> WizardState:
         """Return the state with this step's entries kept as they are, for going back."""
-        return replace(state, draft=merged(state.draft, keep_sections(self.form(), self.SECTIONS)))
+        entered = keep_sections(self.form(), self.SECTIONS)
+        return replace(state, draft=merged(state.draft, typed_only(entered, state.draft)))
 
     # --- Entries changing ---------------------------------------------------------------------
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
         self.post_message(NextRequested())
+
+    @on(Field.Revealed)
+    def _revealed(self) -> None:
+        self.revalidate()
+
+    def on_button_pressed(self) -> None:
+        """Show every problem once the person presses one of the step's buttons to act."""
+        self.reveal_problems()
 
     @on(Input.Changed)
     @on(Choices.Changed)

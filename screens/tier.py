@@ -15,7 +15,8 @@ from screens.step import StepPane
 from screens.widgets.choices import Choices
 from screens.widgets.field import Field
 from screens.widgets.notes import Notes
-from wizard.answers.model import Problem, tuned_facts
+from wizard.answers.homeserver_change import kept_for
+from wizard.answers.model import Homeserver, Problem, tuned_facts
 from wizard.bundle.worker_plan import headline, layout_rows, notes, worker_plan
 from wizard.errors import UsageError
 from wizard.fit.tiers import (
@@ -38,6 +39,10 @@ from wizard.fit.tiers import (
 # homeserver.workers on screen: None lets the tier decide, the others say it outright.
 WORKER_CHOICES = (("tier", "as the tier decides"), ("on", "on"), ("off", "off"))
 WORKER_ANSWERS: dict[str, bool | None] = {"tier": None, "on": True, "off": False}
+WORKERS_LEFT_OUT = (
+    "Synapse workers, chosen on, are left out: they are a Synapse feature, so {name} runs "
+    "without them. Choose Synapse again to keep them."
+)
 
 
 def worker_choice(answer: object) -> str:
@@ -202,10 +207,20 @@ class TierStep(StepPane):
         return WORKER_ANSWERS[self.query_one("#workers", Choices).selected or "tier"]
 
     def _explain_workers(self) -> None:
-        """Show the workers' choice for Synapse, and what it gives on the machine tuned for."""
-        synapse = self._choice()[0] == "synapse"
+        """Show the workers' choice for Synapse, and what it gives on the machine tuned for.
+
+        For another homeserver, workers chosen on are said to be left out, and why.
+        """
+        kind = self._choice()[0]
+        synapse = kind == "synapse"
         self.query_one("#workers-field").display = synapse
         shown = self.query_one("#workers-plan", Static)
+        if not synapse:
+            left_out = self.query_one("#workers", Choices).selected == "on"
+            shown.display = left_out
+            if left_out:
+                shown.update(WORKERS_LEFT_OUT.format(name=DISPLAY_NAMES[homeserver_name(kind)]))
+            return
         plan = worker_plan(self.checked, tuned_facts(self.checked)) if self.checked else None
         shown.display = synapse and plan is not None
         if synapse and plan is not None:
@@ -267,10 +282,13 @@ class TierStep(StepPane):
             self.query_one("#tier", Choices).choose(tier)
 
     def hand_back(self, state: WizardState) -> WizardState:
-        """Return the state with the homeserver; another homeserver starts its database afresh."""
+        """Return the state with the homeserver; the other answers keep what applies to it.
+
+        What the new homeserver cannot take is dropped, and its step says what and why.
+        """
         previous = (state.draft.get("homeserver") or {}).get("kind")
-        state = super().hand_back(state)
-        if previous is not None and previous != self._choice()[0]:
-            draft = {name: value for name, value in state.draft.items() if name != "database"}
-            state = replace(state, draft=draft)
-        return state
+        kind = self._choice()[0]
+        if previous is not None and previous != kind:
+            draft, dropped = kept_for(state.draft, Homeserver(kind))
+            state = replace(state, draft=draft, dropped={**state.dropped, **dropped})
+        return super().hand_back(state)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from screens.draft import load_draft
+from screens.draft import load_draft, typed_only
 from screens.draft_file import outside_bundles
 from screens.state import Draft, Mode, WizardState
 from screens.step import StepPane
@@ -113,11 +113,15 @@ class WelcomeStep(StepPane):
         return []
 
     def hand_back(self, state: WizardState) -> WizardState:
-        """Return the state for the chosen mode; a resumed draft replaces the answers so far."""
+        """Return the state for the chosen mode; a resumed draft replaces the answers so far.
+
+        Its answers that only repeat what follows from others are left to follow them.
+        """
         mode = self._mode()
         if mode is Mode.RESUME and self._loaded is not None and self._draft_path is not None:
             path = Path(self._draft_path.value.strip())
-            machine = self._loaded.get("machine") or {}
+            draft = typed_only(self._loaded, {})
+            machine = draft.get("machine") or {}
             form = {
                 "source": "hand",
                 "cores": str(machine.get("cores") or ""),
@@ -126,11 +130,11 @@ class WelcomeStep(StepPane):
             return replace(
                 state,
                 mode=mode,
-                draft=self._loaded,
+                draft=draft,
                 draft_path=outside_bundles(path),
                 facts=None,
                 machine_form=form,
-                saved_draft=self._loaded,
+                saved_draft=draft,
                 saved_machine_form=form,
             )
         if mode is state.mode:

@@ -156,6 +156,12 @@ class WizardScreen(Screen[None]):
             return True if step is not None and step.position > 1 else None
         return True
 
+    def on_key(self, event: events.Key) -> None:
+        """Ask to go on when Next's key is pressed while greyed out, so the step says why not."""
+        pressed = self.active_bindings.get(event.key)
+        if pressed is not None and pressed.binding.action == "next" and not pressed.enabled:
+            self.post_message(NextRequested())
+
     def action_next(self) -> None:
         """Ask the app to go on."""
         self.post_message(NextRequested())

@@ -1,10 +1,13 @@
 """Field: one answer on screen, with its label, control, and a line of why or what is wrong."""
 
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Grid
+from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Checkbox, Label, Select
 
+from screens.widgets.choices import Choices
 from screens.widgets.notes import Notes
 from screens.words import label
 
@@ -17,7 +20,15 @@ class Field(Grid):
     after it. ``path`` is the answer's place in the answers file (such as
     ``domain.server_name``), so the problems the answers file reports land beside the field;
     the label is the one screens/words.py gives that path, the same everywhere it is named.
+
+    A problem waits until the person has left the field, pressed Enter in it or made a choice
+    in it, or the step reveals it (the person tried to go on, or the answer came from a draft);
+    from then on it shows as the answer changes, so nobody is told off for a field they have
+    not filled in yet.
     """
+
+    class Revealed(Message):
+        """The person left the field, pressed Enter or chose in it, and its problem now shows."""
 
     DEFAULT_CSS = """
     Field { grid-size: 2; grid-columns: 18 1fr; grid-rows: auto; height: auto; }
@@ -34,6 +45,8 @@ class Field(Grid):
         self._control = control
         self._why = why
         self._shown: tuple[str | None, str | None] = (None, None)
+        self._said: tuple[str | None, str | None] = (None, None)
+        self._revealed = False
         self._detail = Notes(why, classes="detail", labelled=True) if why else None
         self._composed = False
 
@@ -62,8 +75,52 @@ class Field(Grid):
         """Return the problem shown beside the field, if any."""
         return self._shown[0]
 
+    @property
+    def waiting(self) -> bool:
+        """Return whether the answer has a problem not shown yet."""
+        return self._said[0] is not None and not self._revealed
+
     def show(self, problem: str | None, note: str | None = None) -> None:
-        """Show what is wrong with the answer, or a note on it, or else why it matters."""
+        """Take what is wrong with the answer and a note on it; show them, or else why it matters.
+
+        The problem shows once the field is revealed; the note at once.
+        """
+        self._said = (problem, note)
+        self._display()
+
+    def reveal(self) -> None:
+        """Show the answer's problem from now on, as the answer changes."""
+        if not self._revealed:
+            self._revealed = True
+            self._display()
+
+    def on_descendant_blur(self) -> None:
+        """Reveal the problem once the person leaves the field, not when its step is put away."""
+        if all(node.display for node in self.ancestors_with_self):
+            self._revealed_by_the_person()
+
+    def on_input_submitted(self) -> None:
+        """Reveal the problem when the person presses Enter in the field."""
+        self._revealed_by_the_person()
+
+    @on(Choices.Changed)
+    @on(Checkbox.Changed)
+    @on(Select.Changed)
+    def _chosen(self) -> None:
+        """Reveal the problem once a choice is made: there is nothing more to type."""
+        self._revealed_by_the_person()
+
+    def _revealed_by_the_person(self) -> None:
+        """Reveal the problem, saying so when one was waiting, so the step's status follows."""
+        waiting = self.waiting
+        self.reveal()
+        if waiting:
+            self.post_message(self.Revealed())
+
+    def _display(self) -> None:
+        """Show the problem if revealed, the note, or else why the answer matters."""
+        said, note = self._said
+        problem = said if self._revealed else None
         if (problem, note) == self._shown:
             return
         self._shown = (problem, note)

@@ -13,6 +13,7 @@ from screens.draft import (
     load_draft,
     machine_section,
     save_draft,
+    typed_only,
 )
 from wizard.answers.model import AnswersError, parse_answers
 from wizard.errors import UsageError
@@ -56,6 +57,22 @@ def test_form_view_keeps_invalid_entries_and_fills_defaults_from_earlier_steps()
     assert view["database"]["name"] == "conduit"
     assert view["proxy"]["acme_email"] == "admin@example.org"
     assert form_view({}, [], ["domain"])["domain"] == {}
+
+
+def test_typed_only_leaves_out_what_follows_from_other_answers() -> None:
+    draft = {"homeserver": {"kind": "synapse"}, "domain": {"server_name": "example.org"}}
+    sections = {
+        "proxy": {"kind": "nginx", "tls": "acme", "acme_email": "admin@example.org"},
+        "database": {"kind": "postgresql", "name": "synapse", "user": "owner", "host": None},
+        "calls": {"turn": False, "turn_host": None},
+    }
+    assert typed_only(sections, draft) == {
+        "proxy": {"kind": "nginx", "tls": "acme"},
+        "database": {"user": "owner", "host": None},
+        "calls": {"turn": False},
+    }
+    typed = {"proxy": {"tls": "acme", "acme_email": "ops@example.org"}}
+    assert typed_only(typed, draft) == typed
 
 
 def test_machine_section_rounds_as_the_tuning_reads_it() -> None:

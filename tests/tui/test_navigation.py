@@ -25,6 +25,7 @@ from tests.tui.conftest import (
     field_problem,
     go_back,
     go_on,
+    refused,
     screen_text,
     settle,
     steady,
@@ -77,20 +78,21 @@ async def test_going_back_and_forth_keeps_entries_even_invalid_ones() -> None:
 
 
 @asynctest
-async def test_another_homeserver_starts_the_database_afresh() -> None:
+async def test_another_homeserver_keeps_a_database_it_can_use_and_drops_one_it_cannot() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         database = await walk_to(pilot, DatabaseStep)
         database.query_one("#kind", Choices).choose("sqlite")
         await pilot.pause()
-        for _ in range(3):
-            await go_back(pilot)
-        tier = step(pilot.app)
-        assert isinstance(tier, TierStep)
-        tier.query_one("#kind", Choices).choose("conduit")
-        await pilot.pause()
-        database = await walk_to(pilot, DatabaseStep)
-        assert database.query_one("#kind", Choices).selected == "rocksdb"
+        for kind, kept in (("conduit", "sqlite"), ("tuwunel", "rocksdb")):
+            for _ in range(3):
+                await go_back(pilot)
+            tier = step(pilot.app)
+            assert isinstance(tier, TierStep)
+            tier.query_one("#kind", Choices).choose(kind)
+            await pilot.pause()
+            database = await walk_to(pilot, DatabaseStep)
+            assert database.query_one("#kind", Choices).selected == kept
 
 
 @asynctest
@@ -344,6 +346,7 @@ async def test_markup_in_what_is_typed_is_shown_as_written() -> None:
         await settle(pilot)
         domain = await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "[bold red]x")
+        assert await refused(pilot)
         problem = field_problem(domain, "domain.server_name")
         assert problem is not None
         assert "[bold red]x" in problem

@@ -245,6 +245,8 @@ async def test_after_a_long_refusal_the_connect_button_is_still_in_view() -> Non
 async def test_a_port_that_is_no_port_is_pointed_out_not_a_crash() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         machine = await remote_machine_step(pilot)
+        machine.query_one("#port").focus()
+        await pilot.press("tab")  # left once, the port's problem shows as it is typed
         for port in ("²", "٨٤٤٨", "0", "65536", "9" * 5000):
             await type_into(pilot, "#port", port)
             problem = field_problem(machine, "remote.port")

@@ -95,6 +95,7 @@ def test_planning_by_hand(snap_compare: SnapCompare, size: tuple[int, int]) -> N
         await pilot.pause()
         await type_into(pilot, "#cores", "2")
         await type_into(pilot, "#ram", "4X")
+        await pilot.press("ctrl+n")  # refused: every problem shows
         await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=size, run_before=run_before)
@@ -114,6 +115,7 @@ def test_domain_with_a_problem_in_the_light_theme(snap_compare: SnapCompare) -> 
         pilot.app.theme = "textual-light"
         await reach(DomainStep)(pilot)
         await type_into(pilot, "#server-name", "matrix")
+        await pilot.press("ctrl+n")  # refused: the problem shows
         await steady(pilot)
 
     assert snap_compare(app_for_snapshot(), terminal_size=(80, 24), run_before=run_before)

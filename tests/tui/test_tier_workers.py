@@ -109,13 +109,17 @@ async def test_synapse_at_production_explains_its_workers_one_line_per_role() ->
 
 
 @asynctest
-async def test_dendrite_has_no_workers_to_choose_or_explain() -> None:
+async def test_dendrite_has_no_workers_to_choose_and_says_so() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         tier = await tier_step(pilot, "vps-8g")
         await choose(pilot, "#workers", "on")
         await choose(pilot, "#kind", "dendrite")
         assert not tier.query_one("#workers-field").display
-        assert not tier.query_one("#workers-plan").display
+        assert plan_shown(tier) == ""
+        assert str(tier.query_one("#workers-plan", Static).content).startswith(
+            "Synapse workers, chosen on, are left out: they are a Synapse feature, so Dendrite "
+            "runs without them"
+        )
         assert tier.valid
         await go_on(pilot)
         assert draft_workers(pilot) is None

@@ -468,45 +468,67 @@ class Answers(_Section):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        homeserver = data.get("homeserver")
-        kind = homeserver.get("kind") if isinstance(homeserver, dict) else None
-        domain = data.get("domain")
-        if isinstance(domain, dict) and isinstance(domain.get("server_name"), str):
-            domain = dict(domain)
-            try:
-                name, _ = validators.normalise_server_name(domain["server_name"])
-            except ValueError:
-                name = None
-            if name and not domain.get("homeserver_host"):
-                domain["homeserver_host"] = default_homeserver_host(name)
-            data["domain"] = domain
-            host = validators.server_name_host(name) if name else None
-            proxy = data.get("proxy")
-            proxy = dict(proxy) if isinstance(proxy, dict) else {}
-            email = host and _if_valid(validators.check_email, f"admin@{host}")
-            if proxy.get("tls", TlsMode.ACME.value) == TlsMode.ACME.value and email:
-                proxy.setdefault("acme_email", email)
-                data["proxy"] = proxy
-            calls = data.get("calls")
-            turn_host = host and _if_valid(validators.check_dns_name, f"turn.{host}")
-            if (
-                isinstance(calls, dict)
-                and calls.get("turn")
-                and not calls.get("turn_host")
-                and turn_host
-            ):
-                data["calls"] = {**calls, "turn_host": turn_host}
-        database = data.get("database")
-        if isinstance(kind, str) and kind in Homeserver._value2member_map_:
-            hs = Homeserver(kind)
-            if database is not None and not isinstance(database, dict):
-                return data  # the section's own validation reports the bad value
-            database = dict(database or {})
-            database.setdefault("kind", DEFAULT_DATABASE[hs].value)
-            database.setdefault("name", hs.value)
-            database.setdefault("user", hs.value)
-            data["database"] = database
+        for (section_name, key), value in derived_answers(data).items():
+            section = data.get(section_name)
+            if section is not None and not isinstance(section, dict):
+                continue  # the section's own validation reports the bad value
+            section = dict(section or {})
+            missing = key not in section
+            if missing or ((section_name, key) in _FILLED_WHEN_EMPTY and not section[key]):
+                section[key] = value
+            data[section_name] = section
         return data
+
+
+# A derived answer fills its place when the place is missing; these also when it is empty.
+_FILLED_WHEN_EMPTY = frozenset({("domain", "homeserver_host"), ("calls", "turn_host")})
+DERIVED_KEYS = frozenset(
+    {
+        ("domain", "homeserver_host"),
+        ("proxy", "acme_email"),
+        ("calls", "turn_host"),
+        ("database", "kind"),
+        ("database", "name"),
+        ("database", "user"),
+    }
+)
+"""Every answer that derived_answers may give, by (section, key)."""
+
+
+def derived_answers(data: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """Return, by (section, key), the value each answer takes from others in data when not given.
+
+    The homeserver host, the ACME e-mail (with ACME) and the TURN host (with TURN) follow from
+    the server_name; the database's kind, name and user from the homeserver. An answer is
+    left out while its source is not valid, or when what would follow fails its own check.
+    """
+    derived: dict[tuple[str, str], Any] = {}
+    server_name = _section(data, "domain").get("server_name")
+    name = None
+    if isinstance(server_name, str):
+        name = _if_valid(lambda text: validators.normalise_server_name(text)[0], server_name)
+    if name:
+        host = validators.server_name_host(name)
+        derived["domain", "homeserver_host"] = default_homeserver_host(name)
+        email = _if_valid(validators.check_email, f"admin@{host}")
+        if email and _section(data, "proxy").get("tls", TlsMode.ACME.value) == TlsMode.ACME.value:
+            derived["proxy", "acme_email"] = email
+        turn_host = _if_valid(validators.check_dns_name, f"turn.{host}")
+        if turn_host and _section(data, "calls").get("turn"):
+            derived["calls", "turn_host"] = turn_host
+    kind = _section(data, "homeserver").get("kind")
+    if isinstance(kind, str) and kind in Homeserver._value2member_map_:
+        homeserver = Homeserver(kind)
+        derived["database", "kind"] = DEFAULT_DATABASE[homeserver].value
+        derived["database", "name"] = homeserver.value
+        derived["database", "user"] = homeserver.value
+    return derived
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return a section of answers data, or an empty one where it is missing or not a section."""
+    section = data.get(name)
+    return section if isinstance(section, dict) else {}
 
 
 class Problem(BaseModel):
