@@ -16,6 +16,7 @@ from wizard.bundle import (
     native,
     nginx,
     postgres,
+    restore,
     shell,
     synapse_workers,
     systemd,
@@ -90,7 +91,7 @@ def script_paths(ctx: RenderContext) -> list[str]:
     """Return the bundle's scripts, which apply.sh makes executable."""
     scripts = [APPLY_SCRIPT]
     if ctx.answers.backups.enabled:
-        scripts.append(backup.BACKUP_SCRIPT)
+        scripts += [backup.BACKUP_SCRIPT, restore.RESTORE_SCRIPT]
     if ctx.answers.firewall.enabled:
         scripts.append(firewall.FIREWALL_SCRIPT)
     if dendrite_build.builds_dendrite(ctx):

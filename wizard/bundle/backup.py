@@ -59,6 +59,13 @@ def cron_line(ctx: RenderContext) -> str:
     return f"15 {BACKUP_HOUR} * * * root {script} >>{log} 2>&1"
 
 
+def media_dir(ctx: RenderContext) -> str:
+    """Return the host folder of local media backup.sh archives, or "" when there is none."""
+    # Media the homeserver keeps in its data folder is copied with the data folder.
+    local = ctx.answers.media.backend == "local" and media.keeps_local_media(ctx)
+    return ctx.media_host_dir if local else ""
+
+
 def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:
     database = ctx.answers.database
     values = {
@@ -79,8 +86,6 @@ def backup_script(ctx: RenderContext) -> str:
     uses_compose = method is DatabaseBackup.POSTGRES_COMPOSE or (
         ctx.compose and method is DatabaseBackup.DATA_FOLDER
     )
-    # Media the homeserver keeps in its data folder is copied with the data folder.
-    local = ctx.answers.media.backend == "local" and media.keeps_local_media(ctx)
     elsewhere = (
         "media is kept in S3: back the bucket up with the provider's tools"
         if media.uses_s3(ctx)
@@ -89,7 +94,7 @@ def backup_script(ctx: RenderContext) -> str:
     values = {
         "install_dir": shell.quote(ctx.install_dir),
         "homeserver_data": shell.quote(layout.service_dir(ctx, ctx.homeserver.value)),
-        "media_dir": shell.quote(ctx.media_host_dir if local else ""),
+        "media_dir": shell.quote(media_dir(ctx)),
         "media_elsewhere": shell.quote(elsewhere),
         "backup_dir": shell.quote(backup_dir(ctx)),
         "keep_days": shell.quote(ctx.answers.backups.keep_days),
