@@ -135,8 +135,13 @@ def test_a_successors_native_steps_say_where_its_binary_comes_from(homeserver: s
     assert "/releases/tag/v" in text
 
 
-def test_backups_come_with_a_cron_line() -> None:
-    assert "/etc/cron.d/matrix-wizard-backup" in text_for()
+def test_backups_say_when_they_run_how_to_copy_them_off_and_how_to_restore() -> None:
+    text = text_for()
+    assert "systemctl list-timers matrix-wizard-backup.timer" in text
+    assert "cron" not in text
+    assert "rsync -a root@matrix.example.com:/var/backups/matrix-wizard/ " in text
+    assert "sudo /opt/matrix-wizard/restore.sh --dry-run" in text
+    assert "sudo sh /var/backups/matrix-wizard/YYYYMMDDTHHMMSSZ/restore.sh --yes" in text
     assert "## Backups" not in text_for(backups__enabled=False)
 
 

@@ -10,7 +10,6 @@ from wizard.bundle.model import EXECUTABLE, Bundle, File
 BACKUP_SCRIPT = "backup.sh"
 BACKUP_HOUR = 3
 CRON_FILE = "/etc/cron.d/matrix-wizard-backup"
-BACKUP_LOG = "/var/log/matrix-wizard-backup.log"
 
 
 class DatabaseBackup(StrEnum):
@@ -35,6 +34,21 @@ def database_backup(ctx: RenderContext) -> DatabaseBackup:
     return DatabaseBackup.POSTGRES_COMPOSE if ctx.compose else DatabaseBackup.POSTGRES_LOCAL
 
 
+# The Debian package of the program each way of copying runs on the host, where it needs one.
+HOST_PACKAGES = {
+    DatabaseBackup.SQLITE: "sqlite3",
+    DatabaseBackup.POSTGRES_REMOTE: "postgresql-client",
+}
+
+
+def host_packages(ctx: RenderContext) -> list[str]:
+    """Return the packages backup.sh needs on the host: sqlite3, or pg_dump for a remote server."""
+    if not ctx.answers.backups.enabled:
+        return []
+    package = HOST_PACKAGES.get(database_backup(ctx))
+    return [package] if package else []
+
+
 def backup_dir(ctx: RenderContext) -> str:
     """Return the host folder that holds the dated backups."""
     return ctx.host_path(ctx.answers.backups.path)
@@ -48,15 +62,8 @@ def service_action(ctx: RenderContext, action: str, service: str) -> str:
 
 
 def cron_file(ctx: RenderContext) -> str:
-    """Return the cron.d file that runs the backup nightly."""
+    """Return the cron.d file earlier bundles asked for, which the systemd timer replaces."""
     return ctx.host_path(CRON_FILE)
-
-
-def cron_line(ctx: RenderContext) -> str:
-    """Return an /etc/cron.d line that runs the backup nightly and logs its output."""
-    script = f"{ctx.install_dir}/{BACKUP_SCRIPT}"
-    log = ctx.host_path(BACKUP_LOG)
-    return f"15 {BACKUP_HOUR} * * * root {script} >>{log} 2>&1"
 
 
 def media_dir(ctx: RenderContext) -> str:

@@ -7,6 +7,7 @@ from wizard.answers.secret_store import SECRETS_FILE, Secrets, secrets_text
 from wizard.bundle import (
     apply_script,
     backup,
+    backup_timer,
     calls,
     compose,
     conduit,
@@ -49,6 +50,7 @@ SHARED_RENDERERS: tuple[Renderer, ...] = (
     calls.render,
     monitoring.render,
     backup.render,
+    backup_timer.render,
     restore.render,
     firewall.render,
     apply_script.render,
