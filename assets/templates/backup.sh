@@ -33,6 +33,7 @@ esac
 
 @@prelude
 @@database_step
+@@state_step
 backup_media() {
     if [ -z "$MEDIA_DIR" ]; then
         log "$MEDIA_ELSEWHERE"
@@ -74,6 +75,7 @@ target="$BACKUP_DIR/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir "$target" || fail "$target already exists: wait a second and run again"
 log "writing $target"
 backup_database
+backup_state
 backup_media
 backup_bundle
 seal

@@ -15,6 +15,8 @@ MEDIA_DIR=@@media_dir
 BACKUP_DIR=@@backup_dir
 # The part of a backup that holds the database.
 DATABASE_PART=@@database_part
+# The part holding the homeserver's own state beside its database, if it keeps any.
+STATE_PART=@@state_part
 
 usage() {
     cat <<EOF
@@ -135,7 +137,7 @@ choose_backup() {
 # check_backup: every part is there and as backup.sh wrote it, before anything is changed.
 check_backup() {
     [ -f "$BACKUP/SHA256SUMS" ] || fail "$BACKUP is incomplete: it has no SHA256SUMS, which backup.sh writes last (the backup stopped early, or was copied in part); restore another backup"
-    parts="bundle.tar $DATABASE_PART"
+    parts="bundle.tar $DATABASE_PART $STATE_PART"
     [ -z "$MEDIA_DIR" ] || parts="$parts media.tar"
     for part in $parts; do
         # A part written as a pattern (the SQLite files) must match at least one file.
@@ -185,6 +187,7 @@ restore_media() {
 
 @@prelude
 @@database_step
+@@state_step
 main() {
     if [ "$DRY_RUN" = 1 ]; then
         echo "restore.sh: dry run: the actions below are printed, none is taken"
@@ -198,6 +201,7 @@ main() {
     say "installing what the homeserver needs, its folders, owners and modes (apply.sh --skip-start)"
     apply_bundle --skip-start
     restore_database
+    restore_state
     restore_media
     say "starting the stack again (apply.sh)"
     apply_bundle

@@ -194,3 +194,8 @@ def test_a_successors_backup_copies_its_media_inside_the_data_folder() -> None:
     text = " ".join(text_for(homeserver="tuwunel").split())
     assert "a copy of the data folder, taken with tuwunel stopped for a moment (its media" in text
     assert "the media and this bundle" in " ".join(text_for(homeserver="conduit").split())
+
+
+def test_dendrites_backups_name_its_state_folders() -> None:
+    text = text_for(homeserver="dendrite")
+    assert "its jetstream and searchindex folders (copied with dendrite stopped" in text

@@ -10,7 +10,7 @@ import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
 from tests.unit.test_bundle_backup import VARIANTS
-from wizard.bundle import restore
+from wizard.bundle import backup, restore
 from wizard.bundle.backup import DatabaseBackup
 from wizard.bundle.model import EXECUTABLE
 
@@ -151,3 +151,84 @@ def test_a_real_run_asks_for_yes_and_for_root(tmp_path: Path) -> None:
     if os.geteuid() != 0:
         refused = run(script, "--yes")
         assert "run it as root: sudo" in refused.stderr
+
+
+# --- Dendrite's state folders and the Conduit family's data folder -----------------------------
+
+
+def stub_systemctl(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """Return an environment whose systemctl only records its arguments (no systemd runs here)."""
+    calls = tmp_path / "systemctl-calls.txt"
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    stub = stubs / "systemctl"
+    stub.write_text(f'#!/bin/sh\necho "$*" >>{calls}\n')
+    stub.chmod(0o755)
+    return {**os.environ, "PATH": f"{stubs}:{os.environ['PATH']}"}, calls
+
+
+def test_dendrite_state_is_backed_up_stopped_and_restore_requires_and_puts_it_back(
+    tmp_path: Path,
+) -> None:
+    ctx = context_for(
+        answers_for(
+            homeserver="dendrite",
+            database="sqlite",
+            deployment__kind="native",
+            deployment__prefix=str(tmp_path),
+        )
+    )
+    install = Path(ctx.install_dir)
+    install.mkdir(parents=True)
+    (install / "backup.sh").write_text(backup.backup_script(ctx))
+    (install / "restore.sh").write_text(restore.restore_script(ctx))
+    data = Path(ctx.data_dir) / "dendrite"
+    for state in ("jetstream/streams", "searchindex"):
+        (data / state).mkdir(parents=True)
+    (data / "jetstream/streams/meta.inf").write_text("stream")
+    (data / "searchindex/index.meta").write_text("index")
+    subprocess.run(["sqlite3", str(data / "dendrite_userapi.db"), "create table t(x)"], check=True)
+    env, calls = stub_systemctl(tmp_path)
+    done = subprocess.run(
+        ["sh", str(install / "backup.sh")], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert calls.read_text().splitlines() == ["stop dendrite", "start dendrite"]
+    (folder,) = Path(backup.backup_dir(ctx)).iterdir()
+    listed = subprocess.run(
+        ["tar", "-tf", str(folder / backup.STATE_PART)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "jetstream/streams/meta.inf" in listed
+    assert "searchindex/index.meta" in listed
+    assert (folder / "dendrite_userapi.db").is_file()
+
+    planned = run(folder / "restore.sh", "--dry-run", str(folder))
+    assert planned.returncode == 0, planned.stderr
+    assert f"+ tar -C {data} -xpf {folder}/{backup.STATE_PART}" in planned.stdout
+    assert f"+ rm -rf {data}/jetstream" in planned.stdout
+    (folder / backup.STATE_PART).unlink()
+    refused = run(folder / "restore.sh", "--dry-run", str(folder))
+    assert f"lacks {backup.STATE_PART}" in refused.stderr
+
+
+@pytest.mark.parametrize("homeserver", ["conduit", "tuwunel"])
+def test_a_conduit_family_data_folder_is_put_back_whole(homeserver: str, tmp_path: Path) -> None:
+    ctx = context_for(
+        answers_for(
+            homeserver=homeserver,
+            database="rocksdb",
+            deployment__kind="native",
+            deployment__prefix=str(tmp_path),
+        )
+    )
+    script = tmp_path / "restore.sh"
+    script.write_text(restore.restore_script(ctx))
+    parts = {"bundle.tar": b"b", "homeserver-data.tar": b"d"}
+    if backup.media_dir(ctx):
+        parts["media.tar"] = b"m"
+    folder = make_backup(Path(backup.backup_dir(ctx)), parts)
+    planned = run(script, "--dry-run", str(folder))
+    assert planned.returncode == 0, planned.stderr
+    data = Path(ctx.data_dir) / homeserver
+    assert f"+ find {data} -mindepth 1 -delete" in planned.stdout
+    assert f"+ tar -C {data} -xpf {folder}/homeserver-data.tar" in planned.stdout

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wizard.answers.model import DatabaseKind
+from wizard.answers.model import DatabaseKind, Homeserver
 from wizard.bundle import layout, media, shell
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
@@ -49,6 +49,32 @@ def host_packages(ctx: RenderContext) -> list[str]:
     return [package] if package else []
 
 
+# Folders of a homeserver's own state beside its database, in its data folder.
+STATE_DIRS = {Homeserver.DENDRITE: ("jetstream", "searchindex")}
+STATE_PART = "homeserver-state.tar"
+
+
+def state_dirs(ctx: RenderContext) -> tuple[str, ...]:
+    """Return the state folders backup.sh copies with the homeserver stopped, beside its data."""
+    if database_backup(ctx) is DatabaseBackup.DATA_FOLDER:
+        return ()  # the whole data folder is copied
+    return STATE_DIRS.get(ctx.homeserver, ())
+
+
+def state_step(ctx: RenderContext, side: str) -> str:
+    """Return the backup or restore step of the state folders, or one that does nothing."""
+    folders = state_dirs(ctx)
+    if not folders:
+        return f"{side}_state() {{\n    :\n}}\n"
+    values = {
+        "state_dirs": shell.quote(" ".join(folders)),
+        "homeserver": ctx.homeserver.value,
+        "stop_homeserver": service_action(ctx, "stop", ctx.homeserver.value),
+        "start_homeserver": service_action(ctx, "start", ctx.homeserver.value),
+    }
+    return shell.fragment(f"{side}/state.sh", values)
+
+
 def backup_dir(ctx: RenderContext) -> str:
     """Return the host folder that holds the dated backups."""
     return ctx.host_path(ctx.answers.backups.path)
@@ -91,7 +117,7 @@ def backup_script(ctx: RenderContext) -> str:
     """Return backup.sh for this deployment's database, media and bundle."""
     method = database_backup(ctx)
     uses_compose = method is DatabaseBackup.POSTGRES_COMPOSE or (
-        ctx.compose and method is DatabaseBackup.DATA_FOLDER
+        ctx.compose and (method is DatabaseBackup.DATA_FOLDER or bool(state_dirs(ctx)))
     )
     elsewhere = (
         "media is kept in S3: back the bucket up with the provider's tools"
@@ -107,6 +133,7 @@ def backup_script(ctx: RenderContext) -> str:
         "keep_days": shell.quote(ctx.answers.backups.keep_days),
         "prelude": shell.fragment("compose-command.sh") if uses_compose else "",
         "database_step": _database_step(ctx, method),
+        "state_step": state_step(ctx, "backup"),
     }
     return shell.fragment("backup.sh", values)
 

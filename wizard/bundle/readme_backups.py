@@ -26,6 +26,12 @@ def _what(ctx: RenderContext) -> str:
         DatabaseBackup.DATA_FOLDER: "a copy of the data folder, taken with "
         f"{ctx.homeserver.value} stopped for a moment",
     }[method]
+    folders = backup.state_dirs(ctx)
+    if folders:
+        how += (
+            f", its {' and '.join(folders)} folders (copied with {ctx.homeserver.value} "
+            "stopped for a moment)"
+        )
     # continuwuity and tuwunel keep media inside the data folder, which holds it in the copy.
     if ctx.homeserver in MEDIA_IN_DATA_FOLDER:
         return f"{how} (its media inside)"

@@ -67,6 +67,8 @@ def restore_script(ctx: RenderContext) -> str:
         "stop_homeserver": _stop_homeserver(ctx),
         "prelude": shell.fragment("compose-command.sh") if ctx.compose else "",
         "database_step": _database_step(ctx, method),
+        "state_part": shell.quote(backup.STATE_PART if backup.state_dirs(ctx) else ""),
+        "state_step": backup.state_step(ctx, "restore"),
     }
     return shell.fragment(RESTORE_SCRIPT, values)
 
