@@ -449,4 +449,5 @@ check_database
 start_stack
 wait_for_homeserver
 wait_for_workers
+schedule_backups
 next_steps

@@ -5,6 +5,7 @@ waits for the state it needs (a port that answers, a line in its output), never 
 """
 
 import fnmatch
+import shlex
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -158,3 +159,19 @@ def check_turn(staged: Staged, programs: Programs, tmp_path: Path, turn: dict[st
     assert accepted.returncode == 0, accepted_out + program.describe()
     assert refused.returncode != 0, refused_out
     assert "Cannot complete Allocation" in refused_out
+
+
+def register_as_readme_says(staged: Staged, user: str, password: str) -> None:
+    """Create a user with the README's register_new_matrix_user command and the shared secret."""
+    command = apply_script.admin_command(staged.ctx)
+    assert command is not None
+    assert command in (staged.install_dir / "README.md").read_text(encoding="utf-8")
+    done = subprocess.run(
+        [*shlex.split(command), "-u", user, "-p", password],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Success" in done.stdout

@@ -44,8 +44,6 @@ client can register, log in and message, the TURN credentials it hands out, and 
 """
 
 import json
-import shlex
-import subprocess
 import time
 from pathlib import Path
 
@@ -57,12 +55,12 @@ from tests.e2e.client import converse
 from tests.e2e.services import (
     check_turn,
     init_database,
+    register_as_readme_says,
     start_homeserver,
     start_prometheus,
     start_proxy,
 )
 from tests.e2e.support import (
-    Staged,
     Timings,
     answers_for_run,
     programs_in,
@@ -71,7 +69,6 @@ from tests.e2e.support import (
     wait_until,
 )
 from tests.integration.postgres_server import PostgresServer
-from wizard.bundle import apply_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -84,22 +81,6 @@ RUNS = [
     ("traefik", "postgresql", False),
     ("nginx", "sqlite", False),
 ]
-
-
-def register_as_readme_says(staged: Staged, user: str) -> None:
-    """Create a user with the README's register_new_matrix_user command and the shared secret."""
-    command = apply_script.admin_command(staged.ctx)
-    assert command is not None
-    assert command in (staged.install_dir / "README.md").read_text(encoding="utf-8")
-    done = subprocess.run(
-        [*shlex.split(command), "-u", user, "-p", PASSWORD],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "Success" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -146,7 +127,7 @@ def test_a_client_uses_the_homeserver_the_bundle_runs(
         with timings.step(f"3. {proxy} started and forwarding over TLS"):
             start_proxy(staged, programs, tmp_path)
         with timings.step("4a. user created with the README's command"):
-            register_as_readme_says(staged, user)
+            register_as_readme_says(staged, user, PASSWORD)
         with timings.step("4b. matrix-nio: login, room, message, sync, read back"):
             seen = converse(
                 ctx.public_baseurl.rstrip("/"), f"@{user}:{ctx.server_name}", PASSWORD, MESSAGE

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for
-from wizard.bundle import dendrite_build, native, systemd, versions
+from wizard.bundle import backup, backup_timer, dendrite_build, native, systemd, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle
 from wizard.bundle.render import render
@@ -90,9 +90,8 @@ def test_a_dry_run_prints_every_install_step_and_changes_nothing(tmp_path: Path)
     assert "(expecting UTF8|C|C)" in out
     assert "+ ln -sfn " in out
     started = [line for line in out.splitlines() if line.startswith("+ systemctl enable --now")]
-    assert started == [
-        f"+ systemctl enable --now {unit}{staged}" for unit in systemd.start_order(ctx)
-    ]
+    units = [*systemd.start_order(ctx), backup_timer.TIMER_FILE]  # the backups' timer last
+    assert started == [f"+ systemctl enable --now {unit}{staged}" for unit in units]
 
 
 def test_a_dry_run_for_traefik_fetches_a_checked_release(tmp_path: Path) -> None:
@@ -182,3 +181,34 @@ def test_synapse_is_installed_again_when_the_venv_lacks_a_module_of_an_extra(
     assert (pip in out) is workers
     installed = f"Synapse {versions.SYNAPSE_VERSION} is installed in {native.synapse_venv(ctx)}"
     assert (installed in out) is not workers
+
+
+def test_a_staging_run_schedules_backups_by_timer_in_place_of_cron_and_stops_it_when_off(
+    tmp_path: Path,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("apply.sh runs as root")
+    ctx, bundle = _stage(tmp_path, database="sqlite")
+    cron = Path(backup.cron_file(ctx))
+    cron.parent.mkdir(parents=True)
+    cron.write_text("15 3 * * * root /opt/matrix-wizard/backup.sh\n")
+    first = _run(bundle / "apply.sh")
+    assert not cron.exists()
+    unit_dir = Path(systemd.unit_dir(ctx))
+    for path, file in backup_timer.render(ctx).items():
+        assert (unit_dir / path.removeprefix(f"{systemd.UNIT_FOLDER}/")).read_text() == file.text
+    enable = "+ systemctl enable --now matrix-wizard-backup.timer   (staging: not done)"
+    assert enable in first
+    second = _run(bundle / "apply.sh")
+    assert enable not in second
+    assert "matrix-wizard-backup.timer is enabled and unchanged" in second
+    assert "gives way to the systemd timer" not in second
+    answers = answers_for(
+        deployment__kind="native",
+        deployment__prefix=str(tmp_path / "host"),
+        database="sqlite",
+        backups__enabled=False,
+    )
+    off = _run(_written(render(answers, None, FIXED_SECRETS), tmp_path / "off") / "apply.sh")
+    assert "+ systemctl disable --now matrix-wizard-backup.timer   (staging: not done)" in off
+    assert not (unit_dir / backup_timer.TIMER_FILE).exists()

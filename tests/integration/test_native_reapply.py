@@ -16,7 +16,7 @@ import pytest
 
 from tests.bundle_support import reapply_answers, with_larger_uploads
 from tests.e2e.support import generate, install_programs_apply_sh_fetches, require_root
-from wizard.bundle import layout, shell, systemd
+from wizard.bundle import backup_timer, layout, shell, systemd
 from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
@@ -70,12 +70,14 @@ def host(tmp_path: Path) -> Host:
 
 
 def test_the_first_apply_starts_every_unit_and_a_dry_run_records_nothing(host: Host) -> None:
+    # The backups' timer is enabled last, once the stack runs.
+    started = [*systemd.start_order(host.ctx), backup_timer.TIMER_FILE]
     out = host.apply("--dry-run")
     assert not host.record().exists()
-    assert systemctl("enable --now", out) == systemd.start_order(host.ctx)
+    assert systemctl("enable --now", out) == started
 
     out = host.apply()
-    assert systemctl("enable --now", out) == systemd.start_order(host.ctx)
+    assert systemctl("enable --now", out) == started
     assert systemctl("restart", out) == []
     assert host.record().stat().st_mode & 0o777 == 0o600
     recorded = host.record().read_text(encoding="utf-8")
@@ -198,6 +200,8 @@ class Units:
             "UNITS": " ".join(self.UNITS),
             "UNIT_FOLDER": systemd.UNIT_FOLDER,
             "UNIT_DIR": str(self.folder / "units"),
+            "BACKUP_SERVICE": backup_timer.SERVICE_FILE,
+            "BACKUP_TIMER": backup_timer.TIMER_FILE,
             "NGINX_SITE": "",
             "HOMESERVER_BINARY": "",
             "HOMESERVER_UNIT": self.UNITS[0],

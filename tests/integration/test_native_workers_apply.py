@@ -85,6 +85,8 @@ def test_redis_then_synapse_then_each_worker_side_by_side_then_the_proxy(host: H
         "enable --now matrix-synapse",
         *(f"--no-block enable --now {unit}" for unit in workers),
         "enable --now nginx",
+        "daemon-reload",  # for the backups' timer, installed and enabled last
+        "enable --now matrix-wizard-backup.timer",
     ]
     out = host.apply("--dry-run")
     assert systemctl(out)[1:] == expected  # after daemon-reload

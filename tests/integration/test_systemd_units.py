@@ -10,7 +10,7 @@ import pytest
 
 from tests.bundle_support import FIXED_SECRETS, answers_for
 from tests.conftest import require_program
-from wizard.bundle import native, systemd
+from wizard.bundle import backup, backup_timer, native, systemd
 from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
@@ -143,3 +143,17 @@ def test_every_unit_the_bundle_writes_is_sandboxed(tmp_path: Path, sets: dict[st
     assert full_units
     for unit in full_units:
         assert _exposure(unit_dir, f"./{unit}") < MAX_EXPOSURE, unit
+
+
+@pytest.mark.parametrize("kind", ["native", "compose"])
+def test_systemd_accepts_the_backups_timer_and_its_service(tmp_path: Path, kind: str) -> None:
+    answers = answers_for(deployment__kind=kind, deployment__prefix=str(tmp_path / "host"))
+    ctx = RenderContext(answers=answers, facts=None, secrets=FIXED_SECRETS)
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    for relative, file in backup_timer.render(ctx).items():
+        (unit_dir / Path(relative).name).write_text(file.text, encoding="utf-8")
+    _stub(Path(ctx.install_dir) / backup.BACKUP_SCRIPT)
+    done = _verify(unit_dir, [backup_timer.TIMER_FILE, backup_timer.SERVICE_FILE])
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr

@@ -319,3 +319,25 @@ def test_encryption_by_default_is_said_to_be_left_to_clients_where_no_setting_ex
 
 def test_synapse_applies_encryption_by_default_itself() -> None:
     assert not any("encrypt new rooms" in each for each in warnings(answers_for("synapse")))
+
+
+@pytest.mark.parametrize(
+    ("backup_path", "data_dir", "warned"),
+    [
+        ("/var/backups/matrix-wizard", "/var/lib/matrix-wizard", True),
+        ("/srv/backups", "/var/lib/matrix-wizard", True),
+        ("/mnt/backup-disk/matrix", "/var/lib/matrix-wizard", False),
+        ("/media/usb/matrix", "/var/lib/matrix-wizard", False),
+        ("/mnt/big/backups", "/mnt/big/matrix", True),
+    ],
+)
+def test_backups_on_the_disk_of_the_data_are_a_warning(
+    backup_path: str, data_dir: str, warned: bool
+) -> None:
+    answers = answers_for(backups__path=backup_path, deployment__data_dir=data_dir)
+    said = [text for text in warnings(answers) if text.startswith("backups go to")]
+    assert bool(said) is warned
+    if warned:
+        assert f"backups go to {backup_path}, on the disk of the data ({data_dir})" in said[0]
+    off = answers_for(backups__enabled=False, backups__path=backup_path)
+    assert not [text for text in warnings(off) if text.startswith("backups go to")]

@@ -113,13 +113,6 @@ def test_nothing_when_backups_are_off() -> None:
     assert backup.render(context_for(answers_for(backups__enabled=False))) == {}
 
 
-def test_the_cron_line_runs_the_installed_script_as_root() -> None:
-    line = backup.cron_line(context_for(answers_for()))
-    fields = line.split()
-    assert fields[5] == "root"
-    assert fields[6] == "/opt/matrix-wizard/backup.sh"
-
-
 @pytest.mark.parametrize("kind", ["native", "compose"])
 def test_synapse_with_workers_is_dumped_online_and_no_service_stops(kind: str) -> None:
     ctx = context_for(

@@ -135,8 +135,13 @@ def test_a_successors_native_steps_say_where_its_binary_comes_from(homeserver: s
     assert "/releases/tag/v" in text
 
 
-def test_backups_come_with_a_cron_line() -> None:
-    assert "/etc/cron.d/matrix-wizard-backup" in text_for()
+def test_backups_say_when_they_run_how_to_copy_them_off_and_how_to_restore() -> None:
+    text = text_for()
+    assert "systemctl list-timers matrix-wizard-backup.timer" in text
+    assert "cron" not in text
+    assert "rsync -a root@matrix.example.com:/var/backups/matrix-wizard/ " in text
+    assert "sudo /opt/matrix-wizard/restore.sh --dry-run" in text
+    assert "sudo sh /var/backups/matrix-wizard/YYYYMMDDTHHMMSSZ/restore.sh --yes" in text
     assert "## Backups" not in text_for(backups__enabled=False)
 
 
@@ -189,3 +194,8 @@ def test_a_successors_backup_copies_its_media_inside_the_data_folder() -> None:
     text = " ".join(text_for(homeserver="tuwunel").split())
     assert "a copy of the data folder, taken with tuwunel stopped for a moment (its media" in text
     assert "the media and this bundle" in " ".join(text_for(homeserver="conduit").split())
+
+
+def test_dendrites_backups_name_its_state_folders() -> None:
+    text = text_for(homeserver="dendrite")
+    assert "its jetstream and searchindex folders (copied with dendrite stopped" in text

@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import VALID_TEXT, run, written
+from tests.cli_support import VALID_TEXT, run, with_line, written
 from wizard.errors import quoted
 from wizard.verify.checks import CHECKERS, CheckResult, Workspace, check_bundle
+
+BACKUPS_PATH = "path: /var/backups/matrix-wizard"
 
 
 def test_plan_with_a_bare_ram_figure_says_to_give_a_unit(
@@ -109,7 +111,8 @@ def test_a_secrets_file_in_another_encoding_is_one_line(
     out = tmp_path / "bundle"
     out.mkdir()
     (out / "secrets.yaml").write_bytes("macaroon: abc\n".encode("utf-16"))
-    answers = written(tmp_path, VALID_TEXT)
+    # Backups on another disk: the only line on stderr is then the refusal.
+    answers = written(tmp_path, with_line(BACKUPS_PATH, "path: /mnt/backups/matrix-wizard"))
     assert run(["generate", "--answers", str(answers), "--out", str(out), "--dry-run"], capsys) == (
         1,
         f"matrix-wizard: error: {out}/secrets.yaml is UTF-16 text, not UTF-8 (byte 0xff at "

@@ -720,6 +720,29 @@ def _conduit_family_problems(answers: Answers) -> list[Problem]:
     return problems
 
 
+# Where another disk is mounted by convention (FHS): a backup there is taken to be off the disk
+# that holds the data; anywhere else, on it.
+OTHER_DISK_MOUNTS = ("/mnt/", "/media/")
+
+
+def _disk_of(path: str) -> str:
+    """Return the mount a path is taken to be on: /mnt/<name> or /media/<name>, else /."""
+    if not path.startswith(OTHER_DISK_MOUNTS):
+        return "/"
+    return "/".join(path.split("/")[:3])
+
+
+def _backups_on_the_data_disk(answers: Answers) -> str | None:
+    """Return a warning when backups stay on the disk of the homeserver's data, else None."""
+    backups = answers.backups
+    if not backups.enabled or _disk_of(backups.path) != _disk_of(answers.deployment.data_dir):
+        return None
+    return (
+        f"backups go to {backups.path}, on the disk of the data ({answers.deployment.data_dir}):"
+        " copy them to another machine (README: Backups), or to a disk under /mnt or /media"
+    )
+
+
 def warnings(answers: Answers) -> list[str]:
     """Return the choices that are allowed but unwise, in the overview's words."""
     found: list[str] = []
@@ -745,6 +768,9 @@ def warnings(answers: Answers) -> list[str]:
         found.append("open registration invites spam accounts; prefer registration by token")
     if answers.domain.delegation is Delegation.SRV:
         found.append("with SRV delegation the certificate must also cover the server_name")
+    same_disk = _backups_on_the_data_disk(answers)
+    if same_disk:
+        found.append(same_disk)
     if answers.encryption.by_default is EncryptionDefault.OFF:
         found.append("new rooms will not be end-to-end encrypted by default")
     elif hs is not Homeserver.SYNAPSE:

@@ -4,6 +4,7 @@ from wizard.answers.model import CONDUIT_FAMILY, Homeserver, ProxyKind
 from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle import (
     backup,
+    backup_timer,
     calls,
     certificates,
     compose,
@@ -16,6 +17,7 @@ from wizard.bundle import (
     native,
     nginx,
     postgres,
+    restore,
     shell,
     synapse_workers,
     systemd,
@@ -90,7 +92,7 @@ def script_paths(ctx: RenderContext) -> list[str]:
     """Return the bundle's scripts, which apply.sh makes executable."""
     scripts = [APPLY_SCRIPT]
     if ctx.answers.backups.enabled:
-        scripts.append(backup.BACKUP_SCRIPT)
+        scripts += [backup.BACKUP_SCRIPT, restore.RESTORE_SCRIPT]
     if ctx.answers.firewall.enabled:
         scripts.append(firewall.FIREWALL_SCRIPT)
     if dendrite_build.builds_dendrite(ctx):
@@ -162,10 +164,12 @@ def _ready_check(ctx: RenderContext) -> tuple[str, str, bool]:
 def _start_step(ctx: RenderContext) -> str:
     ready, _, _ = _ready_check(ctx)
     checksums = shell.fragment("apply/checksums.sh")
+    timer = shell.fragment("apply/backup-timer.sh")
     if ctx.compose:
         start = shell.fragment("apply/start-compose.sh", {"ready": ready})
-        return "\n".join((shell.fragment("compose-command.sh"), checksums, start))
-    return "\n".join((checksums, shell.fragment("apply/start-native.sh", {"ready": ready})))
+        return "\n".join((shell.fragment("compose-command.sh"), checksums, start, timer))
+    start = shell.fragment("apply/start-native.sh", {"ready": ready})
+    return "\n".join((checksums, start, timer))
 
 
 def _proxy_stop(ctx: RenderContext) -> str:
@@ -204,6 +208,12 @@ def _settings(ctx: RenderContext) -> str:
         "READY_DESCRIPTION": shell.quote(ready_description),
         "LOG_COMMAND": shell.quote(_ready_logs(ctx)),
         "CHECKSUM_RECORD": shell.quote(layout.checksum_record(ctx)),
+        "UNIT_FOLDER": shell.quote(systemd.UNIT_FOLDER),
+        "BACKUP_UNIT_DIR": shell.quote(systemd.unit_dir(ctx)),
+        "BACKUP_SERVICE": shell.quote(backup_timer.SERVICE_FILE),
+        "BACKUP_TIMER": shell.quote(backup_timer.TIMER_FILE),
+        "BACKUP_SCHEDULE": shell.quote(f"OnCalendar={backup_timer.ON_CALENDAR}"),
+        "BACKUP_CRON_FILE": shell.quote(backup.cron_file(ctx)),
     }
     values |= _compose_settings(ctx) if ctx.compose else _native_settings(ctx)
     return "".join(f"{name}={value}\n" for name, value in values.items())
@@ -217,6 +227,7 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
         "SERVICE_FILES": shell.table(files),
         "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
         "DATABASE_CLIENTS": shell.quote(clients),
+        "BACKUP_PACKAGES": shell.quote(" ".join(backup.host_packages(ctx))),
     }
 
 
@@ -258,7 +269,6 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "HOMESERVER_BINARY": binary.path if binary else "",
         "HOMESERVER_BINARY_HELP": binary.how_to_get if binary else "",
         "GRAFANA_NOTE": native.grafana_note(ctx) or "",
-        "UNIT_FOLDER": systemd.UNIT_FOLDER,
         "UNIT_DIR": systemd.unit_dir(ctx),
         "NGINX_SITE": ctx.host_path(NGINX_SITE) if nginx else "",
         "POSTGRES_ETC": ctx.host_path(POSTGRES_ETC),

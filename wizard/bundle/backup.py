@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from wizard.answers.model import DatabaseKind
+from wizard.answers.model import DatabaseKind, Homeserver
 from wizard.bundle import layout, media, shell
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
@@ -10,7 +10,6 @@ from wizard.bundle.model import EXECUTABLE, Bundle, File
 BACKUP_SCRIPT = "backup.sh"
 BACKUP_HOUR = 3
 CRON_FILE = "/etc/cron.d/matrix-wizard-backup"
-BACKUP_LOG = "/var/log/matrix-wizard-backup.log"
 
 
 class DatabaseBackup(StrEnum):
@@ -35,6 +34,47 @@ def database_backup(ctx: RenderContext) -> DatabaseBackup:
     return DatabaseBackup.POSTGRES_COMPOSE if ctx.compose else DatabaseBackup.POSTGRES_LOCAL
 
 
+# The Debian package of the program each way of copying runs on the host, where it needs one.
+HOST_PACKAGES = {
+    DatabaseBackup.SQLITE: "sqlite3",
+    DatabaseBackup.POSTGRES_REMOTE: "postgresql-client",
+}
+
+
+def host_packages(ctx: RenderContext) -> list[str]:
+    """Return the packages backup.sh needs on the host: sqlite3, or pg_dump for a remote server."""
+    if not ctx.answers.backups.enabled:
+        return []
+    package = HOST_PACKAGES.get(database_backup(ctx))
+    return [package] if package else []
+
+
+# Folders of a homeserver's own state beside its database, in its data folder.
+STATE_DIRS = {Homeserver.DENDRITE: ("jetstream", "searchindex")}
+STATE_PART = "homeserver-state.tar"
+
+
+def state_dirs(ctx: RenderContext) -> tuple[str, ...]:
+    """Return the state folders backup.sh copies with the homeserver stopped, beside its data."""
+    if database_backup(ctx) is DatabaseBackup.DATA_FOLDER:
+        return ()  # the whole data folder is copied
+    return STATE_DIRS.get(ctx.homeserver, ())
+
+
+def state_step(ctx: RenderContext, side: str) -> str:
+    """Return the backup or restore step of the state folders, or one that does nothing."""
+    folders = state_dirs(ctx)
+    if not folders:
+        return f"{side}_state() {{\n    :\n}}\n"
+    values = {
+        "state_dirs": shell.quote(" ".join(folders)),
+        "homeserver": ctx.homeserver.value,
+        "stop_homeserver": service_action(ctx, "stop", ctx.homeserver.value),
+        "start_homeserver": service_action(ctx, "start", ctx.homeserver.value),
+    }
+    return shell.fragment(f"{side}/state.sh", values)
+
+
 def backup_dir(ctx: RenderContext) -> str:
     """Return the host folder that holds the dated backups."""
     return ctx.host_path(ctx.answers.backups.path)
@@ -48,15 +88,15 @@ def service_action(ctx: RenderContext, action: str, service: str) -> str:
 
 
 def cron_file(ctx: RenderContext) -> str:
-    """Return the cron.d file that runs the backup nightly."""
+    """Return the cron.d file earlier bundles asked for, which the systemd timer replaces."""
     return ctx.host_path(CRON_FILE)
 
 
-def cron_line(ctx: RenderContext) -> str:
-    """Return an /etc/cron.d line that runs the backup nightly and logs its output."""
-    script = f"{ctx.install_dir}/{BACKUP_SCRIPT}"
-    log = ctx.host_path(BACKUP_LOG)
-    return f"15 {BACKUP_HOUR} * * * root {script} >>{log} 2>&1"
+def media_dir(ctx: RenderContext) -> str:
+    """Return the host folder of local media backup.sh archives, or "" when there is none."""
+    # Media the homeserver keeps in its data folder is copied with the data folder.
+    local = ctx.answers.media.backend == "local" and media.keeps_local_media(ctx)
+    return ctx.media_host_dir if local else ""
 
 
 def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:
@@ -77,10 +117,8 @@ def backup_script(ctx: RenderContext) -> str:
     """Return backup.sh for this deployment's database, media and bundle."""
     method = database_backup(ctx)
     uses_compose = method is DatabaseBackup.POSTGRES_COMPOSE or (
-        ctx.compose and method is DatabaseBackup.DATA_FOLDER
+        ctx.compose and (method is DatabaseBackup.DATA_FOLDER or bool(state_dirs(ctx)))
     )
-    # Media the homeserver keeps in its data folder is copied with the data folder.
-    local = ctx.answers.media.backend == "local" and media.keeps_local_media(ctx)
     elsewhere = (
         "media is kept in S3: back the bucket up with the provider's tools"
         if media.uses_s3(ctx)
@@ -89,12 +127,13 @@ def backup_script(ctx: RenderContext) -> str:
     values = {
         "install_dir": shell.quote(ctx.install_dir),
         "homeserver_data": shell.quote(layout.service_dir(ctx, ctx.homeserver.value)),
-        "media_dir": shell.quote(ctx.media_host_dir if local else ""),
+        "media_dir": shell.quote(media_dir(ctx)),
         "media_elsewhere": shell.quote(elsewhere),
         "backup_dir": shell.quote(backup_dir(ctx)),
         "keep_days": shell.quote(ctx.answers.backups.keep_days),
         "prelude": shell.fragment("compose-command.sh") if uses_compose else "",
         "database_step": _database_step(ctx, method),
+        "state_step": state_step(ctx, "backup"),
     }
     return shell.fragment("backup.sh", values)
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import certificates, conduit_family, layout, synapse_workers
+from wizard.bundle import backup, certificates, conduit_family, layout, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.versions import SYNAPSE_VERSION
 
@@ -122,6 +122,7 @@ def apt_packages(ctx: RenderContext) -> list[str]:
         packages.append("prometheus")
     if ctx.answers.firewall.enabled:
         packages.append("nftables")  # firewall.sh loads its rules with nft where ufw is absent
+    packages += backup.host_packages(ctx)
     return list(dict.fromkeys(packages))
 
 

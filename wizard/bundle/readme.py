@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from wizard.answers.model import (
     CONDUIT_FAMILY,
-    MEDIA_IN_DATA_FOLDER,
     Delegation,
     Homeserver,
     ProxyKind,
@@ -26,13 +25,13 @@ from wizard.bundle import (
     native,
     nginx,
     postgres,
+    readme_backups,
     synapse_workers,
     systemd,
     versions,
 )
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
-from wizard.units import counted
 
 README = "README.md"
 
@@ -418,56 +417,6 @@ def _calls(ctx: RenderContext) -> list[str]:
     return [*lines, ""]
 
 
-def _backups(ctx: RenderContext) -> list[str]:
-    settings = ctx.answers.backups
-    if not settings.enabled:
-        return []
-    method = backup.database_backup(ctx)
-    how = {
-        backup.DatabaseBackup.SQLITE: "a consistent copy of the SQLite database",
-        backup.DatabaseBackup.POSTGRES_COMPOSE: "a PostgreSQL dump (pg_dump -Fc)",
-        backup.DatabaseBackup.POSTGRES_LOCAL: "a PostgreSQL dump (pg_dump -Fc)",
-        backup.DatabaseBackup.POSTGRES_REMOTE: "a PostgreSQL dump (pg_dump -Fc)",
-        backup.DatabaseBackup.DATA_FOLDER: "a copy of the data folder, taken with "
-        f"{ctx.homeserver.value} stopped for a moment",
-    }[method]
-    # continuwuity and tuwunel keep media inside the data folder, which holds it in the copy.
-    what = (
-        f"{how} (its media inside)"
-        if ctx.homeserver in MEDIA_IN_DATA_FOLDER
-        else f"{how}, the media"
-    )
-    return [
-        "## Backups",
-        "",
-        f"`backup.sh` writes {what} and this bundle (signing key and secrets "
-        f"included) to `{backup.backup_dir(ctx)}/<UTC time>/` and deletes backups older than "
-        f"{counted(settings.keep_days, 'day')}. Run it nightly with cron:",
-        "",
-        *_code(
-            f"echo '{backup.cron_line(ctx)}' | sudo tee {backup.cron_file(ctx)}",
-        ),
-        "To restore, stop the stack, unpack bundle.tar and media.tar into their folders, "
-        "and put the database back: `pg_restore --clean` for database.dump, or the copied "
-        ".db files (or the data folder) in place of the old ones.",
-        *_workers_stop_with_synapse(ctx),
-        "Copy the backups off this server too: a backup on the same disk does not survive "
-        "losing the disk.",
-        "",
-    ]
-
-
-def _workers_stop_with_synapse(ctx: RenderContext) -> list[str]:
-    """Return how Synapse's workers follow its unit, natively, for a restore."""
-    if ctx.compose or not synapse_workers.workers(ctx):
-        return []
-    main = layout.systemd_unit(ctx.homeserver.value)
-    return [
-        f"`systemctl stop {main}` stops the Synapse workers too, and `systemctl start {main}` "
-        "starts them again.",
-    ]
-
-
 def _monitoring(ctx: RenderContext) -> list[str]:
     chosen = ctx.answers.monitoring
     if not chosen.prometheus:
@@ -658,7 +607,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_doctor(ctx),
         *synapse_workers.readme_section(ctx),
         *_calls(ctx),
-        *_backups(ctx),
+        *readme_backups.readme_section(ctx),
         *_monitoring(ctx),
         *_native(ctx),
         *dendrite_build.readme_section(ctx),

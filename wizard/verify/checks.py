@@ -291,7 +291,13 @@ CHECKERS: dict[str, Checker] = {
     "coturn/turnserver.conf": check_turnserver,
     **{
         script: shell_checker(script)
-        for script in ("apply.sh", "backup.sh", "firewall.sh", dendrite_build.BUILD_SCRIPT)
+        for script in (
+            "apply.sh",
+            "backup.sh",
+            "restore.sh",
+            "firewall.sh",
+            dendrite_build.BUILD_SCRIPT,
+        )
     },
 }
 

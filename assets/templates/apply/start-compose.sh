@@ -18,9 +18,26 @@ missing_programs() {
     return 0
 }
 
-# The containers bring their programs with them.
+# The containers bring their programs with them; backup.sh runs on the host, and may need one.
 install_programs() {
-    return 0
+    [ -n "$BACKUP_PACKAGES" ] || return 0
+    say "installing what backup.sh runs on this host: $BACKUP_PACKAGES"
+    missing=""
+    for package in $BACKUP_PACKAGES; do
+        if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+            missing="$missing $package"
+        fi
+    done
+    if [ -z "$missing" ]; then
+        note "installed already"
+    elif [ -n "$PREFIX" ]; then
+        printf '+ apt-get install -y%s   (staging: not done)\n' "$missing"
+    elif command -v apt-get >/dev/null 2>&1; then
+        # shellcheck disable=SC2086
+        run env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+    else
+        note "install$missing with this system's package manager: backup.sh needs it"
+    fi
 }
 
 run_compose() {

@@ -243,6 +243,9 @@ install_units() {
     CHANGED=0
     for unit_file in $(cd "$SOURCE_DIR/$UNIT_FOLDER" && find . -type f | sort); do
         unit_file=${unit_file#./}
+        case "$unit_file" in
+            "$BACKUP_SERVICE" | "$BACKUP_TIMER") continue ;; # schedule_backups installs these
+        esac
         install_file "$SOURCE_DIR/$UNIT_FOLDER/$unit_file" "$UNIT_DIR/$unit_file" 0644
     done
     if [ "$CHANGED" = 1 ]; then
