@@ -85,7 +85,7 @@ async def test_the_server_name_is_asked_for_only_once_the_person_tries_to_go_on(
         assert field_problem(domain, "domain.server_name") == (
             "a server name is needed, such as example.com"
         )
-        assert status(domain).startswith("domain.server_name: a server name is needed")
+        assert status(domain).startswith("Server name: a server name is needed")
 
 
 @asynctest

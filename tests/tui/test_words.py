@@ -35,6 +35,8 @@ async def test_a_problem_on_the_domain_step_is_named_by_its_label() -> None:
         await settle(pilot)
         domain = await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "")
+        await pilot.press("ctrl+n")  # trying to go on shows the problems
+        await pilot.pause()
         said = status_line(pilot.app)
         assert said.startswith("Server name: "), said
         assert "domain.server_name" not in said
@@ -58,6 +60,8 @@ async def test_a_size_typed_wrong_on_the_machine_step_is_named_by_its_label() ->
         await type_into(pilot, "#cores", "2")
         await type_into(pilot, "#ram", "lots")
         await type_into(pilot, "#disk", "60G")
+        await pilot.press("ctrl+n")  # trying to go on shows the problems
+        await pilot.pause()
         said = status_line(pilot.app)
         assert said.startswith("RAM: "), said
         assert "plan.ram" not in said
