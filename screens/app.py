@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 Probe = Callable[[str], "HostFacts"]
 Kept = TypeVar("Kept", bound=StepPane)
 
+QUIT_KEY = "ctrl+q"
+
 # How often a worker waiting for the person checks whether it was cancelled, in seconds.
 _WAIT_SLICE = 0.1
 
@@ -110,7 +112,7 @@ class WizardApp(App[int]):
             tooltip="Save the answers so far, to resume later",
         ),
         Binding(
-            "ctrl+q",
+            QUIT_KEY,
             "quit",
             "Quit",
             id="quit",
@@ -156,8 +158,11 @@ class WizardApp(App[int]):
         return screen
 
     async def on_event(self, event: events.Event) -> None:
-        """Hold keys typed while a step is on its way to the screen, so that none is lost."""
-        if isinstance(event, events.Key) and self._held_keys is not None:
+        """Hold keys typed while a step is on its way to the screen, so that none is lost.
+
+        Quitting is never held: it works whatever the step is doing.
+        """
+        if isinstance(event, events.Key) and self._held_keys is not None and event.key != QUIT_KEY:
             self._held_keys.append(event)
             return
         await super().on_event(event)
@@ -271,8 +276,9 @@ class WizardApp(App[int]):
         if self._freeing is not None:
             self._free_after_a_pause()
         pane = self._pane_for(index, self.state)
-        if not pane.is_mounted and self._held_keys is None:
-            # A pane built now takes its focus once checked: keys typed till then wait for it.
+        if (not pane.is_mounted or pane.settling()) and self._held_keys is None:
+            # A pane built now takes its focus once checked, and one settling is not ready
+            # for them yet: keys typed till then wait for it.
             self._held_keys = []
         self.frame.show(pane)
         if not pane.reached:
@@ -328,7 +334,7 @@ class WizardApp(App[int]):
     def _step_checked(self, message: StepChecked) -> None:
         if message.step is self.current_step():
             self.frame.checked(message.step)
-            if self._held_keys is not None:
+            if self._held_keys is not None and not message.step.settling():
                 self._pass_on_held_keys()
             self._build_ahead_soon()
             if not self._warm_up_started:

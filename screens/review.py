@@ -158,6 +158,10 @@ class ReviewStep(StepPane):
         if self.answers is not None:
             self.post_message(RenderRequested(self.answers, self.state.out_dir))
 
+    def settling(self) -> bool:
+        """Return whether the bundle is still being rendered for review."""
+        return self.answers is not None and self.bundle is None and self.failure is None
+
     def step_problems(self) -> list[Problem]:
         """Return the answers' problems (go back to fix them), or why rendering failed."""
         if self.problems:

@@ -105,6 +105,10 @@ class StepPane(VerticalScroll, can_focus=False, inherit_bindings=False):
         if self.is_mounted:
             self.revalidate()
 
+    def settling(self) -> bool:
+        """Return whether the step is still doing what it does on arrival; by default never."""
+        return False
+
     def arrived(self) -> None:
         """Start what the step does when the person first reaches it; by default nothing."""
 

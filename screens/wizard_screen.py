@@ -93,7 +93,10 @@ class WizardScreen(Screen[None]):
         step.display = True
         self.sub_title = f"Step {step.position} of {step.count}: {step.STEP_NAME}"
         self.query_one("#title-bar", Static).update(step.heading())
-        self.query_one("#next", Button).label = step.NEXT_LABEL
+        next_button = self.query_one("#next", Button)
+        next_button.label = step.NEXT_LABEL
+        # A button ignores presses while it shows the last one; that press was the last step's.
+        next_button.remove_class("-active")
         self.query_one("#back", Button).disabled = step.position == 1
         self._to_focus = step
         self.checked(step)
