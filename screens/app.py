@@ -143,7 +143,8 @@ class WizardApp(App[int]):
         self._freeing: Timer | None = None
         self._warm_up_started = False
         self._loaded = False
-        # Keys typed while a step is on its way, from the start until the first step is shown.
+        # Keys typed while a step is on its way to the screen (from the start, the first step);
+        # None while no step is.
         self._held_keys: list[events.Key] | None = []
 
     def get_default_screen(self) -> WizardScreen:
@@ -160,9 +161,14 @@ class WizardApp(App[int]):
     async def on_event(self, event: events.Event) -> None:
         """Hold keys typed while a step is on its way to the screen, so that none is lost.
 
-        Quitting is never held: it works whatever the step is doing.
+        Quitting is never held, nor are keys for a dialog: they work whatever the step is doing.
         """
-        if isinstance(event, events.Key) and self._held_keys is not None and event.key != QUIT_KEY:
+        if (
+            isinstance(event, events.Key)
+            and self._held_keys is not None
+            and event.key != QUIT_KEY
+            and (not self.screen_stack or isinstance(self.screen_stack[-1], WizardScreen))
+        ):
             self._held_keys.append(event)
             return
         await super().on_event(event)

@@ -22,6 +22,7 @@ class Terminal:
     def __init__(self, tmux: str, folder: Path) -> None:
         self.tmux = tmux
         self.socket = folder / "tmux.sock"
+        self.status = folder / "exit-status"
 
     def _run(self, *args: str) -> str:
         """Run a tmux command against this server and return what it printed."""
@@ -29,11 +30,12 @@ class Terminal:
         return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
     def start(self, folder: Path) -> None:
-        """Start the wizard in folder, in a window that stays once the wizard has ended."""
+        """Start the wizard in folder; its exit status is written to a file when it ends."""
         wizard = shlex.join([sys.executable, "-m", "wizard"])
+        status = shlex.quote(str(self.status))
         self._run(
-            "new-session", "-d", "-x", "80", "-y", "24", "-c", str(folder), "-s", "wizard", wizard,
-            ";", "set-option", "-t", "wizard", "remain-on-exit", "on",
+            "new-session", "-d", "-x", "80", "-y", "24", "-c", str(folder), "-s", "wizard",
+            f"{wizard}; echo $? > {status}",
         )  # fmt: skip
 
     def keys(self, *keys: str) -> None:
@@ -62,13 +64,8 @@ class Terminal:
 
     def ended_with(self) -> int:
         """Wait for the wizard to end, and return its exit status."""
-        status = wait_until(
-            lambda: self._run(
-                "display-message", "-p", "-t", "wizard", "#{pane_dead_status}"
-            ).strip(),
-            "the wizard to end",
-        )
-        return int(status)
+        wait_until(lambda: self.status.is_file() and self.status.read_text(), "the wizard to end")
+        return int(self.status.read_text())
 
     def close(self) -> None:
         """Stop the tmux server and whatever still runs in it."""
