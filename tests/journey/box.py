@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.compose import images
-from tests.compose.engine import engine_env, podman
+from tests.compose.engine import podman
 from tests.e2e.support import bindable, free_ports
+from tests.journey.image_store import BOX_STORE
 from tests.waiting import wait_until
 
 MEMORY = "2g"
@@ -38,22 +39,6 @@ class Box:
     def copy_in(self, source: Path, target: str) -> None:
         """Copy a file of this machine into the box."""
         podman("cp", str(source), f"{self.name}:{target}")
-
-    def load_image(self, image: str) -> None:
-        """Copy an image of this machine's engine into the engine inside the box."""
-        saved = subprocess.Popen(
-            ["podman", "save", image], stdout=subprocess.PIPE, env=engine_env()
-        )
-        loaded = subprocess.run(
-            ["podman", "exec", "-i", self.name, "podman", "load"],
-            stdin=saved.stdout,
-            capture_output=True,
-            text=True,
-            env=engine_env(),
-            timeout=600,
-            check=False,
-        )
-        assert saved.wait(timeout=600) == 0 and loaded.returncode == 0, loaded.stderr
 
     def failed_units_log(self) -> str:
         """Return the box's failed units and the end of each one's journal."""
@@ -100,13 +85,15 @@ def running_box(
     federation_port: bool = True,
     cpus: str = CPUS,
     memory: str = MEMORY,
+    image_store: Path | None = None,
 ) -> Iterator[Box]:
     """Start a fresh box with the wheels mounted, authorise a new key, and remove it after.
 
     A privileged box stands for a virtual machine, in which a container engine can run. An
     attached box is on a private network at its own address, asking its nameserver for names;
     its federation port is reached there, not on this machine. Boxes side by side whose
-    bundles serve federation on the HTTPS port publish no federation port.
+    bundles serve federation on the HTTPS port publish no federation port. An image store is
+    mounted read-only where the engine of a privileged box can be told to read it.
     """
     image = images.build("box")
     keys = folder / name
@@ -129,6 +116,7 @@ def running_box(
         *(["--privileged"] if privileged else []),
         *(f"--memory={memory}", f"--cpus={cpus}", *network, *published),
         *("--volume", f"{images.wheelhouse()}:/wheels:ro"),
+        *(["--volume", f"{image_store}:{BOX_STORE}:ro"] if image_store else []),
         image,
     )
     try:

@@ -4,9 +4,10 @@ The box is privileged, as a virtual machine is to what runs in it, so that a con
 runs inside it. Docker Engine is not in Debian's archive and no other registry is reachable:
 the person's "install Docker" is played by Debian's podman with podman-docker (the `docker`
 command and the Docker API socket, served by podman.socket under the box's systemd) and
-docker-compose, and the images the bundle pins are copied into the box's engine from this
-machine's stand-ins (tests/compose/images), where on a VPS `up` pulls them. So what differs
-from a VPS, and is not proven here: Docker Engine itself, and pulling from a registry.
+docker-compose, and the box's engine finds the images the bundle pins in a read-only store of
+this machine's stand-ins (tests/compose/images, tests/journey/image_store.py), where on a VPS
+`up` pulls them. So what differs from a VPS, and is not proven here: Docker Engine itself, and
+pulling from a registry.
 
 Then, as in the native journey: `matrix-wizard apply --ssh` uploads and runs apply.sh with no
 staging prefix (compose up in the box, the database check, the wait for a healthy Synapse,
@@ -27,6 +28,7 @@ from tests.conftest import require_program
 from tests.e2e.client import converse
 from tests.e2e.support import SERVER_NAME, Timings
 from tests.journey.box import Box, running_box
+from tests.journey.image_store import BOX_STORAGE_CONF, image_store
 from tests.journey.support import bundle_answers, generate_bundle, wizard
 from tests.journey.test_journey import (
     MESSAGE,
@@ -46,14 +48,19 @@ pytestmark = [pytest.mark.journey, pytest.mark.slow]
 # iptables.
 ENGINE_PACKAGES = "podman podman-docker docker-compose netavark aardvark-dns iptables curl nftables"
 NETWORK_CONF = "/etc/containers/containers.conf.d/network.conf"
+STORAGE_CONF = "/etc/containers/storage.conf"
 LOG_TAIL = 40
 
 
 def install_engine(box: Box) -> None:
-    """Install the container engine in the box as its admin would, and start its API socket."""
+    """Install the container engine in the box as its admin would, and start its API socket.
+
+    Its storage settings add the read-only store the box mounts, where it finds the images.
+    """
     box.run(
         f"mkdir -p {Path(NETWORK_CONF).parent} && "
         f"printf '[network]\\nnetwork_backend = \"netavark\"\\n' > {NETWORK_CONF} && "
+        f"printf '%s' '{BOX_STORAGE_CONF}' > {STORAGE_CONF} && "
         "apt-get update -q && DEBIAN_FRONTEND=noninteractive "
         f"apt-get install -y -q {ENGINE_PACKAGES} && systemctl enable --now podman.socket && "
         "touch /etc/containers/nodocker"  # podman-docker's notice on every docker command
@@ -100,16 +107,16 @@ def test_a_compose_bundle_runs_on_a_fresh_box_with_an_engine_inside(
     ctx = generate_bundle(home, bundle_answers(home, SERVER_NAME, "nginx", "compose"), bundle)
     with timings.step("stand-in images built (reused when built before)"):
         build_images(bundle, ctx)
+    with timings.step("the images' store written (reused when written before)"):
+        store = image_store(pulled_images(bundle, ctx).values())
     with ExitStack() as cleanup:
         with timings.step("box started (systemd running)"):
+            name = f"{PROJECT_PREFIX}-nest-{tmp_path.name}"
             box = cleanup.enter_context(
-                running_box(tmp_path, f"{PROJECT_PREFIX}-nest-{tmp_path.name}", privileged=True)
+                running_box(tmp_path, name, privileged=True, image_store=store)
             )
         with timings.step("engine installed in the box"):
             install_engine(box)
-        with timings.step("images copied into the box's engine"):
-            for image in sorted(set(pulled_images(bundle, ctx).values())):
-                box.load_image(image)
         install_certificate(box, ctx, tmp_path)
 
         with timings.step("apply over SSH: compose up in the box"):
