@@ -3,6 +3,8 @@ PYTHON ?= python3
 RUN_VENV := .venv
 TEST_VENV := .venv-test
 ARGS ?=
+# pytest-xdist workers: real programs' tests run on one, the rest spread (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean
 
@@ -10,7 +12,7 @@ run: $(RUN_VENV)/.installed
 	$(RUN_VENV)/bin/matrix-wizard $(ARGS)
 
 test: $(TEST_VENV)/.installed lint
-	$(TEST_VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(TEST_VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(TEST_VENV)/.installed
 	$(TEST_VENV)/bin/ruff format --check .

@@ -1,7 +1,10 @@
 """Shared test helpers: real programs are required under CI and skipped with a reason elsewhere.
 
 The session's fixtures shared by several folders live here, so that each exists once a
-session: the container engine, the end-to-end runs' timings, and Dendrite's build.
+session: the container engine, the end-to-end runs' timings, and Dendrite's build. Under
+pytest-xdist (`make test` runs two workers), every test that starts real programs goes to one
+worker, in the order collected, so that the engine, PostgreSQL and the images still exist once
+a run; the tests of screens and functions spread over both.
 """
 
 import json
@@ -27,6 +30,20 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TIMINGS_FILE = "e2e-timings.json"
+REAL_PROGRAM_MARKERS = frozenset(
+    {"integration", "e2e", "compose", "journey", "workers", "federation", "recovery", "ssh", "slow"}
+)
+# The snapshots write their bundle to one fixed folder, whose name the pictures show.
+SNAPSHOT_MODULE = "test_snapshots.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the tests that start real programs on one worker, and the snapshots on one."""
+    for item in items:
+        if REAL_PROGRAM_MARKERS & {mark.name for mark in item.iter_markers()}:
+            item.add_marker(pytest.mark.xdist_group("real-programs"))
+        elif item.path.name == SNAPSHOT_MODULE:
+            item.add_marker(pytest.mark.xdist_group("snapshots"))
 
 
 @pytest.fixture(scope="session")
