@@ -180,7 +180,8 @@ install_element_web() {
     unpacked="$ELEMENT_WEB_ROOT.unpacking"
     run rm -rf "$unpacked"
     run mkdir -p "$unpacked"
-    run tar -xzf "$tarball" --strip-components=1 --no-same-owner --no-same-permissions -C "$unpacked"
+    run tar -xzf "$tarball" --strip-components=1 --no-same-owner -C "$unpacked"
+    run chmod -R a+rX,go-w "$unpacked" # the proxy's own user reads every file
     if [ ! -f "$unpacked/index.html" ] || ! grep -qF "$ELEMENT_WEB_VERSION" "$unpacked/version" 2>/dev/null; then
         run rm -rf "$unpacked"
         fail "$tarball is not Element Web $ELEMENT_WEB_VERSION (index.html, and a version file naming it): not installed"
