@@ -3,6 +3,7 @@
 import json
 from typing import Any
 
+from wizard.answers.model import Answers
 from wizard.bundle import versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import client_base_url
@@ -42,10 +43,13 @@ def host(ctx: RenderContext) -> str:
     return element_host
 
 
-def url(ctx: RenderContext) -> str:
-    """Return the address people open Element Web at."""
-    port = ctx.ports.https
-    return f"https://{host(ctx)}" + ("" if port == 443 else f":{port}")
+def url(answers: Answers) -> str | None:
+    """Return the address people open Element Web at, or None when it is not served."""
+    element_host = answers.domain.element_host
+    if element_host is None:
+        return None
+    port = answers.deployment.ports.https
+    return f"https://{element_host}" + ("" if port == 443 else f":{port}")
 
 
 def call_settings(ctx: RenderContext) -> dict[str, Any]:

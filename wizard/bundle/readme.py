@@ -100,7 +100,7 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Federation", ctx.federation_endpoint),
         ("Registration", answers.registration.mode.value),
         ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
-        ("Element Web", element_web.url(ctx) if element_web.enabled(ctx) else "off"),
+        ("Element Web", element_web.url(answers) or "off"),
         ("Monitoring", _monitoring_summary(ctx)),
         ("Backups", backup.backup_dir(ctx) if answers.backups.enabled else "off"),
     ]

@@ -50,9 +50,9 @@ def readme_section(ctx: RenderContext) -> list[str]:
     return [
         "## Element Web",
         "",
-        f"Element Web opens at {element_web.url(ctx)}, on a host of its own: Element advises "
-        "against serving it from the homeserver's host. It signs in to this server by default "
-        "and lets people choose another.",
+        f"Element Web opens at {element_web.url(ctx.answers)}, on a host of its own: Element "
+        "advises against serving it from the homeserver's host. It signs in to this server by "
+        "default and lets people choose another.",
         "",
         *_source(ctx),
         *certificate,
