@@ -100,7 +100,7 @@ class DomainStep(StepPane):
                 validators=[validation.host_name(optional=True)],
             ),
             path="domain.element_host",
-            why="optional: the bundle serves Element Web there, on a host of its own",
+            why="optional: serves Element Web here, on a host of its own",
         )
 
     def _value(self, widget_id: str) -> str:
