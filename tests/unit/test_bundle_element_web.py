@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.bundle_support import answers_for, context_for
+from tests.conftest import run_cli
 from wizard.answers.model import AnswersError
 from wizard.bundle import (
     apply_script,
@@ -184,3 +185,14 @@ def test_the_readme_says_where_element_web_is_and_what_is_trusted() -> None:
 
 def _files() -> dict[str, str]:
     return {"proxy__cert_path": "/etc/ssl/chain.pem", "proxy__key_path": "/etc/ssl/key.pem"}
+
+
+def test_the_command_line_takes_an_element_host_and_refuses_a_bad_one_in_one_line() -> None:
+    base = ("answers", "--homeserver", "synapse", "--server-name", "example.com")
+    taken = run_cli(*base, "--set", "domain.element_host=matrix.example.com")
+    assert taken.returncode == 2
+    assert taken.stderr.count("\n") == 1 and "Traceback" not in taken.stderr
+    assert "Element Web must not share the homeserver host" in taken.stderr
+    given = run_cli(*base, "--set", f"domain.element_host={ELEMENT}")
+    assert given.returncode == 0, given.stderr
+    assert yaml.safe_load(given.stdout)["domain"]["element_host"] == ELEMENT
