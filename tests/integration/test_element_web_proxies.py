@@ -45,7 +45,7 @@ from tests.integration.proxy_runtime import (
 from wizard.bundle import caddy, certificates, element_web, nginx, traefik, versions
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import HSTS_VALUE
-from wizard.verify.proxy_checks import find_traefik
+from wizard.verify.proxy_checks import caddy_validate, check_traefik, find_traefik, nginx_test
 
 pytestmark = pytest.mark.integration
 
@@ -79,11 +79,8 @@ def _context(tmp_path: Path, proxy: str, deployment: str) -> RenderContext:
     config = Path(element_web.config_host_path(ctx))
     config.parent.mkdir(parents=True)
     config.write_text(element_web.render(ctx)[element_web.CONFIG_FILE].text)
-    copies, files = certificates.proxy_copy_dir(ctx), certificates.host_certificate_files(ctx)
-    if copies is not None and files is not None:  # as apply.sh copies them for Caddy
-        Path(copies).mkdir(parents=True)
-        shutil.copyfile(files.chain, f"{copies}/fullchain.pem")
-        shutil.copyfile(files.key, f"{copies}/privkey.pem")
+    if certificates.proxy_copy_dir(ctx) is not None:  # as apply.sh copies them for Caddy
+        _certificate_copy(ctx)
     return ctx
 
 
@@ -273,3 +270,62 @@ def test_traefik_serves_the_compose_element_web_container_with_its_headers(
         wait_for_port(ctx.ports.https, process, log)
         _wait_until_served(ctx, log)
         _assert_element_web_served(ctx)
+
+
+def _checked_context(tmp_path: Path, proxy: str, deployment: str, tls: str) -> RenderContext:
+    """Return answers with Element Web for the checkers, certificate files in tmp_path."""
+    sets: dict[str, Any] = {}
+    if tls == "files":
+        cert, key = self_signed(tmp_path, HOSTS)
+        sets = {"proxy__cert_path": str(cert), "proxy__key_path": str(key)}
+    return context_for(
+        answers_for(
+            proxy=proxy,
+            proxy__tls=tls,
+            domain__element_host=ELEMENT,
+            deployment__kind=deployment,
+            deployment__install_dir=str(tmp_path / "install"),
+            deployment__data_dir=str(tmp_path / "data"),
+            **sets,
+        )
+    )
+
+
+@pytest.mark.parametrize("tls", ["acme", "files", "external"])
+@pytest.mark.parametrize("deployment", ["native", "compose"])
+def test_nginx_and_caddy_checkers_accept_the_element_web_site(
+    tmp_path: Path, deployment: str, tls: str
+) -> None:
+    ctx = _checked_context(tmp_path, "nginx", deployment, tls)
+    conf = tmp_path / "matrix.conf"
+    conf.write_text(nginx.render_config(ctx))
+    ok, message = nginx_test(conf, require_program("nginx"))
+    assert ok, message
+    (tmp_path / "caddy").mkdir()
+    ctx = _checked_context(tmp_path / "caddy", "caddy", deployment, tls)
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(caddy.render_caddyfile(ctx))
+    if certificates.proxy_copy_dir(ctx) is not None:
+        _certificate_copy(ctx)
+    ok, message = caddy_validate(caddyfile, require_program("caddy"))
+    assert ok, message
+
+
+def _certificate_copy(ctx: RenderContext) -> None:
+    """Copy the certificate files where a native Caddy reads them, as apply.sh does."""
+    copies, files = certificates.proxy_copy_dir(ctx), certificates.host_certificate_files(ctx)
+    assert copies is not None and files is not None
+    Path(copies).mkdir(parents=True)
+    shutil.copyfile(files.chain, f"{copies}/fullchain.pem")
+    shutil.copyfile(files.key, f"{copies}/privkey.pem")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tls", ["acme", "files", "external"])
+def test_traefik_loads_the_element_web_routers_enabled(tmp_path: Path, tls: str) -> None:
+    ctx = _checked_context(tmp_path, "traefik", "compose", tls)
+    static, dynamic = tmp_path / "traefik.yml", tmp_path / "dynamic.yml"
+    static.write_text(yaml.safe_dump(traefik.static_config(ctx)))
+    dynamic.write_text(yaml.safe_dump(traefik.dynamic_config(ctx)))
+    assert element_web.SERVICE in traefik.dynamic_config(ctx)["http"]["routers"]
+    assert check_traefik(static, dynamic, find_traefik() or require_program("traefik")) == []
