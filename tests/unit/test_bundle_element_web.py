@@ -122,6 +122,7 @@ def test_element_web_on_a_homeserver_host_is_refused_with_the_reason(host: str, 
 def test_native_traefik_is_refused_with_what_to_choose_instead() -> None:
     with pytest.raises(AnswersError) as caught:
         answers_for(proxy="traefik", deployment__kind="native", domain__element_host=ELEMENT)
+    assert str(caught.value).startswith("proxy.kind: Traefik cannot serve Element Web's files")
     assert "choose nginx or Caddy, or the compose deployment" in str(caught.value)
     answers_for(proxy="traefik", deployment__kind="compose", domain__element_host=ELEMENT)
 

@@ -706,9 +706,9 @@ def _element_web_problems(answers: Answers) -> list[Problem]:
     if answers.deployment.kind is Deployment.NATIVE and answers.proxy.kind is ProxyKind.TRAEFIK:
         return [
             Problem(
-                path="domain.element_host",
+                path="proxy.kind",
                 message="Traefik cannot serve Element Web's files without containers; "
-                "choose nginx or Caddy, or the compose deployment, or leave element_host empty",
+                "choose nginx or Caddy, or the compose deployment, or no Element Web host",
             )
         ]
     return []
