@@ -63,7 +63,8 @@ def call_settings(ctx: RenderContext) -> dict[str, Any]:
 def config_document(ctx: RenderContext) -> dict[str, Any]:
     """Return config.json: this server by default, other servers allowed, labs hidden.
 
-    default_country_code is left out: the answers do not know the country.
+    Guests are off, as the bundle's Synapse and Dendrite refuse them; the country code
+    (default_country_code) is left out, since the answers do not know it.
     """
     return {
         "default_server_config": {
