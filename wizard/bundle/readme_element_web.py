@@ -26,7 +26,8 @@ def _source(ctx: RenderContext) -> list[str]:
         "checksum of it is pinned here, so what is trusted is GitHub and its TLS certificate. "
         "apply.sh prints the tarball's sha256. Element signs each release: to check it first, "
         "fetch the tarball and its `.asc` signature yourself, verify it against Element's key "
-        "(https://packages.element.io/element-release-key.asc), and give apply.sh the file:",
+        "(https://packages.element.io/element-release-key.asc; compare its fingerprint with one "
+        "you trust from another source), and give apply.sh the file:",
         "",
         *_code(
             f"curl -fLO {tarball} -fLO {tarball}.asc",
