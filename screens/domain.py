@@ -100,7 +100,7 @@ class DomainStep(StepPane):
                 validators=[validation.host_name(optional=True)],
             ),
             path="domain.element_host",
-            why="optional: leave empty to use any Element client",
+            why="optional: serves Element Web here, on a host of its own",
         )
 
     def _value(self, widget_id: str) -> str:

@@ -16,6 +16,7 @@ from screens.step import StepPane
 from screens.widgets.notes import Notes
 from wizard.answers.model import Answers, AnswersError, Problem
 from wizard.answers.secret_store import Secrets
+from wizard.bundle import element_web
 from wizard.bundle.context import RenderContext
 from wizard.bundle.discovery import dns_records
 
@@ -98,6 +99,14 @@ class DoneStep(StepPane):
             yield Static("Apply it with:", classes="heading")
             commands = apply_commands(self.state.mode, folder, answers.domain.homeserver_host)
             yield Static("\n".join(commands), id="commands", classes="code", markup=False)
+        element = element_web.url(answers)
+        if element is not None:
+            yield Static(
+                f"Element Web opens at {element} once it is applied.",
+                id="element-web",
+                classes="why",
+                markup=False,
+            )
         yield Static("DNS records to set at your DNS provider", classes="heading")
         yield Notes(dns_text(answers), id="dns", classes="code")
         yield Static(

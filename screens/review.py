@@ -19,6 +19,7 @@ from screens.widgets.released import ReleasedTextArea
 from screens.words import asked_on_screen, label, problem_text
 from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
 from wizard.answers.secret_store import Secrets, redact
+from wizard.bundle import element_web
 from wizard.bundle.model import Bundle
 from wizard.bundle.worker_plan import in_words, worker_plan
 from wizard.fit.tiers import tier_shortfall
@@ -52,7 +53,11 @@ def shown_text(bundle: Bundle, path: str, secrets: Secrets) -> str:
 
 def said_in_words(answers: Answers) -> dict[str, str]:
     """Return the answers whose bare value says too little, by path, each in words."""
-    return {"homeserver.workers": in_words(worker_plan(answers, tuned_facts(answers)))}
+    words = {"homeserver.workers": in_words(worker_plan(answers, tuned_facts(answers)))}
+    element = element_web.url(answers)
+    if element is not None:
+        words["domain.element_host"] = f"Element Web served at {element}"
+    return words
 
 
 def value_words(value: object) -> str:

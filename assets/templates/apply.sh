@@ -24,18 +24,24 @@ REQUIRED=@@required
 usage() {
     cat <<'EOF'
 usage: sudo ./apply.sh [--dry-run] [--skip-start] [--certificate-renewed]
+                      [--element-web-tarball=FILE]
   --dry-run              print every action and change nothing
   --skip-start           prepare folders, owners, firewall and certificate, but start nothing
   --certificate-renewed  only make the proxy and TURN read the renewed certificate
                          (certbot runs this after each renewal)
+  --element-web-tarball=FILE
+                         without containers: install Element Web from this release tarball
+                         (element-vVERSION.tar.gz) instead of downloading it
 EOF
 }
 
 DRY_RUN=0
 SKIP_START=0
 CERTIFICATE_RENEWED=0
+ELEMENT_WEB_TARBALL=
 for arg in "$@"; do
     case "$arg" in
+        --element-web-tarball=?*) ELEMENT_WEB_TARBALL=${arg#*=} ;;
         --dry-run) DRY_RUN=1 ;;
         --skip-start) SKIP_START=1 ;;
         # --turn-certificate is what certificates obtained by earlier bundles call.
@@ -138,6 +144,7 @@ explain_skipped_name() {
     case "$2" in
         wellknown) fix="serve the files of well-known/matrix/ at https://$1/.well-known/matrix/ where it points (README.md), or point it here" ;;
         federation) fix="other servers check the certificate for it (SRV delegation): point it here" ;;
+        element) fix="browsers refuse Element Web there until it points here" ;;
         *) fix="TURN over TLS fails certificate checks for it until it points here" ;;
     esac
     seen=$(addresses_of "$1" | tr '\n' ' ')

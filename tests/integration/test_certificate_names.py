@@ -111,3 +111,13 @@ def test_a_homeserver_name_not_in_dns_is_reported(tmp_path: Path) -> None:
     _, out = _dry_run(tmp_path, {"example.com": HERE})
     assert "matrix.example.com does not resolve: create the DNS records" in out
     assert _requested_names(out) == ["matrix.example.com"]
+
+
+def test_the_element_web_host_is_asked_for_when_it_points_here(tmp_path: Path) -> None:
+    here = {"matrix.example.com": HERE, "example.com": HERE, "element.example.com": HERE}
+    _, out = _dry_run(tmp_path, here, domain__element_host="element.example.com")
+    assert _requested_names(out) == ["matrix.example.com", "example.com", "element.example.com"]
+    elsewhere = here | {"element.example.com": ELSEWHERE}
+    _, out = _dry_run(tmp_path / "2", elsewhere, domain__element_host="element.example.com")
+    assert _requested_names(out) == ["matrix.example.com", "example.com"]
+    assert "browsers refuse Element Web there until it points here" in out

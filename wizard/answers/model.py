@@ -564,6 +564,7 @@ def combination_problems(answers: Answers) -> list[Problem]:
     if db not in SUPPORTED_DATABASES[hs]:
         problems.append(Problem(path="database.kind", message=_database_refusal(hs, db)))
     problems += _conduit_family_problems(answers)
+    problems += _element_web_problems(answers)
     if answers.homeserver.workers and (
         hs is not Homeserver.SYNAPSE or db is not DatabaseKind.POSTGRESQL
     ):
@@ -682,6 +683,35 @@ def _database_refusal(hs: Homeserver, db: DatabaseKind) -> str:
             kind.value for kind in supported[1:]
         )
     return f"{reason}; {fix}"
+
+
+def _element_web_problems(answers: Answers) -> list[Problem]:
+    """Return why Element Web cannot be served at its host: a homeserver's host, native Traefik."""
+    domain = answers.domain
+    if domain.element_host is None:
+        return []
+    server_host = validators.server_name_host(domain.server_name)
+    taken = {server_host: "the server_name", domain.homeserver_host: "the homeserver host"}
+    if domain.element_host in taken:
+        # Element Web's README: a client sharing the homeserver's origin lets content served
+        # by the Matrix APIs reach it (cross-site scripting).
+        return [
+            Problem(
+                path="domain.element_host",
+                message=f"Element Web must not share {taken[domain.element_host]} "
+                f"({domain.element_host}): content served by the homeserver could then script "
+                f"it; use a host of its own, such as element.{server_host}",
+            )
+        ]
+    if answers.deployment.kind is Deployment.NATIVE and answers.proxy.kind is ProxyKind.TRAEFIK:
+        return [
+            Problem(
+                path="proxy.kind",
+                message="Traefik cannot serve Element Web's files without containers; "
+                "choose nginx or Caddy, or the compose deployment, or no Element Web host",
+            )
+        ]
+    return []
 
 
 def _conduit_family_problems(answers: Answers) -> list[Problem]:

@@ -10,6 +10,7 @@ from wizard.bundle import (
     compose,
     conduit,
     dendrite_build,
+    element_web,
     firewall,
     layout,
     media,
@@ -238,6 +239,7 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
     dendrite = dendrite_build.builds_dendrite(ctx)
+    element = element_web.enabled(ctx)
     binary = native.homeserver_binary(ctx)
     nginx = ctx.answers.proxy.kind is ProxyKind.NGINX
     users = [(user.name, user.home) for user in native.system_users(ctx)]
@@ -263,6 +265,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "TRAEFIK_BINARY": native.traefik_binary(ctx) if traefik else "",
         "TRAEFIK_VERSION": versions.TRAEFIK_VERSION if traefik else "",
         "TRAEFIK_RELEASES": native.TRAEFIK_RELEASES if traefik else "",
+        "ELEMENT_WEB_ROOT": element_web.web_root(ctx) if element else "",
+        "ELEMENT_WEB_VERSION": versions.ELEMENT_WEB_VERSION if element else "",
+        "ELEMENT_WEB_URL": element_web.tarball_url() if element else "",
         "DENDRITE_BUILD": dendrite_build.BUILD_SCRIPT if dendrite else "",
         "DENDRITE_MODULE": versions.DENDRITE_MODULE if dendrite else "",
         "DENDRITE_VERSION": dendrite_build.module_version() if dendrite else "",

@@ -3,7 +3,7 @@
 import textwrap
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, worker_routes
+from wizard.bundle import certificates, element_web, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -172,6 +172,39 @@ def _site(ctx: RenderContext, site: Site) -> str:
     )
 
 
+def _element_site(ctx: RenderContext) -> str:
+    """Return the site of Element Web: its files natively, the container under compose."""
+    host = check.host(element_web.host(ctx))
+    if ctx.compose:
+        serve = fill(TEMPLATE, "element_proxy", upstream=check.upstream(element_web.upstream()))
+        how = "served by its container"
+    else:
+        serve = fill(
+            TEMPLATE,
+            "element_files",
+            config_dir=check.quoted(check.path(f"{ctx.install_dir}/{element_web.BUNDLE_DIR}")),
+            web_root=check.quoted(check.path(element_web.web_root(ctx))),
+        )
+        how = "the release's files, which apply.sh puts in place"
+    headers = "".join(
+        fill(TEMPLATE, "element_header", name=name, value=check.quoted_header(value))
+        for name, value in element_web.SECURITY_HEADERS.items()
+    )
+    return fill(
+        TEMPLATE,
+        "element_site",
+        host=host,
+        how=how,
+        addresses=host if tls_terminated_here(ctx) else f"http://{host}",
+        tls=_tls(ctx),
+        headers=headers,
+        defer=fill(TEMPLATE, "element_defer") if ctx.compose else "",
+        no_cache_paths=check.quoted_regex(element_web.NO_CACHE_REGEX),
+        no_cache=check.quoted(element_web.NO_CACHE),
+        serve=serve,
+    )
+
+
 def admin_address(ctx: RenderContext) -> str:
     """Return where Caddy's admin API listens: loopback, on the answers' port."""
     return f"localhost:{check.port(ctx.ports.caddy_admin)}"
@@ -187,7 +220,8 @@ def render_caddyfile(ctx: RenderContext, admin: str | None = None) -> str:
         "file",
         homeserver_host=check.host(ctx.homeserver_host),
         global_options=_global_options(ctx, admin),
-        sites="".join(_site(ctx, site) for site in sites(ctx)),
+        sites="".join(_site(ctx, site) for site in sites(ctx))
+        + (_element_site(ctx) if element_web.enabled(ctx) else ""),
     )
     return text.rstrip("\n") + "\n"
 

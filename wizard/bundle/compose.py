@@ -11,6 +11,7 @@ from wizard.bundle import (
     conduit,
     conduit_family,
     dendrite,
+    element_web,
     layout,
     media,
     monitoring,
@@ -297,6 +298,8 @@ def _proxy(ctx: RenderContext) -> dict[str, Any]:
             _mount(layout.service_dir(ctx, kind.value), TRAEFIK_ACME_DIR),
         ]
         dependencies.append(WELLKNOWN_SERVICE)
+    if element_web.enabled(ctx):
+        dependencies.append(element_web.SERVICE)
     # The nginx, Caddy and Traefik images are Alpine-based: busybox wget is there.
     return _service(
         IMAGES[kind],
@@ -320,6 +323,20 @@ def _wellknown(ctx: RenderContext) -> dict[str, Any]:
         ],
         # nginx's Alpine image has busybox wget.
         healthcheck=_healthcheck(_answers_http(WELLKNOWN_PORT), start_period="30s"),
+    )
+
+
+def _element_web(ctx: RenderContext) -> dict[str, Any]:
+    """Return Element Web's container: the official image with the bundle's config.json."""
+    port = element_web.CONTAINER_PORT
+    return _service(
+        element_web.image(),
+        environment={"ELEMENT_WEB_PORT": str(port)},
+        volumes=[
+            _mount(element_web.config_host_path(ctx), element_web.CONTAINER_CONFIG, read_only=True)
+        ],
+        # The image is built on nginx's Alpine image: busybox wget is there.
+        healthcheck=_healthcheck(_answers_http(port), start_period="30s"),
     )
 
 
@@ -421,6 +438,8 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     found[ctx.answers.proxy.kind.value] = _proxy(ctx)
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
         found[WELLKNOWN_SERVICE] = _wellknown(ctx)
+    if element_web.enabled(ctx):
+        found[element_web.SERVICE] = _element_web(ctx)
     if ctx.answers.calls.turn:
         found[layout.COTURN_SERVICE] = _coturn(ctx)
     if ctx.answers.monitoring.prometheus:

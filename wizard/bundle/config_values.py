@@ -83,3 +83,9 @@ def quoted(value: str) -> str:
     if any(character in value for character in '"\\\n\r\t;{}`$'):
         raise _refuse("the value", value, "it holds a quote, brace, semicolon or control character")
     return f'"{value}"'
+
+
+def quoted_header(value: str) -> str:
+    """Return a checked header value in double quotes; `;` may separate its parts there."""
+    quoted(value.replace(";", ""))  # refuses what quoted() refuses, the semicolon aside
+    return f'"{value}"'

@@ -3,7 +3,14 @@
 from dataclasses import dataclass
 
 from wizard.answers.model import Homeserver, ProxyKind
-from wizard.bundle import backup, certificates, conduit_family, layout, synapse_workers
+from wizard.bundle import (
+    backup,
+    certificates,
+    conduit_family,
+    element_web,
+    layout,
+    synapse_workers,
+)
 from wizard.bundle.context import RenderContext
 from wizard.bundle.versions import SYNAPSE_VERSION
 
@@ -114,6 +121,8 @@ def apt_packages(ctx: RenderContext) -> list[str]:
         packages += ["python3", "tar"]  # python3 serves the well-known folder on loopback
     else:
         packages.append(proxy.value)
+    if element_web.enabled(ctx):
+        packages.append("tar")  # apply.sh unpacks Element Web's release
     if certificates.uses_certbot(ctx):
         packages.append("certbot")
     if ctx.answers.calls.turn:

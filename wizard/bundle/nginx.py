@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, layout, worker_routes
+from wizard.bundle import calls, certificates, element_web, layout, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -62,6 +62,8 @@ def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
         names[site.host] = "federation" if site.matrix_prefixes else "wellknown"
     if calls.turn_tls(ctx):
         names.setdefault(calls.turn_host(ctx), "turn")
+    if element_web.enabled(ctx):
+        names.setdefault(element_web.host(ctx), "element")
     names.pop(ctx.homeserver_host, None)
     return list(names.items())
 
@@ -252,6 +254,61 @@ def _site_server(ctx: RenderContext, site: Site) -> str:
     )
 
 
+def _element_headers(ctx: RenderContext) -> str:
+    """Return Element Web's headers, HSTS with them: a location's add_header drops the server's."""
+    lines = [_hsts(ctx, "        ")]
+    lines += [
+        fill(TEMPLATE, "element_header", name=name, value=check.quoted_header(value))
+        for name, value in element_web.SECURITY_HEADERS.items()
+    ]
+    return "".join(lines)
+
+
+def _element_server(ctx: RenderContext) -> str:
+    """Return the server of Element Web: its files natively, the container under compose."""
+    host = check.host(element_web.host(ctx))
+    port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+    no_cache = fill(
+        TEMPLATE, "element_header", name="Cache-Control", value=check.quoted(element_web.NO_CACHE)
+    )
+    if ctx.compose:
+        # The image's own nginx sets some of these headers too: the proxy's replace them.
+        serve = fill(TEMPLATE, "element_proxy") + "".join(
+            fill(TEMPLATE, "element_hidden_header", name=name)
+            for name in element_web.SECURITY_HEADERS
+        )
+        no_cache = fill(TEMPLATE, "element_hidden_header", name="Cache-Control") + no_cache
+        config, root = serve, ""
+        upstream = fill(TEMPLATE, "element_upstream", upstream=element_web.upstream())
+        how = "served by its container"
+    else:
+        serve = ""
+        config = fill(
+            TEMPLATE,
+            "element_config_file",
+            config_file=check.quoted(check.path(element_web.config_host_path(ctx))),
+        )
+        web_root = check.quoted(check.path(element_web.web_root(ctx)))
+        root = fill(TEMPLATE, "element_root", web_root=web_root)
+        upstream = ""
+        how = "the release's files, which apply.sh puts in place"
+    return fill(
+        TEMPLATE,
+        "element_server",
+        host=host,
+        how=how,
+        upstream=upstream,
+        listen=_listen(ctx, port, tls_terminated_here(ctx)),
+        tls=_tls(ctx),
+        root=root,
+        config=config,
+        serve=serve,
+        headers=_element_headers(ctx),
+        no_cache=no_cache,
+        no_cache_paths=check.quoted_regex(element_web.NO_CACHE_REGEX),
+    )
+
+
 def _redirect_server(ctx: RenderContext) -> str:
     acme = ctx.answers.proxy.tls is TlsMode.ACME
     challenge = ""
@@ -276,6 +333,8 @@ def render_config(ctx: RenderContext) -> str:
     """Return the text of nginx/matrix.conf."""
     servers = [_redirect_server(ctx)] if tls_terminated_here(ctx) else []
     servers.extend(_site_server(ctx, site) for site in sites(ctx))
+    if element_web.enabled(ctx):
+        servers.append(_element_server(ctx))
     text = fill(
         TEMPLATE,
         "file",

@@ -18,6 +18,7 @@ from wizard.bundle import (
     certificates,
     conduit,
     dendrite_build,
+    element_web,
     firewall,
     layout,
     media,
@@ -26,6 +27,7 @@ from wizard.bundle import (
     nginx,
     postgres,
     readme_backups,
+    readme_element_web,
     synapse_workers,
     systemd,
     versions,
@@ -98,6 +100,7 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Federation", ctx.federation_endpoint),
         ("Registration", answers.registration.mode.value),
         ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
+        ("Element Web", element_web.url(answers) or "off"),
         ("Monitoring", _monitoring_summary(ctx)),
         ("Backups", backup.backup_dir(ctx) if answers.backups.enabled else "off"),
     ]
@@ -148,6 +151,7 @@ CERTIFICATE_NAME_USES = {
     "wellknown": "serves /.well-known/matrix/ when it points here",
     "federation": "other servers check the certificate for it (SRV delegation)",
     "turn": "clients check it for TURN over TLS",
+    "element": "browsers open Element Web there",
 }
 
 
@@ -607,6 +611,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_doctor(ctx),
         *synapse_workers.readme_section(ctx),
         *_calls(ctx),
+        *readme_element_web.readme_section(ctx),
         *readme_backups.readme_section(ctx),
         *_monitoring(ctx),
         *_native(ctx),

@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, worker_routes
+from wizard.bundle import certificates, element_web, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -292,6 +292,46 @@ def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
     return routers
 
 
+def _element_web(ctx: RenderContext) -> dict[str, dict[str, Any]]:
+    """Return the routers, middlewares and service of Element Web's container (compose only).
+
+    Natively Traefik has nothing to serve Element Web's files with: the answers refuse that.
+    """
+    names = _entry_point_names(ctx)
+    port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+    host = check.host(element_web.host(ctx))
+    headers = f"{element_web.SERVICE}-headers"
+    no_cache = f"{element_web.SERVICE}-no-cache"
+    router: dict[str, Any] = {
+        "rule": f"Host(`{host}`)",
+        "entryPoints": [names[port]],
+        "middlewares": [headers],
+        "service": element_web.SERVICE,
+    }
+    no_cache_rule = f"{router['rule']} && PathRegexp(`{check.regex(element_web.NO_CACHE_REGEX)}`)"
+    routers: dict[str, dict[str, Any]] = {
+        element_web.SERVICE: router,
+        no_cache: copy.deepcopy(router)
+        | {"rule": no_cache_rule, "middlewares": [headers, no_cache]},
+    }
+    tls = _router_tls(ctx)
+    if tls is not None:
+        for each in routers.values():
+            each["tls"] = dict(tls)
+            each["middlewares"] = [HSTS_MIDDLEWARE, *each["middlewares"]]
+    # customResponseHeaders replace what the image's own nginx sends under the same names.
+    middlewares = {
+        headers: {"headers": {"customResponseHeaders": dict(element_web.SECURITY_HEADERS)}},
+        no_cache: {"headers": {"customResponseHeaders": {"Cache-Control": element_web.NO_CACHE}}},
+    }
+    service = _load_balancer([f"http://{check.upstream(element_web.upstream())}"])
+    return {
+        "routers": routers,
+        "middlewares": middlewares,
+        "services": {element_web.SERVICE: service},
+    }
+
+
 def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
     """Return dynamic.yml as data: routers, middlewares, services and TLS options."""
     routers: dict[str, Any] = {}
@@ -311,6 +351,11 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
         middlewares[WELLKNOWN_HEADERS_MIDDLEWARE] = {"headers": {"customResponseHeaders": headers}}
         middlewares[WELLKNOWN_STRIP_MIDDLEWARE] = {"stripPrefix": {"prefixes": ["/.well-known"]}}
         services[WELLKNOWN_SERVICE] = {"loadBalancer": {"servers": [{"url": wellknown_url(ctx)}]}}
+    if element_web.enabled(ctx):
+        element = _element_web(ctx)
+        routers |= element["routers"]
+        middlewares |= element["middlewares"]
+        services |= element["services"]
     config: dict[str, Any] = {
         "http": {"routers": routers, "middlewares": middlewares, "services": services}
     }

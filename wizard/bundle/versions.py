@@ -30,6 +30,10 @@ GO_TOOLCHAIN_SHA256 = {
     "arm64": "02b36b6787b3ac767668f630e2998df45a3b1f9ffee08d1bf3ef6487cd658d99",
 }
 
+# Element Web: the official image under compose, the release tarball natively. v1.12.32 is the
+# newest release this project has seen pinned by others (docs and compose files, 2026).
+ELEMENT_WEB_VERSION = "1.12.32"
+
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"
 TRAEFIK_IMAGE = f"traefik:v{TRAEFIK_VERSION}"
@@ -38,6 +42,7 @@ COTURN_IMAGE = "coturn/coturn:4.6.2-r12"
 REDIS_IMAGE = "redis:7.4.2-alpine"
 PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4"
 GRAFANA_IMAGE = "grafana/grafana:11.6.0"
+ELEMENT_WEB_IMAGE = f"vectorim/element-web:v{ELEMENT_WEB_VERSION}"
 SYNAPSE_IMAGE = f"matrixdotorg/synapse:v{SYNAPSE_VERSION}"
 DENDRITE_IMAGE = f"ghcr.io/element-hq/dendrite-monolith:v{DENDRITE_VERSION}"
 CONDUIT_IMAGE = f"matrixconduit/matrix-conduit:v{CONDUIT_VERSION}"

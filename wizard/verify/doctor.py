@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from wizard.answers.model import Homeserver, load_answers_file
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import discovery, monitoring, proxy_sites
+from wizard.bundle import discovery, element_web, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
 from wizard.units import counted
@@ -149,6 +149,33 @@ def check_federation_version(target: Target) -> DoctorResult:
         return DoctorResult(check, "failed", f"{url} answers {reply.status} without a server")
     described = " ".join(str(server.get(key, "")) for key in ("name", "version")).strip()
     return DoctorResult(check, "passed", f"{url} answers: {described}")
+
+
+def check_element_web(ctx: RenderContext, target: Target) -> DoctorResult:
+    """Check Element Web's config.json: the bundle's JSON, its security headers, not cached."""
+    check = "Element Web"
+    host, port, path = element_web.host(ctx), target.https_port, "/config.json"
+    url = _url(host, port, path)
+    try:
+        reply = fetch(target, host, port, path)
+    except _REQUEST_ERRORS as error:
+        return DoctorResult(check, "failed", f"{url}: {_failure(error)}")
+    if reply.status != 200:
+        return DoctorResult(check, "failed", f"{url} answers {reply.status}, not 200")
+    problems = [
+        f"{name} is {reply.headers.get(name.lower()) or 'missing'}, not {value}"
+        for name, value in element_web.SECURITY_HEADERS.items()
+        if reply.headers.get(name.lower()) != value
+    ]
+    if reply.headers.get("cache-control") != element_web.NO_CACHE:
+        problems.append("Cache-Control is not no-cache: browsers may keep an old config.json")
+    document = _json(reply)
+    expected = element_web.config_document(ctx)["default_server_config"]
+    if not isinstance(document, dict) or document.get("default_server_config") != expected:
+        problems.append(f"does not point at this server: {json.dumps(expected)}")
+    if problems:
+        return DoctorResult(check, "failed", f"{url}: " + "; ".join(problems))
+    return DoctorResult(check, "passed", f"{url} points at this server, with its headers")
 
 
 def check_not_public(target: Target, check: str, path: str) -> DoctorResult:
@@ -284,6 +311,9 @@ def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
             (target.federation_host, target.federation_port),
         ]
     )
+    if element_web.enabled(ctx):
+        results.append(check_element_web(ctx, target))
+        endpoints[(element_web.host(ctx), target.https_port)] = None
     results += [check_tls(target, host, port) for host, port in endpoints]
     return results
 

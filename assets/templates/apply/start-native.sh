@@ -150,6 +150,46 @@ install_traefik() {
     host_run rm -rf "$work"
 }
 
+# install_element_web: unpack the pinned Element Web release into its web root, from the
+# tarball given with --element-web-tarball, else from its GitHub release over HTTPS (no
+# checksum is pinned: README.md says what is trusted and how to check the signature).
+install_element_web() {
+    [ -n "$ELEMENT_WEB_ROOT" ] || return 0
+    if [ -f "$ELEMENT_WEB_ROOT/index.html" ]; then
+        note "Element Web $ELEMENT_WEB_VERSION is in $ELEMENT_WEB_ROOT"
+        return 0
+    fi
+    work=
+    if [ -n "$ELEMENT_WEB_TARBALL" ]; then
+        [ -f "$ELEMENT_WEB_TARBALL" ] || fail "--element-web-tarball: no file at $ELEMENT_WEB_TARBALL"
+        tarball=$ELEMENT_WEB_TARBALL
+    else
+        if acting; then
+            work=$(mktemp -d)
+        else
+            work='$DOWNLOAD_FOLDER'
+        fi
+        tarball="$work/element-v$ELEMENT_WEB_VERSION.tar.gz"
+        host_run curl -fsSL -o "$tarball" "$ELEMENT_WEB_URL"
+    fi
+    if [ "$DRY_RUN" = 1 ] || [ ! -f "$tarball" ]; then
+        show "tar -xzf $tarball --strip-components=1 -C $ELEMENT_WEB_ROOT"
+        return 0
+    fi
+    note "sha256 of $tarball: $(sha256sum "$tarball" | cut -d ' ' -f 1)"
+    unpacked="$ELEMENT_WEB_ROOT.unpacking"
+    run rm -rf "$unpacked"
+    run mkdir -p "$unpacked"
+    run tar -xzf "$tarball" --strip-components=1 --no-same-owner -C "$unpacked"
+    run chmod -R a+rX,go-w "$unpacked" # the proxy's own user reads every file
+    if [ ! -f "$unpacked/index.html" ] || ! grep -qF "$ELEMENT_WEB_VERSION" "$unpacked/version" 2>/dev/null; then
+        run rm -rf "$unpacked"
+        fail "$tarball is not Element Web $ELEMENT_WEB_VERSION (index.html, and a version file naming it): not installed"
+    fi
+    run mv "$unpacked" "$ELEMENT_WEB_ROOT"
+    [ -z "$work" ] || run rm -rf "$work"
+}
+
 # build_dendrite: build Dendrite's pinned release with the bundle's build-dendrite.sh, which
 # skips the build when the release's folder holds its programs; elsewhere print its steps.
 build_dendrite() {
@@ -178,6 +218,7 @@ install_programs() {
     create_users
     install_synapse
     install_traefik
+    install_element_web
     build_dendrite
     note_homeserver_binary
     [ -z "$GRAFANA_NOTE" ] || note "$GRAFANA_NOTE"
