@@ -53,6 +53,7 @@ STAND_INS = {
     "coturn": StandIn("coturn", versions.COTURN_IMAGE),
     "prometheus": StandIn("prometheus", versions.PROMETHEUS_IMAGE),
     "redis": StandIn("redis", versions.REDIS_IMAGE),
+    "element-web": StandIn("element-web", versions.ELEMENT_WEB_IMAGE),
     # Not stand-ins: the fresh Debian machine of the journey tests, and the federation tests'
     # DNS server.
     "box": StandIn("box", "localhost/matrix-wizard-test/box:bookworm"),

@@ -20,7 +20,7 @@ from tests.compose import images
 from tests.compose.engine import PROJECT_PREFIX, Engine, podman
 from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, free_ports, generate
 from tests.integration.proxy_runtime import self_signed
-from wizard.bundle import apply_script, calls, layout
+from wizard.bundle import apply_script, calls, element_web, layout
 from wizard.bundle.context import RenderContext
 
 DOCKER_SHIM = (
@@ -141,6 +141,8 @@ def certificate(ctx: RenderContext) -> None:
     chain = Path(ctx.host_path(CERTIFICATE))
     chain.parent.mkdir(parents=True, exist_ok=True)
     hosts = [ctx.homeserver_host, ctx.server_name_host, calls.turn_host(ctx)]
+    if element_web.enabled(ctx):
+        hosts.append(element_web.host(ctx))
     made, key = self_signed(chain.parent, hosts)
     made.rename(chain)
     key.rename(ctx.host_path(PRIVATE_KEY))

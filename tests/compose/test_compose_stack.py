@@ -15,6 +15,9 @@ stack publishes on this machine:
 2. /.well-known/matrix/server and /client hold the bundle's JSON with a JSON content type and
    CORS, the federation API answers, /_synapse/admin and the metrics path do not, and
    `matrix-wizard doctor --insecure` passes every check but TLS (self-signed: unverified);
+   Element Web's host serves the bundle's config.json and the page of the `element-web`
+   container, a stand-in for Element's image that serves a page of its own, with Element
+   Web's headers (not proven: Element Web itself);
 3. with monitoring, the bundle's Prometheus reports Synapse up; with TURN, the bundle's coturn
    (on the host's network, as the bundle runs it) grants an allocation to the credentials
    Synapse hands out and refuses a wrong secret. The relay goes to this machine's own address,
@@ -50,8 +53,8 @@ from tests.integration.proxy_runtime import send
 from tests.integration.s3_server import ACCESS_KEY_ID, BUCKET, SECRET, object_keys, running_s3
 from tests.waiting import wait_until
 from tests.workers import load, metrics
-from wizard.bundle import calls, compose, layout, synapse_workers, versions
-from wizard.bundle.context import POSTGRES_SERVICE
+from wizard.bundle import calls, compose, element_web, layout, synapse_workers, versions
+from wizard.bundle.context import POSTGRES_SERVICE, RenderContext
 from wizard.bundle.worker_layout import Role
 
 pytestmark = [pytest.mark.compose, pytest.mark.slow]
@@ -71,7 +74,7 @@ def answers_for_run(proxy: str, database: str, extras: bool) -> dict[str, Any]:
     """Return the answers of one compose run."""
     answers: dict[str, Any] = {
         "homeserver": {"kind": "synapse", "tier": "minimum"},
-        "domain": {"server_name": SERVER_NAME},
+        "domain": {"server_name": SERVER_NAME, "element_host": f"element.{SERVER_NAME}"},
         "database": {"kind": database},
         "proxy": {"kind": proxy, "tls": "files", "cert_path": CERTIFICATE, "key_path": PRIVATE_KEY},
         "calls": {"turn": extras},
@@ -198,8 +201,12 @@ def test_a_client_uses_the_compose_stack_the_bundle_runs(
     assert seen.encrypted
     with timings.step("2. well-known, federation, admin and metrics through the proxy"):
         check_routes(ctx)
+    with timings.step("2a. Element Web's container: config.json and the page, with headers"):
+        check_element_web(ctx)
     with timings.step("2b. matrix-wizard doctor"):
-        check_doctor(run.install_dir, ctx.homeserver_host, {ctx.ports.https, ctx.federation_port})
+        element = frozenset({f"{element_web.host(ctx)}:{ctx.ports.https}"})
+        ports = {ctx.ports.https, ctx.federation_port}
+        check_doctor(run.install_dir, ctx.homeserver_host, ports, other_tls=element)
     if extras:
         with timings.step("3a. Prometheus scraped Synapse (up = 1)"):
             check_prometheus(run)
@@ -214,6 +221,25 @@ def test_a_client_uses_the_compose_stack_the_bundle_runs(
     run.down()
     timings.steps["compose down"] = round(time.monotonic() - stop_started, 3)
     timings.finish()
+
+
+def check_element_web(ctx: RenderContext) -> None:
+    """Element Web's container serves the bundle's config.json and its page through the proxy.
+
+    The image is a stand-in serving a page of its own (tests/compose/images/element-web): what is
+    proven is the bundle's side, the service, its mounted config.json, port, healthcheck and the
+    proxy's route and headers, not Element Web.
+    """
+    host = element_web.host(ctx)
+    config = send(ctx.ports.https, host, "/config.json")
+    assert config.status == 200, config
+    assert json.loads(config.body) == element_web.config_document(ctx)
+    assert config.headers["cache-control"] == element_web.NO_CACHE
+    for name, value in element_web.SECURITY_HEADERS.items():
+        assert config.headers[name.lower()] == value, name
+    page = send(ctx.ports.https, host, "/")
+    assert page.status == 200, page
+    assert b"Element Web stand-in" in page.body
 
 
 def check_second_apply(run: ComposeRun, answers: dict[str, Any]) -> None:
