@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, layout, worker_routes
+from wizard.bundle import calls, certificates, layout, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -221,6 +221,17 @@ def _locations(ctx: RenderContext, site: Site) -> str:
         )
         for prefix in site.matrix_prefixes
     ]
+    if site.serves_calls:
+        parts.append(
+            fill(
+                TEMPLATE,
+                "calls_locations",
+                jwt_upstream=check.upstream(matrix_rtc.jwt_upstream(ctx)),
+                sfu_upstream=check.upstream(matrix_rtc.livekit_upstream(ctx)),
+                forwarded_for="$remote_addr" if here else "$proxy_add_x_forwarded_for",
+                forwarded_proto="$scheme" if here else "https",
+            )
+        )
     if site.serves_wellknown:
         headers = "".join(
             fill(TEMPLATE, "cors_header", name=name, value=check.quoted(value))

@@ -30,12 +30,20 @@ GO_TOOLCHAIN_SHA256 = {
     "arm64": "02b36b6787b3ac767668f630e2998df45a3b1f9ffee08d1bf3ef6487cd658d99",
 }
 
+# MatrixRTC calls: LiveKit's server (the release the tests build from its Go module; later ones
+# replace pion modules with forks the Go module proxy does not serve) and element-hq's
+# lk-jwt-service 0.5.0, whose README lists the environment the bundle sets.
+LIVEKIT_VERSION = "1.13.5"
+LK_JWT_SERVICE_VERSION = "0.5.0"
+
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"
 TRAEFIK_IMAGE = f"traefik:v{TRAEFIK_VERSION}"
 POSTGRES_IMAGE = "postgres:16.9"
 COTURN_IMAGE = "coturn/coturn:4.6.2-r12"
 REDIS_IMAGE = "redis:7.4.2-alpine"
+LIVEKIT_IMAGE = f"livekit/livekit-server:v{LIVEKIT_VERSION}"
+LK_JWT_SERVICE_IMAGE = f"ghcr.io/element-hq/lk-jwt-service:{LK_JWT_SERVICE_VERSION}"
 PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4"
 GRAFANA_IMAGE = "grafana/grafana:11.6.0"
 SYNAPSE_IMAGE = f"matrixdotorg/synapse:v{SYNAPSE_VERSION}"
