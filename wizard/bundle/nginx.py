@@ -189,6 +189,18 @@ def _workers(ctx: RenderContext) -> str:
     return "".join(parts)
 
 
+def _calls_upstreams(ctx: RenderContext) -> str:
+    """Return the upstreams of lk-jwt-service and LiveKit when calls use MatrixRTC."""
+    if not matrix_rtc.enabled(ctx):
+        return ""
+    return fill(
+        TEMPLATE,
+        "calls_upstreams",
+        jwt_upstream=check.upstream(matrix_rtc.jwt_upstream(ctx)),
+        sfu_upstream=check.upstream(matrix_rtc.livekit_upstream(ctx)),
+    )
+
+
 def _worker_locations(ctx: RenderContext, site: Site) -> str:
     """Return the regex locations nested in /_matrix/ that send a worker its requests."""
     found = worker_routes.site_routes(ctx, site)
@@ -226,8 +238,6 @@ def _locations(ctx: RenderContext, site: Site) -> str:
             fill(
                 TEMPLATE,
                 "calls_locations",
-                jwt_upstream=check.upstream(matrix_rtc.jwt_upstream(ctx)),
-                sfu_upstream=check.upstream(matrix_rtc.livekit_upstream(ctx)),
                 forwarded_for="$remote_addr" if here else "$proxy_add_x_forwarded_for",
                 forwarded_proto="$scheme" if here else "https",
             )
@@ -292,6 +302,7 @@ def render_config(ctx: RenderContext) -> str:
         "file",
         homeserver_host=check.host(ctx.homeserver_host),
         upstream=check.upstream(ctx.homeserver_upstream),
+        calls_upstreams=_calls_upstreams(ctx),
         workers=_workers(ctx),
         servers="".join(servers),
     )
