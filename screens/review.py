@@ -21,6 +21,7 @@ from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, wa
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
 from wizard.bundle.worker_plan import in_words, worker_plan
+from wizard.fit.extras import extra_load
 from wizard.fit.tiers import tier_shortfall
 from wizard.probe.facts import HostFacts
 
@@ -97,7 +98,8 @@ def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
     if facts is None:
         return []
     homeserver = answers.homeserver
-    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value)
+    extra = extra_load(answers.calls.matrix_rtc)
+    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value, extra)
     return [lacking] if lacking else []
 
 

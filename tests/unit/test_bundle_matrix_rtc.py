@@ -7,11 +7,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
+from tests.conftest import run_cli
 from wizard.answers.model import AnswersError
 from wizard.bundle import compose, discovery, firewall, matrix_rtc, synapse, systemd
 from wizard.bundle.model import PRIVATE, PUBLIC
 from wizard.bundle.render import render
+from wizard.fit import tiers
+from wizard.fit.extras import extra_load
 
 ADDRESS = "203.0.113.10"
 CALLS: dict[str, Any] = {"calls__matrix_rtc": True, "calls__external_ip": ADDRESS}
@@ -202,3 +205,23 @@ def test_the_answers_file_keeps_the_choice_and_no_secret() -> None:
     text = json.dumps(answers)
     assert FIXED_SECRETS.livekit_api_key not in text
     assert FIXED_SECRETS.livekit_api_secret not in text
+
+
+def test_calls_raise_every_tiers_ram_and_the_production_tiers_cores() -> None:
+    facts = facts_with(ram_gib=2, cores=2)
+    plain = tiers.fit(facts, "synapse").checks
+    with_calls = tiers.fit(facts, "synapse", extra_load(True)).checks
+    for before, after in zip(plain, with_calls, strict=True):
+        assert after.requirements[0].needed != before.requirements[0].needed, after.tier
+    assert [check.requirements[1].needed for check in with_calls] == [
+        "1 core",
+        "2 cores",
+        "5 cores",
+    ]
+    assert extra_load(False) == tiers.NO_EXTRA
+
+
+def test_plan_counts_calls_in_when_asked() -> None:
+    args = ["plan", "--cpus", "2", "--ram", "2G", "--disk", "60G", "--homeserver", "synapse"]
+    assert "1.3 GiB" not in run_cli(*args, check=True).stdout
+    assert "1.3 GiB" in run_cli(*args, "--matrix-rtc", check=True).stdout

@@ -91,8 +91,8 @@ LIVEKIT_PROGRAM = "livekit-server"
 LK_JWT_PROGRAM = "lk-jwt-service"
 CALL_RELEASES = {
     LIVEKIT_PROGRAM: f"https://github.com/livekit/livekit/releases/tag/v{LIVEKIT_VERSION}",
-    LK_JWT_PROGRAM: "https://github.com/element-hq/lk-jwt-service/releases/tag/"
-    f"v{LK_JWT_SERVICE_VERSION}",
+    LK_JWT_PROGRAM: "https://github.com/element-hq/lk-jwt-service/releases "
+    f"({LK_JWT_SERVICE_VERSION})",
 }
 
 
