@@ -101,7 +101,7 @@ class ExtrasStep(StepPane):
         yield Field(
             OnOff(bool(calls.get("matrix_rtc")), id="matrix-rtc"),
             path="calls.matrix_rtc",
-            why="Element Call group calls: runs LiveKit; opens a TCP and a UDP port",
+            why="Element Call group calls: runs LiveKit; opens two ports",
         )
         with Vertical(id="rtc-fields"):
             if calls.get("matrix_rtc"):
