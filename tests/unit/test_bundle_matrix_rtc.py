@@ -86,7 +86,9 @@ def test_livekit_ports_may_not_collide_with_each_other_or_turn() -> None:
     same = _problems(**CALLS, calls__rtc_tcp_port=7882)
     assert "different" in same["calls.rtc_udp_port"]
     relay = _problems(**CALLS, calls__turn=True, calls__rtc_udp_port=49200)
-    assert "TURN" in relay["calls.rtc_udp_port"]
+    assert "TURN's relay range" in relay["calls.rtc_udp_port"]
+    taken = _problems(**CALLS, calls__rtc_tcp_port=8448)
+    assert "deployment.ports.federation" in taken["calls.rtc_tcp_port"]
 
 
 def test_livekit_advertises_only_the_answered_address_and_never_creates_rooms() -> None:

@@ -721,16 +721,23 @@ def matrix_rtc_problems(answers: Answers) -> list[Problem]:
                 message="give LiveKit's UDP and TCP media ports different numbers",
             )
         )
-    turn_ports = {answers.deployment.ports.turn, answers.deployment.ports.turns}
+    taken = {port: name for name, port in answers.deployment.ports.model_dump().items()}
     for name in ("rtc_tcp_port", "rtc_udp_port"):
         port = getattr(calls, name)
-        in_relay = calls.turn and calls.relay_min_port <= port <= calls.relay_max_port
-        if in_relay or (calls.turn and port in turn_ports):
+        if port in taken:
             problems.append(
                 Problem(
                     path=f"calls.{name}",
-                    message=f"port {port} is also TURN's; choose a port outside TURN's "
-                    f"{calls.relay_min_port}-{calls.relay_max_port} range and its ports",
+                    message=f"port {port} is already taken by deployment.ports.{taken[port]}; "
+                    "choose another",
+                )
+            )
+        elif calls.turn and calls.relay_min_port <= port <= calls.relay_max_port:
+            problems.append(
+                Problem(
+                    path=f"calls.{name}",
+                    message=f"port {port} is in TURN's relay range "
+                    f"{calls.relay_min_port}-{calls.relay_max_port}; choose a port outside it",
                 )
             )
     return problems
