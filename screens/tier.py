@@ -133,7 +133,8 @@ class TierStep(StepPane):
         self.fits: dict[str, Fit] = {}
         self.recommendation: Recommendation | None = None
         if state.facts is not None:
-            self.fits = {name: fit(state.facts, name) for name in HOMESERVERS}
+            extra = extra_load(bool(state.draft.get("calls", {}).get("matrix_rtc")))
+            self.fits = {name: fit(state.facts, name, extra) for name in HOMESERVERS}
             self.recommendation = recommend(state.facts)
 
     def _defaults(self) -> tuple[str, str]:
