@@ -57,6 +57,9 @@ def _optional_entries(view: dict[str, Any]) -> dict[str, str]:
         "s3-region": _text(s3.get("region") or "us-east-1"),
         "s3-key-id": _text(s3.get("access_key_id")),
         "turn-host": _text(view["calls"].get("turn_host")),
+        "external-ip": _text(view["calls"].get("external_ip")),
+        "rtc-tcp-port": _text(view["calls"].get("rtc_tcp_port")),
+        "rtc-udp-port": _text(view["calls"].get("rtc_udp_port")),
     }
 
 
@@ -95,6 +98,14 @@ class ExtrasStep(StepPane):
         with Vertical(id="turn-fields"):
             if calls.get("turn"):
                 yield from self._turn_fields()
+        yield Field(
+            OnOff(bool(calls.get("matrix_rtc")), id="matrix-rtc"),
+            path="calls.matrix_rtc",
+            why="Element Call group calls: runs LiveKit; opens two ports",
+        )
+        with Vertical(id="rtc-fields"):
+            if calls.get("matrix_rtc"):
+                yield from self._rtc_fields()
         yield Static("People and rooms", classes="heading")
         yield Field(
             Choices(
@@ -197,6 +208,22 @@ class ExtrasStep(StepPane):
             path="calls.turn_host",
         )
 
+    def _rtc_fields(self) -> Iterator[Field]:
+        """Return the fields of MatrixRTC calls: the address LiveKit gives clients, its ports."""
+        start = _optional_entries(self.view())
+        yield Field(
+            Entry(
+                start["external-ip"],
+                id="external-ip",
+                placeholder="such as 203.0.113.10",
+                validators=[validation.host_address(optional=True)],
+            ),
+            path="calls.external_ip",
+            why="the address clients send media to; LiveKit never guesses it",
+        )
+        yield Field(Entry(start["rtc-tcp-port"], id="rtc-tcp-port"), path="calls.rtc_tcp_port")
+        yield Field(Entry(start["rtc-udp-port"], id="rtc-udp-port"), path="calls.rtc_udp_port")
+
     def on_mount(self) -> None:
         """Show the fields that apply to the switches."""
         self._arrange()
@@ -217,6 +244,7 @@ class ExtrasStep(StepPane):
     def _arrange(self) -> None:
         self._show_group("#s3", self._choice("media-backend") == "s3", self._s3_fields)
         self._show_group("#turn-fields", self._on("turn"), self._turn_fields)
+        self._show_group("#rtc-fields", self._on("matrix-rtc"), self._rtc_fields)
         self.query_one("#backup-fields").display = self._on("backups")
         self.query_one("#firewall-fields").display = self._on("firewall")
 
@@ -225,7 +253,7 @@ class ExtrasStep(StepPane):
     ) -> None:
         """Show or hide a group of fields, building them the first time they are shown.
 
-        The bucket and TURN fields are off by default; most people never see them.
+        The bucket, TURN and group-call fields are off by default; most people never see them.
         """
         group = self.query_one(selector)
         if shown and not group.children:
@@ -247,6 +275,16 @@ class ExtrasStep(StepPane):
             else None
         )
         turn = self._on("turn")
+        rtc = self._on("matrix-rtc")
+        rtc_answers = (
+            {
+                "external_ip": self._value("external-ip") or None,
+                "rtc_tcp_port": self._value("rtc-tcp-port"),
+                "rtc_udp_port": self._value("rtc-udp-port"),
+            }
+            if rtc
+            else {}
+        )
         return {
             "media": {
                 **view["media"],
@@ -258,6 +296,8 @@ class ExtrasStep(StepPane):
                 **view["calls"],
                 "turn": turn,
                 "turn_host": (self._value("turn-host") or None) if turn else None,
+                "matrix_rtc": rtc,
+                **rtc_answers,
             },
             "registration": {"mode": self._choice("registration")},
             "encryption": {"by_default": self._choice("encryption")},

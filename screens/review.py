@@ -22,6 +22,7 @@ from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle import element_web
 from wizard.bundle.model import Bundle
 from wizard.bundle.worker_plan import in_words, worker_plan
+from wizard.fit.extras import extra_load
 from wizard.fit.tiers import tier_shortfall
 from wizard.probe.facts import HostFacts
 
@@ -102,7 +103,8 @@ def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
     if facts is None:
         return []
     homeserver = answers.homeserver
-    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value)
+    extra = extra_load(answers.calls.matrix_rtc)
+    lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value, extra)
     return [lacking] if lacking else []
 
 

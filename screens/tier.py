@@ -19,6 +19,7 @@ from wizard.answers.homeserver_change import kept_for
 from wizard.answers.model import Homeserver, Problem, tuned_facts
 from wizard.bundle.worker_plan import headline, layout_rows, notes, worker_plan
 from wizard.errors import UsageError
+from wizard.fit.extras import extra_load
 from wizard.fit.tiers import (
     DISPLAY_NAMES,
     HOMESERVERS,
@@ -132,7 +133,8 @@ class TierStep(StepPane):
         self.fits: dict[str, Fit] = {}
         self.recommendation: Recommendation | None = None
         if state.facts is not None:
-            self.fits = {name: fit(state.facts, name) for name in HOMESERVERS}
+            extra = extra_load(bool(state.draft.get("calls", {}).get("matrix_rtc")))
+            self.fits = {name: fit(state.facts, name, extra) for name in HOMESERVERS}
             self.recommendation = recommend(state.facts)
 
     def _defaults(self) -> tuple[str, str]:
@@ -229,7 +231,8 @@ class TierStep(StepPane):
     def _explain(self) -> None:
         kind, tier = self._choice()
         facts = self.state.facts
-        lacking = tier_shortfall(facts, kind, tier) if facts is not None else ""
+        extra = extra_load(bool(self.state.draft.get("calls", {}).get("matrix_rtc")))
+        lacking = tier_shortfall(facts, kind, tier, extra) if facts is not None else ""
         warning = f"Warning: {lacking}" if lacking else ""
         self.query_one("#tier-warning", Static).update(warning)
         self.query_one("#tier-warning", Static).display = bool(warning)

@@ -45,6 +45,11 @@ def host_name(*, optional: bool = False) -> PureValidator:
     return PureValidator(_host, optional=optional)
 
 
+def host_address(*, optional: bool = False) -> PureValidator:
+    """Check an IP address a server can own, as the answers file does for calls.external_ip."""
+    return PureValidator(validators.check_host_address, optional=optional)
+
+
 def email() -> PureValidator:
     """Check an e-mail address for an ACME account."""
     return PureValidator(validators.check_email)

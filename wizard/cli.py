@@ -147,14 +147,17 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 "(matrix-wizard profiles lists them)",
             )
         facts = describe_machine(args.cpus, args.ram, args.disk, args.disk_kind)
-    return _show_facts_and_fits(facts, args.homeserver, args.json)
+    return _show_facts_and_fits(facts, args.homeserver, args.json, args.matrix_rtc)
 
 
-def _show_facts_and_fits(facts: "HostFacts", homeserver: str | None, as_json: bool) -> int:
+def _show_facts_and_fits(
+    facts: "HostFacts", homeserver: str | None, as_json: bool, matrix_rtc: bool = False
+) -> int:
     from wizard.fit import report, tiers
+    from wizard.fit.extras import extra_load
 
     names = [homeserver] if homeserver else list(HOMESERVERS)
-    fits = [tiers.fit(facts, name) for name in names]
+    fits = [tiers.fit(facts, name, extra_load(matrix_rtc)) for name in names]
     recommendation = tiers.recommend(facts)
     if as_json:
         _print_json(
@@ -545,6 +548,11 @@ def build_parser() -> argparse.ArgumentParser:
     kind.add_argument("--hdd", dest="disk_kind", action="store_const", const=DiskKind.HDD)
     plan.set_defaults(disk_kind=DiskKind.UNKNOWN)
     plan.add_argument("--homeserver", choices=HOMESERVERS, help="fit only this homeserver")
+    plan.add_argument(
+        "--matrix-rtc",
+        action="store_true",
+        help="count MatrixRTC calls in: LiveKit and lk-jwt-service beside the homeserver",
+    )
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(handler=_cmd_plan)
 

@@ -209,3 +209,29 @@ def test_compose_with_every_service_s3_media_and_workers_passes_docker_compose(
 
     assert result.status == "passed", result.detail
     assert (out / "synapse-image" / "Dockerfile").is_file()
+
+
+CALLS = {"calls__matrix_rtc": True, "calls__external_ip": "203.0.113.10"}
+
+
+@pytest.mark.parametrize("deployment", ["compose", "native"])
+@pytest.mark.parametrize("proxy", PROXIES)
+@pytest.mark.parametrize("homeserver", ["synapse", "continuwuity", "tuwunel"])
+def test_a_bundle_with_matrix_rtc_calls_passes_the_real_checkers(
+    tmp_path: Path, homeserver: str, proxy: str, deployment: str
+) -> None:
+    """The /livekit/ routes, LiveKit's services and units, and the successors' call settings."""
+    bundle = written_bundle(
+        tmp_path,
+        homeserver=homeserver,
+        proxy=proxy,
+        registration__mode="token",
+        calls__turn=True,
+        deployment__kind=deployment,
+        **CALLS,
+    )
+    results = by_file(check_bundle(bundle))
+    assert {HOMESERVER_FILES[homeserver], PROXY_FILES[proxy], "apply.sh"} <= set(results)
+    for name, result in results.items():
+        wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
+        assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"

@@ -216,3 +216,31 @@ def test_another_url_moves_the_checks_to_its_host_and_port() -> None:
     assert (target.homeserver_host, target.https_port) == ("matrix.example.org", 9443)
     assert (target.federation_host, target.federation_port) == ("matrix.example.org", 9443)
     assert target.server_name_host == "example.com"
+
+
+def test_with_group_calls_the_foci_and_lk_jwt_services_health_are_checked(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    ctx = context_for(
+        answers_for(
+            proxy__federation_port=443,
+            deployment__ports={"https": port},
+            calls__matrix_rtc=True,
+            calls__external_ip="203.0.113.10",
+        )
+    )
+    cert, key = _certificate(tmp_path, 30)
+    routes = _healthy_routes(ctx)
+    with _serving(routes, cert, key, port):
+        missing = _statuses(_run(ctx, verify=False))
+        routes["/livekit/jwt/healthz"] = Route(200, {})
+        healthy = _statuses(_run(ctx, verify=False))
+        client = routes["/.well-known/matrix/client"]
+        without_foci = {"m.homeserver": client.body["m.homeserver"]}
+        routes["/.well-known/matrix/client"] = Route(200, without_foci, client.headers)
+        no_foci = _statuses(_run(ctx, verify=False))
+    assert missing["calls: lk-jwt-service"] == "failed"
+    assert healthy["calls: lk-jwt-service"] == "passed"
+    assert healthy["well-known client"] == "passed"
+    assert no_foci["well-known client"] == "failed"

@@ -212,3 +212,20 @@ def test_a_staging_run_schedules_backups_by_timer_in_place_of_cron_and_stops_it_
     off = _run(_written(render(answers, None, FIXED_SECRETS), tmp_path / "off") / "apply.sh")
     assert "+ systemctl disable --now matrix-wizard-backup.timer   (staging: not done)" in off
     assert not (unit_dir / backup_timer.TIMER_FILE).exists()
+
+
+def test_a_dry_run_with_matrix_rtc_says_which_call_programs_to_put_in_place(
+    tmp_path: Path,
+) -> None:
+    calls = {"calls__matrix_rtc": True, "calls__external_ip": "203.0.113.10"}
+    ctx, bundle = _stage(tmp_path, **calls)
+    missing = _run(bundle / "apply.sh", "--dry-run")
+    livekit, jwt = native.call_programs(ctx)
+    assert f"not in place yet: {livekit} {jwt}; {native.call_programs_help(ctx)}" in missing
+    for program in (livekit, jwt):
+        Path(program).parent.mkdir(parents=True, exist_ok=True)
+        Path(program).write_text("#!/bin/sh\n")
+        Path(program).chmod(0o755)
+    present = _run(bundle / "apply.sh", "--dry-run")
+    assert "LiveKit and lk-jwt-service are in place for calls" in present
+    assert f"+ systemctl enable --now {systemd.start_order(ctx)[-1]}" in present

@@ -26,7 +26,7 @@ from tests.integration.postgres_server import (
     free_port,
     postgres_server_fixture,  # noqa: F401  (registers the fixture)
 )
-from wizard.bundle import calls, postgres, synapse
+from wizard.bundle import calls, matrix_rtc, postgres, synapse
 from wizard.bundle.context import RenderContext
 
 pytestmark = pytest.mark.integration
@@ -137,6 +137,12 @@ CHOICES: dict[str, dict[str, Any]] = {
         "database__host": "db.example.net",
         "registration__mode": "open",
         "rate_limits__preset": "relaxed",
+    },
+    "sqlite-matrix-rtc-strict": {
+        "database": "sqlite",
+        "calls__matrix_rtc": True,
+        "calls__external_ip": "203.0.113.10",
+        "rate_limits__preset": "strict",
     },
     "sqlite-strict-invite-production": {
         "database": "sqlite",
@@ -369,3 +375,67 @@ def test_synapse_starts_on_the_postgres_the_init_script_made(
         )
 
     assert int(tables[0][0]) > 10, "Synapse created its schema as the role init.sql made"
+
+
+def _call(url: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    """Send a JSON request (POST with a body, else GET) and return the JSON answer."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_synapse_starts_with_calls_and_serves_what_lk_jwt_service_and_clients_ask(
+    root: Path,
+) -> None:
+    """Synapse runs with the MatrixRTC sections, and serves what clients and lk-jwt-service ask.
+
+    Clients read the LiveKit transport from it; the OpenID token a client gets is checked on
+    its federation listener, the request lk-jwt-service makes before it mints a LiveKit token.
+    """
+    http_port = free_port()
+    ctx = _native_context(
+        root,
+        database="sqlite",
+        calls__matrix_rtc=True,
+        calls__external_ip="203.0.113.10",
+        deployment__ports__homeserver=http_port,
+    )
+    base = f"http://127.0.0.1:{http_port}"
+    config_path = _write(ctx)
+    seen = _inspect(config_path)
+    assert seen["rate_limits"]["rc_message"]["per_second"] >= matrix_rtc.MESSAGE_LIMIT[0]
+    assert seen["rate_limits"]["rc_delayed_event_mgmt"]["burst_count"] == 20
+
+    with _running_synapse(config_path, f"{base}/_matrix/client/versions"):
+        register = [
+            _synapse_python(),
+            *("-m", "synapse._scripts.register_new_matrix_user", "-c", str(config_path)),
+            *("-u", "alice", "-p", "a long password", "--no-admin", base),
+        ]
+        done = subprocess.run(register, capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        login = _call(
+            f"{base}/_matrix/client/v3/login",
+            {
+                "type": "m.login.password",
+                "identifier": {"type": "m.id.user", "user": "alice"},
+                "password": "a long password",
+            },
+        )
+        token = login["access_token"]
+        transports = _call(
+            f"{base}/_matrix/client/unstable/org.matrix.msc4143/rtc/transports", token=token
+        )
+        user_id = login["user_id"]
+        openid = _call(f"{base}/_matrix/client/v3/user/{user_id}/openid/request_token", {}, token)
+        userinfo = _call(
+            f"{base}/_matrix/federation/v1/openid/userinfo?access_token={openid['access_token']}"
+        )
+
+    assert transports["rtc_transports"] == matrix_rtc.foci(ctx)
+    assert userinfo == {"sub": user_id}

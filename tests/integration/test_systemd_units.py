@@ -20,6 +20,8 @@ STACKS: list[dict[str, Any]] = [
         "homeserver": "synapse",
         "proxy": "caddy",
         "calls__turn": True,
+        "calls__matrix_rtc": True,
+        "calls__external_ip": "203.0.113.10",
         "monitoring__prometheus": True,
     },
     {"homeserver": "synapse", "database": "sqlite", "proxy": "traefik"},
@@ -76,7 +78,7 @@ def _installed(tmp_path: Path, sets: dict[str, Any]) -> tuple[RenderContext, Pat
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(file.text, encoding="utf-8")
     _stub(Path(native.synapse_venv(ctx)) / "bin" / "python")
-    for program in ("traefik", *native.HOMESERVER_PROGRAMS.values()):
+    for program in ("traefik", *native.HOMESERVER_PROGRAMS.values(), *native.CALL_RELEASES):
         _stub(Path(native.local_program(ctx, program)))
     units = []
     for name in systemd.start_order(ctx):

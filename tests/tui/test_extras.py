@@ -59,3 +59,19 @@ async def test_each_switch_says_its_state_in_words_and_marks_it_only_when_on() -
         await pilot.pause()
         assert (str(turn.label), turn.BUTTON_INNER) == ("on", "X")
         assert (str(firewall.label), firewall.BUTTON_INNER) == ("off", " ")
+
+
+@asynctest
+async def test_group_calls_ask_for_the_public_address_and_take_it_into_the_answers() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        assert not extras.query("#external-ip")
+        extras.query_one("#matrix-rtc", Checkbox).value = True
+        await pilot.pause()
+        assert extras.query_one("#rtc-udp-port", Input).value == "7882"
+        assert not extras.valid  # LiveKit needs the address clients send media to
+        await type_into(pilot, "#external-ip", "203.0.113.10")
+        calls = extras.form()["calls"]
+        assert (calls["matrix_rtc"], calls["external_ip"]) == (True, "203.0.113.10")
+        assert extras.valid

@@ -6,9 +6,10 @@ import pytest
 from textual.widgets import DataTable, Static, TabbedContent, TextArea, Tree
 from textual.widgets.tree import TreeNode
 
-from screens.review import ReviewStep, answer_rows, language_for
+from screens.review import ReviewStep, answer_rows, language_for, machine_warnings
 from screens.state import WizardState
 from screens.widgets.choices import Choices
+from tests.bundle_support import answers_for, facts_with
 from tests.tui.conftest import asynctest, screen_text, settle, walk_to, wizard
 from wizard.answers.secret_store import SECRETS_FILE
 from wizard.bundle.model import PRIVATE
@@ -114,3 +115,18 @@ def test_answer_rows_flatten_in_order() -> None:
 def test_answer_rows_say_yes_no_and_empty_in_words() -> None:
     rows = answer_rows({"a": True, "b": False, "c": "", "d": 0})
     assert rows == [("a", "yes"), ("b", "no"), ("c", "(empty)"), ("d", "0")]
+
+
+def test_review_warns_when_group_calls_take_the_machine_below_its_tier() -> None:
+    """LiveKit's RAM is counted: a machine that just fits the tier no longer does with calls."""
+    plain = answers_for(database="sqlite", homeserver__tier="minimum")
+    calls = answers_for(
+        database="sqlite",
+        homeserver__tier="minimum",
+        calls__matrix_rtc=True,
+        calls__external_ip="203.0.113.10",
+    )
+    facts = facts_with(ram_gib=1, cores=1)
+    assert machine_warnings(plain, facts) == []
+    (warning,) = machine_warnings(calls, facts)
+    assert "RAM 1.3 GiB" in warning

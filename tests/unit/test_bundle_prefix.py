@@ -27,6 +27,8 @@ PORTS_A = {
     "wellknown": 38090,
     "caddy_admin": 32019,
     "synapse_workers": 31100,
+    "livekit": 37880,
+    "lk_jwt": 36080,
 }
 PORTS_B = {name: port + 10000 for name, port in PORTS_A.items()}
 # Ports from which Synapse's workers count theirs.
@@ -43,6 +45,8 @@ STACKS: list[dict[str, Any]] = [
         "database": "postgresql",
         "proxy": "nginx",
         "homeserver__workers": True,
+        "calls__matrix_rtc": True,
+        "calls__external_ip": "203.0.113.10",
         **EVERYTHING,
     },
     {"homeserver": "synapse", "database": "sqlite", "proxy": "caddy", **CERTIFICATE},
@@ -118,6 +122,7 @@ _ABSOLUTE = re.compile(r"""(?:^|(?<=[\s"'=(`:,<>]))(/[A-Za-z0-9._@+%-][^\s"'`;,)
 _NOT_HOST_PATHS = (
     re.compile(r"^/_"),  # Matrix and Synapse URL paths: /_matrix/, /_synapse/client/
     re.compile(r"^/\.well-known"),  # URL paths of the well-known documents and ACME
+    re.compile(r"^/livekit/(jwt|sfu)/$"),  # URL paths of MatrixRTC calls
     re.compile(r"^/metrics$"),  # Dendrite's metrics URL path
     re.compile(r"^/\d+$"),  # the length of a network prefix, as in fc00::/7
     re.compile(r"\$"),  # a shell variable, whose value the script holds prefixed

@@ -280,9 +280,18 @@ class MediaSection(_Section):
 
 
 class CallsSection(_Section):
-    """TURN for voice and video calls through NAT."""
+    """Calls: TURN for calls through NAT, and MatrixRTC group calls (LiveKit) for Element Call."""
 
     turn: YesNo = False
+    matrix_rtc: YesNo = Field(
+        False, description="run LiveKit and lk-jwt-service for Element Call (MatrixRTC)"
+    )
+    rtc_tcp_port: WholeNumber = Field(
+        7881, ge=1024, le=65535, description="LiveKit's public TCP port for media (ICE over TCP)"
+    )
+    rtc_udp_port: WholeNumber = Field(
+        7882, ge=1024, le=65535, description="LiveKit's public UDP port for media (one mux port)"
+    )
     turn_host: str | None = None
     relay_min_port: WholeNumber = Field(49152, ge=1024, le=65535)
     relay_max_port: WholeNumber = Field(49407, ge=1024, le=65535)
@@ -371,6 +380,12 @@ class PortsSection(_Section):
     postgres: WholeNumber = Field(5432, ge=1, le=65535)
     turn: WholeNumber = Field(3478, ge=1, le=65535)
     turns: WholeNumber = Field(5349, ge=1, le=65535)
+    livekit: WholeNumber = Field(
+        7880, ge=1, le=65535, description="LiveKit's signalling port, behind the proxy"
+    )
+    lk_jwt: WholeNumber = Field(
+        6080, ge=1, le=65535, description="lk-jwt-service's port, behind the proxy"
+    )
     prometheus: WholeNumber = Field(9090, ge=1, le=65535)
     grafana: WholeNumber = Field(3000, ge=1, le=65535)
     wellknown: WholeNumber = Field(
@@ -646,6 +661,7 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 path="calls.relay_min_port", message="relay_min_port must not exceed relay_max_port"
             )
         )
+    problems += matrix_rtc_problems(answers)
     if answers.monitoring.grafana and not answers.monitoring.prometheus:
         problems.append(
             Problem(
@@ -664,6 +680,67 @@ def combination_problems(answers: Answers) -> list[Problem]:
                 )
             )
         seen.setdefault(port, name)
+    return problems
+
+
+# The homeservers that serve what Element Call needs besides LiveKit: delayed events (MSC4140),
+# sync's state_after (MSC4222) and the room summary API (MSC3266).
+MATRIX_RTC_HOMESERVERS = frozenset(
+    {Homeserver.SYNAPSE, Homeserver.CONTINUWUITY, Homeserver.TUWUNEL}
+)
+
+
+def matrix_rtc_problems(answers: Answers) -> list[Problem]:
+    """Return why MatrixRTC calls cannot be set up with these answers, each with the way out."""
+    calls = answers.calls
+    if not calls.matrix_rtc:
+        return []
+    problems: list[Problem] = []
+    hs = answers.homeserver.kind
+    if hs not in MATRIX_RTC_HOMESERVERS:
+        problems.append(
+            Problem(
+                path="calls.matrix_rtc",
+                message=f"{DISPLAY_NAMES[hs.value]} lacks the delayed events and sync state_after "
+                "that Element Call needs; use Synapse, continuwuity or tuwunel, or set "
+                "matrix_rtc: false (TURN still serves one-to-one calls)",
+            )
+        )
+    if calls.external_ip is None:
+        problems.append(
+            Problem(
+                path="calls.external_ip",
+                message="MatrixRTC calls need the public IP address LiveKit gives clients for "
+                "media, such as 203.0.113.10; without it LiveKit would advertise internal "
+                "(container) addresses no client can reach",
+            )
+        )
+    if calls.rtc_tcp_port == calls.rtc_udp_port:
+        problems.append(
+            Problem(
+                path="calls.rtc_udp_port",
+                message="give LiveKit's UDP and TCP media ports different numbers",
+            )
+        )
+    taken = {port: name for name, port in answers.deployment.ports.model_dump().items()}
+    for name in ("rtc_tcp_port", "rtc_udp_port"):
+        port = getattr(calls, name)
+        if port in taken:
+            problems.append(
+                Problem(
+                    path=f"calls.{name}",
+                    message=f"port {port} is already taken by deployment.ports.{taken[port]}; "
+                    "choose another",
+                )
+            )
+        elif calls.turn and calls.relay_min_port <= port <= calls.relay_max_port:
+            problems.append(
+                Problem(
+                    path=f"calls.{name}",
+                    message=f"port {port} is in TURN's relay range "
+                    f"{calls.relay_min_port}-{calls.relay_max_port}; choose a port outside it",
+                )
+            )
     return problems
 
 

@@ -43,6 +43,9 @@ class Secrets(BaseModel):
     macaroon_secret_key: str = Field(default_factory=_token)
     form_secret: str = Field(default_factory=_token)
     turn_shared_secret: str = Field(default_factory=_token)
+    # LiveKit's API key pair: lk-jwt-service signs call tokens with it, LiveKit its webhooks.
+    livekit_api_key: str = Field(default_factory=lambda: "API" + _token(12))
+    livekit_api_secret: str = Field(default_factory=_token)
     metrics_password: str = Field(default_factory=_token)
     worker_replication_secret: str = Field(default_factory=_token)
     grafana_admin_password: str = Field(default_factory=_token)

@@ -273,6 +273,8 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "DENDRITE_VERSION": dendrite_build.module_version() if dendrite else "",
         "HOMESERVER_BINARY": binary.path if binary else "",
         "HOMESERVER_BINARY_HELP": binary.how_to_get if binary else "",
+        "CALL_PROGRAMS": "\n".join(shell.word(path) for path in native.call_programs(ctx)),
+        "CALL_PROGRAMS_HELP": native.call_programs_help(ctx),
         "GRAFANA_NOTE": native.grafana_note(ctx) or "",
         "UNIT_DIR": systemd.unit_dir(ctx),
         "NGINX_SITE": ctx.host_path(NGINX_SITE) if nginx else "",

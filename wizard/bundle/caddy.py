@@ -3,7 +3,7 @@
 import textwrap
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, element_web, worker_routes
+from wizard.bundle import certificates, element_web, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -144,6 +144,17 @@ def _matrix(ctx: RenderContext, site: Site) -> str:
     )
 
 
+def _calls(ctx: RenderContext, site: Site) -> str:
+    if not site.serves_calls:
+        return ""
+    return fill(
+        TEMPLATE,
+        "calls",
+        jwt_proxy=_reverse_proxy(ctx, (matrix_rtc.jwt_upstream(ctx),), []),
+        sfu_proxy=_reverse_proxy(ctx, (matrix_rtc.livekit_upstream(ctx),), []),
+    )
+
+
 def _wellknown(ctx: RenderContext, site: Site) -> str:
     if not site.serves_wellknown:
         return ""
@@ -168,6 +179,7 @@ def _site(ctx: RenderContext, site: Site) -> str:
         addresses=_addresses(ctx, site),
         tls=_tls(ctx),
         matrix=_matrix(ctx, site),
+        calls=_calls(ctx, site),
         wellknown=_wellknown(ctx, site),
     )
 

@@ -13,6 +13,7 @@ from wizard.bundle import (
     dendrite,
     element_web,
     layout,
+    matrix_rtc,
     media,
     monitoring,
     nginx,
@@ -50,6 +51,8 @@ IMAGES: dict[str, str] = {
     layout.PROMETHEUS_SERVICE: versions.PROMETHEUS_IMAGE,
     layout.GRAFANA_SERVICE: versions.GRAFANA_IMAGE,
     synapse_workers.REDIS_SERVICE: versions.REDIS_IMAGE,
+    matrix_rtc.LIVEKIT_SERVICE: versions.LIVEKIT_IMAGE,
+    matrix_rtc.LK_JWT_SERVICE: versions.LK_JWT_SERVICE_IMAGE,
 }
 
 COMPOSE_FILE = layout.COMPOSE_FILE
@@ -274,6 +277,8 @@ def _proxy(ctx: RenderContext) -> dict[str, Any]:
         ctx.homeserver.value,
         *(synapse_workers.service_name(worker) for worker in worker_routes.routed_workers(ctx)),
     ]
+    if matrix_rtc.enabled(ctx):
+        dependencies += [matrix_rtc.LIVEKIT_SERVICE, matrix_rtc.LK_JWT_SERVICE]
     if kind is ProxyKind.NGINX:
         volumes = [
             _mount(
@@ -365,6 +370,31 @@ def _coturn(ctx: RenderContext) -> dict[str, Any]:
     )
 
 
+def _livekit(ctx: RenderContext) -> dict[str, Any]:
+    """Return LiveKit on the stack's network, publishing only its media ports.
+
+    Its signalling port stays inside, reached through the proxy; it advertises the answered
+    public address (node_ip), never its bridge address.
+    """
+    calls_answers = ctx.answers.calls
+    return _service(
+        IMAGES[matrix_rtc.LIVEKIT_SERVICE],
+        command=["--config", matrix_rtc.CONTAINER_LIVEKIT_CONFIG],
+        env_file=[f"{ctx.install_dir}/{matrix_rtc.LIVEKIT_ENV}"],
+        ports=[
+            f"{calls_answers.rtc_tcp_port}:{calls_answers.rtc_tcp_port}/tcp",
+            f"{calls_answers.rtc_udp_port}:{calls_answers.rtc_udp_port}/udp",
+        ],
+        volumes=[
+            _mount(
+                f"{ctx.install_dir}/{matrix_rtc.LIVEKIT_CONFIG}",
+                matrix_rtc.CONTAINER_LIVEKIT_CONFIG,
+                read_only=True,
+            )
+        ],
+    )
+
+
 def _prometheus(ctx: RenderContext) -> dict[str, Any]:
     port = monitoring.PROMETHEUS_CONTAINER_PORT
     return _service(
@@ -442,6 +472,12 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
         found[element_web.SERVICE] = _element_web(ctx)
     if ctx.answers.calls.turn:
         found[layout.COTURN_SERVICE] = _coturn(ctx)
+    if matrix_rtc.enabled(ctx):
+        found[matrix_rtc.LIVEKIT_SERVICE] = _livekit(ctx)
+        found[matrix_rtc.LK_JWT_SERVICE] = _service(
+            IMAGES[matrix_rtc.LK_JWT_SERVICE],
+            env_file=[f"{ctx.install_dir}/{matrix_rtc.LK_JWT_ENV}"],
+        )
     if ctx.answers.monitoring.prometheus:
         found[layout.PROMETHEUS_SERVICE] = _prometheus(ctx)
     if ctx.answers.monitoring.grafana:

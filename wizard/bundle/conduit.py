@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from wizard.answers.model import DatabaseKind, Homeserver, RegistrationMode
-from wizard.bundle import calls
+from wizard.bundle import calls, matrix_rtc
 from wizard.bundle.conduit_family import MEMBERS, Member
 from wizard.bundle.context import RenderContext
 from wizard.bundle.media import s3_bucket
@@ -134,6 +134,12 @@ def _global(ctx: RenderContext) -> tuple[dict[str, Any], bool]:
         "client": ctx.public_baseurl.rstrip("/"),
         "server": ctx.federation_endpoint,
     }
+    if matrix_rtc.enabled(ctx):
+        # continuwuity lists the foci it serves; tuwunel takes lk-jwt-service's URL.
+        if ctx.homeserver is Homeserver.CONTINUWUITY:
+            settings["matrix_rtc"] = {"foci": matrix_rtc.foci(ctx)}
+        elif ctx.homeserver is Homeserver.TUWUNEL:
+            settings["well_known"]["livekit_url"] = matrix_rtc.service_url(ctx)
     if found.media_table:
         media, media_secret = _media(ctx)
         settings["media"] = media

@@ -6,6 +6,7 @@ from typing import Any
 
 from wizard.answers import validators
 from wizard.answers.model import Delegation, TlsMode
+from wizard.bundle import matrix_rtc
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
 
@@ -16,6 +17,7 @@ DNS_RECORDS_FILE = "dns-records.txt"
 DNS_TTL = 3600
 IPV4_PLACEHOLDER = "<public IPv4 address of this server>"
 IPV6_PLACEHOLDER = "<public IPv6 address of this server>"
+RTC_FOCI = "org.matrix.msc4143.rtc_foci"
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,13 @@ def wellknown_documents(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     delegation = ctx.answers.domain.delegation
     if delegation is Delegation.WELL_KNOWN and delegation_applies(ctx):
         documents[WELLKNOWN_SERVER] = {"m.server": ctx.federation_endpoint}
-    if delegation is Delegation.WELL_KNOWN or ctx.server_name_host != ctx.homeserver_host:
-        documents[WELLKNOWN_CLIENT] = {"m.homeserver": {"base_url": client_base_url(ctx)}}
+    calls = ctx.answers.calls.matrix_rtc
+    if delegation is Delegation.WELL_KNOWN or ctx.server_name_host != ctx.homeserver_host or calls:
+        client: dict[str, Any] = {"m.homeserver": {"base_url": client_base_url(ctx)}}
+        if calls:
+            # MSC4143: where clients find the MatrixRTC backend (Element Call's guide).
+            client[RTC_FOCI] = matrix_rtc.foci(ctx)
+        documents[WELLKNOWN_CLIENT] = client
     return documents
 
 

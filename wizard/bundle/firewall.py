@@ -45,6 +45,11 @@ def open_ports(ctx: RenderContext) -> list[PortRule]:
             rules += [PortRule(port, "tcp", purpose), PortRule(port, "udp", purpose)]
         relay = ctx.answers.calls
         rules.append(PortRule(relay.relay_min_port, "udp", "turn-relay", relay.relay_max_port))
+    if ctx.answers.calls.matrix_rtc:
+        rules += [
+            PortRule(ctx.answers.calls.rtc_tcp_port, "tcp", "livekit-media"),
+            PortRule(ctx.answers.calls.rtc_udp_port, "udp", "livekit-media"),
+        ]
     unique: dict[tuple[str, Protocol], PortRule] = {}
     for rule in rules:
         unique.setdefault((rule.ports, rule.protocol), rule)

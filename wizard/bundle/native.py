@@ -12,7 +12,7 @@ from wizard.bundle import (
     synapse_workers,
 )
 from wizard.bundle.context import RenderContext
-from wizard.bundle.versions import SYNAPSE_VERSION
+from wizard.bundle.versions import LIVEKIT_VERSION, LK_JWT_SERVICE_VERSION, SYNAPSE_VERSION
 
 # Synapse runs from a virtualenv built with pip, pinned (versions.py) to the release the compose
 # image runs: distributions ship old releases, and matrix.org's own apt repository would add a
@@ -89,6 +89,34 @@ def homeserver_binary(ctx: RenderContext) -> Binary | None:
             "0755 in " + ctx.host_path(LOCAL_BIN) + member.binary_note,
         )
     return None
+
+
+# MatrixRTC calls natively: neither program is packaged, and no checksum of their release files
+# is known to the bundle, so the person puts them in place (README: Calls) and apply.sh starts
+# them once they are there.
+LIVEKIT_PROGRAM = "livekit-server"
+LK_JWT_PROGRAM = "lk-jwt-service"
+CALL_RELEASES = {
+    LIVEKIT_PROGRAM: f"https://github.com/livekit/livekit/releases/tag/v{LIVEKIT_VERSION}",
+    LK_JWT_PROGRAM: "https://github.com/element-hq/lk-jwt-service/releases "
+    f"({LK_JWT_SERVICE_VERSION})",
+}
+
+
+def call_programs(ctx: RenderContext) -> list[str]:
+    """Return the host paths of LiveKit and lk-jwt-service when calls need them natively."""
+    if ctx.compose or not ctx.answers.calls.matrix_rtc:
+        return []
+    return [local_program(ctx, program) for program in CALL_RELEASES]
+
+
+def call_programs_help(ctx: RenderContext) -> str:
+    """Return where the person gets the programs for calls, said where apply.sh misses them."""
+    return (
+        f"install LiveKit {LIVEKIT_VERSION}'s livekit-server and lk-jwt-service "
+        f"{LK_JWT_SERVICE_VERSION} for this machine (uname -m) with mode 0755 in "
+        f"{ctx.host_path(LOCAL_BIN)} (README.md: Calls)"
+    )
 
 
 def traefik_binary(ctx: RenderContext) -> str:

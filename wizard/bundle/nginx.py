@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, element_web, layout, worker_routes
+from wizard.bundle import calls, certificates, element_web, layout, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -191,6 +191,18 @@ def _workers(ctx: RenderContext) -> str:
     return "".join(parts)
 
 
+def _calls_upstreams(ctx: RenderContext) -> str:
+    """Return the upstreams of lk-jwt-service and LiveKit when calls use MatrixRTC."""
+    if not matrix_rtc.enabled(ctx):
+        return ""
+    return fill(
+        TEMPLATE,
+        "calls_upstreams",
+        jwt_upstream=check.upstream(matrix_rtc.jwt_upstream(ctx)),
+        sfu_upstream=check.upstream(matrix_rtc.livekit_upstream(ctx)),
+    )
+
+
 def _worker_locations(ctx: RenderContext, site: Site) -> str:
     """Return the regex locations nested in /_matrix/ that send a worker its requests."""
     found = worker_routes.site_routes(ctx, site)
@@ -223,6 +235,15 @@ def _locations(ctx: RenderContext, site: Site) -> str:
         )
         for prefix in site.matrix_prefixes
     ]
+    if site.serves_calls:
+        parts.append(
+            fill(
+                TEMPLATE,
+                "calls_locations",
+                forwarded_for="$remote_addr" if here else "$proxy_add_x_forwarded_for",
+                forwarded_proto="$scheme" if here else "https",
+            )
+        )
     if site.serves_wellknown:
         headers = "".join(
             fill(TEMPLATE, "cors_header", name=name, value=check.quoted(value))
@@ -340,6 +361,7 @@ def render_config(ctx: RenderContext) -> str:
         "file",
         homeserver_host=check.host(ctx.homeserver_host),
         upstream=check.upstream(ctx.homeserver_upstream),
+        calls_upstreams=_calls_upstreams(ctx),
         workers=_workers(ctx),
         servers="".join(servers),
     )

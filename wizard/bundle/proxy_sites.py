@@ -54,6 +54,7 @@ class Site:
     matrix_prefixes: tuple[str, ...]
     serves_wellknown: bool
     surfaces: frozenset[Surface]
+    serves_calls: bool = False  # the MatrixRTC routes /livekit/jwt/ and /livekit/sfu/
 
     @property
     def purpose(self) -> str:
@@ -63,6 +64,8 @@ class Site:
             served.append("the Matrix APIs")
         if self.serves_wellknown:
             served.append("/.well-known/matrix")
+        if self.serves_calls:
+            served.append("MatrixRTC calls")
         return " and ".join(served)
 
 
@@ -115,6 +118,7 @@ def sites(ctx: RenderContext) -> list[Site]:
             matrix_prefixes=matrix_prefixes(ctx),
             serves_wellknown=wellknown_at == ctx.homeserver_host,
             surfaces=frozenset({Surface.CLIENT, *([Surface.FEDERATION] if federates_here else [])}),
+            serves_calls=ctx.answers.calls.matrix_rtc,
         )
     ]
     other = ctx.server_name_host

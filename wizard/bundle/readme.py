@@ -21,6 +21,7 @@ from wizard.bundle import (
     element_web,
     firewall,
     layout,
+    matrix_rtc,
     media,
     monitoring,
     native,
@@ -101,6 +102,10 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Registration", answers.registration.mode.value),
         ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
         ("Element Web", element_web.url(answers) or "off"),
+        (
+            "Group calls (MatrixRTC)",
+            matrix_rtc.service_url(ctx) if answers.calls.matrix_rtc else "off",
+        ),
         ("Monitoring", _monitoring_summary(ctx)),
         ("Backups", backup.backup_dir(ctx) if answers.backups.enabled else "off"),
     ]
@@ -192,8 +197,9 @@ def _ports(ctx: RenderContext) -> list[str]:
     lines.append("")
     if ctx.compose:
         lines += [
-            "Docker's published ports bypass ufw; only the proxy's ports are published, and "
-            "coturn uses the host network. Metrics and the database are never published.",
+            "Docker's published ports bypass ufw; only the proxy's ports are published"
+            + (", and LiveKit's media ports" if matrix_rtc.enabled(ctx) else "")
+            + ", and coturn uses the host network. Metrics and the database are never published.",
             "",
         ]
     return lines
@@ -421,6 +427,49 @@ def _calls(ctx: RenderContext) -> list[str]:
     return [*lines, ""]
 
 
+def _matrix_rtc(ctx: RenderContext) -> list[str]:
+    """Return the README's section on MatrixRTC calls: what runs, where, and what to check."""
+    if not matrix_rtc.enabled(ctx):
+        return []
+    own = ctx.answers.calls
+    lines = [
+        "## Group calls (MatrixRTC)",
+        "",
+        f"Element Call and Element X place calls through LiveKit {versions.LIVEKIT_VERSION} "
+        f"and lk-jwt-service {versions.LK_JWT_SERVICE_VERSION}. Clients find them in "
+        f"`/.well-known/matrix/client` (`org.matrix.msc4143.rtc_foci`) and from the homeserver; "
+        f"the proxy sends `{matrix_rtc.JWT_PREFIX}` to lk-jwt-service and "
+        f"`{matrix_rtc.SFU_PREFIX}` (a WebSocket) to LiveKit. lk-jwt-service checks a client's "
+        "Matrix OpenID token with its homeserver over federation, then hands it a LiveKit token; "
+        f"only users of `{ctx.server_name}` may open a call's room, others may join it.",
+        "",
+        f"Media goes straight to LiveKit on TCP port {own.rtc_tcp_port} and UDP port "
+        f"{own.rtc_udp_port} (open both); LiveKit tells clients the address {own.external_ip} "
+        "(`calls.external_ip`) and never looks it up itself or offers a container's address. "
+        "If the server's public address changes, change the answer, generate again and apply.",
+        "",
+        "LiveKit's API key and secret are in `secrets.yaml`, and reach the two services "
+        f"through `{matrix_rtc.LIVEKIT_ENV}` and `{matrix_rtc.LK_JWT_ENV}` (mode 0600).",
+        "",
+    ]
+    if not ctx.compose:
+        lines += [
+            "Neither program is packaged for Debian or Ubuntu, and the bundle knows no checksum "
+            "of their release files, so you put them in place before apply.sh starts them: "
+            "download the files for this machine (`uname -m`) from the pinned releases, check "
+            "LiveKit's archive against the checksums file of its release, and install each as "
+            "mode 0755 where apply.sh looks for it. What you trust is GitHub's TLS and those "
+            "projects' release pages.",
+            "",
+            *(
+                f"- `{path}`: {native.CALL_RELEASES[path.rsplit('/', 1)[1]]}"
+                for path in native.call_programs(ctx)
+            ),
+            "",
+        ]
+    return lines
+
+
 def _monitoring(ctx: RenderContext) -> list[str]:
     chosen = ctx.answers.monitoring
     if not chosen.prometheus:
@@ -612,6 +661,7 @@ def readme_text(ctx: RenderContext) -> str:
         *synapse_workers.readme_section(ctx),
         *_calls(ctx),
         *readme_element_web.readme_section(ctx),
+        *_matrix_rtc(ctx),
         *readme_backups.readme_section(ctx),
         *_monitoring(ctx),
         *_native(ctx),

@@ -9,7 +9,7 @@ import yaml
 
 from wizard.answers.model import Homeserver, RateLimits, RegistrationMode
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import calls, media, synapse_workers
+from wizard.bundle import calls, matrix_rtc, media, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -200,6 +200,13 @@ def homeserver_config(ctx: RenderContext) -> dict[str, Any]:
                 "turn_allow_guests": False,
             }
         )
+    if matrix_rtc.enabled(ctx):
+        config["rc_message"] = matrix_rtc.raised_limit(
+            config["rc_message"], matrix_rtc.MESSAGE_LIMIT
+        )
+        per_second, burst = matrix_rtc.DELAYED_EVENT_LIMIT
+        config["rc_delayed_event_mgmt"] = {"per_second": per_second, "burst_count": burst}
+        config.update(matrix_rtc.synapse_config(ctx))
     providers = _media_storage_providers(ctx)
     if providers:
         config["media_storage_providers"] = providers

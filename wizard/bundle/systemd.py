@@ -18,6 +18,7 @@ from wizard.bundle import (
     conduit,
     conduit_family,
     layout,
+    matrix_rtc,
     media,
     monitoring,
     native,
@@ -497,6 +498,53 @@ def _coturn_drop_in(ctx: RenderContext) -> UnitFile:
     return _drop_in(ctx, layout.COTURN_SERVICE, entries)
 
 
+def livekit_argv(ctx: RenderContext) -> list[str]:
+    """Return LiveKit with the bundle's livekit.yaml; its keys come from livekit.env."""
+    program = native.local_program(ctx, native.LIVEKIT_PROGRAM)
+    return [program, "--config", f"{ctx.install_dir}/{matrix_rtc.LIVEKIT_CONFIG}"]
+
+
+def _call_unit(ctx: RenderContext, service: str, argv: list[str], env_file: str) -> UnitFile:
+    """Return a unit for LiveKit or lk-jwt-service: no state, so a throwaway user, sandboxed."""
+    name = layout.systemd_unit(service)
+    entries: list[Entry] = [
+        ("Type", "simple"),
+        ("DynamicUser", "yes"),
+        # systemd reads the secret before it drops privileges; the program never sees the file.
+        ("EnvironmentFile", setting(f"{ctx.install_dir}/{env_file}")),
+        ("ExecStart", exec_line(argv)),
+        ("Restart", "on-failure"),
+        *_sandbox(),
+    ]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard: {service} for MatrixRTC calls.",
+        (
+            Section(
+                "Unit",
+                (
+                    ("Description", f"{service} for MatrixRTC calls"),
+                    ("After", "network-online.target"),
+                    ("Wants", "network-online.target"),
+                ),
+            ),
+            Section("Service", tuple(entries)),
+            _install(),
+        ),
+    )
+
+
+def _call_units(ctx: RenderContext) -> list[UnitFile]:
+    """Return LiveKit's and lk-jwt-service's units when calls use MatrixRTC."""
+    if not matrix_rtc.enabled(ctx):
+        return []
+    jwt = [native.local_program(ctx, native.LK_JWT_PROGRAM)]
+    return [
+        _call_unit(ctx, matrix_rtc.LIVEKIT_SERVICE, livekit_argv(ctx), matrix_rtc.LIVEKIT_ENV),
+        _call_unit(ctx, matrix_rtc.LK_JWT_SERVICE, jwt, matrix_rtc.LK_JWT_ENV),
+    ]
+
+
 def prometheus_argv(ctx: RenderContext) -> list[str]:
     """Return Prometheus with the bundle's config, its data folder, and loopback only."""
     return [
@@ -539,6 +587,7 @@ def unit_files(ctx: RenderContext) -> list[UnitFile]:
         files.append(_caddy_drop_in(ctx))
     if ctx.answers.calls.turn:
         files.append(_coturn_drop_in(ctx))
+    files += _call_units(ctx)
     if ctx.answers.monitoring.prometheus:
         replace = [("ExecStart", ""), ("ExecStart", exec_line(prometheus_argv(ctx)))]
         files.append(_drop_in(ctx, layout.PROMETHEUS_SERVICE, replace))
@@ -555,6 +604,8 @@ def start_order(ctx: RenderContext) -> list[str]:
     services.append(ctx.answers.proxy.kind.value)
     if ctx.answers.calls.turn:
         services.append(layout.COTURN_SERVICE)
+    if matrix_rtc.enabled(ctx):
+        services += [matrix_rtc.LK_JWT_SERVICE, matrix_rtc.LIVEKIT_SERVICE]
     if ctx.answers.monitoring.prometheus:
         services.append(layout.PROMETHEUS_SERVICE)
     if ctx.answers.monitoring.grafana:

@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, element_web, worker_routes
+from wizard.bundle import certificates, element_web, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -35,6 +35,11 @@ BODY_LIMIT_MIDDLEWARE = "matrix-body-limit"
 WELLKNOWN_HEADERS_MIDDLEWARE = "wellknown-headers"
 WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
 HSTS_MIDDLEWARE = "hsts"
+CALLS_STRIP_MIDDLEWARE = "livekit-strip"
+LK_JWT_ROUTE = "lk-jwt-service"
+LIVEKIT_ROUTE = "livekit"
+# MatrixRTC: the router and service names, and the public path each is reached under.
+CALL_ROUTES = {LK_JWT_ROUTE: matrix_rtc.JWT_PREFIX, LIVEKIT_ROUTE: matrix_rtc.SFU_PREFIX}
 
 # Traefik cannot serve files: a small static web server serves the well-known folder as its
 # document root (so /matrix/server), and Traefik strips /.well-known before passing requests on.
@@ -285,6 +290,15 @@ def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
             "middlewares": [WELLKNOWN_HEADERS_MIDDLEWARE, WELLKNOWN_STRIP_MIDDLEWARE],
             "service": WELLKNOWN_SERVICE,
         }
+    if site.serves_calls:
+        main_port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+        for name, prefix in CALL_ROUTES.items():
+            routers[f"{role}-{name}"] = {
+                "rule": _rule(site.host, (prefix,)),
+                "entryPoints": [names[main_port]],
+                "middlewares": [CALLS_STRIP_MIDDLEWARE],
+                "service": name,
+            }
     if tls is not None:
         for router in routers.values():
             router["tls"] = dict(tls)
@@ -356,6 +370,12 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
         routers |= element["routers"]
         middlewares |= element["middlewares"]
         services |= element["services"]
+    if any(site.serves_calls for site in sites(ctx)):
+        # Each service sees its own root; Traefik passes WebSocket upgrades on by itself.
+        prefixes = [prefix.rstrip("/") for prefix in CALL_ROUTES.values()]
+        middlewares[CALLS_STRIP_MIDDLEWARE] = {"stripPrefix": {"prefixes": prefixes}}
+        services[LK_JWT_ROUTE] = _load_balancer([f"http://{matrix_rtc.jwt_upstream(ctx)}"])
+        services[LIVEKIT_ROUTE] = _load_balancer([f"http://{matrix_rtc.livekit_upstream(ctx)}"])
     config: dict[str, Any] = {
         "http": {"routers": routers, "middlewares": middlewares, "services": services}
     }

@@ -33,6 +33,11 @@ GO_TOOLCHAIN_SHA256 = {
 # Element Web: the official image under compose, the release tarball natively. v1.12.32 is the
 # newest release this project has seen pinned by others (docs and compose files, 2026).
 ELEMENT_WEB_VERSION = "1.12.32"
+# MatrixRTC calls: LiveKit's server (the release the tests build from its Go module; later ones
+# replace pion modules with forks the Go module proxy does not serve) and element-hq's
+# lk-jwt-service 0.5.0, whose README lists the environment the bundle sets.
+LIVEKIT_VERSION = "1.13.5"
+LK_JWT_SERVICE_VERSION = "0.5.0"
 
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"
@@ -40,6 +45,8 @@ TRAEFIK_IMAGE = f"traefik:v{TRAEFIK_VERSION}"
 POSTGRES_IMAGE = "postgres:16.9"
 COTURN_IMAGE = "coturn/coturn:4.6.2-r12"
 REDIS_IMAGE = "redis:7.4.2-alpine"
+LIVEKIT_IMAGE = f"livekit/livekit-server:v{LIVEKIT_VERSION}"
+LK_JWT_SERVICE_IMAGE = f"ghcr.io/element-hq/lk-jwt-service:{LK_JWT_SERVICE_VERSION}"
 PROMETHEUS_IMAGE = "prom/prometheus:v2.53.4"
 GRAFANA_IMAGE = "grafana/grafana:11.6.0"
 ELEMENT_WEB_IMAGE = f"vectorim/element-web:v{ELEMENT_WEB_VERSION}"

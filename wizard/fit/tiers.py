@@ -435,10 +435,29 @@ def _database_note(database: str) -> Requirement:
     )
 
 
-def _check_tier(facts: HostFacts, homeserver: Homeserver, tier: Tier) -> TierCheck:
+class ExtraLoad(FrozenModel):
+    """What services beside the homeserver add to a tier's needs (such as LiveKit for calls)."""
+
+    ram: int = 0
+    cores: dict[Tier, int] = Field(default_factory=dict)
+
+
+NO_EXTRA = ExtraLoad()
+
+
+def _check_tier(
+    facts: HostFacts, homeserver: Homeserver, tier: Tier, extra: ExtraLoad = NO_EXTRA
+) -> TierCheck:
     tables = load_tiers()
     table = tables.tiers[tier]
     hardware = tables.hardware(homeserver, tier)
+    if hardware is not None:
+        hardware = hardware.model_copy(
+            update={
+                "ram": hardware.ram + extra.ram,
+                "cores": hardware.cores + extra.cores.get(tier, 0),
+            }
+        )
     if hardware is None:
         return TierCheck(
             tier=tier,
@@ -476,14 +495,16 @@ def _shortfall(requirements: list[Requirement]) -> str:
     )
 
 
-def tier_shortfall(facts: HostFacts, homeserver: str, tier: str) -> str:
+def tier_shortfall(
+    facts: HostFacts, homeserver: str, tier: str, extra: ExtraLoad = NO_EXTRA
+) -> str:
     """Say what the machine lacks for a homeserver's tier, against its figures, or "" if nothing.
 
     A tier the overview does not define for the homeserver lacks nothing here: choosing it is
     refused on its own, with the tiers to plan instead.
     """
     name = homeserver_name(homeserver)
-    check = _check_tier(facts, name, tier_name(tier))
+    check = _check_tier(facts, name, tier_name(tier), extra)
     lacking = [
         requirement
         for requirement in check.requirements
@@ -495,10 +516,13 @@ def tier_shortfall(facts: HostFacts, homeserver: str, tier: str) -> str:
     return f"this machine lacks for {whose}: {_shortfall(lacking)}"
 
 
-def fit(facts: HostFacts, homeserver: str) -> Fit:
-    """Return the highest tier of ``homeserver`` this machine meets, with every requirement."""
+def fit(facts: HostFacts, homeserver: str, extra: ExtraLoad = NO_EXTRA) -> Fit:
+    """Return the highest tier of ``homeserver`` this machine meets, with every requirement.
+
+    ``extra`` adds what services beside the homeserver need to every tier's figures.
+    """
     name = homeserver_name(homeserver)
-    checks = [_check_tier(facts, name, tier) for tier in TIERS]
+    checks = [_check_tier(facts, name, tier, extra) for tier in TIERS]
     reached: TierReached = "below-minimum"
     for check in checks:
         if not check.met:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from wizard.answers.model import Homeserver, load_answers_file
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import discovery, element_web, monitoring, proxy_sites
+from wizard.bundle import discovery, element_web, matrix_rtc, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
 from wizard.units import counted
@@ -178,6 +178,20 @@ def check_element_web(ctx: RenderContext, target: Target) -> DoctorResult:
     return DoctorResult(check, "passed", f"{url} points at this server, with its headers")
 
 
+def check_call_service(target: Target) -> DoctorResult:
+    """Check that lk-jwt-service answers its health check through the proxy's /livekit/jwt/."""
+    check = "calls: lk-jwt-service"
+    path = f"{matrix_rtc.JWT_PREFIX}healthz"
+    url = _url(target.homeserver_host, target.https_port, path)
+    try:
+        reply = fetch(target, target.homeserver_host, target.https_port, path)
+    except _REQUEST_ERRORS as error:
+        return DoctorResult(check, "failed", f"{url}: {_failure(error)}")
+    if reply.status != 200:
+        return DoctorResult(check, "failed", f"{url} answers {reply.status}, not 200")
+    return DoctorResult(check, "passed", f"{url} answers 200")
+
+
 def check_not_public(target: Target, check: str, path: str) -> DoctorResult:
     """Check that a path the proxy must not forward answers 404 or 403 on every public port."""
     ports = dict.fromkeys(
@@ -296,6 +310,8 @@ def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
         for name, document in discovery.wellknown_documents(ctx).items()
     ]
     results += [check_client_versions(target), check_federation_version(target)]
+    if matrix_rtc.enabled(ctx):
+        results.append(check_call_service(target))
     if follows_discovery(target):
         probe = Probe(Lookup(target.resolver), target.ca_file, target.verify)
         results.append(check_federation_discovery(ctx, probe))

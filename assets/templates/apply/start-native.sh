@@ -212,6 +212,23 @@ note_homeserver_binary() {
     fi
 }
 
+# missing_call_programs: print each program for MatrixRTC calls that is not in place yet.
+missing_call_programs() {
+    printf '%s\n' "$CALL_PROGRAMS" | while read -r program; do
+        [ -z "$program" ] || [ -x "$program" ] || printf '%s\n' "$program"
+    done
+}
+
+note_call_programs() {
+    [ -n "$CALL_PROGRAMS" ] || return 0
+    missing=$(missing_call_programs)
+    if [ -z "$missing" ]; then
+        note "LiveKit and lk-jwt-service are in place for calls"
+    else
+        note "not in place yet: $(echo $missing); $CALL_PROGRAMS_HELP; nothing starts until they are"
+    fi
+}
+
 install_programs() {
     say "installing the programs: packages, system users, and what no package provides"
     install_packages
@@ -221,6 +238,7 @@ install_programs() {
     install_element_web
     build_dendrite
     note_homeserver_binary
+    note_call_programs
     [ -z "$GRAFANA_NOTE" ] || note "$GRAFANA_NOTE"
 }
 
@@ -431,6 +449,9 @@ start_stack() {
     link_nginx_site
     if [ -n "$HOMESERVER_BINARY" ] && [ ! -x "$HOMESERVER_BINARY" ] && acting; then
         fail "$HOMESERVER is not at $HOMESERVER_BINARY: $HOMESERVER_BINARY_HELP; then run apply.sh again"
+    fi
+    if [ -n "$CALL_PROGRAMS" ] && [ -n "$(missing_call_programs)" ] && acting; then
+        fail "not in place: $(echo $(missing_call_programs)); $CALL_PROGRAMS_HELP; then run apply.sh again"
     fi
     say "starting the services, restarting those running whose files changed since the last start"
     now=$(service_file_checksums)
