@@ -91,6 +91,13 @@ def test_config_json_points_at_this_server_with_documented_keys_only() -> None:
     assert "element_call" not in document  # no MatrixRTC backend in the answers
 
 
+def test_config_json_turns_on_element_call_with_matrix_rtc() -> None:
+    document = _config(_ctx(calls__matrix_rtc=True, calls__external_ip="203.0.113.7"))
+    assert set(document) <= DOCUMENTED_KEYS
+    assert document["element_call"] == {"use_exclusively": True}
+    assert document["features"] == dict.fromkeys(element_web.GROUP_CALL_FEATURES, True)
+
+
 def test_config_json_names_a_port_other_than_443() -> None:
     document = _config(_ctx(deployment__ports__https=8443))
     assert document["default_server_config"]["m.homeserver"]["base_url"] == (

@@ -52,12 +52,23 @@ def url(answers: Answers) -> str | None:
     return f"https://{element_host}" + ("" if port == 443 else f":{port}")
 
 
-def call_settings(ctx: RenderContext) -> dict[str, Any]:
-    """Return config.json's call settings: the one place `element_call` is added with calls.
+# With MatrixRTC, Element Web's group calls and call rooms use its embedded Element Call, which
+# finds the LiveKit backend in the well-known client file's rtc_foci.
+GROUP_CALL_FEATURES = (
+    "feature_group_calls",
+    "feature_video_rooms",
+    "feature_element_call_video_rooms",
+)
 
-    The answers have no MatrixRTC backend yet, so Element Web keeps its own defaults.
-    """
-    return {}
+
+def call_settings(ctx: RenderContext) -> dict[str, Any]:
+    """Return config.json's call settings: Element Call for every call when MatrixRTC is on."""
+    if not ctx.answers.calls.matrix_rtc:
+        return {}
+    return {
+        "features": dict.fromkeys(GROUP_CALL_FEATURES, True),
+        "element_call": {"use_exclusively": True},
+    }
 
 
 def config_document(ctx: RenderContext) -> dict[str, Any]:
