@@ -26,9 +26,9 @@ echo "/dev/vda1 1000000 900000 ${FREE_KB:-100000} 90% /srv"
 """
 
 
-def postgres_apply_sh(**sets: object) -> str:
+def postgres_apply_sh() -> str:
     """Return apply.sh of a native Synapse bundle on the bundled PostgreSQL."""
-    ctx = context_for(answers_for(database="postgresql", deployment__kind="native", **sets))
+    ctx = context_for(answers_for(database="postgresql", deployment__kind="native"))
     return apply_script.apply_script(ctx)
 
 
