@@ -10,8 +10,10 @@ Natively, under a staging prefix, with a real Synapse, PostgreSQL and nginx:
 3. its apply.sh runs: it finds the SQLite database, creates the PostgreSQL database with
    init.sql, takes a snapshot, runs synapse_port_db against it and then against the live file,
    keeps the SQLite file in moved-to-postgresql/ and swaps the config in;
-4. Synapse starts with its unit's command: both users log in through nginx with matrix-nio and
-   read every message, and the file downloads byte for byte.
+4. PostgreSQL holds as many rows as the SQLite file held in users, events, room_memberships,
+   local_media_repository and devices; then Synapse starts with its unit's command: both users
+   log in through nginx with matrix-nio and read every message, and the file downloads byte for
+   byte; the SQLite file is kept, the snapshot gone.
 
 Interrupted: for each step of the move in turn the first run is made to stop there (psql
 cannot reach PostgreSQL; mv of the step fails; the synapse_port_db process is killed as
@@ -71,6 +73,8 @@ SCRIPT_TIMEOUT = 600
 MEASURES_FILE = "move-timings.json"
 # A fresh Synapse runs some sixty background updates, a second apart.
 BACKGROUND_UPDATES_LIMIT = 600
+# Tables whose rows the move must carry over, one for one.
+COUNTED_TABLES = ("users", "events", "room_memberships", "local_media_repository", "devices")
 STEPS = ("database", "snapshot", "first-port", "final-port", "kept")
 # A command in a step's way stops, by a program of the same name first on PATH.
 FAILING_PROGRAM = {"snapshot": ("mv", "snapshot.db.part"), "kept": ("mv", "/homeserver.db")}
@@ -204,6 +208,32 @@ def applied(world: SqliteHomeserver, env: dict[str, str] | None = None) -> tuple
     return done.stdout + done.stderr, seconds
 
 
+def sqlite_counts(database: Path) -> dict[str, int]:
+    """Return the rows of each counted table in an SQLite database."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        return {
+            table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in COUNTED_TABLES
+        }
+
+
+def postgres_counts(server: PostgresServer) -> dict[str, int]:
+    """Return the rows of each counted table in the homeserver's PostgreSQL database."""
+    return {
+        table: int(server.query(f"SELECT count(*) FROM {table}", database=DATABASE)[0][0])
+        for table in COUNTED_TABLES
+    }
+
+
+def assert_every_row_moved(world: SqliteHomeserver) -> None:
+    """Before anyone logs in again, PostgreSQL holds as many rows as SQLite held, table by table."""
+    ctx = world.postgres.ctx
+    saved_sqlite = world.saved / "data" / ctx.homeserver.value / migrate.SQLITE_FILE
+    counts = sqlite_counts(saved_sqlite)
+    assert counts["users"] == len(USERS)
+    assert postgres_counts(world.server) == counts
+
+
 def assert_moved_and_readable(world: SqliteHomeserver) -> None:
     """Synapse starts on PostgreSQL; both users read the history and the file; SQLite is kept."""
     ctx = world.postgres.ctx
@@ -246,6 +276,7 @@ def test_the_postgresql_bundle_moves_sqlite_and_serves_the_same_history(
     assert len(measured["port_seconds"]) == 2, output
     size = world.server.query(f"SELECT pg_database_size('{DATABASE}')", database=DATABASE)
     measured["postgres_bytes"] = int(size[0][0])
+    assert_every_row_moved(world)
     assert_moved_and_readable(world)
 
     again, _ = applied(world)
@@ -331,4 +362,5 @@ def test_a_move_stopped_at_each_step_ends_the_same_when_applied_again(
 
     output, _ = applied(world)
     assert f"done so far: {before or 'none'}" in output
+    assert_every_row_moved(world)
     assert_moved_and_readable(world)

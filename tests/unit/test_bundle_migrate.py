@@ -8,7 +8,7 @@ import pytest
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
 from tests.conftest import run_cli
 from wizard.answers.model import DatabaseKind, Homeserver
-from wizard.bundle import apply_script, migrate
+from wizard.bundle import apply_script, migrate, synapse
 from wizard.bundle.render import render
 
 # apply.sh's own helpers, as the move's functions call them.
@@ -44,25 +44,51 @@ def test_a_native_synapse_bundle_on_postgresql_moves_before_its_config_is_placed
     assert FIXED_SECRETS.database_password not in text
 
 
+def test_the_port_config_adds_a_key_the_bundles_config_does_not_have() -> None:
+    # apply.sh appends background_updates to a copy of homeserver.yaml: twice would clash.
+    ctx = context_for(answers_for(database="postgresql", deployment__kind="native"))
+    assert "background_updates" not in synapse.homeserver_config(ctx)
+
+
 @pytest.mark.parametrize(
     "sets",
     [
         {"database": "sqlite", "deployment__kind": "native"},
-        {"database": "postgresql", "deployment__kind": "compose"},
-        {
-            "database": "postgresql",
-            "deployment__kind": "native",
-            "database__host": "db.example.com",
-        },
         {"homeserver": "dendrite", "database": "postgresql", "deployment__kind": "native"},
     ],
 )
-def test_other_bundles_carry_no_move(sets: dict[str, object]) -> None:
+def test_bundles_with_nothing_to_move_carry_no_move(sets: dict[str, object]) -> None:
     ctx = context_for(answers_for(**sets))  # type: ignore[arg-type]
     assert not migrate.carries_move(ctx)
     text = apply_script.apply_script(ctx)
     assert migrate.NOTHING_TO_MOVE in text
     assert "synapse_port_db" not in text
+
+
+@pytest.mark.parametrize(
+    ("sets", "why"),
+    [
+        ({"deployment__kind": "compose"}, "with containers"),
+        (
+            {"deployment__kind": "native", "database__host": "db.example.com"},
+            "with an external PostgreSQL",
+        ),
+    ],
+)
+def test_synapse_on_postgresql_that_cannot_move_refuses_to_leave_sqlite_behind(
+    sets: dict[str, object], why: str, tmp_path: Path
+) -> None:
+    ctx = context_for(answers_for(database="postgresql", **sets))  # type: ignore[arg-type]
+    assert not migrate.carries_move(ctx)
+    step = migrate.move_step(ctx).replace(migrate.sqlite_path(ctx), str(tmp_path / "homeserver.db"))
+    script = HELPERS + step + "move_to_postgresql\necho went on\n"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "went on"  # no SQLite file: nothing to say
+    (tmp_path / "homeserver.db").write_bytes(b"\0")
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"apply.sh: {tmp_path}/homeserver.db holds Synapse's SQLite")
+    assert f"this bundle ({why}) does not move it to PostgreSQL" in done.stderr
 
 
 def write_bundle(tmp_path: Path) -> Path:

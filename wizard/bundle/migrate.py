@@ -5,6 +5,7 @@ from wizard.bundle import compose, layout, native, postgres, shell
 from wizard.bundle.context import RenderContext
 
 MOVE_FRAGMENT = "apply/move-to-postgresql.sh"
+LEFT_BEHIND_FRAGMENT = "apply/sqlite-left-behind.sh"
 SQLITE_FILE = "homeserver.db"
 MOVE_FOLDER = "moved-to-postgresql"
 PORT_PROGRAM = "synapse_port_db"
@@ -13,6 +14,8 @@ POSTGRES_DATA = "/var/lib/postgresql"
 # holds one snapshot of the SQLite file besides.
 POSTGRES_FACTOR = 2
 SNAPSHOT_FACTOR = 1
+# Milliseconds between PostgreSQL's background updates while the port prepares it.
+PORT_SLEEP_MS = 10
 # A table every Synapse database has: one in PostgreSQL means Synapse already lives there.
 SYNAPSE_TABLES_QUERY = (
     "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
@@ -46,9 +49,13 @@ def kept_sqlite_path(ctx: RenderContext) -> str:
 
 
 def move_step(ctx: RenderContext) -> str:
-    """Return apply.sh's move_to_postgresql, which does nothing for bundles that carry no move."""
-    if not carries_move(ctx):
+    """Return apply.sh's move_to_postgresql: the move, a refusal where none can be, or nothing."""
+    if ctx.homeserver is not Homeserver.SYNAPSE or not ctx.uses_postgres:
         return NOTHING_TO_MOVE
+    if not carries_move(ctx):
+        why = "with containers" if ctx.compose else "with an external PostgreSQL"
+        values = {"sqlite": shell.quote(sqlite_path(ctx)), "why_no_move": shell.quote(why)}
+        return shell.fragment(LEFT_BEHIND_FRAGMENT, values)
     values = {
         "sqlite": shell.quote(sqlite_path(ctx)),
         "move_dir": shell.quote(move_dir(ctx)),
@@ -59,6 +66,7 @@ def move_step(ctx: RenderContext) -> str:
         "postgres_data": shell.quote(ctx.host_path(POSTGRES_DATA)),
         "postgres_factor": str(POSTGRES_FACTOR),
         "snapshot_factor": str(SNAPSHOT_FACTOR),
+        "port_sleep_ms": str(PORT_SLEEP_MS),
         "synapse_tables_query": shell.quote(SYNAPSE_TABLES_QUERY),
     }
     return shell.fragment(MOVE_FRAGMENT, values)

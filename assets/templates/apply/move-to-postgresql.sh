@@ -8,10 +8,15 @@ MOVE_STATE="$MOVE_DIR/state"
 MOVE_SNAPSHOT="$MOVE_DIR/snapshot.db"
 MOVE_KEPT="$MOVE_DIR/homeserver.db"
 MOVE_LOG="$MOVE_DIR/port.log"
+# The copy of the bundle's config the port reads, PostgreSQL's password in it.
+MOVE_PORT_CONFIG="$MOVE_DIR/homeserver-postgres.yaml"
 MOVE_STEPS="database snapshot first-port final-port kept"
 PORT_PROGRAM=@@port_program
 PORT_CONFIG=@@port_config
 POSTGRES_DATA=@@postgres_data
+# The pause between PostgreSQL's background updates while the port prepares it (Synapse's own
+# default is a second, for a server that serves users meanwhile).
+PORT_SLEEP_MS=@@port_sleep_ms
 # PostgreSQL takes up to twice the SQLite file; the snapshot takes once more.
 POSTGRES_FACTOR=@@postgres_factor
 SNAPSHOT_FACTOR=@@snapshot_factor
@@ -142,13 +147,27 @@ run_from() {
     fi
 }
 
+# write_port_config: copy the bundle's config, which names PostgreSQL, for the port to read.
+write_port_config() {
+    printf '+ cp %s %s, adding background_updates: sleep_duration_ms: %s\n' \
+        "$SOURCE_DIR/$PORT_CONFIG" "$MOVE_PORT_CONFIG" "$PORT_SLEEP_MS"
+    [ "$DRY_RUN" = 0 ] || return 0
+    (
+        umask 077
+        {
+            cat "$SOURCE_DIR/$PORT_CONFIG"
+            printf 'background_updates:\n  sleep_duration_ms: %s\n' "$PORT_SLEEP_MS"
+        } >"$MOVE_PORT_CONFIG"
+    )
+}
+
 # port SQLITE_FILE: copy what SQLITE_FILE holds and PostgreSQL does not yet into PostgreSQL.
 port() {
     printf '+ %s --sqlite-database %s --postgres-config %s >>%s\n' \
-        "$PORT_PROGRAM" "$1" "$SOURCE_DIR/$PORT_CONFIG" "$MOVE_LOG"
+        "$PORT_PROGRAM" "$1" "$MOVE_PORT_CONFIG" "$MOVE_LOG"
     [ "$DRY_RUN" = 0 ] || return 0
     began=$(date +%s)
-    if ! "$PORT_PROGRAM" --sqlite-database "$1" --postgres-config "$SOURCE_DIR/$PORT_CONFIG" \
+    if ! "$PORT_PROGRAM" --sqlite-database "$1" --postgres-config "$MOVE_PORT_CONFIG" \
         >>"$MOVE_LOG" 2>&1; then
         tail -n 20 "$MOVE_LOG" >&2
         fail "porting $1 into PostgreSQL stopped (its log: $MOVE_LOG, the end above); run apply.sh again once its cause is fixed: it goes on from there. If it says background updates are pending, let Synapse run on SQLite until they are done first"
@@ -234,7 +253,7 @@ move_keep_sqlite() {
     for journal in -wal -shm -journal; do
         [ ! -f "$MOVE_SQLITE$journal" ] || run mv "$MOVE_SQLITE$journal" "$MOVE_KEPT$journal"
     done
-    run rm -f "$MOVE_SNAPSHOT"
+    run rm -f "$MOVE_SNAPSHOT" "$MOVE_PORT_CONFIG"
     record_move kept
     note "$HOMESERVER starts on PostgreSQL below; once it runs well, delete $MOVE_KEPT to free its space"
 }
@@ -262,6 +281,7 @@ move_to_postgresql() {
         move_database
     }
     move_passed snapshot || move_snapshot
+    move_passed final-port || write_port_config
     move_passed first-port || move_first_port
     move_passed final-port || move_final_port
     move_passed kept || move_keep_sqlite
