@@ -20,6 +20,7 @@ from wizard.answers.model import (
     Tier,
     warnings,
 )
+from wizard.bundle.migrate import move_cost
 from wizard.fit.tiers import DISPLAY_NAMES, homeserver_name, load_tiers
 
 # The answers file reports this at homeserver.workers; here it is said beside the database.
@@ -73,6 +74,7 @@ class DatabaseStep(StepPane):
             path="database.kind",
         )
         yield Notes(id="database-warnings", labelled=True)
+        yield Notes(id="database-move", labelled=True)
         yield Checkbox(
             label("database.accept_sqlite_in_production"),
             bool(database.get("accept_sqlite_in_production")),
@@ -151,3 +153,9 @@ class DatabaseStep(StepPane):
         box = self.query_one("#database-warnings", Static)
         box.update("\n".join(f"Warning: {text}" for text in said))
         box.display = bool(said)
+        kind = self._kind()
+        known = kind in {choice.value for choice in DatabaseKind}
+        cost = move_cost(self.homeserver, DatabaseKind(kind)) if known else None
+        move = self.query_one("#database-move", Static)
+        move.update(f"{label('plan.sqlite_move')}: {cost}" if cost else "")
+        move.display = cost is not None

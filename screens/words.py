@@ -21,6 +21,7 @@ LABELS: dict[str, str] = {
     "plan.ram": "RAM",
     "plan.disk": "Free disk",
     "plan.kind": "Disk kind",
+    "plan.sqlite_move": "Coming from SQLite",
     "homeserver.kind": "Homeserver",
     "homeserver.tier": "Tune for tier",
     "homeserver.workers": "Synapse workers",

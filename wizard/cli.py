@@ -147,7 +147,23 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 "(matrix-wizard profiles lists them)",
             )
         facts = describe_machine(args.cpus, args.ram, args.disk, args.disk_kind)
-    return _show_facts_and_fits(facts, args.homeserver, args.json, args.matrix_rtc)
+    shown = _show_facts_and_fits(facts, args.homeserver, args.json, args.matrix_rtc)
+    _show_sqlite_move(args.homeserver, args.json)
+    return shown
+
+
+def _show_sqlite_move(homeserver: str | None, as_json: bool) -> None:
+    """Say what moving an existing SQLite database to PostgreSQL costs, for Synapse."""
+    import textwrap
+
+    from wizard.answers.model import DatabaseKind, Homeserver
+    from wizard.bundle.migrate import move_cost
+
+    if homeserver not in (None, Homeserver.SYNAPSE.value) or as_json:
+        return
+    cost = move_cost(Homeserver.SYNAPSE, DatabaseKind.POSTGRESQL)
+    print()
+    print(textwrap.fill(f"Moving Synapse from SQLite to PostgreSQL: {cost}", width=78))
 
 
 def _show_facts_and_fits(

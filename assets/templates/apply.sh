@@ -396,6 +396,7 @@ log_command() {
 }
 
 @@start_step
+@@move_step
 wait_for_homeserver() {
     say "waiting for $HOMESERVER to answer"
     if ! homeserver_installed; then
@@ -441,6 +442,7 @@ fi
 check_root
 check_prerequisites
 install_programs
+move_to_postgresql
 copy_bundle
 make_folders
 set_modes_and_owners

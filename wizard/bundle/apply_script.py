@@ -14,6 +14,7 @@ from wizard.bundle import (
     firewall,
     layout,
     media,
+    migrate,
     monitoring,
     native,
     nginx,
@@ -334,6 +335,7 @@ def apply_script(ctx: RenderContext) -> str:
         "scripts": shell.quote(" ".join(script_paths(ctx))),
         "required": shell.quote(" ".join(required_files(ctx))),
         "start_step": _start_step(ctx),
+        "move_step": migrate.move_step(ctx),
         "next_steps": "\n".join(next_steps(ctx)),
         "settings": _settings(ctx),
     }

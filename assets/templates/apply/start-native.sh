@@ -267,7 +267,7 @@ check_database() {
     else
         note "its settings go to $POSTGRES_ETC/<version>/main/conf.d/$POSTGRES_CONF_NAME once postgresql is installed"
     fi
-    init="runuser -u postgres -- psql -X -p $DATABASE_PORT -q -v ON_ERROR_STOP=1 -d postgres -f - < $INSTALL_DIR/postgres/init.sql"
+    init="runuser -u postgres -- psql -X -p $DATABASE_PORT -q -v ON_ERROR_STOP=1 -d postgres -f - < $SOURCE_DIR/postgres/init.sql"
     check="runuser -u postgres -- psql -X -p $DATABASE_PORT -d $DATABASE_NAME -tA -c \"$DATABASE_QUERY\""
     if ! acting; then
         show "$init"
@@ -281,7 +281,7 @@ check_database() {
         sleep 2
     done
     show "$init"
-    as_postgres_psql -q -v ON_ERROR_STOP=1 -d postgres -f - <"$INSTALL_DIR/postgres/init.sql"
+    as_postgres_psql -q -v ON_ERROR_STOP=1 -d postgres -f - <"$SOURCE_DIR/postgres/init.sql"
     show "$check"
     result=$(as_postgres_psql -d "$DATABASE_NAME" -tA -c "$DATABASE_QUERY")
     verify_database "$result"

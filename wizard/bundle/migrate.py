@@ -1,0 +1,91 @@
+"""Moving Synapse from SQLite to PostgreSQL in place: apply.sh's step, and what the move costs."""
+
+from wizard.answers.model import DatabaseKind, Homeserver
+from wizard.bundle import compose, layout, native, postgres, shell
+from wizard.bundle.context import RenderContext
+
+MOVE_FRAGMENT = "apply/move-to-postgresql.sh"
+LEFT_BEHIND_FRAGMENT = "apply/sqlite-left-behind.sh"
+SQLITE_FILE = "homeserver.db"
+MOVE_FOLDER = "moved-to-postgresql"
+PORT_PROGRAM = "synapse_port_db"
+POSTGRES_DATA = "/var/lib/postgresql"
+# PostgreSQL takes 25-100% more than the SQLite file (Synapse's docs/postgres.md); the move
+# holds one snapshot of the SQLite file besides.
+POSTGRES_FACTOR = 2
+SNAPSHOT_FACTOR = 1
+# Milliseconds between PostgreSQL's background updates while the port prepares it.
+PORT_SLEEP_MS = 10
+# A table every Synapse database has: one in PostgreSQL means Synapse already lives there.
+SYNAPSE_TABLES_QUERY = (
+    "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+)
+NOTHING_TO_MOVE = "move_to_postgresql() {\n    :\n}\n"
+
+
+def carries_move(ctx: RenderContext) -> bool:
+    """Return whether apply.sh moves an SQLite database it finds into the bundled PostgreSQL."""
+    return (
+        ctx.homeserver is Homeserver.SYNAPSE
+        and not ctx.compose
+        and ctx.uses_postgres
+        and ctx.bundled_postgres
+    )
+
+
+def sqlite_path(ctx: RenderContext) -> str:
+    """Return the host path of the SQLite database a Synapse bundle on SQLite uses."""
+    return f"{layout.service_dir(ctx, ctx.homeserver.value)}/{SQLITE_FILE}"
+
+
+def move_dir(ctx: RenderContext) -> str:
+    """Return the folder beside the data that holds the move's progress and the kept SQLite file."""
+    return f"{layout.service_dir(ctx, ctx.homeserver.value)}/{MOVE_FOLDER}"
+
+
+def kept_sqlite_path(ctx: RenderContext) -> str:
+    """Return where the SQLite database is kept once its content is in PostgreSQL."""
+    return f"{move_dir(ctx)}/{SQLITE_FILE}"
+
+
+def move_step(ctx: RenderContext) -> str:
+    """Return apply.sh's move_to_postgresql: the move, a refusal where none can be, or nothing."""
+    if ctx.homeserver is not Homeserver.SYNAPSE or not ctx.uses_postgres:
+        return NOTHING_TO_MOVE
+    if not carries_move(ctx):
+        why = "with containers" if ctx.compose else "with an external PostgreSQL"
+        values = {"sqlite": shell.quote(sqlite_path(ctx)), "why_no_move": shell.quote(why)}
+        return shell.fragment(LEFT_BEHIND_FRAGMENT, values)
+    values = {
+        "sqlite": shell.quote(sqlite_path(ctx)),
+        "move_dir": shell.quote(move_dir(ctx)),
+        "port_program": shell.quote(f"{native.synapse_venv(ctx)}/bin/{PORT_PROGRAM}"),
+        "port_config": shell.quote(
+            f"{ctx.homeserver.value}/{compose.CONFIG_FILES[ctx.homeserver]}"
+        ),
+        "postgres_data": shell.quote(ctx.host_path(POSTGRES_DATA)),
+        "postgres_factor": str(POSTGRES_FACTOR),
+        "snapshot_factor": str(SNAPSHOT_FACTOR),
+        "port_sleep_ms": str(PORT_SLEEP_MS),
+        "synapse_tables_query": shell.quote(SYNAPSE_TABLES_QUERY),
+    }
+    return shell.fragment(MOVE_FRAGMENT, values)
+
+
+def disk_needed(sqlite_bytes: int) -> int:
+    """Return the free disk the move needs for an SQLite file of this size."""
+    return sqlite_bytes * (POSTGRES_FACTOR + SNAPSHOT_FACTOR)
+
+
+def move_cost(homeserver: Homeserver, kind: DatabaseKind) -> str | None:
+    """Return what moving an existing SQLite database to PostgreSQL costs, where it applies."""
+    if homeserver is not Homeserver.SYNAPSE or kind is not DatabaseKind.POSTGRESQL:
+        return None
+    factor = POSTGRES_FACTOR + SNAPSHOT_FACTOR
+    return (
+        f"apply.sh moves the data into PostgreSQL ({postgres.COLLATION} collation). It needs "
+        f"free disk of {factor} x the SQLite file (x{POSTGRES_FACTOR} for PostgreSQL's copy, "
+        f"x{SNAPSHOT_FACTOR} for a snapshot). Synapse is down twice: a moment for the snapshot, "
+        "then for the final port, which copies only what changed since. The SQLite file is "
+        f"kept in {MOVE_FOLDER}/ beside the data."
+    )
