@@ -20,9 +20,12 @@ def _stop_homeserver(ctx: RenderContext) -> str:
     """Return the lines that stop the homeserver where it is installed, and say so elsewhere."""
     hs = ctx.homeserver.value
     if ctx.compose:
+        # The whole stack: the proxy resolves the homeserver's address once, when it starts, and
+        # a homeserver stopped and started again may come back at another one.
         return (
             'if [ -f "$COMPOSE_FILE" ]; then\n'
-            f"        run {backup.service_action(ctx, 'stop', hs)}\n"
+            '        note "the whole stack: the proxy finds $HOMESERVER again as it starts"\n'
+            "        run compose stop\n"
             "    else\n"
             '        note "no stack in $INSTALL_DIR yet: nothing to stop"\n'
             "    fi"
