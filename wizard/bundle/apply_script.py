@@ -12,6 +12,7 @@ from wizard.bundle import (
     dendrite_build,
     firewall,
     layout,
+    mas,
     media,
     monitoring,
     native,
@@ -79,6 +80,8 @@ def private_paths(ctx: RenderContext) -> list[str]:
     paths = [SECRETS_FILE, ctx.homeserver.value]
     if ctx.answers.calls.turn:
         paths.append(calls.TURN_CONFIG)
+    if mas.enabled(ctx):
+        paths.append(mas.SERVICE)
     if ctx.compose and ctx.bundled_postgres:
         paths.append(compose.POSTGRES_ENV)
     if ctx.answers.monitoring.grafana:
@@ -227,6 +230,7 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
         "SERVICE_FILES": shell.table(files),
         "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
         "DATABASE_CLIENTS": shell.quote(clients),
+        "MAS_DATABASE": "1" if mas.enabled(ctx) and ctx.bundled_postgres else "0",
         "BACKUP_PACKAGES": shell.quote(" ".join(backup.host_packages(ctx))),
     }
 
@@ -237,6 +241,7 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     workers = synapse_workers.workers(ctx)
     s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
+    with_mas = mas.enabled(ctx)
     dendrite = dendrite_build.builds_dendrite(ctx)
     binary = native.homeserver_binary(ctx)
     nginx = ctx.answers.proxy.kind is ProxyKind.NGINX
@@ -263,6 +268,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "TRAEFIK_BINARY": native.traefik_binary(ctx) if traefik else "",
         "TRAEFIK_VERSION": versions.TRAEFIK_VERSION if traefik else "",
         "TRAEFIK_RELEASES": native.TRAEFIK_RELEASES if traefik else "",
+        "MAS_HOME": mas.native_home(ctx) if with_mas else "",
+        "MAS_VERSION": versions.MAS_VERSION if with_mas else "",
+        "MAS_RELEASES": mas.RELEASES if with_mas else "",
         "DENDRITE_BUILD": dendrite_build.BUILD_SCRIPT if dendrite else "",
         "DENDRITE_MODULE": versions.DENDRITE_MODULE if dendrite else "",
         "DENDRITE_VERSION": dendrite_build.module_version() if dendrite else "",

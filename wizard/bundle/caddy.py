@@ -3,7 +3,7 @@
 import textwrap
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, worker_routes
+from wizard.bundle import certificates, mas, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -172,6 +172,19 @@ def _site(ctx: RenderContext, site: Site) -> str:
     )
 
 
+def _mas_site(ctx: RenderContext) -> str:
+    """Return the site of MAS's own host, everything passed to MAS."""
+    name = check.host(mas.host(ctx))
+    return fill(
+        TEMPLATE,
+        "mas_site",
+        host=name,
+        addresses=name if tls_terminated_here(ctx) else f"http://{name}",
+        tls=_tls(ctx),
+        reverse_proxy=_reverse_proxy(ctx, (mas.upstream(ctx),), []),
+    )
+
+
 def admin_address(ctx: RenderContext) -> str:
     """Return where Caddy's admin API listens: loopback, on the answers' port."""
     return f"localhost:{check.port(ctx.ports.caddy_admin)}"
@@ -187,7 +200,8 @@ def render_caddyfile(ctx: RenderContext, admin: str | None = None) -> str:
         "file",
         homeserver_host=check.host(ctx.homeserver_host),
         global_options=_global_options(ctx, admin),
-        sites="".join(_site(ctx, site) for site in sites(ctx)),
+        sites="".join(_site(ctx, site) for site in sites(ctx))
+        + (_mas_site(ctx) if mas.enabled(ctx) else ""),
     )
     return text.rstrip("\n") + "\n"
 

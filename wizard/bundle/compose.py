@@ -12,6 +12,7 @@ from wizard.bundle import (
     conduit_family,
     dendrite,
     layout,
+    mas,
     media,
     monitoring,
     nginx,
@@ -401,9 +402,10 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
 
 
 def database_clients(ctx: RenderContext) -> list[str]:
-    """Return the services that log in to the database: the homeserver and its workers."""
+    """Return the services that log in to the database: the homeserver, its workers and MAS."""
     workers = synapse_workers.workers(ctx)
-    return [ctx.homeserver.value, *(synapse_workers.service_name(worker) for worker in workers)]
+    found = [ctx.homeserver.value, *(synapse_workers.service_name(worker) for worker in workers)]
+    return [*found, mas.SERVICE] if mas.enabled(ctx) else found
 
 
 def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
@@ -421,6 +423,8 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     found[ctx.answers.proxy.kind.value] = _proxy(ctx)
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
         found[WELLKNOWN_SERVICE] = _wellknown(ctx)
+    if mas.enabled(ctx):
+        found[mas.SERVICE] = mas.compose_service(ctx)
     if ctx.answers.calls.turn:
         found[layout.COTURN_SERVICE] = _coturn(ctx)
     if ctx.answers.monitoring.prometheus:

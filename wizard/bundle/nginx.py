@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, layout, worker_routes
+from wizard.bundle import calls, certificates, layout, mas, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -62,6 +62,8 @@ def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
         names[site.host] = "federation" if site.matrix_prefixes else "wellknown"
     if calls.turn_tls(ctx):
         names.setdefault(calls.turn_host(ctx), "turn")
+    if mas.enabled(ctx):
+        names.setdefault(mas.host(ctx), "mas")
     names.pop(ctx.homeserver_host, None)
     return list(names.items())
 
@@ -252,6 +254,21 @@ def _site_server(ctx: RenderContext, site: Site) -> str:
     )
 
 
+def _mas_server(ctx: RenderContext) -> str:
+    """Return the server block of MAS's own host, everything passed to MAS."""
+    here = tls_terminated_here(ctx)
+    port = ctx.ports.https if here else ctx.ports.http
+    return fill(
+        TEMPLATE,
+        "mas_server",
+        host=check.host(mas.host(ctx)),
+        listen=_listen(ctx, port, here),
+        tls=_tls(ctx),
+        upstream=check.upstream(mas.upstream(ctx)),
+        forwarded_proto="$scheme" if here else "https",
+    )
+
+
 def _redirect_server(ctx: RenderContext) -> str:
     acme = ctx.answers.proxy.tls is TlsMode.ACME
     challenge = ""
@@ -276,6 +293,8 @@ def render_config(ctx: RenderContext) -> str:
     """Return the text of nginx/matrix.conf."""
     servers = [_redirect_server(ctx)] if tls_terminated_here(ctx) else []
     servers.extend(_site_server(ctx, site) for site in sites(ctx))
+    if mas.enabled(ctx):
+        servers.append(_mas_server(ctx))
     text = fill(
         TEMPLATE,
         "file",

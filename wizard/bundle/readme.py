@@ -148,6 +148,7 @@ CERTIFICATE_NAME_USES = {
     "wellknown": "serves /.well-known/matrix/ when it points here",
     "federation": "other servers check the certificate for it (SRV delegation)",
     "turn": "clients check it for TURN over TLS",
+    "mas": "people sign up and log in there (Matrix Authentication Service)",
 }
 
 

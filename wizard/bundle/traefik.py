@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, worker_routes
+from wizard.bundle import certificates, mas, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -31,6 +31,7 @@ CERT_RESOLVER = "letsencrypt"
 
 WEB, WEBSECURE, FEDERATION = "web", "websecure", "federation"
 HOMESERVER_SERVICE = "homeserver"
+MAS_SERVICE = "mas"
 BODY_LIMIT_MIDDLEWARE = "matrix-body-limit"
 WELLKNOWN_HEADERS_MIDDLEWARE = "wellknown-headers"
 WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
@@ -292,6 +293,22 @@ def _routers(ctx: RenderContext, role: str, site: Site) -> dict[str, Any]:
     return routers
 
 
+def _mas_router(ctx: RenderContext) -> dict[str, Any]:
+    """Return the router of MAS's own host, every path passed to MAS."""
+    tls = _router_tls(ctx)
+    main_port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+    router: dict[str, Any] = {
+        "rule": f"Host(`{check.host(mas.host(ctx))}`)",
+        "entryPoints": [_entry_point_names(ctx)[main_port]],
+        "middlewares": [],
+        "service": MAS_SERVICE,
+    }
+    if tls is not None:
+        router["tls"] = dict(tls)
+        router["middlewares"].append(HSTS_MIDDLEWARE)
+    return {MAS_SERVICE: router}
+
+
 def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
     """Return dynamic.yml as data: routers, middlewares, services and TLS options."""
     routers: dict[str, Any] = {}
@@ -304,6 +321,9 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
         HOMESERVER_SERVICE: _load_balancer([f"http://{ctx.homeserver_upstream}"]),
         **_worker_services(ctx),
     }
+    if mas.enabled(ctx):
+        routers |= _mas_router(ctx)
+        services[MAS_SERVICE] = _load_balancer([f"http://{check.upstream(mas.upstream(ctx))}"])
     if tls_terminated_here(ctx):
         middlewares[HSTS_MIDDLEWARE] = {"headers": {"stsSeconds": HSTS_SECONDS}}
     if any(site.serves_wellknown for site in sites(ctx)):

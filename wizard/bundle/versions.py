@@ -30,6 +30,11 @@ GO_TOOLCHAIN_SHA256 = {
     "arm64": "02b36b6787b3ac767668f630e2998df45a3b1f9ffee08d1bf3ef6487cd658d99",
 }
 
+# Matrix Authentication Service: the release run from its image under compose and from its
+# release archive natively; 1.2.0 is the workspace version of the MAS Cargo.toml read for its
+# configuration reference (docs/reference/configuration.md). It needs Synapse 1.136 or later.
+MAS_VERSION = "1.2.0"
+
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"
 TRAEFIK_IMAGE = f"traefik:v{TRAEFIK_VERSION}"
@@ -43,6 +48,7 @@ DENDRITE_IMAGE = f"ghcr.io/element-hq/dendrite-monolith:v{DENDRITE_VERSION}"
 CONDUIT_IMAGE = f"matrixconduit/matrix-conduit:v{CONDUIT_VERSION}"
 CONTINUWUITY_IMAGE = f"ghcr.io/continuwuity/continuwuity:v{CONTINUWUITY_VERSION}"
 TUWUNEL_IMAGE = f"ghcr.io/matrix-construct/tuwunel:v{TUWUNEL_VERSION}"
+MAS_IMAGE = f"ghcr.io/element-hq/matrix-authentication-service:{MAS_VERSION}"
 # The image the bundle builds from SYNAPSE_IMAGE with the S3 storage provider added; a local
 # name that no registry serves, so compose builds it instead of pulling it.
 SYNAPSE_S3_IMAGE = f"matrix-wizard/synapse-s3:v{SYNAPSE_VERSION}-s3-{S3_STORAGE_PROVIDER_VERSION}"
