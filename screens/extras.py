@@ -35,6 +35,7 @@ RATE_LIMITS = (
 EXTRAS_SECTIONS = (
     "media",
     "calls",
+    "auth",
     "registration",
     "encryption",
     "rate_limits",
@@ -96,6 +97,11 @@ class ExtrasStep(StepPane):
             if calls.get("turn"):
                 yield from self._turn_fields()
         yield Static("People and rooms", classes="heading")
+        yield Field(
+            OnOff(bool(view["auth"].get("mas")), id="mas"),
+            path="auth.mas",
+            why="MAS: the sign-up and login Element X needs; Synapse on PostgreSQL",
+        )
         yield Field(
             Choices(
                 REGISTRATION,
@@ -259,6 +265,7 @@ class ExtrasStep(StepPane):
                 "turn": turn,
                 "turn_host": (self._value("turn-host") or None) if turn else None,
             },
+            "auth": {**view["auth"], "mas": self._on("mas")},
             "registration": {"mode": self._choice("registration")},
             "encryption": {"by_default": self._choice("encryption")},
             "rate_limits": {"preset": self._choice("rate-limits")},

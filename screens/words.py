@@ -49,6 +49,7 @@ LABELS: dict[str, str] = {
     "media.s3.access_key_id": "Access key ID",
     "calls.turn": "TURN server",
     "calls.turn_host": "TURN host",
+    "auth.mas": "Authentication service",
     "registration.mode": "Registration",
     "encryption.by_default": "Encrypt by default",
     "rate_limits.preset": "Rate limits",

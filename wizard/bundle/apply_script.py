@@ -107,6 +107,8 @@ def admin_command(ctx: RenderContext) -> str | None:
     """Return the command that makes the first admin account, or None when a client does it."""
     port = ctx.ports.homeserver
     config = compose.homeserver_config_path(ctx)
+    if mas.enabled(ctx):
+        return mas.admin_command(ctx)
     if ctx.homeserver is Homeserver.SYNAPSE:
         program = "register_new_matrix_user"
         if not ctx.compose:

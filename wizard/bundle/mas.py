@@ -151,6 +151,90 @@ def native_argv(ctx: RenderContext) -> list[str]:
     return [f"{native_home(ctx)}/mas-cli", "server", "--config", f"{ctx.install_dir}/{CONFIG_FILE}"]
 
 
+def cli(ctx: RenderContext, *arguments: str) -> str:
+    """Return a mas-cli command line run where MAS runs: in its container, or its release folder."""
+    if ctx.compose:
+        config = CONTAINER_CONFIG
+        program = f"docker compose exec {SERVICE} mas-cli"
+    else:
+        config = f"{ctx.install_dir}/{CONFIG_FILE}"
+        program = f"cd {native_home(ctx)} && ./mas-cli"
+    return " ".join([program, *arguments, "--config", config])
+
+
+def admin_command(ctx: RenderContext) -> str:
+    """Return the command that makes the first admin account in MAS (it asks name and password)."""
+    return cli(ctx, "manage", "register-user", "--admin")
+
+
+def _sign_up(ctx: RenderContext) -> list[str]:
+    """Say who may sign up at MAS, and for tokens, how to make one."""
+    mode = ctx.answers.registration.mode
+    if mode is RegistrationMode.CLOSED:
+        return [
+            "Registration is closed: make accounts for others the same way as the admin's "
+            "(leave out `--admin`).",
+            "",
+        ]
+    if mode is RegistrationMode.OPEN:
+        return [
+            f"Registration is open to anyone at {public_base(ctx)}: watch for spam accounts, "
+            "or switch to tokens.",
+            "",
+        ]
+    return [
+        "### Registration tokens",
+        "",
+        f"New accounts sign up at {public_base(ctx)} with a token MAS checks. Make one for "
+        "each person (it is printed; it works once unless you add `--usage-limit N`):",
+        "",
+        "```",
+        cli(ctx, "manage", "issue-user-registration-token"),
+        "```",
+        "",
+    ]
+
+
+def admin_lines(ctx: RenderContext) -> list[str]:
+    """Return the README's first-account step with MAS, and who else may sign up."""
+    where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
+    return [
+        f"Matrix Authentication Service owns the accounts. Run this {where}; it asks for a "
+        "name and a password, and MAS makes the account on Synapse too:",
+        "",
+        "```",
+        admin_command(ctx),
+        "```",
+        "",
+        *_sign_up(ctx),
+    ]
+
+
+def readme_section(ctx: RenderContext) -> list[str]:
+    """Return the README's section on MAS: where it runs and what Synapse no longer does."""
+    if not enabled(ctx):
+        return []
+    return [
+        "## Sign-up and login: Matrix Authentication Service",
+        "",
+        f"MAS {versions.MAS_VERSION} serves {public_base(ctx)} (DNS and the certificate cover "
+        f"`{host(ctx)}`); the proxy also sends clients' `/_matrix/client/*/login`, `/logout` and "
+        "`/refresh` to it. Element X signs people up there.",
+        "Synapse hands accounts to MAS: its own registration, registration tokens, password "
+        "login and password reset are off, and `register_new_matrix_user` no longer works. "
+        "Use `mas-cli manage` instead (set-password, lock-user, promote-admin):",
+        "",
+        "```",
+        cli(ctx, "config", "check"),
+        cli(ctx, "doctor"),
+        "```",
+        "",
+        "MAS sends no e-mail from this bundle (no mail relay is set): password recovery by "
+        "e-mail is off, and sign-up asks for no address.",
+        "",
+    ]
+
+
 def owner(ctx: RenderContext) -> str:
     """Return who runs MAS and reads its config."""
     return layout.owner(ctx, SERVICE)

@@ -20,6 +20,7 @@ from wizard.bundle import (
     dendrite_build,
     firewall,
     layout,
+    mas,
     media,
     monitoring,
     native,
@@ -296,6 +297,8 @@ def database_check_command(ctx: RenderContext) -> str:
 
 def _admin(ctx: RenderContext) -> list[str]:
     lines = ["## 4. The first admin account", ""]
+    if mas.enabled(ctx):
+        return lines + mas.admin_lines(ctx)
     command = apply_script.admin_command(ctx)
     if command:
         where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
@@ -607,6 +610,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_admin(ctx),
         *_doctor(ctx),
         *synapse_workers.readme_section(ctx),
+        *mas.readme_section(ctx),
         *_calls(ctx),
         *readme_backups.readme_section(ctx),
         *_monitoring(ctx),

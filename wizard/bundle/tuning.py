@@ -24,6 +24,10 @@ RESERVED_CONNECTIONS = 10
 # Synapse's presence is its most expensive feature; the SBC guide finds it workable from about
 # 4 GiB of RAM (facts 1.4, 7.1).
 PRESENCE_MIN_RAM = 4 * GIB
+# RAM kept for the Matrix Authentication Service beside Synapse when it is chosen: an estimate
+# for one small Rust server process with its database pool (not measured here: MAS cannot run
+# on this project's machines), taken off before the rest is shared out.
+MAS_RAM = 256 * MIB
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -186,16 +190,19 @@ def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
     """Return the tuning for these answers: the machine's RAM and cores if known, else the tier's.
 
     The bundle passes the machine the answers name (answers.tuned_facts); the steps pass the
-    same, so what they show is what the bundle gets.
+    same, so what they show is what the bundle gets. MAS, when chosen, has its RAM first.
     """
     homeserver = answers.homeserver.kind
     tier = answers.homeserver.tier
     ram = facts.effective_ram if facts else None
     cores = facts.effective_cores if facts else None
+    ram = ram if ram else tier_ram(homeserver, tier)
+    if answers.auth.mas and homeserver is Homeserver.SYNAPSE:
+        ram = max(ram - MAS_RAM, ram // 2)
     return compute_tuning(
         homeserver,
         tier,
-        ram=ram if ram else tier_ram(homeserver, tier),
+        ram=ram,
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
         with_workers=wants_workers(answers),
         postgres_on_host=bundles_postgres(answers),
