@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
 from wizard.answers.model import AnswersError, dump_answers, parse_answers
-from wizard.bundle import discovery, mas, nginx, postgres, systemd, worker_routes
+from wizard.bundle import discovery, mas, nginx, postgres, systemd, tuning, worker_routes
 from wizard.bundle.render import render
 
 # The keys config.yaml may hold, as the tree MAS's configuration reference names them
@@ -312,3 +312,12 @@ def test_the_readme_makes_the_first_user_with_mas_and_drops_synapses_admin_paths
     assert "docker compose exec mas mas-cli manage register-user --admin" in readme.text
     assert "register_new_matrix_user -c" not in readme.text
     assert "_synapse/admin/v1/registration_tokens" not in readme.text
+
+
+def test_synapse_leaves_mas_its_ram() -> None:
+    with_mas = tuning.tuning_for(_ctx().answers, None)
+    without = tuning.tuning_for(answers_for(database="postgresql"), None)
+
+    assert with_mas.ram == without.ram, "the machine is the same"
+    assert with_mas.postgres_ram == without.postgres_ram
+    assert with_mas.synapse_cache_factor < without.synapse_cache_factor

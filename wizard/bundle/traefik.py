@@ -62,9 +62,10 @@ READ_TIMEOUT = "600s"
 WORKER_PRIORITY = 10000
 SPLIT_PRIORITY = WORKER_PRIORITY + 1
 WORKERS_NOTE = (
-    "# The *-worker-* routers send Synapse's workers their paths before the main process's\n"
-    "# router; with more sync workers than one, the sync route is split by the access token's\n"
-    "# last character (Traefik cannot hash a header), so one token always reaches one worker.\n"
+    "# The *-worker-* routers send Synapse's workers (and MAS, when chosen) their paths before\n"
+    "# the main process's router; with more sync workers than one, the sync route is split by\n"
+    "# the access token's last character (Traefik cannot hash a header), so one token always\n"
+    "# reaches one worker.\n"
 )
 # The characters Synapse's access tokens end in: syt_ and mat_ tokens end in a base-62 checksum.
 TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -360,9 +361,9 @@ def render(ctx: RenderContext) -> Bundle:
         ),
         DYNAMIC_PATH: File(
             _yaml(
-                f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs and\n"
-                "# /.well-known/matrix are routed; the admin API and metrics are not.\n"
-                + (WORKERS_NOTE if worker_routes.routes(ctx) else ""),
+                f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs,\n"
+                "# /.well-known/matrix and MAS (when chosen) are routed; the admin API and\n"
+                "# metrics are not.\n" + (WORKERS_NOTE if worker_routes.routes(ctx) else ""),
                 dynamic_config(ctx),
             )
         ),

@@ -26,7 +26,7 @@ RESERVED_CONNECTIONS = 10
 PRESENCE_MIN_RAM = 4 * GIB
 # RAM kept for the Matrix Authentication Service beside Synapse when it is chosen: an estimate
 # for one small Rust server process with its database pool (not measured here: MAS cannot run
-# on this project's machines), taken off before the rest is shared out.
+# on this project's machines), taken off the homeserver's share.
 MAS_RAM = 256 * MIB
 
 
@@ -123,11 +123,15 @@ def compute_tuning(
     cores: int,
     with_workers: bool = False,
     postgres_on_host: bool = True,
+    reserved_ram: int = 0,
 ) -> Tuning:
-    """Return the tuning for a machine with this RAM and these cores, at this tier."""
+    """Return the tuning for a machine with this RAM and these cores, at this tier.
+
+    `reserved_ram` is kept for another service beside the homeserver (MAS), off its share.
+    """
     cores = max(1, cores)
     postgres_ram = int(ram * POSTGRES_SHARE.get(homeserver, 0.0)) if postgres_on_host else 0
-    homeserver_ram = ram - postgres_ram
+    homeserver_ram = max(ram - postgres_ram - reserved_ram, (ram - postgres_ram) // 2)
     workers = worker_layout.layout(cores, homeserver_ram) if with_workers else ()
     processes = 1 + len(workers)
     # Each process (main and every worker) holds its own caches, sized by what its role reads,
@@ -196,16 +200,14 @@ def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
     tier = answers.homeserver.tier
     ram = facts.effective_ram if facts else None
     cores = facts.effective_cores if facts else None
-    ram = ram if ram else tier_ram(homeserver, tier)
-    if answers.auth.mas and homeserver is Homeserver.SYNAPSE:
-        ram = max(ram - MAS_RAM, ram // 2)
     return compute_tuning(
         homeserver,
         tier,
-        ram=ram,
+        ram=ram if ram else tier_ram(homeserver, tier),
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
         with_workers=wants_workers(answers),
         postgres_on_host=bundles_postgres(answers),
+        reserved_ram=MAS_RAM if answers.auth.mas and homeserver is Homeserver.SYNAPSE else 0,
     )
 
 
