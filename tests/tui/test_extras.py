@@ -59,3 +59,16 @@ async def test_each_switch_says_its_state_in_words_and_marks_it_only_when_on() -
         await pilot.pause()
         assert (str(turn.label), turn.BUTTON_INNER) == ("on", "X")
         assert (str(firewall.label), firewall.BUTTON_INNER) == ("off", " ")
+
+
+@asynctest
+async def test_the_authentication_service_switch_sets_auth_mas() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        mas = extras.query_one("#mas", Checkbox)
+        assert not mas.value, "off unless chosen"
+        mas.value = True
+        await pilot.pause()
+        assert extras.form()["auth"]["mas"] is True
+        assert extras.valid, "Synapse on PostgreSQL, the wizard's default, can run it"

@@ -148,7 +148,12 @@ def test_mas_config_uses_only_keys_of_the_pinned_release(deployment: str, mode: 
     assert set(resources) <= set(MAS_RESOURCES)
     assert data["matrix"]["kind"] in MAS_HOMESERVER_KINDS
     assert re.fullmatch(r"[0-9a-f]{64}", data["secrets"]["encryption"]), "32 bytes, hex"
-    key = load_pem_private_key(data["secrets"]["keys"][0]["key"].encode(), password=None)
+    [key_entry] = data["secrets"]["keys"]
+    folder = "/config" if deployment == "compose" else "/opt/matrix-wizard/mas"
+    assert key_entry["key_file"] == f"{folder}/signing.key"
+    pem = render(ctx.answers, None, FIXED_SECRETS)[mas.SIGNING_KEY_FILE]
+    assert pem.mode == 0o600
+    key = load_pem_private_key(pem.text.encode(), password=None)
     assert isinstance(key, RSAPrivateKey), "MAS needs at least one RSA key"
     assert data["passwords"]["enabled"] is True
     assert data["account"]["password_registration_enabled"] is (mode != "closed")

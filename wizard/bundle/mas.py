@@ -14,9 +14,12 @@ from wizard.bundle.context import POSTGRES_SERVICE, RenderContext
 from wizard.bundle.model import PRIVATE, Bundle, File
 
 SERVICE = layout.MAS_SERVICE
-CONFIG_FILE = "mas/config.yaml"
-# Where the compose service reads its config (the image's entrypoint is mas-cli).
-CONTAINER_CONFIG = "/config/config.yaml"
+FOLDER = "mas"
+CONFIG_FILE = f"{FOLDER}/config.yaml"
+SIGNING_KEY_FILE = f"{FOLDER}/signing.key"
+# Where the compose service sees the bundle's mas/ folder (the image's entrypoint is mas-cli).
+CONTAINER_DIR = "/config"
+CONTAINER_CONFIG = f"{CONTAINER_DIR}/config.yaml"
 # MAS's own role and database in the same PostgreSQL as Synapse's, never Synapse's own.
 DATABASE = "mas"
 ROLE = "mas"
@@ -49,6 +52,11 @@ def public_base(ctx: RenderContext) -> str:
 def upstream(ctx: RenderContext) -> str:
     """Return host:port where the proxy and Synapse reach MAS."""
     return f"{ctx.internal_host(SERVICE)}:{ctx.ports.mas}"
+
+
+def config_dir(ctx: RenderContext) -> str:
+    """Return the bundle's mas/ folder as MAS sees it: mounted in its container, or on the host."""
+    return CONTAINER_DIR if ctx.compose else f"{ctx.install_dir}/{FOLDER}"
 
 
 def native_home(ctx: RenderContext) -> str:
@@ -100,7 +108,7 @@ def config(ctx: RenderContext) -> dict[str, Any]:
         },
         "secrets": {
             "encryption": ctx.secrets.mas_encryption_key,
-            "keys": [{"kid": SIGNING_KEY_ID, "key": ctx.secrets.mas_signing_key}],
+            "keys": [{"kid": SIGNING_KEY_ID, "key_file": f"{config_dir(ctx)}/signing.key"}],
         },
         "passwords": {"enabled": True},
         "account": _account(ctx.answers.registration.mode),
@@ -141,14 +149,14 @@ def compose_service(ctx: RenderContext) -> dict[str, Any]:
         "image": versions.MAS_IMAGE,
         "restart": "unless-stopped",
         "command": ["server", "--config", CONTAINER_CONFIG],
-        "volumes": [f"{ctx.install_dir}/{CONFIG_FILE}:{CONTAINER_CONFIG}:ro"],
+        "volumes": [f"{ctx.install_dir}/{FOLDER}:{CONTAINER_DIR}:ro"],
         "depends_on": depends,
     }
 
 
 def native_argv(ctx: RenderContext) -> list[str]:
     """Return the command MAS's unit runs natively."""
-    return [f"{native_home(ctx)}/mas-cli", "server", "--config", f"{ctx.install_dir}/{CONFIG_FILE}"]
+    return [f"{native_home(ctx)}/mas-cli", "server", "--config", f"{config_dir(ctx)}/config.yaml"]
 
 
 def cli(ctx: RenderContext, *arguments: str) -> str:
@@ -218,8 +226,8 @@ def readme_section(ctx: RenderContext) -> list[str]:
         "## Sign-up and login: Matrix Authentication Service",
         "",
         f"MAS {versions.MAS_VERSION} serves {public_base(ctx)} (DNS and the certificate cover "
-        f"`{host(ctx)}`); the proxy also sends clients' `/_matrix/client/*/login`, `/logout` and "
-        "`/refresh` to it. Element X signs people up there.",
+        f"`{host(ctx)}`); the proxy also sends it the client API's login, logout and refresh "
+        "requests. Element X signs people up there.",
         "Synapse hands accounts to MAS: its own registration, registration tokens, password "
         "login and password reset are off, and `register_new_matrix_user` no longer works. "
         "Use `mas-cli manage` instead (set-password, lock-user, promote-admin):",
@@ -241,7 +249,10 @@ def owner(ctx: RenderContext) -> str:
 
 
 def render(ctx: RenderContext) -> Bundle:
-    """Return mas/config.yaml when MAS is chosen."""
+    """Return MAS's config.yaml and its signing key (PEM) when MAS is chosen."""
     if not enabled(ctx):
         return {}
-    return {CONFIG_FILE: File(config_yaml(ctx), PRIVATE)}
+    return {
+        CONFIG_FILE: File(config_yaml(ctx), PRIVATE),
+        SIGNING_KEY_FILE: File(ctx.secrets.mas_signing_key, PRIVATE),
+    }
