@@ -20,6 +20,7 @@ from screens.words import asked_on_screen, label, problem_text
 from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, warnings
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle.model import Bundle
+from wizard.bundle.tuning import reserved_ram_shortfall
 from wizard.bundle.worker_plan import in_words, worker_plan
 from wizard.fit.tiers import tier_shortfall
 from wizard.probe.facts import HostFacts
@@ -98,7 +99,8 @@ def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
         return []
     homeserver = answers.homeserver
     lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value)
-    return [lacking] if lacking else []
+    beside = reserved_ram_shortfall(answers, facts)
+    return [found for found in (lacking, beside) if found]
 
 
 class ReviewStep(StepPane):

@@ -18,7 +18,7 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from tests.bundle_support import FIXED_SECRETS, answers_for, context_for
+from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
 from wizard.answers.model import AnswersError, dump_answers, parse_answers
 from wizard.bundle import discovery, mas, nginx, postgres, systemd, tuning, worker_routes
 from wizard.bundle.render import render
@@ -326,3 +326,15 @@ def test_synapse_leaves_mas_its_ram() -> None:
     assert with_mas.ram == without.ram, "the machine is the same"
     assert with_mas.postgres_ram == without.postgres_ram
     assert with_mas.synapse_cache_factor < without.synapse_cache_factor
+
+
+def test_a_machine_that_fits_the_tier_only_without_mas_is_told_so() -> None:
+    answers = answers_for(database="postgresql", auth__mas=True, homeserver__tier="production")
+    tight, roomy = facts_with(ram_gib=7.3), facts_with(ram_gib=8)
+
+    said = tuning.reserved_ram_shortfall(answers, tight)
+
+    assert said is not None and "256 MiB" in said and "production" in said
+    assert tuning.reserved_ram_shortfall(answers, roomy) is None
+    without = answers_for(database="postgresql", homeserver__tier="production")
+    assert tuning.reserved_ram_shortfall(without, tight) is None

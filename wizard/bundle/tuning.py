@@ -7,9 +7,9 @@ from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
 from wizard.bundle import worker_layout
 from wizard.bundle.context import RenderContext, bundles_postgres
 from wizard.bundle.worker_layout import Worker
-from wizard.fit.tiers import Hardware, load_tiers
+from wizard.fit.tiers import RAM_TOLERANCE, Hardware, load_tiers
 from wizard.probe.facts import HostFacts
-from wizard.units import GIB, MIB
+from wizard.units import GIB, MIB, format_size
 
 # Numbers in brackets below are sections of the homeserver facts reference
 # (homeserver-facts.md), which cites the upstream documentation for each rule.
@@ -207,10 +207,31 @@ def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
         with_workers=wants_workers(answers),
         postgres_on_host=bundles_postgres(answers),
-        reserved_ram=MAS_RAM if answers.auth.mas and homeserver is Homeserver.SYNAPSE else 0,
+        reserved_ram=reserved_ram(answers),
     )
 
 
 def tuning(ctx: RenderContext) -> Tuning:
     """Return the tuning for a bundle: the probed machine if known, else the chosen tier."""
     return tuning_for(ctx.answers, ctx.facts)
+
+
+def reserved_ram(answers: Answers) -> int:
+    """Return the RAM kept beside the homeserver for other services the answers run (MAS)."""
+    return MAS_RAM if answers.auth.mas and answers.homeserver.kind is Homeserver.SYNAPSE else 0
+
+
+def reserved_ram_shortfall(answers: Answers, facts: HostFacts | None) -> str | None:
+    """Say when the RAM left once MAS has its share falls below the tier's, else None."""
+    reserved = reserved_ram(answers)
+    ram = facts.effective_ram if facts else None
+    if not reserved or not ram:
+        return None
+    needed = tier_ram(answers.homeserver.kind, answers.homeserver.tier)
+    if ram - reserved >= needed * (1 - RAM_TOLERANCE):
+        return None
+    return (
+        f"the Matrix Authentication Service takes about {format_size(reserved)} of this "
+        f"machine's {format_size(ram)} RAM, leaving Synapse less than its "
+        f"{answers.homeserver.tier.value} tier's {format_size(needed)}"
+    )
