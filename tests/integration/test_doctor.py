@@ -216,3 +216,28 @@ def test_another_url_moves_the_checks_to_its_host_and_port() -> None:
     assert (target.homeserver_host, target.https_port) == ("matrix.example.org", 9443)
     assert (target.federation_host, target.federation_port) == ("matrix.example.org", 9443)
     assert target.server_name_host == "example.com"
+
+
+def test_with_mas_its_discovery_document_and_certificate_are_checked(tmp_path: Path) -> None:
+    port = free_port()
+    ctx = context_for(
+        answers_for(
+            database="postgresql",
+            auth__mas=True,
+            proxy__federation_port=443,
+            deployment__ports={"https": port},
+        )
+    )
+    cert, key = _certificate(tmp_path, 30)
+    issuer = f"https://auth.example.com:{port}/"
+    routes = _healthy_routes(ctx)
+    with _serving(routes, cert, key, port):
+        missing = _statuses(_run(ctx, verify=False))
+    routes["/.well-known/openid-configuration"] = Route(200, {"issuer": issuer})
+    with _serving(routes, cert, key, port):
+        results = _run(ctx, verify=False)
+
+    assert missing["authentication service"] == "failed"
+    statuses = _statuses(results)
+    assert statuses["authentication service"] == "passed"
+    assert statuses[f"TLS auth.example.com:{port}"] == "unverified"

@@ -576,7 +576,9 @@ def _doctor(ctx: RenderContext) -> list[str]:
         "",
         "Once DNS points here, run this where matrix-wizard is installed, with this folder: it "
         "checks the well-known documents, the client and federation APIs, that the admin API "
-        "and metrics are not public, and the TLS certificate.",
+        "and metrics are not public, "
+        + ("the authentication service's discovery document, " if mas.enabled(ctx) else "")
+        + "and the TLS certificate.",
         "",
         *_code(f"matrix-wizard doctor {ctx.install_dir}"),
         "Before DNS is set, add `--connect IP` to reach the server by its address.",
