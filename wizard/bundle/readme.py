@@ -98,6 +98,7 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Homeserver URL", ctx.public_baseurl),
         ("Federation", ctx.federation_endpoint),
         ("Registration", answers.registration.mode.value),
+        *([("Sign-up and login", f"MAS at {mas.public_base(ctx)}")] if mas.enabled(ctx) else []),
         ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
         ("Monitoring", _monitoring_summary(ctx)),
         ("Backups", backup.backup_dir(ctx) if answers.backups.enabled else "off"),
