@@ -5,9 +5,11 @@ MAS is Rust under the AGPL and no registry this project reaches serves it (crate
 checked instead: every key of the rendered config.yaml is one MAS's configuration reference
 documents, the values have the shapes it asks for, and Synapse's side, the database and the
 proxies are proven by the real programs in tests/integration. NOT proven: that MAS 1.2.0 starts
-with this config (`mas-cli config check` and `mas-cli doctor` never ran), that the release
-archive and image names exist, that MAS creates accounts on Synapse through the shared secret,
-and that a client completes a login through MAS.
+with this config (`mas-cli config check` and `mas-cli doctor` never ran), that the reference
+read (a revision later than 1.2.0's tag) and 1.2.0 agree on every key used, notably
+account.password_registration_email_required, that the release archive and image names exist,
+that MAS creates accounts on Synapse through the shared secret, and that a client completes a
+login through MAS.
 """
 
 import re

@@ -74,6 +74,8 @@ def _account(mode: RegistrationMode) -> dict[str, bool]:
         "password_registration_email_required": False,
     }
     if mode is RegistrationMode.TOKEN:
+        # The key's name since MAS took registration tokens (its pull request 4619, June 2025);
+        # later releases read it still, beside password_registration_token_required.
         account["registration_token_required"] = True
     return account
 

@@ -31,8 +31,8 @@ GO_TOOLCHAIN_SHA256 = {
 }
 
 # Matrix Authentication Service: the release run from its image under compose and from its
-# release archive natively; 1.2.0 is the workspace version of the MAS Cargo.toml read for its
-# configuration reference (docs/reference/configuration.md). It needs Synapse 1.136 or later.
+# release archive natively, the workspace version of the MAS Cargo.toml read; the keys written
+# follow its configuration reference (docs/reference/configuration.md). Synapse 1.136 or later.
 MAS_VERSION = "1.2.0"
 
 NGINX_IMAGE = "nginx:1.28.0-alpine"
