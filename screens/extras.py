@@ -35,6 +35,7 @@ RATE_LIMITS = (
 EXTRAS_SECTIONS = (
     "media",
     "calls",
+    "auth",
     "registration",
     "encryption",
     "rate_limits",
@@ -107,6 +108,11 @@ class ExtrasStep(StepPane):
             if calls.get("matrix_rtc"):
                 yield from self._rtc_fields()
         yield Static("People and rooms", classes="heading")
+        yield Field(
+            OnOff(bool(view["auth"].get("mas")), id="mas"),
+            path="auth.mas",
+            why="MAS: the sign-up and login Element X needs; Synapse on PostgreSQL",
+        )
         yield Field(
             Choices(
                 REGISTRATION,
@@ -299,6 +305,7 @@ class ExtrasStep(StepPane):
                 "matrix_rtc": rtc,
                 **rtc_answers,
             },
+            "auth": {**view["auth"], "mas": self._on("mas")},
             "registration": {"mode": self._choice("registration")},
             "encryption": {"by_default": self._choice("encryption")},
             "rate_limits": {"preset": self._choice("rate-limits")},

@@ -21,6 +21,7 @@ from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, wa
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle import element_web
 from wizard.bundle.model import Bundle
+from wizard.bundle.tuning import reserved_ram_shortfall
 from wizard.bundle.worker_plan import in_words, worker_plan
 from wizard.fit.extras import extra_load
 from wizard.fit.tiers import tier_shortfall
@@ -105,7 +106,8 @@ def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
     homeserver = answers.homeserver
     extra = extra_load(answers.calls.matrix_rtc)
     lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value, extra)
-    return [lacking] if lacking else []
+    beside = reserved_ram_shortfall(answers, facts)
+    return [found for found in (lacking, beside) if found]
 
 
 class ReviewStep(StepPane):

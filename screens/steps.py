@@ -36,6 +36,7 @@ STEPS: tuple[Step, ...] = (
         (
             "media",
             "calls",
+            "auth",
             "registration",
             "encryption",
             "rate_limits",

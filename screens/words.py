@@ -54,6 +54,7 @@ LABELS: dict[str, str] = {
     "calls.external_ip": "Public IP",
     "calls.rtc_tcp_port": "Media TCP port",
     "calls.rtc_udp_port": "Media UDP port",
+    "auth.mas": "Authentication service",
     "registration.mode": "Registration",
     "encryption.by_default": "Encrypt by default",
     "rate_limits.preset": "Rate limits",

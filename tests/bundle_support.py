@@ -71,6 +71,9 @@ FIXED_SECRETS = Secrets(
     grafana_admin_password="grafanaGRAFANA0123456789",
     signing_key_id="a_TeSt",
     signing_key_seed="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    mas_database_password="masdbMASDB0123456789",
+    mas_shared_secret="massharedMASSHARED0123456789",
+    mas_encryption_key="00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
 )
 
 

@@ -145,6 +145,7 @@ explain_skipped_name() {
         wellknown) fix="serve the files of well-known/matrix/ at https://$1/.well-known/matrix/ where it points (README.md), or point it here" ;;
         federation) fix="other servers check the certificate for it (SRV delegation): point it here" ;;
         element) fix="browsers refuse Element Web there until it points here" ;;
+        mas) fix="people cannot sign up or log in at https://$1/ (Matrix Authentication Service) until it points here" ;;
         *) fix="TURN over TLS fails certificate checks for it until it points here" ;;
     esac
     seen=$(addresses_of "$1" | tr '\n' ' ')

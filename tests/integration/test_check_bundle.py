@@ -42,8 +42,8 @@ PROXY_FILES = {
     "caddy": "caddy/Caddyfile",
     "traefik": "traefik/traefik.yml",
 }
-# coturn has no check mode; everything else must be checked for real.
-NEVER_CHECKABLE = {"coturn/turnserver.conf"}
+# coturn has no check mode, and no registry serves MAS's mas-cli; all else is checked for real.
+NEVER_CHECKABLE = {"coturn/turnserver.conf", "mas/config.yaml"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -90,6 +90,33 @@ def test_every_combination_passes_the_real_checkers(
     if monitoring and homeserver in ("synapse", "dendrite"):
         expected.add("prometheus/prometheus.yml")
     assert expected <= set(results), sorted(results)
+    for name, result in results.items():
+        wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
+        assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"
+
+
+@pytest.mark.parametrize("proxy", PROXIES)
+@pytest.mark.parametrize("deployment", ["compose", "native"])
+def test_a_synapse_bundle_with_mas_passes_the_real_checkers(
+    tmp_path: Path, deployment: str, proxy: str
+) -> None:
+    """A bundle with MAS passes every real checker; MAS's own config is reported unchecked.
+
+    Synapse's config with the MAS section, the proxies with MAS's routes and compose's MAS
+    service are each read by their program; mas-cli is not installable here, so it says why.
+    """
+    bundle = written_bundle(
+        tmp_path,
+        homeserver="synapse",
+        database="postgresql",
+        proxy=proxy,
+        auth__mas=True,
+        registration__mode="token",
+        deployment__kind=deployment,
+    )
+    results = by_file(check_bundle(bundle))
+    assert {"synapse/homeserver.yaml", PROXY_FILES[proxy], "mas/config.yaml"} <= set(results)
+    assert "no package registry serves it" in results["mas/config.yaml"].detail
     for name, result in results.items():
         wanted = "not-checked" if name in NEVER_CHECKABLE else "passed"
         assert result.status == wanted, f"{name} ({result.checker}): {result.detail}"

@@ -244,3 +244,28 @@ def test_with_group_calls_the_foci_and_lk_jwt_services_health_are_checked(
     assert healthy["calls: lk-jwt-service"] == "passed"
     assert healthy["well-known client"] == "passed"
     assert no_foci["well-known client"] == "failed"
+
+
+def test_with_mas_its_discovery_document_and_certificate_are_checked(tmp_path: Path) -> None:
+    port = free_port()
+    ctx = context_for(
+        answers_for(
+            database="postgresql",
+            auth__mas=True,
+            proxy__federation_port=443,
+            deployment__ports={"https": port},
+        )
+    )
+    cert, key = _certificate(tmp_path, 30)
+    issuer = f"https://auth.example.com:{port}/"
+    routes = _healthy_routes(ctx)
+    with _serving(routes, cert, key, port):
+        missing = _statuses(_run(ctx, verify=False))
+    routes["/.well-known/openid-configuration"] = Route(200, {"issuer": issuer})
+    with _serving(routes, cert, key, port):
+        results = _run(ctx, verify=False)
+
+    assert missing["authentication service"] == "failed"
+    statuses = _statuses(results)
+    assert statuses["authentication service"] == "passed"
+    assert statuses[f"TLS auth.example.com:{port}"] == "unverified"

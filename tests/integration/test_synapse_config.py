@@ -144,6 +144,17 @@ CHOICES: dict[str, dict[str, Any]] = {
         "calls__external_ip": "203.0.113.10",
         "rate_limits__preset": "strict",
     },
+    "postgres-mas-closed": {"database": "postgresql", "auth__mas": True},
+    "postgres-mas-token": {
+        "database": "postgresql",
+        "auth__mas": True,
+        "registration__mode": "token",
+    },
+    "postgres-mas-open": {
+        "database": "postgresql",
+        "auth__mas": True,
+        "registration__mode": "open",
+    },
     "sqlite-strict-invite-production": {
         "database": "sqlite",
         "rate_limits__preset": "strict",
@@ -439,3 +450,58 @@ def test_synapse_starts_with_calls_and_serves_what_lk_jwt_service_and_clients_as
 
     assert transports["rtc_transports"] == matrix_rtc.foci(ctx)
     assert userinfo == {"sub": user_id}
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.mark.slow
+def test_synapse_with_mas_starts_and_leaves_sign_up_and_login_to_mas(
+    root: Path, postgres_server: PostgresServer
+) -> None:
+    """Synapse starts with the MAS section and no longer serves registration or password login.
+
+    MAS itself is not running (no registry this project reaches serves it), so this proves
+    Synapse's side only: the section loads, the database init.sql makes for MAS exists and
+    belongs to MAS's role, and Synapse serves sign-up to application services only, with no
+    password login nor username check, though the answers open registration to anyone.
+    """
+    http_port = free_port()
+    ctx = _native_context(
+        root,
+        database="postgresql",
+        database__name="synapse_mas",
+        database__user="synapse_mas",
+        auth__mas=True,
+        registration__mode="open",
+        deployment__ports__homeserver=http_port,
+        deployment__ports__postgres=postgres_server.port,
+    )
+    script = root / "init.sql"
+    script.write_text(postgres.init_sql(ctx), encoding="utf-8")
+    postgres_server.psql("--quiet", "--file", str(script))
+    base = f"http://127.0.0.1:{http_port}/_matrix/client"
+
+    with _running_synapse(_write(ctx), f"{base}/versions") as log_path:
+        register = _post(f"{base}/v3/register", {"username": "eve", "password": "pw-eve-123"})
+        login = _get(f"{base}/v3/login")
+        available = _get(f"{base}/v3/register/available?username=eve")
+
+    assert register[0] == 403, register
+    assert "Only m.login.application_service registrations" in register[1]["error"]
+    assert login[0] == 404, login
+    assert available[0] == 404, available
+    owner = postgres_server.query(
+        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'mas'"
+    )
+    assert owner == [["mas"]], "init.sql made MAS's own database, owned by its own role"
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    assert FIXED_SECRETS.mas_shared_secret not in output

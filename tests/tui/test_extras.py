@@ -75,3 +75,15 @@ async def test_group_calls_ask_for_the_public_address_and_take_it_into_the_answe
         calls = extras.form()["calls"]
         assert (calls["matrix_rtc"], calls["external_ip"]) == (True, "203.0.113.10")
         assert extras.valid
+
+
+async def test_the_authentication_service_switch_sets_auth_mas() -> None:
+    async with wizard().run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        extras = await walk_to(pilot, ExtrasStep)
+        mas = extras.query_one("#mas", Checkbox)
+        assert not mas.value, "off unless chosen"
+        mas.value = True
+        await pilot.pause()
+        assert extras.form()["auth"]["mas"] is True
+        assert extras.valid, "Synapse on PostgreSQL, the wizard's default, can run it"

@@ -22,6 +22,8 @@ STACKS: list[dict[str, Any]] = [
     {"homeserver": "continuwuity", "proxy": "caddy", "deployment__kind": "native"},
     {"homeserver": "tuwunel", "proxy": "traefik", "registration__mode": "token"},
     {"homeserver": "tuwunel", "calls__turn": True, "deployment__kind": "native"},
+    {"homeserver": "synapse", "database": "postgresql", "auth__mas": True},
+    {"homeserver": "synapse", "auth__mas": True, "deployment__kind": "native", "proxy": "traefik"},
     {
         "homeserver": "synapse",
         "database": "postgresql",

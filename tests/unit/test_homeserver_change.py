@@ -78,3 +78,14 @@ def test_derived_answers_follow_the_server_name_and_the_homeserver() -> None:
     }
     without = derived_answers({"domain": {"server_name": "no dot"}, "proxy": {"tls": "files"}})
     assert without == {}
+
+
+def test_mas_is_turned_off_for_another_homeserver_with_the_reason() -> None:
+    data = {"auth": {"mas": True, "mas_host": "login.example.com"}}
+
+    kept, said = kept_for(data, Homeserver.DENDRITE)
+    stays, quiet = kept_for(data, Homeserver.SYNAPSE)
+
+    assert kept["auth"] == {}
+    assert "Synapse only" in said["auth"] and "Dendrite" in said["auth"]
+    assert stays == data and "auth" not in quiet

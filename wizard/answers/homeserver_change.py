@@ -49,6 +49,13 @@ def kept_for(data: dict[str, Any], homeserver: Homeserver) -> tuple[dict[str, An
             f"{name} has no setting for a private federation's CA, so the CA file {path} was "
             "dropped; add the CA to the host's trust store instead"
         )
+    auth = kept.get("auth")
+    if isinstance(auth, dict) and auth.get("mas") and homeserver is not Homeserver.SYNAPSE:
+        kept["auth"] = {key: value for key, value in auth.items() if key not in ("mas", "mas_host")}
+        said["auth"] = (
+            f"the Matrix Authentication Service works with Synapse only, so it was turned off "
+            f"for {name}"
+        )
     media = kept.get("media")
     default_path = MediaSection.model_fields["path"].default
     if (

@@ -321,6 +321,28 @@ class CallsSection(_Section):
         return self
 
 
+class AuthSection(_Section):
+    """Matrix Authentication Service (MAS): sign-up and login handled beside Synapse.
+
+    Off unless chosen, for new bundles too: Element X signs people up only through MAS, but
+    the bundle's default is closed registration, where password logins work without it; MAS
+    owns every account once on, and moving an existing server's accounts to it
+    (syn2mas) is a one-way step the bundle does not take for anyone.
+    """
+
+    mas: YesNo = Field(
+        False,
+        description="Matrix Authentication Service for Synapse on PostgreSQL: the sign-up and "
+        "login Element X needs; it then owns accounts, passwords and registration",
+    )
+    mas_host: str | None = Field(None, description="the host MAS serves; empty: auth.<server>")
+
+    @field_validator("mas_host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        return None if value is None else validators.check_dns_name(value.lower())
+
+
 class RegistrationSection(_Section):
     """Who may sign up."""
 
@@ -394,6 +416,7 @@ class PortsSection(_Section):
     caddy_admin: WholeNumber = Field(
         2019, ge=1, le=65535, description="Caddy's admin API, on loopback"
     )
+    mas: WholeNumber = Field(8085, ge=1, le=65535, description="Matrix Authentication Service")
 
 
 class DeploymentSection(_Section):
@@ -467,6 +490,7 @@ class Answers(_Section):
     proxy: ProxySection = Field(default_factory=ProxySection)
     media: MediaSection = Field(default_factory=MediaSection)
     calls: CallsSection = Field(default_factory=CallsSection)
+    auth: AuthSection = Field(default_factory=AuthSection)
     registration: RegistrationSection = Field(default_factory=RegistrationSection)
     encryption: EncryptionSection = Field(default_factory=EncryptionSection)
     rate_limits: RateLimitSection = Field(default_factory=RateLimitSection)
@@ -496,12 +520,15 @@ class Answers(_Section):
 
 
 # A derived answer fills its place when the place is missing; these also when it is empty.
-_FILLED_WHEN_EMPTY = frozenset({("domain", "homeserver_host"), ("calls", "turn_host")})
+_FILLED_WHEN_EMPTY = frozenset(
+    {("domain", "homeserver_host"), ("calls", "turn_host"), ("auth", "mas_host")}
+)
 DERIVED_KEYS = frozenset(
     {
         ("domain", "homeserver_host"),
         ("proxy", "acme_email"),
         ("calls", "turn_host"),
+        ("auth", "mas_host"),
         ("database", "kind"),
         ("database", "name"),
         ("database", "user"),
@@ -513,9 +540,10 @@ DERIVED_KEYS = frozenset(
 def derived_answers(data: dict[str, Any]) -> dict[tuple[str, str], Any]:
     """Return, by (section, key), the value each answer takes from others in data when not given.
 
-    The homeserver host, the ACME e-mail (with ACME) and the TURN host (with TURN) follow from
-    the server_name; the database's kind, name and user from the homeserver. An answer is
-    left out while its source is not valid, or when what would follow fails its own check.
+    The homeserver host, the ACME e-mail (with ACME), the TURN host (with TURN) and the MAS
+    host (with MAS) follow from the server_name; the database's kind, name and user from the
+    homeserver. An answer is left out while its source is not valid, or when what would follow
+    fails its own check.
     """
     derived: dict[tuple[str, str], Any] = {}
     server_name = _section(data, "domain").get("server_name")
@@ -531,6 +559,9 @@ def derived_answers(data: dict[str, Any]) -> dict[tuple[str, str], Any]:
         turn_host = _if_valid(validators.check_dns_name, f"turn.{host}")
         if turn_host and _section(data, "calls").get("turn"):
             derived["calls", "turn_host"] = turn_host
+        mas_host = _if_valid(validators.check_dns_name, f"auth.{host}")
+        if mas_host and _section(data, "auth").get("mas"):
+            derived["auth", "mas_host"] = mas_host
     kind = _section(data, "homeserver").get("kind")
     if isinstance(kind, str) and kind in Homeserver._value2member_map_:
         homeserver = Homeserver(kind)
@@ -580,6 +611,7 @@ def combination_problems(answers: Answers) -> list[Problem]:
         problems.append(Problem(path="database.kind", message=_database_refusal(hs, db)))
     problems += _conduit_family_problems(answers)
     problems += _element_web_problems(answers)
+    problems += _mas_problems(answers)
     if answers.homeserver.workers and (
         hs is not Homeserver.SYNAPSE or db is not DatabaseKind.POSTGRESQL
     ):
@@ -786,6 +818,30 @@ def _element_web_problems(answers: Answers) -> list[Problem]:
                 path="proxy.kind",
                 message="Traefik cannot serve Element Web's files without containers; "
                 "choose nginx or Caddy, or the compose deployment, or no Element Web host",
+            )
+        ]
+    return []
+
+
+def _mas_problems(answers: Answers) -> list[Problem]:
+    """Return why MAS cannot run with these answers: it serves Synapse, on PostgreSQL."""
+    if not answers.auth.mas:
+        return []
+    hs = answers.homeserver.kind
+    if hs is not Homeserver.SYNAPSE:
+        return [
+            Problem(
+                path="auth.mas",
+                message=f"Matrix Authentication Service works with Synapse only, not "
+                f"{hs.value}; set auth.mas: false or choose Synapse",
+            )
+        ]
+    if answers.database.kind is not DatabaseKind.POSTGRESQL:
+        return [
+            Problem(
+                path="auth.mas",
+                message="Matrix Authentication Service keeps its data in PostgreSQL only; use "
+                "database kind postgresql or set auth.mas: false",
             )
         ]
     return []

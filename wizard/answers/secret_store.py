@@ -6,6 +6,8 @@ import string
 from pathlib import Path
 
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from wizard import yaml_input
@@ -31,6 +33,21 @@ def _key_id() -> str:
     return "a_" + "".join(secrets.choice(_ALPHABET) for _ in range(4))
 
 
+def _hex_key() -> str:
+    return secrets.token_hex(32)
+
+
+def _rsa_key() -> str:
+    """Return a new 2048-bit RSA private key as unencrypted PKCS#8 PEM."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return pem.decode("ascii")
+
+
 class Secrets(BaseModel):
     """Every secret a bundle needs; each is made when first missing and never changed after."""
 
@@ -52,6 +69,12 @@ class Secrets(BaseModel):
     signing_key_id: str = Field(default_factory=_key_id, pattern=r"^a_[A-Za-z0-9]{4}$")
     signing_key_seed: str = Field(default_factory=_seed, description="base64 of 32 random bytes")
     s3_secret_access_key: str = ""
+    # Matrix Authentication Service: its database role, the secret Synapse and MAS share, the
+    # key of its cookies and encrypted columns (32 bytes, hex), and its RSA signing key.
+    mas_database_password: str = Field(default_factory=_token)
+    mas_shared_secret: str = Field(default_factory=_token)
+    mas_encryption_key: str = Field(default_factory=_hex_key, pattern=r"^[0-9a-f]{64}$")
+    mas_signing_key: str = Field(default_factory=_rsa_key)
 
     def values(self) -> list[str]:
         """Return every non-empty secret value, to keep them out of anything shown."""

@@ -13,6 +13,7 @@ from wizard.bundle import (
     element_web,
     firewall,
     layout,
+    mas,
     media,
     migrate,
     monitoring,
@@ -81,6 +82,8 @@ def private_paths(ctx: RenderContext) -> list[str]:
     paths = [SECRETS_FILE, ctx.homeserver.value]
     if ctx.answers.calls.turn:
         paths.append(calls.TURN_CONFIG)
+    if mas.enabled(ctx):
+        paths.append(mas.SERVICE)
     if ctx.compose and ctx.bundled_postgres:
         paths.append(compose.POSTGRES_ENV)
     if ctx.answers.monitoring.grafana:
@@ -106,6 +109,8 @@ def admin_command(ctx: RenderContext) -> str | None:
     """Return the command that makes the first admin account, or None when a client does it."""
     port = ctx.ports.homeserver
     config = compose.homeserver_config_path(ctx)
+    if mas.enabled(ctx):
+        return mas.admin_command(ctx)
     if ctx.homeserver is Homeserver.SYNAPSE:
         program = "register_new_matrix_user"
         if not ctx.compose:
@@ -229,6 +234,7 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
         "SERVICE_FILES": shell.table(files),
         "ROLES_QUERY": shell.quote(postgres.roles_query(ctx)),
         "DATABASE_CLIENTS": shell.quote(clients),
+        "MAS_DATABASE": "1" if mas.enabled(ctx) and ctx.bundled_postgres else "0",
         "BACKUP_PACKAGES": shell.quote(" ".join(backup.host_packages(ctx))),
     }
 
@@ -239,6 +245,7 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
     workers = synapse_workers.workers(ctx)
     s3_provider = media.synapse_s3_provider(ctx)
     traefik = native.uses_traefik(ctx)
+    with_mas = mas.enabled(ctx)
     dendrite = dendrite_build.builds_dendrite(ctx)
     element = element_web.enabled(ctx)
     binary = native.homeserver_binary(ctx)
@@ -269,6 +276,9 @@ def _native_settings(ctx: RenderContext) -> dict[str, str]:
         "ELEMENT_WEB_ROOT": element_web.web_root(ctx) if element else "",
         "ELEMENT_WEB_VERSION": versions.ELEMENT_WEB_VERSION if element else "",
         "ELEMENT_WEB_URL": element_web.tarball_url() if element else "",
+        "MAS_HOME": mas.native_home(ctx) if with_mas else "",
+        "MAS_VERSION": versions.MAS_VERSION if with_mas else "",
+        "MAS_RELEASES": mas.RELEASES if with_mas else "",
         "DENDRITE_BUILD": dendrite_build.BUILD_SCRIPT if dendrite else "",
         "DENDRITE_MODULE": versions.DENDRITE_MODULE if dendrite else "",
         "DENDRITE_VERSION": dendrite_build.module_version() if dendrite else "",

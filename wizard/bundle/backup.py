@@ -3,7 +3,7 @@
 from enum import StrEnum
 
 from wizard.answers.model import DatabaseKind, Homeserver
-from wizard.bundle import layout, media, shell
+from wizard.bundle import layout, mas, media, postgres, shell
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
 
@@ -109,6 +109,9 @@ def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:
         "homeserver": shell.quote(ctx.homeserver.value),
         "stop_homeserver": service_action(ctx, "stop", ctx.homeserver.value),
         "start_homeserver": service_action(ctx, "start", ctx.homeserver.value),
+        "mas_database": shell.quote(mas.DATABASE if mas.enabled(ctx) else ""),
+        "mas_user": shell.quote(mas.ROLE),
+        "superuser": shell.quote(postgres.SUPERUSER),
     }
     return shell.fragment(f"backup/{method.value}.sh", values)
 

@@ -3,7 +3,7 @@
 import textwrap
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, element_web, matrix_rtc, worker_routes
+from wizard.bundle import certificates, element_web, mas, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -217,6 +217,19 @@ def _element_site(ctx: RenderContext) -> str:
     )
 
 
+def _mas_site(ctx: RenderContext) -> str:
+    """Return the site of MAS's own host, everything passed to MAS."""
+    name = check.host(mas.host(ctx))
+    return fill(
+        TEMPLATE,
+        "mas_site",
+        host=name,
+        addresses=name if tls_terminated_here(ctx) else f"http://{name}",
+        tls=_tls(ctx),
+        reverse_proxy=_reverse_proxy(ctx, (mas.upstream(ctx),), []),
+    )
+
+
 def admin_address(ctx: RenderContext) -> str:
     """Return where Caddy's admin API listens: loopback, on the answers' port."""
     return f"localhost:{check.port(ctx.ports.caddy_admin)}"
@@ -233,7 +246,8 @@ def render_caddyfile(ctx: RenderContext, admin: str | None = None) -> str:
         homeserver_host=check.host(ctx.homeserver_host),
         global_options=_global_options(ctx, admin),
         sites="".join(_site(ctx, site) for site in sites(ctx))
-        + (_element_site(ctx) if element_web.enabled(ctx) else ""),
+        + (_element_site(ctx) if element_web.enabled(ctx) else "")
+        + (_mas_site(ctx) if mas.enabled(ctx) else ""),
     )
     return text.rstrip("\n") + "\n"
 

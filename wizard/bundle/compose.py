@@ -13,6 +13,7 @@ from wizard.bundle import (
     dendrite,
     element_web,
     layout,
+    mas,
     matrix_rtc,
     media,
     monitoring,
@@ -448,9 +449,10 @@ def _grafana(ctx: RenderContext) -> dict[str, Any]:
 
 
 def database_clients(ctx: RenderContext) -> list[str]:
-    """Return the services that log in to the database: the homeserver and its workers."""
+    """Return the services that log in to the database: the homeserver, its workers and MAS."""
     workers = synapse_workers.workers(ctx)
-    return [ctx.homeserver.value, *(synapse_workers.service_name(worker) for worker in workers)]
+    found = [ctx.homeserver.value, *(synapse_workers.service_name(worker) for worker in workers)]
+    return [*found, mas.SERVICE] if mas.enabled(ctx) else found
 
 
 def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
@@ -470,6 +472,8 @@ def services(ctx: RenderContext) -> dict[str, dict[str, Any]]:
         found[WELLKNOWN_SERVICE] = _wellknown(ctx)
     if element_web.enabled(ctx):
         found[element_web.SERVICE] = _element_web(ctx)
+    if mas.enabled(ctx):
+        found[mas.SERVICE] = mas.compose_service(ctx)
     if ctx.answers.calls.turn:
         found[layout.COTURN_SERVICE] = _coturn(ctx)
     if matrix_rtc.enabled(ctx):

@@ -6,7 +6,7 @@ from typing import Any
 
 from wizard.answers import validators
 from wizard.answers.model import Delegation, TlsMode
-from wizard.bundle import matrix_rtc
+from wizard.bundle import mas, matrix_rtc
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import Bundle, File
 
@@ -82,6 +82,8 @@ def dns_records(ctx: RenderContext) -> list[DnsRecord]:
         hosts.setdefault(ctx.answers.calls.turn_host, "TURN for calls (no CDN or proxy in front)")
     if ctx.answers.domain.element_host:
         hosts.setdefault(ctx.answers.domain.element_host, "Element Web")
+    if mas.enabled(ctx):
+        hosts.setdefault(mas.host(ctx), "Matrix Authentication Service: sign-up and login")
     records = [
         record
         for host, purpose in hosts.items()

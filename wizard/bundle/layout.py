@@ -8,6 +8,7 @@ from wizard.bundle.context import POSTGRES_SERVICE, WELLKNOWN_SERVICE, RenderCon
 
 COMPOSE_FILE = "docker-compose.yml"
 COTURN_SERVICE = "coturn"
+MAS_SERVICE = "mas"
 PROMETHEUS_SERVICE = "prometheus"
 GRAFANA_SERVICE = "grafana"
 
@@ -18,6 +19,7 @@ _IMAGE_OWNERS = {
     COTURN_SERVICE: "65534:65534",
     PROMETHEUS_SERVICE: "65534:65534",
     GRAFANA_SERVICE: "472:0",
+    MAS_SERVICE: "65532:65532",  # the distroless image's nonroot user
 }
 # The users each service runs as without containers: the packages create theirs (caddy,
 # turnserver, prometheus, grafana); apply.sh creates the homeserver's and Traefik's.
@@ -32,6 +34,7 @@ _PACKAGE_USERS = {
     COTURN_SERVICE: "turnserver",
     PROMETHEUS_SERVICE: "prometheus",
     GRAFANA_SERVICE: "grafana",
+    MAS_SERVICE: "matrix-mas",
 }
 
 # The systemd units that run each service without containers; the proxies' units share its name.
@@ -47,6 +50,7 @@ _SYSTEMD_UNITS = {
     COTURN_SERVICE: "coturn",
     PROMETHEUS_SERVICE: "prometheus",
     GRAFANA_SERVICE: "grafana-server",
+    MAS_SERVICE: "matrix-authentication-service",
 }
 
 
@@ -164,4 +168,6 @@ def owned_paths(ctx: RenderContext) -> list[OwnedPath]:
         services.append(COTURN_SERVICE)
     if ctx.answers.monitoring.prometheus:
         services.append(PROMETHEUS_SERVICE)
+    if ctx.answers.auth.mas:
+        services.append(MAS_SERVICE)
     return [OwnedPath(service, owner(ctx, service)) for service in services if owner(ctx, service)]

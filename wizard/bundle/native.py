@@ -9,6 +9,7 @@ from wizard.bundle import (
     conduit_family,
     element_web,
     layout,
+    mas,
     synapse_workers,
 )
 from wizard.bundle.context import RenderContext
@@ -145,6 +146,8 @@ def apt_packages(ctx: RenderContext) -> list[str]:
     if synapse_workers.workers(ctx):
         packages.append(REDIS_PACKAGE)
     proxy = ctx.answers.proxy.kind
+    if mas.enabled(ctx):
+        packages.append("tar")  # apply.sh unpacks MAS's release archive
     if proxy is ProxyKind.TRAEFIK:
         packages += ["python3", "tar"]  # python3 serves the well-known folder on loopback
     else:
@@ -164,9 +167,11 @@ def apt_packages(ctx: RenderContext) -> list[str]:
 
 
 def system_users(ctx: RenderContext) -> list[SystemUser]:
-    """Return the system accounts apply.sh creates: the homeserver's, and Traefik's."""
+    """Return the system accounts apply.sh creates: the homeserver's, MAS's and Traefik's."""
     hs = ctx.homeserver.value
     users = [SystemUser(layout.owner(ctx, hs), layout.service_dir(ctx, hs))]
+    if mas.enabled(ctx):
+        users.append(SystemUser(mas.owner(ctx), mas.native_home(ctx)))
     if uses_traefik(ctx):
         traefik = ProxyKind.TRAEFIK.value
         users.append(SystemUser(layout.owner(ctx, traefik), layout.service_dir(ctx, traefik)))

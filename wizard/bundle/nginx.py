@@ -1,7 +1,7 @@
 """nginx/matrix.conf: TLS, the Matrix routes, /.well-known/matrix, and 404 for all else."""
 
 from wizard.answers.model import ProxyKind, TlsMode
-from wizard.bundle import calls, certificates, element_web, layout, matrix_rtc, worker_routes
+from wizard.bundle import calls, certificates, element_web, layout, mas, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import CONTAINER_WELLKNOWN_DIR, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -64,6 +64,8 @@ def certificate_names(ctx: RenderContext) -> list[tuple[str, str]]:
         names.setdefault(calls.turn_host(ctx), "turn")
     if element_web.enabled(ctx):
         names.setdefault(element_web.host(ctx), "element")
+    if mas.enabled(ctx):
+        names.setdefault(mas.host(ctx), "mas")
     names.pop(ctx.homeserver_host, None)
     return list(names.items())
 
@@ -330,6 +332,21 @@ def _element_server(ctx: RenderContext) -> str:
     )
 
 
+def _mas_server(ctx: RenderContext) -> str:
+    """Return the server block of MAS's own host, everything passed to MAS."""
+    here = tls_terminated_here(ctx)
+    port = ctx.ports.https if here else ctx.ports.http
+    return fill(
+        TEMPLATE,
+        "mas_server",
+        host=check.host(mas.host(ctx)),
+        listen=_listen(ctx, port, here),
+        tls=_tls(ctx),
+        upstream=check.upstream(mas.upstream(ctx)),
+        forwarded_proto="$scheme" if here else "https",
+    )
+
+
 def _redirect_server(ctx: RenderContext) -> str:
     acme = ctx.answers.proxy.tls is TlsMode.ACME
     challenge = ""
@@ -356,6 +373,8 @@ def render_config(ctx: RenderContext) -> str:
     servers.extend(_site_server(ctx, site) for site in sites(ctx))
     if element_web.enabled(ctx):
         servers.append(_element_server(ctx))
+    if mas.enabled(ctx):
+        servers.append(_mas_server(ctx))
     text = fill(
         TEMPLATE,
         "file",

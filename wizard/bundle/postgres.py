@@ -1,6 +1,7 @@
 """PostgreSQL: re-runnable scripts for the homeserver's role and database, and tuning."""
 
 from wizard.answers.model import Homeserver
+from wizard.bundle import mas
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -151,6 +152,27 @@ def _database_owner(ctx: RenderContext) -> str:
     return f"ALTER DATABASE {name} OWNER TO {role};\n"
 
 
+def mas_sql(ctx: RenderContext) -> str:
+    """Return psql lines that make MAS's plain role and database when missing, and its password."""
+    role, name = sql_identifier(mas.ROLE), sql_identifier(mas.DATABASE)
+    create_database = (
+        f"CREATE DATABASE {name} WITH OWNER {role} ENCODING {sql_literal(ENCODING)} "
+        "TEMPLATE template0"
+    )
+    password = sql_literal(ctx.secrets.mas_database_password)
+    return (
+        "-- Matrix Authentication Service: a role and database of its own.\n"
+        f"SELECT {sql_literal(f'CREATE ROLE {role}')}\n"
+        f"  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {sql_literal(mas.ROLE)})"
+        "\\gexec\n"
+        f"ALTER ROLE {role} WITH {PLAIN_ROLE} PASSWORD {password};\n"
+        f"SELECT {sql_literal(create_database)}\n"
+        f"  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {sql_literal(mas.DATABASE)})"
+        "\\gexec\n"
+        f"ALTER DATABASE {name} OWNER TO {role};\n"
+    )
+
+
 def init_sql(ctx: RenderContext) -> str:
     """Return a psql script that creates the role and database, and can run again safely."""
     database = ctx.answers.database
@@ -170,7 +192,7 @@ def init_sql(ctx: RenderContext) -> str:
         + _plain_role(ctx, sql_literal(ctx.secrets.database_password))
         + f"SELECT {sql_literal(create_database)}\n"
         f"  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {sql_literal(database.name)})"
-        "\\gexec\n" + _database_owner(ctx)
+        "\\gexec\n" + _database_owner(ctx) + (mas_sql(ctx) if mas.enabled(ctx) else "")
     )
 
 

@@ -21,6 +21,7 @@ from wizard.bundle import (
     element_web,
     firewall,
     layout,
+    mas,
     matrix_rtc,
     media,
     monitoring,
@@ -100,6 +101,7 @@ def _summary(ctx: RenderContext) -> list[str]:
         ("Homeserver URL", ctx.public_baseurl),
         ("Federation", ctx.federation_endpoint),
         ("Registration", answers.registration.mode.value),
+        *([("Sign-up and login", f"MAS at {mas.public_base(ctx)}")] if mas.enabled(ctx) else []),
         ("Calls (TURN)", calls.turn_host(ctx) if answers.calls.turn else "off"),
         ("Element Web", element_web.url(answers) or "off"),
         (
@@ -157,6 +159,7 @@ CERTIFICATE_NAME_USES = {
     "federation": "other servers check the certificate for it (SRV delegation)",
     "turn": "clients check it for TURN over TLS",
     "element": "browsers open Element Web there",
+    "mas": "people sign up and log in there (Matrix Authentication Service)",
 }
 
 
@@ -305,6 +308,8 @@ def database_check_command(ctx: RenderContext) -> str:
 
 def _admin(ctx: RenderContext) -> list[str]:
     lines = ["## 4. The first admin account", ""]
+    if mas.enabled(ctx):
+        return lines + mas.admin_lines(ctx)
     command = apply_script.admin_command(ctx)
     if command:
         where = f"in `{ctx.install_dir}`" if ctx.compose else "on the server"
@@ -625,7 +630,9 @@ def _doctor(ctx: RenderContext) -> list[str]:
         "",
         "Once DNS points here, run this where matrix-wizard is installed, with this folder: it "
         "checks the well-known documents, the client and federation APIs, that the admin API "
-        "and metrics are not public, and the TLS certificate.",
+        "and metrics are not public, "
+        + ("the authentication service's discovery document, " if mas.enabled(ctx) else "")
+        + "and the TLS certificate.",
         "",
         *_code(f"matrix-wizard doctor {ctx.install_dir}"),
         "Before DNS is set, add `--connect IP` to reach the server by its address.",
@@ -659,6 +666,7 @@ def readme_text(ctx: RenderContext) -> str:
         *_admin(ctx),
         *_doctor(ctx),
         *synapse_workers.readme_section(ctx),
+        *mas.readme_section(ctx),
         *_calls(ctx),
         *readme_element_web.readme_section(ctx),
         *_matrix_rtc(ctx),

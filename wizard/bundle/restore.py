@@ -1,6 +1,6 @@
 """restore.sh: one folder of backup.sh's back in place, on this machine or a fresh one."""
 
-from wizard.bundle import backup, layout, postgres, shell
+from wizard.bundle import backup, layout, mas, postgres, shell
 from wizard.bundle.backup import DatabaseBackup
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import EXECUTABLE, Bundle, File
@@ -50,6 +50,11 @@ def _database_step(ctx: RenderContext, method: DatabaseBackup) -> str:
         "database_host": shell.quote(ctx.database_host),
         "drop_database": shell.quote(drop),
         "superuser": shell.quote(postgres.SUPERUSER),
+        "mas_database": shell.quote(mas.DATABASE if mas.enabled(ctx) else ""),
+        "mas_user": shell.quote(mas.ROLE),
+        "drop_mas_database": shell.quote(
+            f"DROP DATABASE IF EXISTS {postgres.sql_identifier(mas.DATABASE)} WITH (FORCE)"
+        ),
     }
     return shell.fragment(f"restore/{method.value}.sh", values)
 

@@ -9,7 +9,7 @@ import yaml
 
 from wizard.answers.model import Homeserver, RateLimits, RegistrationMode
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import calls, matrix_rtc, media, synapse_workers
+from wizard.bundle import calls, mas, matrix_rtc, media, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.model import PRIVATE, PUBLIC, Bundle, File
 from wizard.bundle.tuning import tuning
@@ -211,6 +211,7 @@ def homeserver_config(ctx: RenderContext) -> dict[str, Any]:
     if providers:
         config["media_storage_providers"] = providers
     config.update(synapse_workers.shared_config(ctx))
+    config.update(mas.synapse_section(ctx))
     return config
 
 

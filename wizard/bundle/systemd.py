@@ -18,6 +18,7 @@ from wizard.bundle import (
     conduit,
     conduit_family,
     layout,
+    mas,
     matrix_rtc,
     media,
     monitoring,
@@ -272,6 +273,49 @@ def _homeserver_unit(ctx: RenderContext) -> UnitFile:
         unit_path(name),
         f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
         (Section("Unit", tuple(unit)), Section("Service", tuple(service)), _install()),
+    )
+
+
+def _mas_unit(ctx: RenderContext) -> UnitFile:
+    """Return the unit running MAS from its release folder, after Synapse and PostgreSQL."""
+    name = layout.systemd_unit(mas.SERVICE)
+    user = mas.owner(ctx)
+    after = [f"{layout.systemd_unit(ctx.homeserver.value)}.service"]
+    if ctx.bundled_postgres:
+        after.append(f"{layout.systemd_unit('postgres')}.service")
+    service: list[Entry] = [
+        ("Type", "simple"),
+        ("User", user),
+        ("Group", user),
+        # MAS finds its assets, templates, translations and policy under ./share.
+        ("WorkingDirectory", setting(mas.native_home(ctx))),
+        ("ExecStart", exec_line(mas.native_argv(ctx))),
+        ("Restart", "on-failure"),
+        ("RestartSec", "3"),
+        ("SyslogIdentifier", name),
+        *_sandbox(),
+    ]
+    return UnitFile(
+        unit_path(name),
+        f"{name}.service, written by matrix-wizard; apply.sh installs it in {unit_dir(ctx)}.",
+        (
+            Section(
+                "Unit",
+                (
+                    (
+                        "Description",
+                        setting(
+                            f"Matrix Authentication Service {versions.MAS_VERSION} for "
+                            f"{ctx.server_name}"
+                        ),
+                    ),
+                    ("After", " ".join(["network-online.target", *after])),
+                    ("Wants", " ".join(["network-online.target", *after])),
+                ),
+            ),
+            Section("Service", tuple(service)),
+            _install(),
+        ),
     )
 
 
@@ -578,6 +622,8 @@ def _grafana_drop_in(ctx: RenderContext) -> UnitFile:
 def unit_files(ctx: RenderContext) -> list[UnitFile]:
     """Return every unit and drop-in of a deployment without containers."""
     files = [_homeserver_unit(ctx)]
+    if mas.enabled(ctx):
+        files.append(_mas_unit(ctx))
     if synapse_workers.workers(ctx):
         files.append(_worker_template_unit(ctx))
     proxy = ctx.answers.proxy.kind
@@ -599,6 +645,8 @@ def unit_files(ctx: RenderContext) -> list[UnitFile]:
 def start_order(ctx: RenderContext) -> list[str]:
     """Return the units apply.sh enables and starts once the database is ready, in order."""
     services = [ctx.homeserver.value]
+    if mas.enabled(ctx):
+        services.append(mas.SERVICE)
     if ctx.answers.proxy.kind is ProxyKind.TRAEFIK:
         services.append(WELLKNOWN_SERVICE)
     services.append(ctx.answers.proxy.kind.value)

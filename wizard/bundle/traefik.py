@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from wizard.answers.model import TlsMode
-from wizard.bundle import certificates, element_web, matrix_rtc, worker_routes
+from wizard.bundle import certificates, element_web, mas, matrix_rtc, worker_routes
 from wizard.bundle import config_values as check
 from wizard.bundle.context import WELLKNOWN_SERVICE, RenderContext
 from wizard.bundle.model import Bundle, File
@@ -31,6 +31,7 @@ CERT_RESOLVER = "letsencrypt"
 
 WEB, WEBSECURE, FEDERATION = "web", "websecure", "federation"
 HOMESERVER_SERVICE = "homeserver"
+MAS_SERVICE = "mas"
 BODY_LIMIT_MIDDLEWARE = "matrix-body-limit"
 WELLKNOWN_HEADERS_MIDDLEWARE = "wellknown-headers"
 WELLKNOWN_STRIP_MIDDLEWARE = "wellknown-strip"
@@ -66,9 +67,10 @@ READ_TIMEOUT = "600s"
 WORKER_PRIORITY = 10000
 SPLIT_PRIORITY = WORKER_PRIORITY + 1
 WORKERS_NOTE = (
-    "# The *-worker-* routers send Synapse's workers their paths before the main process's\n"
-    "# router; with more sync workers than one, the sync route is split by the access token's\n"
-    "# last character (Traefik cannot hash a header), so one token always reaches one worker.\n"
+    "# The *-worker-* routers send Synapse's workers (and MAS, when chosen) their paths before\n"
+    "# the main process's router; with more sync workers than one, the sync route is split by\n"
+    "# the access token's last character (Traefik cannot hash a header), so one token always\n"
+    "# reaches one worker.\n"
 )
 # The characters Synapse's access tokens end in: syt_ and mat_ tokens end in a base-62 checksum.
 TOKEN_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -346,6 +348,22 @@ def _element_web(ctx: RenderContext) -> dict[str, dict[str, Any]]:
     }
 
 
+def _mas_router(ctx: RenderContext) -> dict[str, Any]:
+    """Return the router of MAS's own host, every path passed to MAS."""
+    tls = _router_tls(ctx)
+    main_port = ctx.ports.https if tls_terminated_here(ctx) else ctx.ports.http
+    router: dict[str, Any] = {
+        "rule": f"Host(`{check.host(mas.host(ctx))}`)",
+        "entryPoints": [_entry_point_names(ctx)[main_port]],
+        "middlewares": [],
+        "service": MAS_SERVICE,
+    }
+    if tls is not None:
+        router["tls"] = dict(tls)
+        router["middlewares"].append(HSTS_MIDDLEWARE)
+    return {MAS_SERVICE: router}
+
+
 def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
     """Return dynamic.yml as data: routers, middlewares, services and TLS options."""
     routers: dict[str, Any] = {}
@@ -358,6 +376,9 @@ def dynamic_config(ctx: RenderContext) -> dict[str, Any]:
         HOMESERVER_SERVICE: _load_balancer([f"http://{ctx.homeserver_upstream}"]),
         **_worker_services(ctx),
     }
+    if mas.enabled(ctx):
+        routers |= _mas_router(ctx)
+        services[MAS_SERVICE] = _load_balancer([f"http://{check.upstream(mas.upstream(ctx))}"])
     if tls_terminated_here(ctx):
         middlewares[HSTS_MIDDLEWARE] = {"headers": {"stsSeconds": HSTS_SECONDS}}
     if any(site.serves_wellknown for site in sites(ctx)):
@@ -405,9 +426,9 @@ def render(ctx: RenderContext) -> Bundle:
         ),
         DYNAMIC_PATH: File(
             _yaml(
-                f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs and\n"
-                "# /.well-known/matrix are routed; the admin API and metrics are not.\n"
-                + (WORKERS_NOTE if worker_routes.routes(ctx) else ""),
+                f"# Traefik routes for {host}, written by matrix-wizard: only the Matrix APIs,\n"
+                "# /.well-known/matrix and MAS (when chosen) are routed; the admin API and\n"
+                "# metrics are not.\n" + (WORKERS_NOTE if worker_routes.routes(ctx) else ""),
                 dynamic_config(ctx),
             )
         ),

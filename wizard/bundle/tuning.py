@@ -7,9 +7,9 @@ from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
 from wizard.bundle import worker_layout
 from wizard.bundle.context import RenderContext, bundles_postgres
 from wizard.bundle.worker_layout import Worker
-from wizard.fit.tiers import Hardware, load_tiers
+from wizard.fit.tiers import RAM_TOLERANCE, Hardware, load_tiers
 from wizard.probe.facts import HostFacts
-from wizard.units import GIB, MIB
+from wizard.units import GIB, MIB, format_size
 
 # Numbers in brackets below are sections of the homeserver facts reference
 # (homeserver-facts.md), which cites the upstream documentation for each rule.
@@ -24,6 +24,10 @@ RESERVED_CONNECTIONS = 10
 # Synapse's presence is its most expensive feature; the SBC guide finds it workable from about
 # 4 GiB of RAM (facts 1.4, 7.1).
 PRESENCE_MIN_RAM = 4 * GIB
+# RAM kept for the Matrix Authentication Service beside Synapse when it is chosen: an estimate
+# for one small Rust server process with its database pool (not measured here: MAS cannot run
+# on this project's machines), taken off the homeserver's share.
+MAS_RAM = 256 * MIB
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -119,11 +123,15 @@ def compute_tuning(
     cores: int,
     with_workers: bool = False,
     postgres_on_host: bool = True,
+    reserved_ram: int = 0,
 ) -> Tuning:
-    """Return the tuning for a machine with this RAM and these cores, at this tier."""
+    """Return the tuning for a machine with this RAM and these cores, at this tier.
+
+    `reserved_ram` is kept for another service beside the homeserver (MAS), off its share.
+    """
     cores = max(1, cores)
     postgres_ram = int(ram * POSTGRES_SHARE.get(homeserver, 0.0)) if postgres_on_host else 0
-    homeserver_ram = ram - postgres_ram
+    homeserver_ram = max(ram - postgres_ram - reserved_ram, (ram - postgres_ram) // 2)
     workers = worker_layout.layout(cores, homeserver_ram) if with_workers else ()
     processes = 1 + len(workers)
     # Each process (main and every worker) holds its own caches, sized by what its role reads,
@@ -186,7 +194,7 @@ def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
     """Return the tuning for these answers: the machine's RAM and cores if known, else the tier's.
 
     The bundle passes the machine the answers name (answers.tuned_facts); the steps pass the
-    same, so what they show is what the bundle gets.
+    same, so what they show is what the bundle gets. MAS, when chosen, has its RAM first.
     """
     homeserver = answers.homeserver.kind
     tier = answers.homeserver.tier
@@ -199,9 +207,31 @@ def tuning_for(answers: Answers, facts: HostFacts | None) -> Tuning:
         cores=math.floor(cores) if cores else tier_cores(homeserver, tier),
         with_workers=wants_workers(answers),
         postgres_on_host=bundles_postgres(answers),
+        reserved_ram=reserved_ram(answers),
     )
 
 
 def tuning(ctx: RenderContext) -> Tuning:
     """Return the tuning for a bundle: the probed machine if known, else the chosen tier."""
     return tuning_for(ctx.answers, ctx.facts)
+
+
+def reserved_ram(answers: Answers) -> int:
+    """Return the RAM kept beside the homeserver for other services the answers run (MAS)."""
+    return MAS_RAM if answers.auth.mas and answers.homeserver.kind is Homeserver.SYNAPSE else 0
+
+
+def reserved_ram_shortfall(answers: Answers, facts: HostFacts | None) -> str | None:
+    """Say when the RAM left once MAS has its share falls below the tier's, else None."""
+    reserved = reserved_ram(answers)
+    ram = facts.effective_ram if facts else None
+    if not reserved or not ram:
+        return None
+    needed = tier_ram(answers.homeserver.kind, answers.homeserver.tier)
+    if ram - reserved >= needed * (1 - RAM_TOLERANCE):
+        return None
+    return (
+        f"the Matrix Authentication Service takes about {format_size(reserved)} of this "
+        f"machine's {format_size(ram)} RAM, leaving Synapse less than its "
+        f"{answers.homeserver.tier.value} tier's {format_size(needed)}"
+    )

@@ -38,6 +38,10 @@ ELEMENT_WEB_VERSION = "1.12.32"
 # lk-jwt-service 0.5.0, whose README lists the environment the bundle sets.
 LIVEKIT_VERSION = "1.13.5"
 LK_JWT_SERVICE_VERSION = "0.5.0"
+# Matrix Authentication Service: the release run from its image under compose and from its
+# release archive natively, the workspace version of the MAS Cargo.toml read; the keys written
+# follow its configuration reference (docs/reference/configuration.md). Synapse 1.136 or later.
+MAS_VERSION = "1.2.0"
 
 NGINX_IMAGE = "nginx:1.28.0-alpine"
 CADDY_IMAGE = "caddy:2.10.0-alpine"
@@ -55,6 +59,7 @@ DENDRITE_IMAGE = f"ghcr.io/element-hq/dendrite-monolith:v{DENDRITE_VERSION}"
 CONDUIT_IMAGE = f"matrixconduit/matrix-conduit:v{CONDUIT_VERSION}"
 CONTINUWUITY_IMAGE = f"ghcr.io/continuwuity/continuwuity:v{CONTINUWUITY_VERSION}"
 TUWUNEL_IMAGE = f"ghcr.io/matrix-construct/tuwunel:v{TUWUNEL_VERSION}"
+MAS_IMAGE = f"ghcr.io/element-hq/matrix-authentication-service:{MAS_VERSION}"
 # The image the bundle builds from SYNAPSE_IMAGE with the S3 storage provider added; a local
 # name that no registry serves, so compose builds it instead of pulling it.
 SYNAPSE_S3_IMAGE = f"matrix-wizard/synapse-s3:v{SYNAPSE_VERSION}-s3-{S3_STORAGE_PROVIDER_VERSION}"

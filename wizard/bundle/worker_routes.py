@@ -7,10 +7,10 @@ rules, typing, to-device, receipts, devices and key uploads), as well as the adm
 no proxy routes at all.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from wizard.bundle import synapse_workers
+from wizard.bundle import mas, synapse_workers
 from wizard.bundle.context import RenderContext
 from wizard.bundle.proxy_sites import MATRIX_PREFIX, Site, Surface
 from wizard.bundle.worker_layout import Role, Worker
@@ -34,7 +34,7 @@ class RouteSpec:
     """
 
     name: str
-    role: Role
+    role: Role | None  # None: not a Synapse worker's route
     balance: Balance
     client: tuple[str, ...] = ()
     federation: tuple[str, ...] = ()
@@ -161,6 +161,18 @@ ROUTE_TABLE: tuple[RouteSpec, ...] = (
 )
 
 
+# With MAS, its compatibility layer takes password logins, logouts and token refreshes from
+# Synapse (MAS docs/setup/reverse-proxy.md, "Compatibility layer"); the paths are its regex's.
+MAS_COMPAT = RouteSpec(
+    "mas-compat",
+    None,
+    Balance.ROUND_ROBIN,
+    client=(f"{_C}/(.*)/(login|logout|refresh)",),
+)
+# The worker paths MAS's compatibility layer takes instead, left out of the workers' routes.
+MAS_TAKES = frozenset({f"{_C}/{_V1_V3}/login$"})
+
+
 @dataclass(frozen=True)
 class WorkerRoute:
     """A route of this bundle: the table's row and the host:port of each worker that serves it."""
@@ -199,10 +211,15 @@ def routed_workers(ctx: RenderContext) -> list[Worker]:
 
 
 def routes(ctx: RenderContext) -> list[WorkerRoute]:
-    """Return the bundle's worker routes with their workers' addresses; none without workers."""
+    """Return the routes away from the main process: MAS's first, then the workers' own."""
     found = synapse_workers.workers(ctx)
     result = []
+    with_mas = mas.enabled(ctx)
+    if with_mas:
+        result.append(WorkerRoute(MAS_COMPAT, (mas.upstream(ctx),)))
     for spec in ROUTE_TABLE:
+        if with_mas:
+            spec = replace(spec, client=tuple(p for p in spec.client if p not in MAS_TAKES))
         upstreams = [
             synapse_workers.upstream(ctx, worker) for worker in found if worker.role is spec.role
         ]

@@ -248,6 +248,26 @@ def check_turnserver(work: Workspace) -> CheckResult:
     )
 
 
+def check_mas(work: Workspace) -> CheckResult:
+    """Check MAS's config with `mas-cli config check` where MAS is installed, else say why not."""
+    relative = "mas/config.yaml"
+    program = shutil.which("mas-cli")
+    if program is None:
+        return CheckResult(
+            relative,
+            "mas-cli config check",
+            "not-checked",
+            "mas-cli is not installed (no package registry serves it); check it on the server "
+            "with mas-cli config check (README)",
+        )
+    ok, output = run_program(
+        [program, "config", "check", "--config", str(work.path(relative))], work.scratch
+    )
+    return CheckResult(
+        relative, "mas-cli config check", "passed" if ok else "failed", last_lines(output)
+    )
+
+
 def shell_checker(relative: str) -> "Checker":
     """Return a checker that parses a shell script with `sh -n` without running it."""
 
@@ -289,6 +309,7 @@ CHECKERS: dict[str, Checker] = {
     "prometheus/prometheus.yml": check_prometheus,
     "docker-compose.yml": check_compose,
     "coturn/turnserver.conf": check_turnserver,
+    "mas/config.yaml": check_mas,
     **{
         script: shell_checker(script)
         for script in (

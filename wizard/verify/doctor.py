@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from wizard.answers.model import Homeserver, load_answers_file
 from wizard.answers.secret_store import Secrets
-from wizard.bundle import discovery, element_web, matrix_rtc, monitoring, proxy_sites
+from wizard.bundle import discovery, element_web, mas, matrix_rtc, monitoring, proxy_sites
 from wizard.bundle.context import RenderContext
 from wizard.errors import UsageError
 from wizard.units import counted
@@ -298,6 +298,24 @@ def _checked_ca_file(ca_file: str | None) -> str | None:
     return ca_file
 
 
+def check_mas(target: Target, host: str, issuer: str) -> DoctorResult:
+    """Check that MAS serves its OpenID discovery document, naming the bundle's issuer."""
+    check = "authentication service"
+    path = "/.well-known/openid-configuration"
+    url = _url(host, target.https_port, path)
+    try:
+        reply = fetch(target, host, target.https_port, path)
+    except _REQUEST_ERRORS as error:
+        return DoctorResult(check, "failed", f"{url}: {_failure(error)}")
+    document = _json(reply)
+    found = document.get("issuer") if isinstance(document, dict) else None
+    if reply.status != 200 or found != issuer:
+        return DoctorResult(
+            check, "failed", f"{url} answers {reply.status} with issuer {found!r}, not {issuer!r}"
+        )
+    return DoctorResult(check, "passed", f"{url} names the issuer {issuer}")
+
+
 def follows_discovery(target: Target) -> bool:
     """Return whether discovery runs: it follows DNS, so not with --connect alone (no DNS yet)."""
     return target.connect is None or target.resolver is not None
@@ -321,15 +339,17 @@ def run_checks(ctx: RenderContext, target: Target) -> list[DoctorResult]:
     metrics = METRICS_PATHS.get(ctx.homeserver)
     if metrics:
         results.append(check_not_public(target, "metrics not public", metrics))
-    endpoints = dict.fromkeys(
-        [
-            (target.homeserver_host, target.https_port),
-            (target.federation_host, target.federation_port),
-        ]
-    )
+    hosts = [
+        (target.homeserver_host, target.https_port),
+        (target.federation_host, target.federation_port),
+    ]
     if element_web.enabled(ctx):
         results.append(check_element_web(ctx, target))
-        endpoints[(element_web.host(ctx), target.https_port)] = None
+        hosts.append((element_web.host(ctx), target.https_port))
+    if mas.enabled(ctx):
+        results.append(check_mas(target, mas.host(ctx), mas.public_base(ctx)))
+        hosts.append((mas.host(ctx), target.https_port))
+    endpoints = dict.fromkeys(hosts)
     results += [check_tls(target, host, port) for host, port in endpoints]
     return results
 

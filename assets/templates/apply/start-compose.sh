@@ -59,6 +59,7 @@ check_database() {
     if [ "$DRY_RUN" = 1 ]; then
         echo "+ psql -c \"$DATABASE_QUERY\"   (expecting $DATABASE_EXPECTED)"
         upgrade_roles
+        mas_database
         return 0
     fi
     tries=0
@@ -71,6 +72,17 @@ check_database() {
     result=$(container_psql "$DATABASE_USER" -tA -c "$DATABASE_QUERY")
     verify_database "$result"
     upgrade_roles
+    mas_database
+}
+
+# mas_database: run init.sql again as the superuser, which makes the role and database of the
+# Matrix Authentication Service on a cluster made before MAS was chosen; the rest it leaves.
+mas_database() {
+    [ "$MAS_DATABASE" = 1 ] || return 0
+    say "the Matrix Authentication Service's role and database (postgres/init.sql, run again)"
+    echo "+ ${COMPOSE:-docker compose} -f $COMPOSE_FILE exec -T postgres psql -X -U postgres -d $DATABASE_NAME -p $DATABASE_PORT -q -f - < $INSTALL_DIR/postgres/init.sql"
+    [ "$DRY_RUN" = 0 ] || return 0
+    container_psql postgres -q -f - <"$INSTALL_DIR/postgres/init.sql" || fail "the Matrix Authentication Service's database could not be made: see psql's message above"
 }
 
 # upgrade_roles: give a cluster an older bundle made the roles a fresh one has. Older bundles

@@ -190,6 +190,35 @@ install_element_web() {
     [ -z "$work" ] || run rm -rf "$work"
 }
 
+
+mas_architecture() {
+    case "$(dpkg --print-architecture 2>/dev/null || uname -m)" in
+        amd64 | x86_64) echo x86_64 ;;
+        arm64 | aarch64) echo aarch64 ;;
+        *) fail "Matrix Authentication Service publishes no binary for this machine's architecture" ;;
+    esac
+}
+
+# install_mas: unpack MAS's pinned release archive (mas-cli beside its share/ folder) into
+# MAS_HOME, unless that release is there already.
+install_mas() {
+    [ -n "$MAS_HOME" ] || return 0
+    if [ -x "$MAS_HOME/mas-cli" ] && "$MAS_HOME/mas-cli" --version 2>/dev/null | grep -q " $MAS_VERSION\$"; then
+        note "Matrix Authentication Service $MAS_VERSION is installed in $MAS_HOME"
+        return 0
+    fi
+    archive="mas-cli-$(mas_architecture)-linux.tar.gz"
+    if acting; then
+        work=$(mktemp -d)
+    else
+        work='$DOWNLOAD_FOLDER'
+    fi
+    host_run curl -fsSL -o "$work/$archive" "$MAS_RELEASES/v$MAS_VERSION/$archive"
+    host_run mkdir -p "$MAS_HOME"
+    host_run tar -xzf "$work/$archive" -C "$MAS_HOME"
+    host_run rm -rf "$work"
+}
+
 # build_dendrite: build Dendrite's pinned release with the bundle's build-dendrite.sh, which
 # skips the build when the release's folder holds its programs; elsewhere print its steps.
 build_dendrite() {
@@ -236,6 +265,7 @@ install_programs() {
     install_synapse
     install_traefik
     install_element_web
+    install_mas
     build_dendrite
     note_homeserver_binary
     note_call_programs

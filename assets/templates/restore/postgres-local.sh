@@ -2,6 +2,9 @@ DATABASE_NAME=@@database_name
 DATABASE_USER=@@database_user
 DATABASE_PORT=@@database_port
 DROP_DATABASE=@@drop_database
+MAS_DATABASE=@@mas_database
+MAS_USER=@@mas_user
+DROP_MAS_DATABASE=@@drop_mas_database
 
 # as_postgres COMMAND...: run a PostgreSQL program as the postgres superuser over the local
 # socket, from / (the postgres user may not enter the folder restore.sh runs in).
@@ -23,9 +26,25 @@ restore_database() {
         done
     fi
     run as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$DATABASE_PORT" -d postgres -c "$DROP_DATABASE"
+    if [ -n "$MAS_DATABASE" ] && [ -f "$BACKUP/mas-database.dump" ]; then
+        run as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$DATABASE_PORT" -d postgres -c "$DROP_MAS_DATABASE"
+    fi
     run_from "$INSTALL_DIR/postgres/init.sql" \
         as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$DATABASE_PORT" -d postgres -f -
     run_from "$BACKUP/database.dump" as_postgres pg_restore -p "$DATABASE_PORT" \
         --exit-on-error --single-transaction --no-owner --no-acl --role="$DATABASE_USER" \
         -d "$DATABASE_NAME"
+    restore_mas_database
+}
+
+restore_mas_database() {
+    [ -n "$MAS_DATABASE" ] || return 0
+    if [ ! -f "$BACKUP/mas-database.dump" ]; then
+        note "this backup holds no database of the Matrix Authentication Service (made before MAS was chosen): its accounts start empty"
+        return 0
+    fi
+    say "putting back the Matrix Authentication Service's database $MAS_DATABASE"
+    run_from "$BACKUP/mas-database.dump" as_postgres pg_restore -p "$DATABASE_PORT" \
+        --exit-on-error --single-transaction --no-owner --no-acl --role="$MAS_USER" \
+        -d "$MAS_DATABASE"
 }

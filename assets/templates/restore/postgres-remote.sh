@@ -2,6 +2,8 @@ DATABASE_NAME=@@database_name
 DATABASE_USER=@@database_user
 DATABASE_HOST=@@database_host
 DATABASE_PORT=@@database_port
+MAS_DATABASE=@@mas_database
+MAS_USER=@@mas_user
 
 # Read one value from secrets.yaml, so no password is written into this script or printed.
 secret_value() {
@@ -19,4 +21,17 @@ restore_database() {
     run_from "$BACKUP/database.dump" pg_restore -h "$DATABASE_HOST" -p "$DATABASE_PORT" \
         -U "$DATABASE_USER" --clean --if-exists --exit-on-error --single-transaction \
         --no-owner --no-acl -d "$DATABASE_NAME"
+    [ -n "$MAS_DATABASE" ] || return 0
+    if [ ! -f "$BACKUP/mas-database.dump" ]; then
+        note "this backup holds no database of the Matrix Authentication Service (made before MAS was chosen): its accounts start empty"
+        return 0
+    fi
+    say "putting back the Matrix Authentication Service's database $MAS_DATABASE on $DATABASE_HOST"
+    if [ "$DRY_RUN" = 0 ]; then
+        PGPASSWORD=$(secret_value mas_database_password)
+        export PGPASSWORD
+    fi
+    run_from "$BACKUP/mas-database.dump" pg_restore -h "$DATABASE_HOST" -p "$DATABASE_PORT" \
+        -U "$MAS_USER" --clean --if-exists --exit-on-error --single-transaction \
+        --no-owner --no-acl -d "$MAS_DATABASE"
 }
