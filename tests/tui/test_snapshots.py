@@ -4,8 +4,9 @@ Update them after a deliberate change with `pytest tests/tui --snapshot-update`,
 report pytest-textual-snapshot writes before committing the new ones.
 """
 
+import fcntl
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,11 +32,21 @@ from tests.tui.conftest import go_on, settle, steady, step, type_into, wizard
 
 pytestmark = pytest.mark.tui
 
-# Done shows the bundle's folder, so it must be the same folder on every run.
+# Done shows the bundle's folder, so it must be the same folder on every run; two runs at once
+# on one machine take turns with it.
 SNAPSHOT_BUNDLE = Path("/tmp/matrix-wizard-snapshots/bundle")
+SNAPSHOT_LOCK = Path("/tmp/matrix-wizard-snapshots.lock")
 SIZES = [(80, 24), (120, 40)]
 SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot[int]], Awaitable[None]]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def snapshot_folder_held() -> Iterator[None]:
+    """Hold the snapshots' fixed bundle folder for this run until its snapshots are taken."""
+    with SNAPSHOT_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def reach(target: type[StepPane], *, mode: str = "local") -> RunBefore:
