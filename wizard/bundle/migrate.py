@@ -10,9 +10,11 @@ SQLITE_FILE = "homeserver.db"
 MOVE_FOLDER = "moved-to-postgresql"
 PORT_PROGRAM = "synapse_port_db"
 POSTGRES_DATA = "/var/lib/postgresql"
-# PostgreSQL takes 25-100% more than the SQLite file (Synapse's docs/postgres.md); the move
-# holds one snapshot of the SQLite file besides.
+# PostgreSQL takes 25-100% more than the SQLite file (Synapse's docs/postgres.md), and files of
+# its own besides whatever the size (a 2 MB SQLite file became a 16 MB database); the move holds
+# one snapshot of the SQLite file besides.
 POSTGRES_FACTOR = 2
+POSTGRES_ALLOWANCE_MB = 64
 SNAPSHOT_FACTOR = 1
 # Milliseconds between PostgreSQL's background updates while the port prepares it.
 PORT_SLEEP_MS = 10
@@ -65,6 +67,7 @@ def move_step(ctx: RenderContext) -> str:
         ),
         "postgres_data": shell.quote(ctx.host_path(POSTGRES_DATA)),
         "postgres_factor": str(POSTGRES_FACTOR),
+        "postgres_allowance_kb": str(POSTGRES_ALLOWANCE_MB * 1024),
         "snapshot_factor": str(SNAPSHOT_FACTOR),
         "port_sleep_ms": str(PORT_SLEEP_MS),
         "synapse_tables_query": shell.quote(SYNAPSE_TABLES_QUERY),
@@ -74,7 +77,7 @@ def move_step(ctx: RenderContext) -> str:
 
 def disk_needed(sqlite_bytes: int) -> int:
     """Return the free disk the move needs for an SQLite file of this size."""
-    return sqlite_bytes * (POSTGRES_FACTOR + SNAPSHOT_FACTOR)
+    return sqlite_bytes * (POSTGRES_FACTOR + SNAPSHOT_FACTOR) + POSTGRES_ALLOWANCE_MB * 1024 * 1024
 
 
 def move_cost(homeserver: Homeserver, kind: DatabaseKind) -> str | None:
@@ -84,7 +87,8 @@ def move_cost(homeserver: Homeserver, kind: DatabaseKind) -> str | None:
     factor = POSTGRES_FACTOR + SNAPSHOT_FACTOR
     return (
         f"apply.sh moves the data into PostgreSQL ({postgres.COLLATION} collation). It needs "
-        f"free disk of {factor} x the SQLite file (x{POSTGRES_FACTOR} for PostgreSQL's copy, "
+        f"free disk of {factor} x the SQLite file plus {POSTGRES_ALLOWANCE_MB} MB "
+        f"(x{POSTGRES_FACTOR} and {POSTGRES_ALLOWANCE_MB} MB for PostgreSQL's copy, "
         f"x{SNAPSHOT_FACTOR} for a snapshot). Synapse is down twice: a moment for the snapshot, "
         "then for the final port, which copies only what changed since. The SQLite file is "
         f"kept in {MOVE_FOLDER}/ beside the data."

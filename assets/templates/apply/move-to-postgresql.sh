@@ -17,8 +17,10 @@ POSTGRES_DATA=@@postgres_data
 # The pause between PostgreSQL's background updates while the port prepares it (Synapse's own
 # default is a second, for a server that serves users meanwhile).
 PORT_SLEEP_MS=@@port_sleep_ms
-# PostgreSQL takes up to twice the SQLite file; the snapshot takes once more.
+# PostgreSQL takes up to twice the SQLite file and files of its own besides; the snapshot takes
+# once more.
 POSTGRES_FACTOR=@@postgres_factor
+POSTGRES_ALLOWANCE_KB=@@postgres_allowance_kb
 SNAPSHOT_FACTOR=@@snapshot_factor
 SYNAPSE_TABLES_QUERY=@@synapse_tables_query
 
@@ -110,18 +112,18 @@ refuse_small_disk() {
 
 # check_move_disk SQLITE_KB DATA_FOLDER POSTGRES_FOLDER: stop unless the disks hold the copy.
 check_move_disk() {
-    postgres_kb=$(($1 * POSTGRES_FACTOR))
+    postgres_kb=$(($1 * POSTGRES_FACTOR + POSTGRES_ALLOWANCE_KB))
     snapshot_kb=$(($1 * SNAPSHOT_FACTOR))
     data_mount=$(mount_of "$2")
     postgres_mount=$(mount_of "$3")
     if [ "$data_mount" = "$postgres_mount" ]; then
         refuse_small_disk "$1" $((postgres_kb + snapshot_kb)) "$(free_kilobytes "$2")" "$data_mount" \
-            "x$POSTGRES_FACTOR for PostgreSQL's copy plus x$SNAPSHOT_FACTOR for a snapshot"
+            "x$POSTGRES_FACTOR and $(megabytes "$POSTGRES_ALLOWANCE_KB") MB for PostgreSQL's copy, x$SNAPSHOT_FACTOR for a snapshot"
     else
         refuse_small_disk "$1" "$snapshot_kb" "$(free_kilobytes "$2")" "$data_mount" \
             "x$SNAPSHOT_FACTOR for a snapshot"
         refuse_small_disk "$1" "$postgres_kb" "$(free_kilobytes "$3")" "$postgres_mount" \
-            "x$POSTGRES_FACTOR for PostgreSQL's copy"
+            "x$POSTGRES_FACTOR and $(megabytes "$POSTGRES_ALLOWANCE_KB") MB for PostgreSQL's copy"
     fi
     note "the SQLite database is $(megabytes "$1") MB; the disks hold PostgreSQL's copy (up to x$POSTGRES_FACTOR) and a snapshot (x$SNAPSHOT_FACTOR)"
 }
