@@ -8,7 +8,7 @@ import pytest
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
 from tests.conftest import run_cli
 from wizard.answers.model import DatabaseKind, Homeserver
-from wizard.bundle import apply_script, migrate, synapse
+from wizard.bundle import apply_script, migrate, readme, synapse
 from wizard.bundle.render import render
 
 # apply.sh's own helpers, as the move's functions call them.
@@ -197,3 +197,15 @@ def test_plan_says_what_a_move_from_sqlite_costs_for_synapse(homeserver: str, sa
     assert ("Moving Synapse from SQLite to PostgreSQL: apply.sh moves" in flat) is said
     if said:
         assert "3 x the SQLite file" in flat
+
+
+def test_the_readme_says_how_a_move_goes_or_why_none_is_made() -> None:
+    native = readme.readme_text(
+        context_for(answers_for(database="postgresql", deployment__kind="native"))
+    )
+    assert "## Coming from SQLite" in native
+    assert "moved-to-postgresql/state" in native and "apply.sh --dry-run" in native
+    compose = readme.readme_text(context_for(answers_for(database="postgresql")))
+    assert "does not move an earlier SQLite database" in compose
+    sqlite = readme.readme_text(context_for(answers_for(database="sqlite")))
+    assert "## Coming from SQLite" not in sqlite

@@ -93,3 +93,30 @@ def move_cost(homeserver: Homeserver, kind: DatabaseKind) -> str | None:
         "then for the final port, which copies only what changed since. The SQLite file is "
         f"kept in {MOVE_FOLDER}/ beside the data."
     )
+
+
+def readme_section(ctx: RenderContext) -> list[str]:
+    """Return the README's section on coming from SQLite, for Synapse on PostgreSQL."""
+    if ctx.homeserver is not Homeserver.SYNAPSE or not ctx.uses_postgres:
+        return []
+    heading = ["## Coming from SQLite", ""]
+    if not carries_move(ctx):
+        where = "with containers" if ctx.compose else "with an external PostgreSQL"
+        return [
+            *heading,
+            f"This bundle ({where}) does not move an earlier SQLite database: apply.sh stops "
+            f"while `{sqlite_path(ctx)}` is there, rather than start Synapse on an empty "
+            "database. Port it with `synapse_port_db` as Synapse's docs/postgres.md says and "
+            "move the file away, or keep `database.kind: sqlite`.",
+            "",
+        ]
+    cost = move_cost(Homeserver.SYNAPSE, DatabaseKind.POSTGRESQL)
+    return [
+        *heading,
+        f"When `{sqlite_path(ctx)}` is there from an earlier bundle on SQLite, before Synapse "
+        f"starts on this config: {cost} `apply.sh --dry-run` prints every step. Each finished "
+        f"step is written to `{move_dir(ctx)}/state`: after a failure, run apply.sh again and "
+        f"it goes on from there. Delete `{kept_sqlite_path(ctx)}` once the server has run well "
+        "on PostgreSQL for a while.",
+        "",
+    ]
