@@ -21,9 +21,8 @@ from wizard.answers.model import Answers, AnswersError, Problem, tuned_facts, wa
 from wizard.answers.secret_store import Secrets, redact
 from wizard.bundle import element_web
 from wizard.bundle.model import Bundle
-from wizard.bundle.tuning import reserved_ram_shortfall
+from wizard.bundle.tuning import answers_load
 from wizard.bundle.worker_plan import in_words, worker_plan
-from wizard.fit.extras import extra_load
 from wizard.fit.tiers import tier_shortfall
 from wizard.probe.facts import HostFacts
 
@@ -104,10 +103,9 @@ def machine_warnings(answers: Answers, facts: HostFacts | None) -> list[str]:
     if facts is None:
         return []
     homeserver = answers.homeserver
-    extra = extra_load(answers.calls.matrix_rtc)
+    extra = answers_load(answers)
     lacking = tier_shortfall(facts, homeserver.kind.value, homeserver.tier.value, extra)
-    beside = reserved_ram_shortfall(answers, facts)
-    return [found for found in (lacking, beside) if found]
+    return [lacking] if lacking else []
 
 
 class ReviewStep(StepPane):

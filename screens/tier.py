@@ -25,6 +25,7 @@ from wizard.fit.tiers import (
     HOMESERVERS,
     LABELS,
     TIERS,
+    ExtraLoad,
     Fit,
     Recommendation,
     TierCheck,
@@ -90,6 +91,14 @@ def cell_text(check: TierCheck) -> str:
     return "lacks " + ", ".join(lacking)
 
 
+def draft_load(draft: Draft, homeserver: str) -> ExtraLoad:
+    """Return what the extras chosen so far need beside this homeserver (calls, MAS)."""
+    calls, auth = draft.get("calls", {}), draft.get("auth", {})
+    return extra_load(
+        homeserver, matrix_rtc=bool(calls.get("matrix_rtc")), mas=bool(auth.get("mas"))
+    )
+
+
 def overview_note(homeserver: str) -> str:
     """Return the overview's notes on a homeserver: maturity, idle RAM and its status today."""
     tables = load_tiers()
@@ -133,8 +142,9 @@ class TierStep(StepPane):
         self.fits: dict[str, Fit] = {}
         self.recommendation: Recommendation | None = None
         if state.facts is not None:
-            extra = extra_load(bool(state.draft.get("calls", {}).get("matrix_rtc")))
-            self.fits = {name: fit(state.facts, name, extra) for name in HOMESERVERS}
+            self.fits = {
+                name: fit(state.facts, name, draft_load(state.draft, name)) for name in HOMESERVERS
+            }
             self.recommendation = recommend(state.facts)
 
     def _defaults(self) -> tuple[str, str]:
@@ -231,7 +241,7 @@ class TierStep(StepPane):
     def _explain(self) -> None:
         kind, tier = self._choice()
         facts = self.state.facts
-        extra = extra_load(bool(self.state.draft.get("calls", {}).get("matrix_rtc")))
+        extra = draft_load(self.state.draft, kind)
         lacking = tier_shortfall(facts, kind, tier, extra) if facts is not None else ""
         warning = f"Warning: {lacking}" if lacking else ""
         self.query_one("#tier-warning", Static).update(warning)

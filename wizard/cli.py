@@ -147,7 +147,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                 "(matrix-wizard profiles lists them)",
             )
         facts = describe_machine(args.cpus, args.ram, args.disk, args.disk_kind)
-    shown = _show_facts_and_fits(facts, args.homeserver, args.json, args.matrix_rtc)
+    shown = _show_facts_and_fits(facts, args.homeserver, args.json, args.matrix_rtc, args.mas)
     _show_sqlite_move(args.homeserver, args.json)
     return shown
 
@@ -167,13 +167,19 @@ def _show_sqlite_move(homeserver: str | None, as_json: bool) -> None:
 
 
 def _show_facts_and_fits(
-    facts: "HostFacts", homeserver: str | None, as_json: bool, matrix_rtc: bool = False
+    facts: "HostFacts",
+    homeserver: str | None,
+    as_json: bool,
+    matrix_rtc: bool = False,
+    mas: bool = False,
 ) -> int:
     from wizard.fit import report, tiers
     from wizard.fit.extras import extra_load
 
     names = [homeserver] if homeserver else list(HOMESERVERS)
-    fits = [tiers.fit(facts, name, extra_load(matrix_rtc)) for name in names]
+    fits = [
+        tiers.fit(facts, name, extra_load(name, matrix_rtc=matrix_rtc, mas=mas)) for name in names
+    ]
     recommendation = tiers.recommend(facts)
     if as_json:
         _print_json(
@@ -568,6 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--matrix-rtc",
         action="store_true",
         help="count MatrixRTC calls in: LiveKit and lk-jwt-service beside the homeserver",
+    )
+    plan.add_argument(
+        "--mas",
+        action="store_true",
+        help="count the Matrix Authentication Service in, beside Synapse",
     )
     plan.add_argument("--json", action="store_true", help="print one JSON object")
     plan.set_defaults(handler=_cmd_plan)

@@ -77,6 +77,7 @@ async def test_group_calls_ask_for_the_public_address_and_take_it_into_the_answe
         assert extras.valid
 
 
+@asynctest
 async def test_the_authentication_service_switch_sets_auth_mas() -> None:
     async with wizard().run_test(size=(80, 24)) as pilot:
         await settle(pilot)

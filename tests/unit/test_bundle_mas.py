@@ -21,9 +21,12 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from tests.bundle_support import FIXED_SECRETS, answers_for, context_for, facts_with
+from tests.conftest import run_cli
 from wizard.answers.model import AnswersError, dump_answers, parse_answers
 from wizard.bundle import discovery, mas, nginx, postgres, systemd, tuning, worker_routes
 from wizard.bundle.render import render
+from wizard.fit.extras import MAS_RAM, MATRIX_RTC_LOAD, extra_load
+from wizard.fit.tiers import tier_shortfall
 
 # The keys config.yaml may hold, as the tree MAS's configuration reference names them
 # (element-hq/matrix-authentication-service, docs/reference/configuration.md, sections http,
@@ -332,11 +335,23 @@ def test_synapse_leaves_mas_its_ram() -> None:
 
 def test_a_machine_that_fits_the_tier_only_without_mas_is_told_so() -> None:
     answers = answers_for(database="postgresql", auth__mas=True, homeserver__tier="production")
-    tight, roomy = facts_with(ram_gib=7.3), facts_with(ram_gib=8)
+    tight = facts_with(ram_gib=7.3, cores=8, disk_gib=200)
 
-    said = tuning.reserved_ram_shortfall(answers, tight)
+    said = tier_shortfall(tight, "synapse", "production", tuning.answers_load(answers))
 
-    assert said is not None and "256 MiB" in said and "production" in said
-    assert tuning.reserved_ram_shortfall(answers, roomy) is None
+    assert "production tier: RAM 8.2 GiB (found 7.3 GiB)" in said
     without = answers_for(database="postgresql", homeserver__tier="production")
-    assert tuning.reserved_ram_shortfall(without, tight) is None
+    assert tier_shortfall(tight, "synapse", "production", tuning.answers_load(without)) == ""
+
+
+def test_mas_counts_for_synapse_only() -> None:
+    assert extra_load("synapse", matrix_rtc=False, mas=True).ram == MAS_RAM
+    assert extra_load("dendrite", matrix_rtc=False, mas=True).ram == 0
+    both = extra_load("synapse", matrix_rtc=True, mas=True)
+    assert both.ram == MAS_RAM + MATRIX_RTC_LOAD.ram
+
+
+def test_plan_counts_mas_in_when_asked() -> None:
+    args = ["plan", "--cpus", "2", "--ram", "2G", "--disk", "60G", "--homeserver", "synapse"]
+    assert "1.2 GiB" not in run_cli(*args, check=True).stdout
+    assert "1.2 GiB" in run_cli(*args, "--mas", check=True).stdout

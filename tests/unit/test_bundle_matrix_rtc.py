@@ -212,15 +212,16 @@ def test_the_answers_file_keeps_the_choice_and_no_secret() -> None:
 def test_calls_raise_every_tiers_ram_and_the_production_tiers_cores() -> None:
     facts = facts_with(ram_gib=2, cores=2)
     plain = tiers.fit(facts, "synapse").checks
-    with_calls = tiers.fit(facts, "synapse", extra_load(True)).checks
-    for before, after in zip(plain, with_calls, strict=True):
+    with_calls = tiers.fit(facts, "synapse", extra_load("synapse", matrix_rtc=True, mas=False))
+    with_calls_checks = with_calls.checks
+    for before, after in zip(plain, with_calls_checks, strict=True):
         assert after.requirements[0].needed != before.requirements[0].needed, after.tier
-    assert [check.requirements[1].needed for check in with_calls] == [
+    assert [check.requirements[1].needed for check in with_calls_checks] == [
         "1 core",
         "2 cores",
         "5 cores",
     ]
-    assert extra_load(False) == tiers.NO_EXTRA
+    assert extra_load("synapse", matrix_rtc=False, mas=False) == tiers.NO_EXTRA
 
 
 def test_plan_counts_calls_in_when_asked() -> None:

@@ -7,9 +7,10 @@ from wizard.answers.model import Answers, DatabaseKind, Homeserver, Tier
 from wizard.bundle import worker_layout
 from wizard.bundle.context import RenderContext, bundles_postgres
 from wizard.bundle.worker_layout import Worker
-from wizard.fit.tiers import RAM_TOLERANCE, Hardware, load_tiers
+from wizard.fit.extras import extra_load
+from wizard.fit.tiers import ExtraLoad, Hardware, load_tiers
 from wizard.probe.facts import HostFacts
-from wizard.units import GIB, MIB, format_size
+from wizard.units import GIB, MIB
 
 # Numbers in brackets below are sections of the homeserver facts reference
 # (homeserver-facts.md), which cites the upstream documentation for each rule.
@@ -24,10 +25,6 @@ RESERVED_CONNECTIONS = 10
 # Synapse's presence is its most expensive feature; the SBC guide finds it workable from about
 # 4 GiB of RAM (facts 1.4, 7.1).
 PRESENCE_MIN_RAM = 4 * GIB
-# RAM kept for the Matrix Authentication Service beside Synapse when it is chosen: an estimate
-# for one small Rust server process with its database pool (not measured here: MAS cannot run
-# on this project's machines), taken off the homeserver's share.
-MAS_RAM = 256 * MIB
 
 
 def _clamp(value: float, low: float, high: float) -> float:
@@ -127,7 +124,7 @@ def compute_tuning(
 ) -> Tuning:
     """Return the tuning for a machine with this RAM and these cores, at this tier.
 
-    `reserved_ram` is kept for another service beside the homeserver (MAS), off its share.
+    `reserved_ram` is kept for the services beside the homeserver (LiveKit, MAS), off its share.
     """
     cores = max(1, cores)
     postgres_ram = int(ram * POSTGRES_SHARE.get(homeserver, 0.0)) if postgres_on_host else 0
@@ -216,22 +213,13 @@ def tuning(ctx: RenderContext) -> Tuning:
     return tuning_for(ctx.answers, ctx.facts)
 
 
-def reserved_ram(answers: Answers) -> int:
-    """Return the RAM kept beside the homeserver for other services the answers run (MAS)."""
-    return MAS_RAM if answers.auth.mas and answers.homeserver.kind is Homeserver.SYNAPSE else 0
-
-
-def reserved_ram_shortfall(answers: Answers, facts: HostFacts | None) -> str | None:
-    """Say when the RAM left once MAS has its share falls below the tier's, else None."""
-    reserved = reserved_ram(answers)
-    ram = facts.effective_ram if facts else None
-    if not reserved or not ram:
-        return None
-    needed = tier_ram(answers.homeserver.kind, answers.homeserver.tier)
-    if ram - reserved >= needed * (1 - RAM_TOLERANCE):
-        return None
-    return (
-        f"the Matrix Authentication Service takes about {format_size(reserved)} of this "
-        f"machine's {format_size(ram)} RAM, leaving Synapse less than its "
-        f"{answers.homeserver.tier.value} tier's {format_size(needed)}"
+def answers_load(answers: Answers) -> ExtraLoad:
+    """Return what the extras the answers choose need beside the homeserver."""
+    return extra_load(
+        answers.homeserver.kind.value, matrix_rtc=answers.calls.matrix_rtc, mas=answers.auth.mas
     )
+
+
+def reserved_ram(answers: Answers) -> int:
+    """Return the RAM kept beside the homeserver for the other services the answers run."""
+    return answers_load(answers).ram
