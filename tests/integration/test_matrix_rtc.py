@@ -17,7 +17,6 @@ WebRTC peer runs here to exchange ICE, DTLS and RTP over the UDP and TCP ports.
 import asyncio
 import os
 import ssl
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +37,7 @@ from tests.integration.proxy_runtime import (
     wait_for_port,
 )
 from tests.integration.test_proxy_configs import _proxy_running, _write_bundle
+from tests.waiting import wait_until
 from wizard.bundle import matrix_rtc, systemd
 from wizard.bundle.context import RenderContext
 
@@ -142,13 +142,12 @@ def _refused_join(ctx: RenderContext, room: str) -> int:
 
 def _wait_for_webhook(seen: list[Seen]) -> Seen:
     """Wait until LiveKit has posted a webhook to lk-jwt-service's address, and return it."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        posted = [request for request in seen if request.path == matrix_rtc.WEBHOOK_PATH]
-        if posted:
-            return posted[0]
-        time.sleep(0.05)
-    raise AssertionError(f"LiveKit posted no webhook; lk-jwt-service's address saw {seen}")
+    posted = wait_until(
+        lambda: [request for request in seen if request.path == matrix_rtc.WEBHOOK_PATH],
+        "LiveKit to post a webhook to lk-jwt-service's address",
+        limit=READY_TIMEOUT,
+    )
+    return posted[0]
 
 
 @pytest.mark.parametrize("proxy_kind", ["nginx", "caddy", "traefik"])

@@ -59,7 +59,7 @@ from tests.e2e.support import (
 from tests.integration.postgres_server import PostgresServer
 from tests.recovery.client import History, leave_history, read_back
 from tests.recovery.test_restore import disk_bytes
-from tests.waiting import LIMIT
+from tests.waiting import LIMIT, wait_until
 from wizard.bundle import migrate
 from wizard.bundle.context import RenderContext
 
@@ -114,14 +114,6 @@ def background_updates_done(database: Path) -> bool:
     return int(left) == 0
 
 
-def wait_for(what: str, ready: Any) -> None:
-    """Wait until ready() holds, or fail saying what did not happen."""
-    deadline = time.monotonic() + BACKGROUND_UPDATES_LIMIT
-    while not ready():
-        assert time.monotonic() < deadline, f"{what} did not happen"
-        time.sleep(0.1)
-
-
 def saved_places(ctx: RenderContext) -> dict[str, str]:
     """Return the folders saved before the move and put back before each case, by a name."""
     return {"install": ctx.install_dir, "data": ctx.data_dir}
@@ -148,7 +140,11 @@ def moved_from(
         base_url = ctx.public_baseurl.rstrip("/")
         history = leave_history(base_url, (user_ids[0], user_ids[1]), PASSWORD, FILE_BYTES)
         sqlite = Path(migrate.sqlite_path(ctx))
-        wait_for("Synapse's background updates", lambda: background_updates_done(sqlite))
+        wait_until(
+            lambda: background_updates_done(sqlite),
+            "Synapse's background updates",
+            limit=BACKGROUND_UPDATES_LIMIT,
+        )
         programs.stop(next(p for p in programs.started if p.name == ctx.homeserver.value))
         saved = folder / "saved"
         for name, place in saved_places(ctx).items():
