@@ -37,6 +37,8 @@ REAL_PROGRAM_MARKERS = frozenset(
 SNAPSHOT_MODULE = "test_snapshots.py"
 
 
+# First: pytest-xdist reads the groups in its own hook of the same name.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep the tests that start real programs on one worker, and the snapshots on one."""
     for item in items:

@@ -208,6 +208,8 @@ class Units:
             "REDIS_UNIT": "",
             "WORKER_TEMPLATE": "",
             "WORKERS": "",
+            "CALL_PROGRAMS": "",
+            "CALL_PROGRAMS_HELP": "",
             "SERVICE_FILES": "\n".join(" ".join(row) for row in files),
             "CHECKSUM_RECORD": str(self.record),
         }
