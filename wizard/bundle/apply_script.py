@@ -236,6 +236,8 @@ def _compose_settings(ctx: RenderContext) -> dict[str, str]:
         "DATABASE_CLIENTS": shell.quote(clients),
         "MAS_DATABASE": "1" if mas.enabled(ctx) and ctx.bundled_postgres else "0",
         "BACKUP_PACKAGES": shell.quote(" ".join(backup.host_packages(ctx))),
+        # nginx looks the services' names up when it starts or reloads, not on each request.
+        "NGINX_SERVICE": "nginx" if ctx.answers.proxy.kind is ProxyKind.NGINX else "",
     }
 
 

@@ -130,6 +130,19 @@ start_stack() {
     remember_running_services
     run_compose up -d --remove-orphans
     restart_changed_services
+    reload_nginx
+}
+
+# nginx looks the services' names up when it starts or reloads. A service this run restarted or
+# recreated may have come back at another address (podman gives one on every start), so a
+# running nginx reloads, which keeps its connections, and looks them up again.
+reload_nginx() {
+    [ -n "$NGINX_SERVICE" ] || return 0
+    if [ "$DRY_RUN" = 0 ] && ! compose ps --services --filter status=running 2>/dev/null | grep -qx "$NGINX_SERVICE"; then
+        return 0
+    fi
+    say "reloading nginx, which looks up the services' addresses again"
+    run_compose exec -T "$NGINX_SERVICE" nginx -s reload
 }
 
 # Compose recreates a container when its definition changes, not when a file it mounts does:
