@@ -459,5 +459,6 @@ check_database
 start_stack
 wait_for_homeserver
 wait_for_workers
+refresh_proxy
 schedule_backups
 next_steps

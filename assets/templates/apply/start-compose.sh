@@ -130,19 +130,22 @@ start_stack() {
     remember_running_services
     run_compose up -d --remove-orphans
     restart_changed_services
-    reload_nginx
 }
 
-# nginx looks the services' names up when it starts or reloads. A service this run restarted or
-# recreated may have come back at another address (podman gives one on every start), so a
-# running nginx reloads, which keeps its connections, and looks them up again.
-reload_nginx() {
+# refresh_proxy: once the homeserver answers, make nginx look the services' names up again.
+# nginx looks them up when it starts or reloads, and a service this run restarted or recreated
+# may have come back at another address (podman gives one on every start). A reload keeps the
+# connections; where it cannot load, nginx restarts, and its restart policy brings it back.
+refresh_proxy() {
     [ -n "$NGINX_SERVICE" ] || return 0
     if [ "$DRY_RUN" = 0 ] && ! compose ps --services --filter status=running 2>/dev/null | grep -qx "$NGINX_SERVICE"; then
         return 0
     fi
     say "reloading nginx, which looks up the services' addresses again"
-    run_compose exec -T "$NGINX_SERVICE" nginx -s reload
+    if ! run_compose exec -T "$NGINX_SERVICE" nginx -s reload; then
+        note "nginx could not reload (see above): restarting it"
+        run_compose restart "$NGINX_SERVICE"
+    fi
 }
 
 # Compose recreates a container when its definition changes, not when a file it mounts does:
