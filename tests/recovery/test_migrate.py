@@ -58,6 +58,7 @@ from tests.e2e.support import (
 )
 from tests.integration.postgres_server import PostgresServer
 from tests.recovery.client import History, leave_history, read_back
+from tests.recovery.conftest import kept_measures
 from tests.recovery.test_restore import disk_bytes
 from tests.waiting import LIMIT, wait_until
 from wizard.bundle import migrate
@@ -159,18 +160,15 @@ def moved_from(
 @pytest.fixture(scope="module")
 def move_timings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, Any]]]:
     """Collect each move's time and disk; at the end print them and write them to a file."""
-    runs: list[dict[str, Any]] = []
-    yield runs
-    if not runs:
-        return
-    path = tmp_path_factory.getbasetemp() / MEASURES_FILE
-    path.write_text(json.dumps(runs, indent=2) + "\n", "utf-8")
-    print(f"\nSQLite to PostgreSQL, time and disk (also in {path}):")
-    for run in runs:
-        print(
-            f"  {run['run']}: apply.sh {run['apply_seconds']:.2f} s (ports {run['port_seconds']}); "
+    yield from kept_measures(
+        tmp_path_factory,
+        MEASURES_FILE,
+        "SQLite to PostgreSQL, time and disk",
+        lambda run: (
+            f"apply.sh {run['apply_seconds']:.2f} s (ports {run['port_seconds']}); "
             f"SQLite {run['sqlite_bytes']} bytes, PostgreSQL {run['postgres_bytes']} bytes"
-        )
+        ),
+    )
 
 
 def start_over(world: SqliteHomeserver) -> None:
