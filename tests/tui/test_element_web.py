@@ -11,7 +11,6 @@ from screens.domain import DomainStep
 from screens.done import DoneStep
 from screens.proxy import ProxyStep
 from screens.review import ReviewStep
-from screens.welcome import WelcomeStep
 from screens.widgets.choices import Choices
 from screens.write import WriteStep
 from tests.tui.conftest import (
@@ -21,6 +20,7 @@ from tests.tui.conftest import (
     settle,
     step,
     type_into,
+    walk_to,
     wizard,
 )
 
@@ -33,17 +33,7 @@ async def test_an_element_host_is_served_said_on_review_and_done(tmp_path: Path)
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        assert isinstance(step(app), WelcomeStep)
-        step(app).query_one("#mode", Choices).choose("plan")
-        await pilot.pause()
-        machine = await go_on(pilot)
-        machine.query_one("#source", Choices).choose("hand")
-        await pilot.pause()
-        await type_into(pilot, "#cores", "2")
-        await type_into(pilot, "#ram", "4G")
-        await type_into(pilot, "#disk", "40G")
-        while not isinstance(step(app), DomainStep):
-            await go_on(pilot)
+        await walk_to(pilot, DomainStep)
         await type_into(pilot, "#server-name", "example.org")
         await type_into(pilot, "#element-host", "example.org")
         domain = step(app)
@@ -78,16 +68,7 @@ async def test_native_traefik_with_an_element_host_is_refused_on_the_proxy_step(
     app = wizard()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        step(app).query_one("#mode", Choices).choose("plan")
-        await pilot.pause()
-        machine = await go_on(pilot)
-        machine.query_one("#source", Choices).choose("hand")
-        await pilot.pause()
-        await type_into(pilot, "#cores", "2")
-        await type_into(pilot, "#ram", "4G")
-        await type_into(pilot, "#disk", "40G")
-        while not isinstance(step(app), DeploymentStep):
-            await go_on(pilot)
+        await walk_to(pilot, DeploymentStep)
         step(app).query_one("#kind", Choices).choose("native")
         await pilot.pause()
         await go_on(pilot)
