@@ -443,7 +443,7 @@ fi
 check_root
 check_prerequisites
 install_programs
-move_to_postgresql
+move_to_postgresql before-install
 copy_bundle
 make_folders
 set_modes_and_owners
@@ -456,6 +456,7 @@ if [ "$SKIP_START" = 1 ]; then
     exit 0
 fi
 check_database
+move_to_postgresql before-start
 start_stack
 wait_for_homeserver
 wait_for_workers

@@ -63,8 +63,8 @@ class ComposeRun:
             raise AssertionError(f"docker-compose {' '.join(args)}:\n{done.stdout}{done.stderr}")
         return done.stdout + done.stderr
 
-    def apply(self, *options: str) -> str:
-        """Run the bundle's apply.sh as root would and return its output; fail with it otherwise."""
+    def _apply(self, *options: str) -> tuple[int, str]:
+        """Run the bundle's apply.sh as root would; return its exit status and output."""
         done = subprocess.run(
             ["sh", str(self.bundle / "apply.sh"), *options],
             capture_output=True,
@@ -73,8 +73,18 @@ class ComposeRun:
             timeout=900,
             check=False,
         )
-        output = done.stdout + done.stderr
-        assert done.returncode == 0, f"apply.sh failed:\n{output}\n{self.logs()}"
+        return done.returncode, done.stdout + done.stderr
+
+    def apply(self, *options: str) -> str:
+        """Run the bundle's apply.sh as root would and return its output; fail with it otherwise."""
+        status, output = self._apply(*options)
+        assert status == 0, f"apply.sh failed:\n{output}\n{self.logs()}"
+        return output
+
+    def apply_expecting_failure(self, *options: str) -> str:
+        """Run apply.sh, which must stop with an error; return its output."""
+        status, output = self._apply(*options)
+        assert status != 0, f"apply.sh did not stop:\n{output}"
         return output
 
     def regenerate(self, answers: dict[str, Any]) -> None:

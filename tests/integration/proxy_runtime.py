@@ -175,12 +175,12 @@ class Reply:
 class _SniConnection(http.client.HTTPSConnection):
     """An HTTPS connection to loopback that sends another host name as TLS SNI."""
 
-    def __init__(self, port: int, sni: str) -> None:
+    def __init__(self, port: int, sni: str, timeout: float = 10) -> None:
         # No CA store: loading the system's takes tens of milliseconds and nothing is verified.
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-        super().__init__("127.0.0.1", port, timeout=10, context=context)
+        super().__init__("127.0.0.1", port, timeout=timeout, context=context)
         self._sni = sni
         self._tls = context
 
@@ -199,12 +199,13 @@ def send(
     tls: bool = True,
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
+    timeout: float = 10,
 ) -> Reply:
     """Send GET (or POST with a body) to 127.0.0.1:port with Host and SNI host, path as given."""
     if tls:
-        connection: http.client.HTTPConnection = _SniConnection(port, host)
+        connection: http.client.HTTPConnection = _SniConnection(port, host, timeout)
     else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         method = "GET" if body is None else "POST"
         connection.request(method, path, body=body, headers={"Host": host, **(headers or {})})

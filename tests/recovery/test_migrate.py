@@ -32,8 +32,6 @@ disk refusal is proven by unit tests with df's answer made small, not on a full 
 import json
 import os
 import shutil
-import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -59,6 +57,12 @@ from tests.e2e.support import (
 from tests.integration.postgres_server import PostgresServer
 from tests.recovery.client import History, leave_history, read_back
 from tests.recovery.conftest import kept_measures
+from tests.recovery.moving import (
+    COUNTED_TABLES,
+    background_updates_done,
+    kill_the_port_of,
+    sqlite_counts,
+)
 from tests.recovery.test_restore import disk_bytes
 from tests.waiting import LIMIT, wait_until
 from wizard.bundle import migrate
@@ -74,8 +78,6 @@ SCRIPT_TIMEOUT = 600
 MEASURES_FILE = "move-timings.json"
 # A fresh Synapse runs some sixty background updates, a second apart.
 BACKGROUND_UPDATES_LIMIT = 600
-# Tables whose rows the move must carry over, one for one.
-COUNTED_TABLES = ("users", "events", "room_memberships", "local_media_repository", "devices")
 STEPS = ("database", "snapshot", "first-port", "final-port", "kept")
 # A command in a step's way stops, by a program of the same name first on PATH.
 FAILING_PROGRAM = {"snapshot": ("mv", "snapshot.db.part"), "kept": ("mv", "/homeserver.db")}
@@ -106,13 +108,6 @@ class SqliteHomeserver:
     def env(self) -> dict[str, str]:
         """Return the environment apply.sh needs to reach the test's PostgreSQL."""
         return {"PGHOST": str(self.server.socket_dir)}
-
-
-def background_updates_done(database: Path) -> bool:
-    """Return whether Synapse's SQLite database has no background update left to run."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        (left,) = connection.execute("SELECT count(*) FROM background_updates").fetchone()
-    return int(left) == 0
 
 
 def saved_places(ctx: RenderContext) -> dict[str, str]:
@@ -202,15 +197,6 @@ def applied(world: SqliteHomeserver, env: dict[str, str] | None = None) -> tuple
     return done.stdout + done.stderr, seconds
 
 
-def sqlite_counts(database: Path) -> dict[str, int]:
-    """Return the rows of each counted table in an SQLite database."""
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
-        return {
-            table: int(connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-            for table in COUNTED_TABLES
-        }
-
-
 def postgres_counts(server: PostgresServer) -> dict[str, int]:
     """Return the rows of each counted table in the homeserver's PostgreSQL database."""
     return {
@@ -288,35 +274,6 @@ def shim_folder(folder: Path, name: str) -> Path:
     program.write_text(SHIM.replace("{name}", name), "utf-8")
     program.chmod(0o755)
     return shims
-
-
-def kill_the_port_of(sqlite_file: str, stop: threading.Event) -> threading.Thread:
-    """Start a thread that kills the synapse_port_db process porting sqlite_file once it runs."""
-
-    def port_processes() -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            words = [word.decode(errors="replace") for word in argv]
-            if any(word.endswith(migrate.PORT_PROGRAM) for word in words) and sqlite_file in words:
-                found.append(int(entry.name))
-        return found
-
-    def watch() -> None:
-        while not stop.is_set():
-            for pid in port_processes():
-                os.kill(pid, signal.SIGKILL)
-                return
-            stop.wait(0.02)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -24,7 +24,7 @@ async def test_postgresql_for_synapse_says_the_disk_and_downtime_of_a_move_from_
         assert note.display
         assert said.startswith(f"{label('plan.sqlite_move')}: ")
         assert "3 x the SQLite file" in said
-        assert "Synapse is down twice" in said
+        assert "Synapse is down for the final port" in said
         database.query_one("#kind", Choices).choose("sqlite")
         await pilot.pause()
         assert not note.display

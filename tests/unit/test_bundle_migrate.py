@@ -15,6 +15,7 @@ from wizard.bundle.render import render
 HELPERS = """set -eu
 DRY_RUN=0
 PREFIX=/staging
+HOMESERVER=synapse
 say() { printf '\\n==> %s\\n' "$*"; }
 note() { printf '    %s\\n' "$*"; }
 fail() { printf 'apply.sh: %s\\n' "$*" >&2; exit 1; }
@@ -37,11 +38,40 @@ def test_a_native_synapse_bundle_on_postgresql_moves_before_its_config_is_placed
     ctx = context_for(answers_for(database="postgresql", deployment__kind="native"))
     assert f"MOVE_SQLITE={migrate.sqlite_path(ctx)}\n" in text
     assert migrate.sqlite_path(ctx).endswith("/synapse/homeserver.db")
+    assert "MOVE_WHEN=before-install\n" in text
     main = text[text.rindex("check_root\ncheck_prerequisites") :]
-    assert main.index("install_programs\n") < main.index("move_to_postgresql\n")
-    assert main.index("move_to_postgresql\n") < main.index("copy_bundle\n")
-    assert "PORT_PROGRAM=/opt/venvs/matrix-synapse/bin/synapse_port_db\n" in text
+    assert main.index("install_programs\n") < main.index("move_to_postgresql before-install\n")
+    assert main.index("move_to_postgresql before-install\n") < main.index("copy_bundle\n")
+    assert 'homeserver_run() {\n    program=$1\n    shift\n    "$SYNAPSE_VENV/bin/$program"' in text
     assert FIXED_SECRETS.database_password not in text
+
+
+def test_a_compose_synapse_bundle_on_postgresql_moves_once_postgresql_answers() -> None:
+    # The running container keeps the SQLite config it started with; compose would start a
+    # new one on the config this bundle places, so the move runs before the stack starts.
+    ctx = context_for(answers_for(database="postgresql", deployment__kind="compose"))
+    assert migrate.carries_move(ctx)
+    text = apply_script.apply_script(ctx)
+    assert "MOVE_WHEN=before-start\n" in text
+    assert "MOVE_OWNER=991:991\n" in text
+    main = text[text.rindex("check_root\ncheck_prerequisites") :]
+    assert main.index("check_database\n") < main.index("move_to_postgresql before-start\n")
+    assert main.index("move_to_postgresql before-start\n") < main.index("start_stack\n")
+    assert '--entrypoint "$program" "$HOMESERVER"' in text
+    assert 'exec -T "$HOMESERVER" "$program"' in text
+
+
+def test_under_compose_the_moves_paths_are_those_synapses_containers_see(tmp_path: Path) -> None:
+    ctx = context_for(answers_for(database="postgresql", deployment__kind="compose"))
+    script = (
+        HELPERS
+        + migrate.move_step(ctx)
+        + f"homeserver_path {migrate.sqlite_path(ctx)}\n"
+        + f"homeserver_path {migrate.move_dir(ctx)}/snapshot.db\n"
+    )
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["/data/homeserver.db", "/data/moved-to-postgresql/snapshot.db"]
 
 
 def test_the_port_config_adds_a_key_the_bundles_config_does_not_have() -> None:
@@ -65,30 +95,25 @@ def test_bundles_with_nothing_to_move_carry_no_move(sets: dict[str, object]) -> 
     assert "synapse_port_db" not in text
 
 
-@pytest.mark.parametrize(
-    ("sets", "why"),
-    [
-        ({"deployment__kind": "compose"}, "with containers"),
-        (
-            {"deployment__kind": "native", "database__host": "db.example.com"},
-            "with an external PostgreSQL",
-        ),
-    ],
-)
-def test_synapse_on_postgresql_that_cannot_move_refuses_to_leave_sqlite_behind(
-    sets: dict[str, object], why: str, tmp_path: Path
+@pytest.mark.parametrize("deployment", ["native", "compose"])
+def test_synapse_on_an_external_postgresql_refuses_to_leave_sqlite_behind(
+    deployment: str, tmp_path: Path
 ) -> None:
-    ctx = context_for(answers_for(database="postgresql", **sets))  # type: ignore[arg-type]
+    ctx = context_for(
+        answers_for(
+            database="postgresql", deployment__kind=deployment, database__host="db.example.com"
+        )
+    )
     assert not migrate.carries_move(ctx)
     step = migrate.move_step(ctx).replace(migrate.sqlite_path(ctx), str(tmp_path / "homeserver.db"))
-    script = HELPERS + step + "move_to_postgresql\necho went on\n"
+    script = HELPERS + step + "move_to_postgresql before-install\necho went on\n"
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
     assert done.stdout.strip() == "went on"  # no SQLite file: nothing to say
     (tmp_path / "homeserver.db").write_bytes(b"\0")
     done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 1
     assert done.stderr.startswith(f"apply.sh: {tmp_path}/homeserver.db holds Synapse's SQLite")
-    assert f"this bundle ({why}) does not move it to PostgreSQL" in done.stderr
+    assert "this bundle (with an external PostgreSQL) does not move it" in done.stderr
 
 
 def write_bundle(tmp_path: Path) -> Path:
@@ -206,6 +231,11 @@ def test_the_readme_says_how_a_move_goes_or_why_none_is_made() -> None:
     assert "## Coming from SQLite" in native
     assert "moved-to-postgresql/state" in native and "apply.sh --dry-run" in native
     compose = readme.readme_text(context_for(answers_for(database="postgresql")))
-    assert "does not move an earlier SQLite database" in compose
+    assert "moved-to-postgresql/state" in compose
+    assert "do not restart it" in compose and "do not restart it" not in native
+    external = readme.readme_text(
+        context_for(answers_for(database="postgresql", database__host="db.example.com"))
+    )
+    assert "does not move an earlier SQLite database" in external
     sqlite = readme.readme_text(context_for(answers_for(database="sqlite")))
     assert "## Coming from SQLite" not in sqlite

@@ -199,3 +199,11 @@ def test_a_successors_backup_copies_its_media_inside_the_data_folder() -> None:
 def test_dendrites_backups_name_its_state_folders() -> None:
     text = text_for(homeserver="dendrite")
     assert "its jetstream and searchindex folders (copied with dendrite stopped" in text
+
+
+@pytest.mark.parametrize(("proxy", "said"), [("nginx", True), ("caddy", False)])
+def test_compose_with_nginx_says_to_reload_it_after_a_restart_by_hand(
+    proxy: str, said: bool
+) -> None:
+    text = readme.readme_text(context_for(answers_for(proxy=proxy, deployment__kind="compose")))
+    assert ("`docker compose exec nginx nginx -s reload`" in text) is said

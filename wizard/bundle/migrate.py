@@ -1,10 +1,12 @@
 """Moving Synapse from SQLite to PostgreSQL in place: apply.sh's step, and what the move costs."""
 
 from wizard.answers.model import DatabaseKind, Homeserver
-from wizard.bundle import compose, layout, native, postgres, shell
-from wizard.bundle.context import RenderContext
+from wizard.bundle import compose, layout, postgres, shell
+from wizard.bundle.context import CONTAINER_DATA_DIR, POSTGRES_SERVICE, RenderContext
 
 MOVE_FRAGMENT = "apply/move-to-postgresql.sh"
+NATIVE_FRAGMENT = "apply/move-native.sh"
+COMPOSE_FRAGMENT = "apply/move-compose.sh"
 LEFT_BEHIND_FRAGMENT = "apply/sqlite-left-behind.sh"
 SQLITE_FILE = "homeserver.db"
 MOVE_FOLDER = "moved-to-postgresql"
@@ -23,16 +25,12 @@ SYNAPSE_TABLES_QUERY = (
     "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
 )
 NOTHING_TO_MOVE = "move_to_postgresql() {\n    :\n}\n"
+WHY_NO_MOVE = "with an external PostgreSQL"
 
 
 def carries_move(ctx: RenderContext) -> bool:
     """Return whether apply.sh moves an SQLite database it finds into the bundled PostgreSQL."""
-    return (
-        ctx.homeserver is Homeserver.SYNAPSE
-        and not ctx.compose
-        and ctx.uses_postgres
-        and ctx.bundled_postgres
-    )
+    return ctx.homeserver is Homeserver.SYNAPSE and ctx.uses_postgres and ctx.bundled_postgres
 
 
 def sqlite_path(ctx: RenderContext) -> str:
@@ -55,24 +53,37 @@ def move_step(ctx: RenderContext) -> str:
     if ctx.homeserver is not Homeserver.SYNAPSE or not ctx.uses_postgres:
         return NOTHING_TO_MOVE
     if not carries_move(ctx):
-        why = "with containers" if ctx.compose else "with an external PostgreSQL"
-        values = {"sqlite": shell.quote(sqlite_path(ctx)), "why_no_move": shell.quote(why)}
+        values = {"sqlite": shell.quote(sqlite_path(ctx)), "why_no_move": shell.quote(WHY_NO_MOVE)}
         return shell.fragment(LEFT_BEHIND_FRAGMENT, values)
     values = {
         "sqlite": shell.quote(sqlite_path(ctx)),
         "move_dir": shell.quote(move_dir(ctx)),
-        "port_program": shell.quote(f"{native.synapse_venv(ctx)}/bin/{PORT_PROGRAM}"),
+        "move_owner": shell.quote(layout.owner(ctx, ctx.homeserver.value) or "-"),
+        "port_program": PORT_PROGRAM,
         "port_config": shell.quote(
             f"{ctx.homeserver.value}/{compose.CONFIG_FILES[ctx.homeserver]}"
         ),
-        "postgres_data": shell.quote(ctx.host_path(POSTGRES_DATA)),
         "postgres_factor": str(POSTGRES_FACTOR),
         "postgres_allowance_kb": str(POSTGRES_ALLOWANCE_MB * 1024),
         "snapshot_factor": str(SNAPSHOT_FACTOR),
         "port_sleep_ms": str(PORT_SLEEP_MS),
         "synapse_tables_query": shell.quote(SYNAPSE_TABLES_QUERY),
     }
-    return shell.fragment(MOVE_FRAGMENT, values)
+    return shell.fragment(MOVE_FRAGMENT, values) + "\n" + _deployment_part(ctx)
+
+
+def _deployment_part(ctx: RenderContext) -> str:
+    """Return the move's functions that depend on how Synapse runs: natively or in containers."""
+    if not ctx.compose:
+        return shell.fragment(
+            NATIVE_FRAGMENT, {"postgres_data": shell.quote(ctx.host_path(POSTGRES_DATA))}
+        )
+    values = {
+        "postgres_data": shell.quote(layout.service_dir(ctx, POSTGRES_SERVICE)),
+        "homeserver_data": shell.quote(layout.service_dir(ctx, ctx.homeserver.value)),
+        "homeserver_data_in_container": shell.quote(CONTAINER_DATA_DIR),
+    }
+    return shell.fragment(COMPOSE_FRAGMENT, values)
 
 
 def disk_needed(sqlite_bytes: int) -> int:
@@ -89,9 +100,9 @@ def move_cost(homeserver: Homeserver, kind: DatabaseKind) -> str | None:
         f"apply.sh moves the data into PostgreSQL ({postgres.COLLATION} collation). It needs "
         f"free disk of {factor} x the SQLite file plus {POSTGRES_ALLOWANCE_MB} MB "
         f"(x{POSTGRES_FACTOR} and {POSTGRES_ALLOWANCE_MB} MB for PostgreSQL's copy, "
-        f"x{SNAPSHOT_FACTOR} for a snapshot). Synapse is down twice: a moment for the snapshot, "
-        "then for the final port, which copies only what changed since. The SQLite file is "
-        f"kept in {MOVE_FOLDER}/ beside the data."
+        f"x{SNAPSHOT_FACTOR} for a snapshot). Synapse is down for the final port, which copies "
+        "only what changed since the snapshot (without containers also for a moment while the "
+        f"snapshot is taken). The SQLite file is kept in {MOVE_FOLDER}/ beside the data."
     )
 
 
@@ -101,22 +112,28 @@ def readme_section(ctx: RenderContext) -> list[str]:
         return []
     heading = ["## Coming from SQLite", ""]
     if not carries_move(ctx):
-        where = "with containers" if ctx.compose else "with an external PostgreSQL"
         return [
             *heading,
-            f"This bundle ({where}) does not move an earlier SQLite database: apply.sh stops "
+            f"This bundle ({WHY_NO_MOVE}) does not move an earlier SQLite database: apply.sh stops "
             f"while `{sqlite_path(ctx)}` is there, rather than start Synapse on an empty "
             "database. Port it with `synapse_port_db` as Synapse's docs/postgres.md says and "
             "move the file away, or keep `database.kind: sqlite`.",
             "",
         ]
     cost = move_cost(Homeserver.SYNAPSE, DatabaseKind.POSTGRESQL)
+    running = (
+        " The Synapse container that runs serves from SQLite until the final port: do not "
+        "restart it, or bring the stack up by hand, until apply.sh has finished, because it "
+        "would start on the new config, on an empty PostgreSQL database."
+        if ctx.compose
+        else ""
+    )
     return [
         *heading,
         f"When `{sqlite_path(ctx)}` is there from an earlier bundle on SQLite, before Synapse "
-        f"starts on this config: {cost} `apply.sh --dry-run` prints every step. Each finished "
-        f"step is written to `{move_dir(ctx)}/state`: after a failure, run apply.sh again and "
-        f"it goes on from there. Delete `{kept_sqlite_path(ctx)}` once the server has run well "
-        "on PostgreSQL for a while.",
+        f"starts on this config: {cost}{running} `apply.sh --dry-run` prints every step. Each "
+        f"finished step is written to `{move_dir(ctx)}/state`: after a failure, run apply.sh "
+        f"again and it goes on from there. Delete `{kept_sqlite_path(ctx)}` once the server "
+        "has run well on PostgreSQL for a while.",
         "",
     ]

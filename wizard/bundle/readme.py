@@ -243,6 +243,14 @@ def _apply(ctx: RenderContext) -> list[str]:
             "write `docker-compose` instead.",
             "",
         ]
+    if ctx.compose and ctx.answers.proxy.kind is ProxyKind.NGINX:
+        lines += [
+            "nginx looks up the containers' addresses when it starts or reloads, and a "
+            "container may come back at another address. apply.sh reloads it; after "
+            f"restarting a service by hand (`docker compose restart {ctx.homeserver.value}`), "
+            "reload nginx too: `docker compose exec nginx nginx -s reload`.",
+            "",
+        ]
     return lines + _database_check(ctx)
 
 

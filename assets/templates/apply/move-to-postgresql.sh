@@ -1,7 +1,8 @@
 # Moving Synapse from SQLite to PostgreSQL, once: when the data folder still holds the SQLite
-# database an earlier bundle used, its content is ported into PostgreSQL before this bundle's
-# config (which names PostgreSQL) takes its place. Each finished step is written to MOVE_STATE,
-# so a run stopped at any step goes on from there when apply.sh runs again.
+# database an earlier bundle used, its content is ported into PostgreSQL before Synapse starts on
+# this bundle's config (which names PostgreSQL). Each finished step is written to MOVE_STATE, so
+# a run stopped at any step goes on from there when apply.sh runs again. How Synapse stops and
+# where its programs run belong to the deployment (the functions after this part).
 MOVE_SQLITE=@@sqlite
 MOVE_DIR=@@move_dir
 MOVE_STATE="$MOVE_DIR/state"
@@ -11,9 +12,10 @@ MOVE_LOG="$MOVE_DIR/port.log"
 # The copy of the bundle's config the port reads, PostgreSQL's password in it.
 MOVE_PORT_CONFIG="$MOVE_DIR/homeserver-postgres.yaml"
 MOVE_STEPS="database snapshot first-port final-port kept"
+# Who owns the move's folder: the user the port runs as (- for root).
+MOVE_OWNER=@@move_owner
 PORT_PROGRAM=@@port_program
 PORT_CONFIG=@@port_config
-POSTGRES_DATA=@@postgres_data
 # The pause between PostgreSQL's background updates while the port prepares it (Synapse's own
 # default is a second, for a server that serves users meanwhile).
 PORT_SLEEP_MS=@@port_sleep_ms
@@ -89,15 +91,6 @@ nearest_folder() {
     echo "$folder"
 }
 
-# postgres_data_dir: print PostgreSQL's data folder, as the server says, or where it will be.
-postgres_data_dir() {
-    dir=
-    if [ "$DRY_RUN" = 0 ]; then
-        dir=$(as_postgres_psql -d postgres -tA -c 'SHOW data_directory' 2>/dev/null || true)
-    fi
-    nearest_folder "${dir:-$POSTGRES_DATA}"
-}
-
 # refuse_small_disk SQLITE_KB NEEDED_KB FREE_KB MOUNT WHAT: stop, saying why, when FREE_KB of
 # MOUNT cannot hold NEEDED_KB (WHAT says what it holds).
 refuse_small_disk() {
@@ -134,7 +127,7 @@ refuse_two_databases() {
         printf '+ check that the database %s holds no Synapse tables yet\n' "$DATABASE_NAME"
         return 0
     fi
-    tables=$(as_postgres_psql -d "$DATABASE_NAME" -tA -c "$SYNAPSE_TABLES_QUERY" 2>/dev/null || echo 0)
+    tables=$(homeserver_database_psql -tA -c "$SYNAPSE_TABLES_QUERY" 2>/dev/null || echo 0)
     [ "$tables" = 0 ] ||
         fail "$MOVE_SQLITE is Synapse's SQLite database, but the PostgreSQL database $DATABASE_NAME already holds Synapse's tables, and no move was begun here: keep the one to go on with (move $MOVE_SQLITE away to keep PostgreSQL's, or drop $DATABASE_NAME to move SQLite's into it), then run apply.sh again"
 }
@@ -161,15 +154,18 @@ write_port_config() {
             printf 'background_updates:\n  sleep_duration_ms: %s\n' "$PORT_SLEEP_MS"
         } >"$MOVE_PORT_CONFIG"
     )
+    chown_as 0 "$MOVE_OWNER" "$MOVE_PORT_CONFIG"
 }
 
 # port SQLITE_FILE: copy what SQLITE_FILE holds and PostgreSQL does not yet into PostgreSQL.
 port() {
-    printf '+ %s --sqlite-database %s --postgres-config %s >>%s\n' \
-        "$PORT_PROGRAM" "$1" "$MOVE_PORT_CONFIG" "$MOVE_LOG"
+    sqlite=$(homeserver_path "$1")
+    config=$(homeserver_path "$MOVE_PORT_CONFIG")
+    printf '+ %s --sqlite-database %s --postgres-config %s >>%s%s\n' \
+        "$PORT_PROGRAM" "$sqlite" "$config" "$MOVE_LOG" "$HOMESERVER_RUNS_WHERE"
     [ "$DRY_RUN" = 0 ] || return 0
     began=$(date +%s)
-    if ! "$PORT_PROGRAM" --sqlite-database "$1" --postgres-config "$MOVE_PORT_CONFIG" \
+    if ! homeserver_run "$PORT_PROGRAM" --sqlite-database "$sqlite" --postgres-config "$config" \
         >>"$MOVE_LOG" 2>&1; then
         tail -n 20 "$MOVE_LOG" >&2
         fail "porting $1 into PostgreSQL stopped (its log: $MOVE_LOG, the end above); run apply.sh again once its cause is fixed: it goes on from there. If it says background updates are pending, let Synapse run on SQLite until they are done first"
@@ -179,9 +175,10 @@ port() {
 
 # pending_updates: print how many background updates Synapse has still to run in SQLite.
 pending_updates() {
-    "$SYNAPSE_VENV/bin/python" -c 'import sqlite3, sys
+    homeserver_run python -c 'import sqlite3, sys
 database = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
-print(database.execute("SELECT count(*) FROM background_updates").fetchone()[0])' "$MOVE_SQLITE"
+print(database.execute("SELECT count(*) FROM background_updates").fetchone()[0])' \
+        "$(homeserver_path "$MOVE_SQLITE")"
 }
 
 # wait_for_background_updates: synapse_port_db refuses a database with background updates
@@ -193,7 +190,7 @@ wait_for_background_updates() {
     fi
     tries=0
     while left=$(pending_updates) && [ "$left" != 0 ]; do
-        acting || fail "$HOMESERVER has $left background updates to run in SQLite first: start it on SQLite, wait until its background_updates table is empty, then run apply.sh again"
+        homeserver_serving || fail "$HOMESERVER has $left background updates to run in SQLite first: $UPDATES_HINT"
         tries=$((tries + 1))
         [ "$tries" -lt 720 ] || fail "$HOMESERVER still has $left background updates to run in SQLite after an hour: read its log ($(log_command)), then run apply.sh again"
         [ $((tries % 6)) != 1 ] || note "waiting for $HOMESERVER to run its $left background updates in SQLite"
@@ -205,37 +202,27 @@ wait_for_background_updates() {
 # sqlite_copy DATABASE COPY: copy an SQLite database consistently, with SQLite's backup.
 sqlite_copy() {
     rm -f "$2"
-    "$SYNAPSE_VENV/bin/python" -c 'import sqlite3, sys
+    homeserver_run python -c 'import sqlite3, sys
 source = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 copy = sqlite3.connect(sys.argv[2])
 source.backup(copy)
-copy.close()' "$1" "$2"
-}
-
-move_database() {
-    say "moving to PostgreSQL, 1 of 5: the database $DATABASE_NAME (C collation, template0, owned by $DATABASE_USER)"
-    if acting; then
-        check_database
-    else
-        run_from "$SOURCE_DIR/postgres/init.sql" as_postgres_psql -q -v ON_ERROR_STOP=1 -d postgres -f -
-    fi
-    record_move database
+copy.close()' "$(homeserver_path "$1")" "$(homeserver_path "$2")"
 }
 
 move_snapshot() {
-    say "moving to PostgreSQL, 2 of 5: a snapshot of the SQLite database, with $HOMESERVER stopped"
+    say "moving to PostgreSQL, 2 of 5: a snapshot of the SQLite database, $SNAPSHOT_WHILE"
     wait_for_background_updates
-    host_run systemctl stop "$HOMESERVER_UNIT"
+    stop_for_snapshot
     # SQLite's own backup copies what its write-ahead log holds too, which a copy of the file
-    # alone would lose.
+    # alone would lose, and copies one consistent state while Synapse writes.
     run sqlite_copy "$MOVE_SQLITE" "$MOVE_SNAPSHOT.part"
     run mv "$MOVE_SNAPSHOT.part" "$MOVE_SNAPSHOT"
     record_move snapshot
 }
 
 move_first_port() {
-    say "moving to PostgreSQL, 3 of 5: porting the snapshot while $HOMESERVER runs on SQLite again"
-    host_run systemctl start "$HOMESERVER_UNIT"
+    say "moving to PostgreSQL, 3 of 5: porting the snapshot while $HOMESERVER serves from SQLite"
+    start_after_snapshot
     port "$MOVE_SNAPSHOT"
     record_move first-port
 }
@@ -243,7 +230,7 @@ move_first_port() {
 move_final_port() {
     say "moving to PostgreSQL, 4 of 5: $HOMESERVER stopped, porting what changed since the snapshot"
     wait_for_background_updates
-    host_run systemctl stop "$HOMESERVER_UNIT"
+    stop_homeserver
     port "$MOVE_SQLITE"
     record_move final-port
 }
@@ -267,12 +254,15 @@ move_stopped() {
         printf 'apply.sh: the move to PostgreSQL stopped (done so far: %s); once the cause above is fixed, run apply.sh again: it goes on from there\n' "$(move_state)" >&2
 }
 
-# move_to_postgresql: port the SQLite database into PostgreSQL, going on where a run stopped.
+# move_to_postgresql WHEN: port the SQLite database into PostgreSQL, going on where a run
+# stopped, when apply.sh reaches MOVE_WHEN (before-install or before-start).
 move_to_postgresql() {
+    [ "$1" = "$MOVE_WHEN" ] || return 0
     move_wanted || return 0
     say "moving $HOMESERVER's SQLite database $MOVE_SQLITE to PostgreSQL (done so far: $(move_state))"
     run mkdir -p "$MOVE_DIR"
     run chmod 0700 "$MOVE_DIR"
+    chown_as 0 "$MOVE_OWNER" "$MOVE_DIR"
     if ! move_passed snapshot; then
         [ -f "$MOVE_SQLITE" ] || fail "$MOVE_SQLITE is gone before its snapshot was taken; put it back, then run apply.sh again"
         check_move_disk "$(du -k "$MOVE_SQLITE" | cut -f 1)" "$(nearest_folder "$MOVE_DIR")" "$(postgres_data_dir)"

@@ -69,6 +69,7 @@ check_database() {
         [ "$tries" -lt 60 ] || fail "PostgreSQL did not start in 2 minutes: see ${COMPOSE:-docker compose} logs postgres"
         sleep 2
     done
+    record_started postgres
     result=$(container_psql "$DATABASE_USER" -tA -c "$DATABASE_QUERY")
     verify_database "$result"
     upgrade_roles
@@ -117,19 +118,62 @@ upgrade_roles() {
 }
 
 # remember_running_services: keep in RUNNING_BEFORE the services that ran before this run
-# started any, on one line; only the first call counts.
+# started any, on one line, and their containers in CONTAINERS_BEFORE; the first call counts.
 remember_running_services() {
     [ -z "${RUNNING_BEFORE+set}" ] || return 0
     RUNNING_BEFORE=
+    CONTAINERS_BEFORE=
     [ -n "$COMPOSE" ] || return 0
     RUNNING_BEFORE=$(compose ps --services --filter status=running 2>/dev/null | tr '\n' ' ') || true
+    CONTAINERS_BEFORE=$(container_ids)
 }
 
 start_stack() {
     say "starting the stack"
     remember_running_services
     run_compose up -d --remove-orphans
+    CONTAINERS_AFTER=$(container_ids)
     restart_changed_services
+}
+
+# record_started SERVICE: once this run started SERVICE anew, record the checksums of its files
+# at once, so that a later run that finds it running does not restart it for them.
+record_started() {
+    CONTAINERS_AFTER=$(container_ids)
+    started_by_this_run "$1" || return 0
+    record_service_checksums "$1" "$(service_file_checksums)"
+}
+
+# record_service_checksums SERVICE CHECKSUMS: keep SERVICE's lines of CHECKSUMS in the record in
+# place of those it holds, and the other services' lines as they are.
+record_service_checksums() {
+    kept=
+    if [ -r "$CHECKSUM_RECORD" ]; then
+        kept=$(awk -v service="$1" '$1 != service' "$CHECKSUM_RECORD")
+    fi
+    mine=$(printf '%s\n' "$2" | awk -v service="$1" '$1 == service')
+    record_checksums "$(printf '%s\n%s\n' "$kept" "$mine" | sed '/^$/d')"
+}
+
+# container_ids: print "service container" for each container of the stack (none in a dry run).
+container_ids() {
+    [ "$DRY_RUN" = 0 ] || return 0
+    ids=$(compose ps -q 2>/dev/null) || return 0
+    [ -n "$ids" ] || return 0
+    # shellcheck disable=SC2086
+    docker inspect --format '{{index .Config.Labels "com.docker.compose.service"}} {{.Id}}' $ids 2>/dev/null || true
+}
+
+# started_by_this_run SERVICE: whether SERVICE did not run before this run, or up recreated its
+# container; either way it started with the files as they are now.
+started_by_this_run() {
+    case " $RUNNING_BEFORE " in
+        *" $1 "*) ;;
+        *) return 0 ;;
+    esac
+    id_before=$(printf '%s\n' "$CONTAINERS_BEFORE" | awk -v service="$1" '$1 == service { print $2 }')
+    id_after=$(printf '%s\n' "$CONTAINERS_AFTER" | awk -v service="$1" '$1 == service { print $2 }')
+    [ "$id_before" != "$id_after" ]
 }
 
 # refresh_proxy: once the homeserver answers, make nginx look the services' names up again.
@@ -149,7 +193,8 @@ refresh_proxy() {
 }
 
 # Compose recreates a container when its definition changes, not when a file it mounts does:
-# restart each service whose files differ from those recorded when the stack last started.
+# restart each service that ran before this run, kept its container, and whose files differ
+# from those recorded when the stack last started.
 restart_changed_services() {
     now=$(service_file_checksums)
     say "restarting the services whose files changed since the last start"
@@ -163,8 +208,7 @@ restart_changed_services() {
             if [ -n "${RUNNING_BEFORE% }" ]; then
                 # A stack started before checksums were kept may run with older files.
                 note "no checksums recorded, and these already ran: ${RUNNING_BEFORE% }; restarted once so they read the files as they are now"
-                # shellcheck disable=SC2086
-                run_compose restart $RUNNING_BEFORE
+                restart_for "$(for service in $RUNNING_BEFORE; do echo "$service files unrecorded"; done)"
             else
                 note "none recorded yet: this is the first start"
             fi
@@ -175,11 +219,19 @@ restart_changed_services() {
 }
 
 # restart_for CHANGED: say why each service of CHANGED ("service file how" lines) restarts,
-# then restart them together.
+# then restart together those this run did not start anew.
 restart_for() {
     services=""
+    started=""
     while read -r service file how; do
         [ -n "$service" ] || continue
+        if started_by_this_run "$service"; then
+            case " $started " in
+                *" $service "*) ;;
+                *) started="$started $service" ;;
+            esac
+            continue
+        fi
         note "$service: $file $how"
         case " $services " in
             *" $service "*) ;;
@@ -188,8 +240,9 @@ restart_for() {
     done <<EOF
 $1
 EOF
+    [ -z "$started" ] || note "started above, so reading their files as they are:$started"
     if [ -z "$services" ]; then
-        note "no file changed"
+        note "nothing to restart"
     else
         # shellcheck disable=SC2086
         run_compose restart $services
