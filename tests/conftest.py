@@ -2,9 +2,10 @@
 
 The session's fixtures shared by several folders live here, so that each exists once a
 session: the container engine, the end-to-end runs' timings, and Dendrite's build. Under
-pytest-xdist (`make test` runs two workers), every test that starts real programs goes to one
-worker, in the order collected, so that the engine, PostgreSQL and the images still exist once
-a run; the tests of screens and functions spread over both.
+pytest-xdist (`make test` runs two workers), the tests that run the container engine go to one
+worker and the other tests that start real programs to one, each in the order collected, so
+that the engine, PostgreSQL and the images still exist once a run; the tests of screens and
+functions spread over both.
 """
 
 import json
@@ -33,6 +34,8 @@ TIMINGS_FILE = "e2e-timings.json"
 REAL_PROGRAM_MARKERS = frozenset(
     {"integration", "e2e", "compose", "journey", "workers", "federation", "recovery", "ssh", "slow"}
 )
+# The folders whose tests run the container engine (and PostgreSQL only in its containers).
+ENGINE_FOLDERS = frozenset({"compose", "journey", "federation", "workers"})
 # The snapshots write their bundle to one fixed folder, whose name the pictures show.
 SNAPSHOT_MODULE = "test_snapshots.py"
 
@@ -40,9 +43,12 @@ SNAPSHOT_MODULE = "test_snapshots.py"
 # First: pytest-xdist reads the groups in its own hook of the same name.
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the tests that start real programs on one worker, and the snapshots on one."""
+    """Keep the engine's tests on one worker, other real programs' on one, the snapshots on one."""
     for item in items:
-        if REAL_PROGRAM_MARKERS & {mark.name for mark in item.iter_markers()}:
+        folder = item.path.relative_to(ROOT / "tests").parts[0]
+        if folder in ENGINE_FOLDERS:
+            item.add_marker(pytest.mark.xdist_group("engine"))
+        elif REAL_PROGRAM_MARKERS & {mark.name for mark in item.iter_markers()}:
             item.add_marker(pytest.mark.xdist_group("real-programs"))
         elif item.path.name == SNAPSHOT_MODULE:
             item.add_marker(pytest.mark.xdist_group("snapshots"))
