@@ -43,6 +43,7 @@ def test_a_native_synapse_bundle_on_postgresql_moves_before_its_config_is_placed
     assert main.index("install_programs\n") < main.index("move_to_postgresql before-install\n")
     assert main.index("move_to_postgresql before-install\n") < main.index("copy_bundle\n")
     assert 'homeserver_run() {\n    program=$1\n    shift\n    "$SYNAPSE_VENV/bin/$program"' in text
+    assert "MOVE_OWNER=-\n" in text  # the port runs as root, as apply.sh does
     assert FIXED_SECRETS.database_password not in text
 
 

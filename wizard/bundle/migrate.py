@@ -58,7 +58,7 @@ def move_step(ctx: RenderContext) -> str:
     values = {
         "sqlite": shell.quote(sqlite_path(ctx)),
         "move_dir": shell.quote(move_dir(ctx)),
-        "move_owner": shell.quote(layout.owner(ctx, ctx.homeserver.value) or "-"),
+        "move_owner": shell.quote(_port_user(ctx)),
         "port_program": PORT_PROGRAM,
         "port_config": shell.quote(
             f"{ctx.homeserver.value}/{compose.CONFIG_FILES[ctx.homeserver]}"
@@ -70,6 +70,11 @@ def move_step(ctx: RenderContext) -> str:
         "synapse_tables_query": shell.quote(SYNAPSE_TABLES_QUERY),
     }
     return shell.fragment(MOVE_FRAGMENT, values) + "\n" + _deployment_part(ctx)
+
+
+def _port_user(ctx: RenderContext) -> str:
+    """Return who runs the port: the image's user under compose, root (-) natively."""
+    return (layout.owner(ctx, ctx.homeserver.value) if ctx.compose else "") or "-"
 
 
 def _deployment_part(ctx: RenderContext) -> str:
