@@ -18,8 +18,9 @@ import yaml
 
 from tests.compose import images
 from tests.compose.engine import PROJECT_PREFIX, Engine, podman
-from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, free_ports, generate
+from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, free_ports, generate
 from tests.integration.proxy_runtime import self_signed
+from tests.recovery.client import History, leave_history
 from wizard.bundle import apply_script, calls, element_web, layout
 from wizard.bundle.context import RenderContext
 
@@ -109,6 +110,13 @@ class ComposeRun:
         assert done.returncode == 0, done.stdout + done.stderr
         assert "Success" in done.stdout
 
+    def leave_history(self, users: tuple[str, str], password: str, data: bytes) -> History:
+        """Make two users with the README's command; they talk through the proxy, share a file."""
+        for user in users:
+            self.register(user, password)
+        first, second = (f"@{user}:{self.ctx.server_name}" for user in users)
+        return leave_history(self.ctx.public_baseurl.rstrip("/"), (first, second), password, data)
+
     def inspect(self, service: str, template: str) -> str:
         """Return a field of the engine's view of a service's container, by a Go template."""
         container = self.compose("ps", "-q", service).strip()
@@ -139,6 +147,22 @@ def docker_shim(folder: Path) -> Path:
     shim.write_text(DOCKER_SHIM, encoding="utf-8")
     shim.chmod(0o755)
     return folder
+
+
+def synapse_nginx_answers(database: str) -> dict[str, Any]:
+    """Return the answers of Synapse on a database behind nginx under compose, free ports."""
+    return {
+        "homeserver": {"kind": "synapse", "tier": "minimum"},
+        "domain": {"server_name": SERVER_NAME},
+        "database": {"kind": database},
+        "proxy": {
+            "kind": "nginx",
+            "tls": "files",
+            "cert_path": CERTIFICATE,
+            "key_path": PRIVATE_KEY,
+        },
+        "deployment": {"kind": "compose", "ports": ports_for_run()},
+    }
 
 
 def ports_for_run() -> dict[str, int]:

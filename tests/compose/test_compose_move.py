@@ -38,10 +38,10 @@ from typing import Any
 import pytest
 
 from tests.compose.engine import Engine
-from tests.compose.stack import ComposeRun, build_images, ports_for_run, prepare
-from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
+from tests.compose.stack import ComposeRun, build_images, prepare, synapse_nginx_answers
+from tests.e2e.support import Timings
 from tests.integration.proxy_runtime import send
-from tests.recovery.client import leave_history, read_back
+from tests.recovery.client import read_back
 from tests.recovery.moving import (
     COUNTED_TABLES,
     background_updates_done,
@@ -130,18 +130,7 @@ def test_a_compose_synapse_moves_from_sqlite_to_postgresql_and_serves_the_same_h
 ) -> None:
     timings = Timings("compose-move-synapse-sqlite-to-postgresql-nginx")
     e2e_timings.append(timings)
-    answers: dict[str, Any] = {
-        "homeserver": {"kind": "synapse", "tier": "minimum"},
-        "domain": {"server_name": SERVER_NAME},
-        "database": {"kind": "sqlite"},
-        "proxy": {
-            "kind": "nginx",
-            "tls": "files",
-            "cert_path": CERTIFICATE,
-            "key_path": PRIVATE_KEY,
-        },
-        "deployment": {"kind": "compose", "ports": ports_for_run()},
-    }
+    answers = synapse_nginx_answers("sqlite")
     with timings.step("generate, certificate, stand-in images (built once per machine)"):
         run = prepare(tmp_path, engine, answers)
     ctx = run.ctx
@@ -152,9 +141,7 @@ def test_a_compose_synapse_moves_from_sqlite_to_postgresql_and_serves_the_same_h
     try:
         with timings.step("apply.sh on SQLite, two users talk and share a file"):
             run.apply()
-            for user in USERS:
-                run.register(user, PASSWORD)
-            history = leave_history(base_url, (user_ids[0], user_ids[1]), PASSWORD, FILE_BYTES)
+            history = run.leave_history(USERS, PASSWORD, FILE_BYTES)
         wait_until(
             lambda: background_updates_done(sqlite),
             "Synapse's background updates",

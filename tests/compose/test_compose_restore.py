@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 
 from tests.compose.engine import Engine
-from tests.compose.stack import ComposeRun, ports_for_run, prepare
-from tests.e2e.support import CERTIFICATE, PRIVATE_KEY, SERVER_NAME, Timings
+from tests.compose.stack import ComposeRun, prepare, synapse_nginx_answers
+from tests.e2e.support import Timings
 from tests.integration.proxy_runtime import send
-from tests.recovery.client import leave_history, read_back
+from tests.recovery.client import read_back
 from wizard.bundle import backup, restore
 
 pytestmark = [pytest.mark.compose, pytest.mark.recovery, pytest.mark.slow]
@@ -66,18 +66,7 @@ def test_a_restored_compose_backup_serves_the_same_users_history_file_and_key(
 ) -> None:
     timings = Timings("compose-restore-synapse-postgresql-nginx")
     e2e_timings.append(timings)
-    answers = {
-        "homeserver": {"kind": "synapse", "tier": "minimum"},
-        "domain": {"server_name": SERVER_NAME},
-        "database": {"kind": "postgresql"},
-        "proxy": {
-            "kind": "nginx",
-            "tls": "files",
-            "cert_path": CERTIFICATE,
-            "key_path": PRIVATE_KEY,
-        },
-        "deployment": {"kind": "compose", "ports": ports_for_run()},
-    }
+    answers = synapse_nginx_answers("postgresql")
     with timings.step("generate, certificate, stand-in images (built once per machine)"):
         run = prepare(tmp_path, engine, answers)
     ctx = run.ctx
@@ -86,9 +75,7 @@ def test_a_restored_compose_backup_serves_the_same_users_history_file_and_key(
     try:
         with timings.step("apply.sh, two users talk and share a file"):
             run.apply()
-            for user in USERS:
-                run.register(user, PASSWORD)
-            history = leave_history(base_url, (user_ids[0], user_ids[1]), PASSWORD, FILE_BYTES)
+            history = run.leave_history(USERS, PASSWORD, FILE_BYTES)
         keys_before = published_keys(run)
         assert f"ed25519:{ctx.secrets.signing_key_id}" in keys_before
 

@@ -24,7 +24,7 @@ homeserver_serving() {
 }
 
 stop_for_snapshot() {
-    host_run systemctl stop "$HOMESERVER_UNIT"
+    stop_homeserver
 }
 
 start_after_snapshot() {
